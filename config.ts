@@ -1,0 +1,292 @@
+/**
+ * Typed, validated stack configuration.
+ *
+ * The stack file (`Pulumi.<stack>.yaml`) sets a few simple keys (declared with their types
+ * in `Pulumi.yaml`) and one object per concern (`network`, `webTier`, ...). Each object is
+ * merged over the defaults of the stack's `environment` and validated as a whole, so one
+ * error names every bad key, the value given and what is allowed, including keys nobody
+ * knows (a typo must not be silently ignored).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { databaseSection } from "./config/database";
+import { dnsSection } from "./config/dns";
+import { networkSection } from "./config/network";
+import { amiFactorySection, costSection, monitoringSection } from "./config/operations";
+import { backupSection, bucketsSection } from "./config/storage";
+import { ConfigProblem, ENVIRONMENTS, Environment, Section } from "./config/types";
+import { webTierSection } from "./config/webTier";
+
+export { ConfigProblem, ENVIRONMENTS, Environment } from "./config/types";
+
+/** The object-valued keys, one per concern, in the order they are reported. */
+export const SECTIONS = [
+    networkSection,
+    bucketsSection,
+    webTierSection,
+    databaseSection,
+    dnsSection,
+    backupSection,
+    amiFactorySection,
+    monitoringSection,
+    costSection,
+] as const;
+
+/**
+ * The simple keys, declared with the same types and defaults in `Pulumi.yaml`'s `config:`
+ * block (a test keeps the two in step). `environment` has no default on purpose: a stack
+ * that forgets it must fail rather than quietly get dev's settings.
+ */
+export const SIMPLE_KEYS = {
+    environment: { type: "string", description: "Which defaults the stack starts from: dev (cheap), staging or prod (highly available).", default: undefined },
+    owner: { type: "string", description: "Owner tag on every resource (team or person to ask).", default: "platform-team" },
+    alarmEmails: { type: "array", items: { type: "string" }, description: "E-mail addresses subscribed to the stack's alert topic.", default: [] as string[] },
+} as const;
+
+type SectionOutput<S> = S extends Section<infer T> ? z.output<T> : never;
+
+export type NetworkConfig = SectionOutput<typeof networkSection>;
+export type BucketsConfig = SectionOutput<typeof bucketsSection>;
+export type WebTierConfig = SectionOutput<typeof webTierSection>;
+export type DatabaseConfig = SectionOutput<typeof databaseSection>;
+export type DnsConfig = SectionOutput<typeof dnsSection>;
+export type BackupConfig = SectionOutput<typeof backupSection>;
+export type AmiFactoryConfig = SectionOutput<typeof amiFactorySection>;
+export type MonitoringConfig = SectionOutput<typeof monitoringSection>;
+export type CostConfig = SectionOutput<typeof costSection>;
+
+export interface StackConfig {
+    project: string;
+    stack: string;
+    environment: Environment;
+    /** True for `prod`: data-holding resources are protected from deletion. */
+    isProduction: boolean;
+    /** The AWS region (`aws:region`). */
+    region: string;
+    owner: string;
+    alarmEmails: string[];
+    /** Tags applied to every resource through the provider's default tags. */
+    tags: Record<string, string>;
+    network: NetworkConfig;
+    buckets: BucketsConfig;
+    webTier: WebTierConfig;
+    database: DatabaseConfig;
+    dns: DnsConfig;
+    backup: BackupConfig;
+    amiFactory: AmiFactoryConfig;
+    monitoring: MonitoringConfig;
+    cost: CostConfig;
+}
+
+/** Thrown with every problem found; `message` lists them all, one per line. */
+export class ConfigError extends pulumi.RunError {
+    // A RunError: the engine prints the message alone, without a stack trace.
+    constructor(
+        readonly stack: string,
+        readonly problems: ConfigProblem[],
+    ) {
+        super(formatProblems(stack, problems));
+        this.name = "ConfigError";
+    }
+}
+
+export function formatProblems(stack: string, problems: ConfigProblem[]): string {
+    const lines = problems.map((p) => `  - ${p.key}${p.value === undefined ? "" : ` = ${JSON.stringify(p.value)}`}: ${p.message}`);
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    return `Invalid configuration for stack "${stack}" (${count}):\n${lines.join("\n")}`;
+}
+
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/**
+ * Validates raw stack config as the engine passes it: keys `namespace:key`, every value a
+ * string (objects and arrays JSON-encoded). Throws a ConfigError naming every problem.
+ */
+export function parseStackConfig(raw: Record<string, string>, project: string, stack: string): StackConfig {
+    const problems: ConfigProblem[] = [];
+    const ns = `${project}:`;
+    const known = new Set<string>([...Object.keys(SIMPLE_KEYS), ...SECTIONS.map((s) => s.key)]);
+    const own: Record<string, string> = {};
+    for (const [fullKey, value] of Object.entries(raw)) {
+        if (!fullKey.startsWith(ns)) continue;
+        const key = fullKey.slice(ns.length);
+        if (!known.has(key)) {
+            problems.push({ key: fullKey, value: decode(value), message: `unknown key${suggest(key, [...known])}; known keys: ${[...known].join(", ")}` });
+            continue;
+        }
+        own[key] = value;
+    }
+
+    const region = raw["aws:region"];
+    if (region === undefined || !AWS_REGION.test(region)) {
+        problems.push({ key: "aws:region", value: region, message: "must be set to an AWS region such as us-east-1 (pulumi config set aws:region us-east-1)" });
+    }
+
+    const environment = own.environment;
+    if (environment === undefined) {
+        problems.push({ key: `${ns}environment`, value: undefined, message: `is required; one of ${ENVIRONMENTS.join(", ")}` });
+    } else if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
+        problems.push({ key: `${ns}environment`, value: environment, message: `unknown environment; allowed: ${ENVIRONMENTS.join(", ")}` });
+    }
+    const env: Environment = (ENVIRONMENTS as readonly string[]).includes(environment ?? "") ? (environment as Environment) : "dev";
+
+    const owner = own.owner ?? SIMPLE_KEYS.owner.default;
+    if (!/^[\w .:/=+@-]{1,256}$/.test(owner)) {
+        problems.push({ key: `${ns}owner`, value: owner, message: "must be a valid tag value (1-256 letters, digits, spaces and _ . : / = + - @)" });
+    }
+    const alarmEmails = decodeArray(own.alarmEmails, `${ns}alarmEmails`, problems) ?? [...SIMPLE_KEYS.alarmEmails.default];
+    alarmEmails.forEach((email, i) => {
+        if (typeof email !== "string" || !EMAIL.test(email)) {
+            problems.push({ key: `${ns}alarmEmails[${i}]`, value: email, message: "must be an e-mail address" });
+        }
+    });
+
+    const sections: Record<string, unknown> = {};
+    for (const s of SECTIONS) {
+        const given = decodeObject(own[s.key], `${ns}${s.key}`, problems);
+        const merged = deepMerge(s.defaults(env, stack), given ?? {});
+        const parsed = (s.schema as z.ZodType).safeParse(merged);
+        if (!parsed.success) {
+            for (const issue of parsed.error.issues) {
+                problems.push(...issueToProblems(issue, `${ns}${s.key}`, given ?? {}, s.schema as z.ZodType));
+            }
+            continue;
+        }
+        const checked = s.check ? (s.check as (v: unknown, c: { environment: Environment; stack: string }) => Array<{ path: string; message: string }>)(parsed.data, { environment: env, stack }) : [];
+        for (const p of checked) {
+            problems.push({ key: `${ns}${s.key}.${p.path}`, value: lookup(given ?? {}, p.path.split(".")) ?? lookup(merged, p.path.split(".")), message: p.message });
+        }
+        sections[s.key] = parsed.data;
+    }
+
+    if (problems.length > 0) {
+        throw new ConfigError(stack, problems);
+    }
+    return {
+        project,
+        stack,
+        environment: env,
+        isProduction: env === "prod",
+        region: region as string,
+        owner,
+        alarmEmails: alarmEmails as string[],
+        tags: { Project: project, Stack: stack, Environment: env, Owner: owner, ManagedBy: "pulumi" },
+        ...(sections as Omit<StackConfig, "project" | "stack" | "environment" | "isProduction" | "region" | "owner" | "alarmEmails" | "tags">),
+    };
+}
+
+/** Reads and validates the running program's config (the real engine or the offline one). */
+export function loadConfig(): StackConfig {
+    return parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
+}
+
+function decode(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+function decodeObject(value: string | undefined, key: string, problems: ConfigProblem[]): Record<string, unknown> | undefined {
+    if (value === undefined) return undefined;
+    const parsed = decode(value);
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        problems.push({ key, value: parsed, message: "must be an object (a YAML mapping of settings)" });
+        return undefined;
+    }
+    return parsed as Record<string, unknown>;
+}
+
+function decodeArray(value: string | undefined, key: string, problems: ConfigProblem[]): unknown[] | undefined {
+    if (value === undefined) return undefined;
+    const parsed = decode(value);
+    if (!Array.isArray(parsed)) {
+        problems.push({ key, value: parsed, message: "must be a list" });
+        return undefined;
+    }
+    return parsed;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Merges `override` over `base`; nested objects merge, everything else (arrays too) replaces. */
+export function deepMerge(base: unknown, override: unknown): unknown {
+    if (!isPlainObject(base) || !isPlainObject(override)) {
+        return override === undefined ? base : override;
+    }
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(override)) {
+        out[k] = deepMerge(base[k], v);
+    }
+    return out;
+}
+
+function lookup(obj: unknown, path: Array<string | number>): unknown {
+    let cur: unknown = obj;
+    for (const part of path) {
+        if (cur === null || typeof cur !== "object") return undefined;
+        cur = (cur as Record<string, unknown>)[String(part)];
+    }
+    return cur;
+}
+
+function issueToProblems(issue: z.core.$ZodIssue, prefix: string, given: unknown, schema: z.ZodType): ConfigProblem[] {
+    const path = issue.path.map(String);
+    const where = (p: string[]) => `${prefix}${p.map((x) => (/^\d+$/.test(x) ? `[${x}]` : `.${x}`)).join("")}`;
+    if (issue.code === "unrecognized_keys") {
+        const knownKeys = objectKeysAt(schema, path);
+        return issue.keys.map((k) => ({
+            key: where([...path, k]),
+            value: lookup(given, [...path, k]),
+            message: `unknown key${suggest(k, knownKeys)}${knownKeys.length ? `; known keys: ${knownKeys.join(", ")}` : ""}`,
+        }));
+    }
+    return [{ key: where(path), value: lookup(given, path), message: issue.message }];
+}
+
+/** The field names of the object schema found at `path` within `schema` (unwrapping optionals and arrays). */
+function objectKeysAt(schema: z.ZodType, path: string[]): string[] {
+    let cur: unknown = schema;
+    for (const part of [...path, ""]) {
+        while (cur instanceof z.ZodOptional || cur instanceof z.ZodArray) {
+            cur = cur instanceof z.ZodOptional ? cur.unwrap() : (cur as z.ZodArray<z.ZodType>).element;
+        }
+        if (part === "") break;
+        if (!(cur instanceof z.ZodObject)) return [];
+        if (/^\d+$/.test(part)) continue;
+        cur = (cur.shape as Record<string, unknown>)[part];
+    }
+    return cur instanceof z.ZodObject ? Object.keys(cur.shape) : [];
+}
+
+/** A " (did you mean X?)" hint for a near miss, or "". */
+export function suggest(word: string, candidates: string[]): string {
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const c of candidates) {
+        const d = editDistance(word.toLowerCase(), c.toLowerCase());
+        if (d < bestDistance) {
+            best = c;
+            bestDistance = d;
+        }
+    }
+    return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean "${best}"?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const tmp = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = tmp;
+        }
+    }
+    return row[b.length];
+}

@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { section } from "./types";
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** True for a lower-case DNS name of two or more valid labels, at most 253 characters. */
+export function isDnsName(name: string): boolean {
+    const labels = name.split(".");
+    return name.length <= 253 && labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
+}
+
+const dnsSchema = z
+    .object({
+        /** Manage DNS (zone, certificate, records). Off: the load balancer's own name is used over HTTP. */
+        enabled: z.boolean(),
+        /** The parent domain, e.g. `example.com`. */
+        parentDomain: z.string().refine(isDnsName, "must be a valid DNS name such as example.com (lower-case labels of letters, digits and '-')"),
+        /** This stack's label under the parent domain (e.g. `dev` for dev.example.com); empty for the apex. */
+        subdomain: z.string().refine((s) => s === "" || LABEL.test(s), "must be one DNS label: lower-case letters, digits and '-', not starting or ending with '-'"),
+        /** Create the stack's public zone (and print its NS records to delegate) or look an existing zone up by name. */
+        createZone: z.boolean(),
+        /** DNSSEC signing of the public zone (KMS key in us-east-1). */
+        dnssec: z.boolean(),
+        /** Route 53 query logging to CloudWatch Logs (us-east-1). */
+        queryLogging: z.boolean(),
+        /** Route 53 health check on the public endpoint. */
+        healthCheck: z.object({ enabled: z.boolean(), path: z.string().optional() }).strict(),
+        /** Failover routing to a maintenance page on CloudFront when the health check fails. */
+        failover: z.boolean(),
+        /** Private hosted zone for internal names, associated with the VPC. */
+        privateZoneName: z.string().refine(isDnsName, "must be a valid DNS name such as dev.internal"),
+    })
+    .strict();
+
+export const dnsSection = section({
+    key: "dns",
+    schema: dnsSchema,
+    defaults: (environment, stack): z.input<typeof dnsSchema> => ({
+        enabled: false,
+        parentDomain: "example.com",
+        subdomain: stack.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63),
+        createZone: true,
+        dnssec: false,
+        queryLogging: environment === "prod",
+        healthCheck: { enabled: environment === "prod", path: "/healthz" },
+        failover: environment === "prod",
+        privateZoneName: `${stack.toLowerCase().replace(/[^a-z0-9-]/g, "-")}.internal`,
+    }),
+    check: (dns) => {
+        const problems: Array<{ path: string; message: string }> = [];
+        if (dns.failover && !(dns.healthCheck.enabled && dns.healthCheck.path)) {
+            problems.push({ path: "healthCheck.path", message: "failover needs a health check: set healthCheck.enabled true and a path starting with /" });
+        }
+        if (dns.healthCheck.path !== undefined && !/^\/\S*$/.test(dns.healthCheck.path)) {
+            problems.push({ path: "healthCheck.path", message: 'must start with "/" and contain no spaces' });
+        }
+        if (dns.subdomain && !isDnsName(`${dns.subdomain}.${dns.parentDomain}`)) {
+            problems.push({ path: "subdomain", message: `${dns.subdomain}.${dns.parentDomain} is longer than a DNS name may be (253 characters)` });
+        }
+        return problems;
+    },
+});

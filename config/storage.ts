@@ -1,0 +1,108 @@
+import { z } from "zod";
+import { absolutePath, scheduleExpression, section } from "./types";
+
+const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as us-west-2");
+
+const objectLock = z
+    .object({
+        enabled: z.boolean(),
+        /** GOVERNANCE lets privileged users lift a retention; COMPLIANCE lets no one, not even root. */
+        mode: z.enum(["GOVERNANCE", "COMPLIANCE"]),
+        days: z.number().int().min(1).max(36500),
+    })
+    .strict();
+
+/** Settings shared by every PrivateBucket the stack makes. */
+const bucketsSchema = z
+    .object({
+        /** `s3` for SSE-S3 (AES256), `kms` for SSE-KMS with a key the stack creates (or kmsKeyArn). */
+        encryption: z.enum(["s3", "kms"]),
+        /** Existing KMS key for SSE-KMS; the stack creates one when encryption is `kms` and this is absent. */
+        kmsKeyArn: z.string().regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, "must be a KMS key ARN").optional(),
+        /** Deny uploads that do not ask for server-side encryption. */
+        denyUnencryptedUploads: z.boolean(),
+        /** Expire noncurrent object versions after N days. */
+        noncurrentVersionExpirationDays: z.number().int().min(1).max(36500),
+        /** Abort incomplete multipart uploads after N days. */
+        abortIncompleteMultipartDays: z.number().int().min(1).max(365),
+        /** Replicate the backup bucket into a second region. */
+        replicationRegion: region.optional(),
+    })
+    .strict();
+
+export const bucketsSection = section({
+    key: "buckets",
+    schema: bucketsSchema,
+    defaults: (environment): z.input<typeof bucketsSchema> => ({
+        encryption: environment === "prod" ? "kms" : "s3",
+        denyUnencryptedUploads: false,
+        noncurrentVersionExpirationDays: environment === "prod" ? 90 : 7,
+        abortIncompleteMultipartDays: 7,
+    }),
+});
+
+const backupSchema = z
+    .object({
+        enabled: z.boolean(),
+        /** Directories on the instances to back up. */
+        directories: z.array(absolutePath).min(1, "must name at least one directory"),
+        /** tar exclude patterns (glob). */
+        excludes: z.array(z.string().regex(/^[A-Za-z0-9._*?\[\]\/-]+$/, "must be a glob of letters, digits and . _ * ? [ ] / -")),
+        /** State Manager schedule (cron or rate expression). */
+        schedule: scheduleExpression,
+        /** A full backup every N runs; incrementals in between. */
+        fullEvery: z.number().int().min(1).max(100),
+        /** zstd compression level. */
+        compressionLevel: z.number().int().min(1).max(19),
+        /** Move snapshots to Standard-IA after N days. */
+        infrequentAccessAfterDays: z.number().int().min(30, "must be at least 30 (S3's minimum for Standard-IA)"),
+        /** Move snapshots to Glacier Instant Retrieval after N days. */
+        glacierAfterDays: z.number().int().min(1),
+        /** Delete snapshots after N days (0 keeps them forever). */
+        expireAfterDays: z.number().int().min(0),
+        objectLock,
+        /** State Manager rate control. */
+        maxConcurrency: z.string().regex(/^(\d+|\d{1,2}%|100%)$/, 'must be a number or a percentage such as "50%"'),
+        maxErrors: z.string().regex(/^(\d+|\d{1,2}%|100%)$/, 'must be a number or a percentage such as "10%"'),
+        /** Command timeout, seconds. */
+        timeoutSeconds: z.number().int().min(60).max(172800),
+    })
+    .strict();
+
+export const backupSection = section({
+    key: "backup",
+    schema: backupSchema,
+    defaults: (environment): z.input<typeof backupSchema> => ({
+        enabled: true,
+        directories: ["/var/www", "/etc/platform"],
+        excludes: ["*.tmp", "cache/*"],
+        schedule: environment === "prod" ? "cron(0 */4 * * ? *)" : "cron(0 2 * * ? *)",
+        fullEvery: 7,
+        compressionLevel: 3,
+        infrequentAccessAfterDays: 30,
+        glacierAfterDays: 90,
+        expireAfterDays: environment === "prod" ? 365 : 120,
+        objectLock: { enabled: false, mode: "GOVERNANCE", days: 30 },
+        maxConcurrency: "50%",
+        maxErrors: "10%",
+        timeoutSeconds: 3600,
+    }),
+    check: (backup) => {
+        const problems: Array<{ path: string; message: string }> = [];
+        if (backup.glacierAfterDays <= backup.infrequentAccessAfterDays) {
+            problems.push({ path: "glacierAfterDays", message: `must be greater than infrequentAccessAfterDays (${backup.infrequentAccessAfterDays})` });
+        }
+        if (backup.expireAfterDays !== 0 && backup.expireAfterDays <= backup.glacierAfterDays) {
+            problems.push({ path: "expireAfterDays", message: `must be 0 (keep) or greater than glacierAfterDays (${backup.glacierAfterDays})` });
+        }
+        if (backup.objectLock.enabled && backup.expireAfterDays !== 0 && backup.expireAfterDays < backup.objectLock.days) {
+            problems.push({ path: "objectLock.days", message: `must not exceed expireAfterDays (${backup.expireAfterDays}): locked objects cannot expire` });
+        }
+        const seen = new Set<string>();
+        for (const dir of backup.directories) {
+            if (seen.has(dir)) problems.push({ path: "directories", message: `lists ${dir} twice` });
+            seen.add(dir);
+        }
+        return problems;
+    },
+});

@@ -1,0 +1,93 @@
+import { z } from "zod";
+import { section, tagSelector } from "./types";
+
+/** Instance families per CPU architecture that the web tier accepts. Graviton (arm64) families end in `g` (or `gd`/`gn`). */
+export const INSTANCE_FAMILIES: Record<"arm64" | "x86_64", readonly string[]> = {
+    arm64: ["t4g", "m6g", "m6gd", "m7g", "m7gd", "m8g", "c6g", "c6gd", "c6gn", "c7g", "c7gd", "c7gn", "c8g", "r6g", "r6gd", "r7g", "r7gd", "r8g"],
+    x86_64: ["t3", "t3a", "m5", "m5a", "m6i", "m6a", "m7i", "m7a", "m7i-flex", "c5", "c6i", "c6a", "c7i", "c7a", "r5", "r6i", "r7i"],
+};
+
+/** The public SSM parameter of the latest Amazon Linux 2023 AMI, per architecture. */
+export function al2023Parameter(architecture: "arm64" | "x86_64"): string {
+    return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
+}
+
+const webTierSchema = z
+    .object({
+        /** `asg`: Auto Scaling group behind an ALB; `single`: one instance with an Elastic IP (smallest dev setups). */
+        mode: z.enum(["asg", "single"]),
+        /** CPU architecture of the AMI; the instance type's family must match it. */
+        architecture: z.enum(["arm64", "x86_64"]),
+        /** EC2 instance type, e.g. `t4g.small`. */
+        instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "must be an EC2 instance type such as t4g.small"),
+        minSize: z.number().int().min(0).max(100),
+        maxSize: z.number().int().min(1).max(100),
+        desiredCapacity: z.number().int().min(0).max(100),
+        /** Root volume size (GiB, gp3, encrypted). */
+        rootVolumeGb: z.number().int().min(8, "must be at least 8 GiB (the Amazon Linux 2023 image size)").max(16384),
+        /** Port the application listens on behind the load balancer. */
+        appPort: z.number().int().min(1).max(65535),
+        /** Target group health check path. */
+        healthCheckPath: z.string().regex(/^\/[\x21-\x7e]*$/, 'must start with "/" and contain no spaces, e.g. "/healthz"'),
+        /** Target-tracking scaling: keep average CPU near this percentage. */
+        cpuTargetPercent: z.number().min(10).max(90),
+        /** EC2 detailed (1-minute) monitoring. */
+        detailedMonitoring: z.boolean(),
+        /** SSM parameter the launch template resolves (`resolve:ssm:`); the AMI factory writes baked AMI ids there. */
+        amiParameterName: z.string().regex(/^\/[A-Za-z0-9_.\/-]+$/, "must be an SSM parameter path starting with /"),
+        /** Tag that marks the tier's instances and volumes for backups and snapshots. */
+        backupTag: tagSelector,
+        /** EBS snapshots by Data Lifecycle Manager. */
+        snapshots: z
+            .object({
+                enabled: z.boolean(),
+                intervalHours: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(6), z.literal(8), z.literal(12), z.literal(24)]),
+                /** First snapshot time of day, UTC `hh:mm`. */
+                time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a UTC time hh:mm"),
+                retainCount: z.number().int().min(1).max(1000),
+            })
+            .strict(),
+        /** HTTPS certificate for the listener (ACM ARN). The DNS component supplies one when enabled. */
+        certificateArn: z.string().regex(/^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/, "must be an ACM certificate ARN").optional(),
+    })
+    .strict();
+
+export const webTierSection = section({
+    key: "webTier",
+    schema: webTierSchema,
+    defaults: (environment, stack): z.input<typeof webTierSchema> => ({
+        mode: "asg",
+        architecture: "arm64",
+        instanceType: environment === "prod" ? "t4g.small" : "t4g.micro",
+        minSize: environment === "prod" ? 2 : 1,
+        maxSize: environment === "prod" ? 6 : 2,
+        desiredCapacity: environment === "prod" ? 3 : 1,
+        rootVolumeGb: environment === "prod" ? 20 : 8,
+        appPort: 8080,
+        healthCheckPath: "/healthz",
+        cpuTargetPercent: 60,
+        detailedMonitoring: environment === "prod",
+        amiParameterName: `/platform/${stack}/web/ami-id`,
+        backupTag: { key: "Backup", value: "true" },
+        snapshots: { enabled: true, intervalHours: environment === "prod" ? 12 : 24, time: "03:00", retainCount: environment === "prod" ? 14 : 3 },
+    }),
+    check: (web) => {
+        const problems: Array<{ path: string; message: string }> = [];
+        if (web.minSize > web.maxSize) {
+            problems.push({ path: "minSize", message: `must not exceed maxSize (${web.maxSize})` });
+        }
+        if (web.desiredCapacity < web.minSize || web.desiredCapacity > web.maxSize) {
+            problems.push({ path: "desiredCapacity", message: `must lie between minSize (${web.minSize}) and maxSize (${web.maxSize})` });
+        }
+        const family = web.instanceType.split(".")[0];
+        if (!INSTANCE_FAMILIES[web.architecture].includes(family)) {
+            const other = web.architecture === "arm64" ? "x86_64" : "arm64";
+            const hint = INSTANCE_FAMILIES[other].includes(family) ? ` (${family} is an ${other} family: set architecture: ${other})` : "";
+            problems.push({
+                path: "instanceType",
+                message: `family "${family}" is not a known ${web.architecture} family${hint}; allowed: ${INSTANCE_FAMILIES[web.architecture].join(", ")}`,
+            });
+        }
+        return problems;
+    },
+});

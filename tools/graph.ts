@@ -1,0 +1,61 @@
+/**
+ * The offline resource graph: what `tools/offline.ts` records from a mock run of a Pulumi
+ * program, what `npm run plan -- --json` prints, and what the policy rules judge offline.
+ * Fields are only ever added, never removed (see the JSON contract in the README).
+ */
+
+/** One registered resource, exactly as the program asked the engine to create it. */
+export interface GraphResource {
+    /** The resource's URN, as the engine would compute it (parent type chain included). */
+    urn: string;
+    /** Pulumi type token, e.g. `aws:s3/bucket:Bucket` or `platform:network:Network`. */
+    type: string;
+    /** Logical name given by the program. */
+    name: string;
+    /** URN of the parent resource; the stack's URN for top-level resources. */
+    parent: string | null;
+    /** URNs this resource depends on (explicit `dependsOn` plus every input's dependencies). */
+    dependencies: string[];
+    /** Per input property: the URNs whose outputs flowed into it. */
+    propertyDependencies: Record<string, string[]>;
+    /** `protect: true` in the resource options. */
+    protect: boolean;
+    /** `retainOnDelete: true` in the resource options. */
+    retainOnDelete: boolean;
+    /** True for provider-managed (custom) resources, false for components. */
+    custom: boolean;
+    /** True when the component is a remote (multi-language) component such as awsx's: its
+     *  children are created by the component's provider at deploy time, not by this program. */
+    remote: boolean;
+    /** URN of the explicit provider reference, when one is set (e.g. a second-region provider). */
+    provider: string | null;
+    /** The id the mock assigned (components have none). */
+    id: string | null;
+    /** Inputs as registered; unknown values (not yet known at preview) appear as the string
+     *  `"<computed>"`, secrets as `"<secret>"`. */
+    inputs: Record<string, unknown>;
+}
+
+export interface Violation {
+    /** Policy (rule) name. */
+    policy: string;
+    /** `mandatory` | `advisory` | `remediate`. */
+    level: "mandatory" | "advisory" | "remediate";
+    /** URN of the offending resource, or null for a stack-level violation. */
+    urn: string | null;
+    message: string;
+}
+
+export interface Graph {
+    project: string;
+    stack: string;
+    resources: GraphResource[];
+    /** Stack outputs (exports of the program), as plain JSON. */
+    outputs: Record<string, unknown>;
+    violations: Violation[];
+}
+
+/** The placeholder for values that are unknown during preview. */
+export const COMPUTED = "<computed>";
+/** The placeholder for secret values (their plaintext never leaves the engine). */
+export const SECRET = "<secret>";
