@@ -245,7 +245,32 @@ function issueToProblems(issue: z.core.$ZodIssue, prefix: string, given: unknown
             message: `unknown key${suggest(k, knownKeys)}${knownKeys.length ? `; known keys: ${knownKeys.join(", ")}` : ""}`,
         }));
     }
-    return [{ key: where(path), value: lookup(given, path), message: issue.message }];
+    const value = lookup(given, path);
+    return [{ key: where(path), value, message: humanMessage(issue, value) }];
+}
+
+/** zod's default wording, rephrased as "what is allowed" (custom messages pass through). */
+export function humanMessage(issue: z.core.$ZodIssue, value: unknown): string {
+    const i = issue as z.core.$ZodIssue & Record<string, any>;
+    switch (issue.code) {
+        case "invalid_type":
+            if (i.expected === "int") return "must be a whole number";
+            return value === undefined ? `is required (a ${i.expected})` : `must be a ${i.expected}`;
+        case "too_small":
+            if (!i.message.startsWith("Too small")) return i.message;
+            return `must be ${i.inclusive ? "at least" : "more than"} ${i.minimum}${i.origin === "array" ? " item(s)" : i.origin === "string" ? " character(s)" : ""}`;
+        case "too_big":
+            if (!i.message.startsWith("Too big")) return i.message;
+            return `must be at most ${i.maximum}${i.origin === "array" ? " item(s)" : i.origin === "string" ? " character(s)" : ""}`;
+        case "invalid_value":
+            return `must be one of ${i.values.map((v: unknown) => JSON.stringify(v)).join(", ")}`;
+        case "invalid_union": {
+            const values = (i.errors as Array<Array<Record<string, any>>>).flat().flatMap((e) => (e.code === "invalid_value" ? e.values : []));
+            return values.length ? `must be one of ${values.map((v: unknown) => JSON.stringify(v)).join(", ")}` : "is not an allowed value";
+        }
+        default:
+            return issue.message;
+    }
 }
 
 /** The field names of the object schema found at `path` within `schema` (unwrapping optionals and arrays). */

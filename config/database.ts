@@ -31,6 +31,10 @@ export const ENGINES: Record<Engine, { versions: RegExp; versionHint: string; cl
     },
 };
 
+export function isEngine(name: string): name is Engine {
+    return Object.prototype.hasOwnProperty.call(ENGINES, name);
+}
+
 /** gp3 storage minimum for RDS (GiB). */
 export const MIN_STORAGE_GB = 20;
 
@@ -74,7 +78,11 @@ const databaseSchema = z
     .object({
         /** Create the RDS instance. */
         enabled: z.boolean(),
-        engine: z.enum(["postgres", "mysql", "mariadb"]),
+        /**
+         * `postgres`, `mysql` or `mariadb`. Checked in `check` rather than with an enum so that an
+         * unknown engine does not hide the other problems: one error names them all.
+         */
+        engine: z.string().transform((s) => s as Engine),
         /** Engine version (major or major.minor); must belong to the engine. */
         engineVersion: z.string(),
         /** Instance class, e.g. `db.t4g.micro`; must be offered for the engine. */
@@ -126,13 +134,25 @@ export const databaseSection = section({
     }),
     check: (db, { environment }) => {
         const problems: Array<{ path: string; message: string }> = [];
-        const engine = ENGINES[db.engine];
-        if (!engine.versions.test(db.engineVersion)) {
-            problems.push({ path: "engineVersion", message: `is not a ${db.engine} version; allowed: ${engine.versionHint}` });
-        }
         const family = db.instanceClass.split(".").slice(0, 2).join(".");
-        if (!engine.classFamilies.includes(family)) {
-            problems.push({ path: "instanceClass", message: `${family}.* is not offered for current ${db.engine}; allowed families: ${engine.classFamilies.join(", ")}` });
+        if (!isEngine(db.engine)) {
+            // Still check version and class against every engine, so the other keys are reported too.
+            const all = Object.values(ENGINES);
+            problems.push({ path: "engine", message: `unknown engine; allowed: ${Object.keys(ENGINES).join(", ")}` });
+            if (!all.some((e) => e.versions.test(db.engineVersion))) {
+                problems.push({ path: "engineVersion", message: `is not a version of any supported engine; allowed: ${Object.entries(ENGINES).map(([n, e]) => `${n} ${e.versionHint}`).join("; ")}` });
+            }
+            if (!all.some((e) => e.classFamilies.includes(family))) {
+                problems.push({ path: "instanceClass", message: `${family}.* is not offered for any supported engine` });
+            }
+        } else {
+            const engine = ENGINES[db.engine];
+            if (!engine.versions.test(db.engineVersion)) {
+                problems.push({ path: "engineVersion", message: `is not a ${db.engine} version; allowed: ${engine.versionHint}` });
+            }
+            if (!engine.classFamilies.includes(family)) {
+                problems.push({ path: "instanceClass", message: `${family}.* is not offered for current ${db.engine}; allowed families: ${engine.classFamilies.join(", ")}` });
+            }
         }
         if (db.allocatedStorageGb < MIN_STORAGE_GB) {
             problems.push({ path: "allocatedStorageGb", message: `must be at least ${MIN_STORAGE_GB} GiB, the gp3 minimum for ${db.engine}` });

@@ -9,14 +9,19 @@ export function isDnsName(name: string): boolean {
     return name.length <= 253 && labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
 }
 
+/** The stack's domain: `<subdomain>.<parentDomain>`, or the parent domain itself when subdomain is empty. */
+export function stackDomain(dns: { parentDomain: string; subdomain: string }): string {
+    return dns.subdomain ? `${dns.subdomain}.${dns.parentDomain}` : dns.parentDomain;
+}
+
 const dnsSchema = z
     .object({
         /** Manage DNS (zone, certificate, records). Off: the load balancer's own name is used over HTTP. */
         enabled: z.boolean(),
-        /** The parent domain, e.g. `example.com`. */
-        parentDomain: z.string().refine(isDnsName, "must be a valid DNS name such as example.com (lower-case labels of letters, digits and '-')"),
+        /** The parent domain, e.g. `example.com` (checked in `check`, so it is reported with the other DNS problems). */
+        parentDomain: z.string(),
         /** This stack's label under the parent domain (e.g. `dev` for dev.example.com); empty for the apex. */
-        subdomain: z.string().refine((s) => s === "" || LABEL.test(s), "must be one DNS label: lower-case letters, digits and '-', not starting or ending with '-'"),
+        subdomain: z.string(),
         /** Create the stack's public zone (and print its NS records to delegate) or look an existing zone up by name. */
         createZone: z.boolean(),
         /** DNSSEC signing of the public zone (KMS key in us-east-1). */
@@ -28,7 +33,7 @@ const dnsSchema = z
         /** Failover routing to a maintenance page on CloudFront when the health check fails. */
         failover: z.boolean(),
         /** Private hosted zone for internal names, associated with the VPC. */
-        privateZoneName: z.string().refine(isDnsName, "must be a valid DNS name such as dev.internal"),
+        privateZoneName: z.string(),
     })
     .strict();
 
@@ -48,13 +53,26 @@ export const dnsSection = section({
     }),
     check: (dns) => {
         const problems: Array<{ path: string; message: string }> = [];
+        // Here rather than in the schema: a schema error would skip this function, and one
+        // config error must name every DNS problem at once.
+        const parentOk = isDnsName(dns.parentDomain);
+        if (!parentOk) {
+            problems.push({ path: "parentDomain", message: "must be a valid DNS name such as example.com (lower-case labels of letters, digits and '-')" });
+        }
+        const subdomainOk = dns.subdomain === "" || LABEL.test(dns.subdomain);
+        if (!subdomainOk) {
+            problems.push({ path: "subdomain", message: "must be one DNS label: lower-case letters, digits and '-', not starting or ending with '-'" });
+        }
+        if (!isDnsName(dns.privateZoneName)) {
+            problems.push({ path: "privateZoneName", message: "must be a valid DNS name such as dev.internal" });
+        }
         if (dns.failover && !(dns.healthCheck.enabled && dns.healthCheck.path)) {
             problems.push({ path: "healthCheck.path", message: "failover needs a health check: set healthCheck.enabled true and a path starting with /" });
         }
         if (dns.healthCheck.path !== undefined && !/^\/\S*$/.test(dns.healthCheck.path)) {
             problems.push({ path: "healthCheck.path", message: 'must start with "/" and contain no spaces' });
         }
-        if (dns.subdomain && !isDnsName(`${dns.subdomain}.${dns.parentDomain}`)) {
+        if (parentOk && subdomainOk && dns.subdomain && !isDnsName(`${dns.subdomain}.${dns.parentDomain}`)) {
             problems.push({ path: "subdomain", message: `${dns.subdomain}.${dns.parentDomain} is longer than a DNS name may be (253 characters)` });
         }
         return problems;

@@ -27,6 +27,8 @@ const bucketsSchema = z
         abortIncompleteMultipartDays: z.number().int().min(1).max(365),
         /** Replicate the backup bucket into a second region. */
         replicationRegion: region.optional(),
+        /** Delete S3 server access logs and ALB access logs (the `logs` bucket) after N days. */
+        logsExpireAfterDays: z.number().int().min(1).max(36500),
     })
     .strict();
 
@@ -38,7 +40,10 @@ export const bucketsSection = section({
         denyUnencryptedUploads: false,
         noncurrentVersionExpirationDays: environment === "prod" ? 90 : 7,
         abortIncompleteMultipartDays: 7,
+        logsExpireAfterDays: environment === "prod" ? 365 : 90,
     }),
+    check: (buckets) =>
+        buckets.kmsKeyArn !== undefined && buckets.encryption !== "kms" ? [{ path: "kmsKeyArn", message: 'needs encryption "kms" (SSE-S3 buckets use no KMS key)' }] : [],
 });
 
 const backupSchema = z

@@ -88,6 +88,9 @@ export const webTierSection = section({
                 message: `family "${family}" is not a known ${web.architecture} family${hint}; allowed: ${INSTANCE_FAMILIES[web.architecture].join(", ")}`,
             });
         }
+        if (web.mode === "single" && web.certificateArn !== undefined) {
+            problems.push({ path: "certificateArn", message: 'needs mode "asg": single mode has no load balancer to terminate HTTPS' });
+        }
         return problems;
     },
 });

@@ -47,6 +47,10 @@ function arnFor(type: string, name: string, id: string, region: string, inputs: 
             return a("elasticloadbalancing", `listener/app/${name}/${hex(id, 16)}`);
         case "aws:rds/instance:Instance":
             return a("rds", `db:${inputs.identifier ?? id}`);
+        case "aws:rds/subnetGroup:SubnetGroup":
+            return a("rds", `subgrp:${inputs.name ?? id}`);
+        case "aws:rds/parameterGroup:ParameterGroup":
+            return a("rds", `pg:${inputs.name ?? id}`);
         case "aws:cloudwatch/logGroup:LogGroup":
             return a("logs", `log-group:${inputs.name ?? id}`);
         case "aws:acm/certificate:Certificate":
@@ -57,6 +61,8 @@ function arnFor(type: string, name: string, id: string, region: string, inputs: 
             return a("autoscaling", `autoScalingGroup:${hex(id, 8)}-${hex(id + "a", 4)}-${hex(id + "b", 4)}-${hex(id + "c", 4)}-${hex(id + "d", 12)}:autoScalingGroupName/${inputs.name ?? id}`);
         case "aws:route53/zone:Zone":
             return `arn:aws:route53:::hostedzone/${id}`;
+        case "aws:dlm/lifecyclePolicy:LifecyclePolicy":
+            return a("dlm", `policy/${id}`);
         default:
             return a(mod === "ec2" || mod === "vpc" ? "ec2" : mod, `${type.split(":").pop()!.toLowerCase()}/${id}`);
     }
@@ -73,12 +79,27 @@ const ID_PREFIX: Record<string, string> = {
     "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
     "aws:ec2/instance:Instance": "i-",
     "aws:ec2/eip:Eip": "eipalloc-",
+    "aws:ec2/eipAssociation:EipAssociation": "eipassoc-",
+    "aws:dlm/lifecyclePolicy:LifecyclePolicy": "policy-",
     "aws:ec2/routeTable:RouteTable": "rtb-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
     "aws:kms/key:Key": "",
     "aws:route53/zone:Zone": "Z",
     "aws:cloudfront/distribution:Distribution": "E",
+};
+
+/** Ids whose shape is not a prefix plus hex, as the provider reports them. */
+const uuid = (seed: string) => `${hex(seed, 8)}-${hex(seed + "a", 4)}-${hex(seed + "b", 4)}-${hex(seed + "c", 4)}-${hex(seed + "d", 12)}`;
+const ID_FORMAT: Record<string, (seed: string, inputs: Record<string, any>) => string | undefined> = {
+    "aws:route53/healthCheck:HealthCheck": uuid,
+    "aws:route53/queryLog:QueryLog": uuid,
+    "aws:cloudfront/originAccessControl:OriginAccessControl": (seed) => `E${hex(seed, 13).toUpperCase()}`,
+    // Route 53 record ids: zone, name, type and (routing policies only) the set identifier.
+    "aws:route53/record:Record": (_seed, inputs) =>
+        typeof inputs.zoneId === "string" ? [inputs.zoneId, String(inputs.name).replace(/\.$/, ""), inputs.type, inputs.setIdentifier].filter(Boolean).join("_") : undefined,
+    "aws:route53/keySigningKey:KeySigningKey": (_seed, inputs) => (typeof inputs.hostedZoneId === "string" ? `${inputs.hostedZoneId},${inputs.name}` : undefined),
+    "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec": (_seed, inputs) => (typeof inputs.hostedZoneId === "string" ? inputs.hostedZoneId : undefined),
 };
 
 /** What one awsx VPC looks like to the rest of the program: ids per tier and route tables. */
@@ -90,6 +111,8 @@ interface MockVpc {
 
 export class OfflineMocks implements Mocks {
     readonly vpcs: MockVpc[] = [];
+    /** Region of each explicit provider by provider id (a second-region provider, e.g. for S3 replication). */
+    private readonly providerRegions = new Map<string, string>();
 
     constructor(
         readonly region: string,
@@ -102,6 +125,7 @@ export class OfflineMocks implements Mocks {
     newResource(args: MockResourceArgs): MockResourceResult {
         const { type, name, inputs } = args;
         if (type === "pulumi:pulumi:Stack" || type.startsWith("pulumi:providers:")) {
+            if (type.startsWith("pulumi:providers:") && typeof inputs.region === "string") this.providerRegions.set(`${name}-provider-id`, inputs.region);
             return { id: type.startsWith("pulumi:providers:") ? `${name}-provider-id` : undefined, state: inputs };
         }
         if (type === "awsx:ec2:Vpc") {
@@ -112,17 +136,18 @@ export class OfflineMocks implements Mocks {
             return { id: undefined, state: inputs };
         }
         const seed = `${this.stack}::${type}::${name}`;
-        const id = args.id || (ID_PREFIX[type] ?? "") + (type === "aws:route53/zone:Zone" ? hex(seed, 20).toUpperCase() : type === "aws:cloudfront/distribution:Distribution" ? hex(seed, 13).toUpperCase() : hex(seed, 17));
+        const id = args.id || ID_FORMAT[type]?.(seed, inputs) || (ID_PREFIX[type] ?? "") + (type === "aws:route53/zone:Zone" ? hex(seed, 20).toUpperCase() : type === "aws:cloudfront/distribution:Distribution" ? hex(seed, 13).toUpperCase() : hex(seed, 17));
         // Pulumi auto-names resources that take a `name`: the logical name plus a random suffix.
         const named = { ...inputs, name: inputs.name ?? `${name}-${hex(seed, 7)}` };
-        const arn = arnFor(type, name, id, this.region, named);
+        // Where the resource lives: its own `region` input, else its provider's region (the reference is `urn::id`).
+        const region: string = inputs.region ?? this.providerRegions.get(String(args.provider ?? "").split("::").pop() ?? "") ?? this.region;
+        const arn = arnFor(type, name, id, region, named);
         const state: Record<string, any> = { ...named, id, arn, tagsAll: { ...(inputs.tags ?? {}) } };
-        Object.assign(state, this.typeSpecific(type, name, id, named));
+        Object.assign(state, this.typeSpecific(type, name, id, named, region));
         return { id, state };
     }
 
-    private typeSpecific(type: string, name: string, id: string, inputs: Record<string, any>): Record<string, any> {
-        const region = this.region;
+    private typeSpecific(type: string, name: string, id: string, inputs: Record<string, any>, region: string = this.region): Record<string, any> {
         switch (type) {
             case "aws:s3/bucket:Bucket": {
                 const bucket = inputs.bucket ?? `${name}-${hex(id, 7)}`;
@@ -168,12 +193,38 @@ export class OfflineMocks implements Mocks {
             }
             case "aws:cloudfront/distribution:Distribution":
                 return { domainName: `${id.toLowerCase()}.cloudfront.net`, hostedZoneId: "Z2FDTNDATAQYW2" };
+            case "aws:route53/record:Record":
+                return { fqdn: String(inputs.name).replace(/\.$/, "").toLowerCase() };
+            case "aws:route53/healthCheck:HealthCheck":
+                return { arn: `arn:aws:route53:::healthcheck/${id}` };
+            case "aws:route53/queryLog:QueryLog":
+                return { arn: `arn:aws:route53:::queryloggingconfig/${id}` };
+            case "aws:route53/keySigningKey:KeySigningKey": {
+                const keyTag = parseInt(hex(id, 4), 16);
+                const digest = hex(id + "ds", 64).toUpperCase();
+                const publicKey = Buffer.from(hex(id + "pk", 64), "hex").toString("base64");
+                return {
+                    keyTag,
+                    flag: 257,
+                    publicKey,
+                    signingAlgorithmMnemonic: "ECDSAP256SHA256",
+                    signingAlgorithmType: 13,
+                    digestAlgorithmMnemonic: "SHA-256",
+                    digestAlgorithmType: 2,
+                    digestValue: digest,
+                    dsRecord: `${keyTag} 13 2 ${digest}`,
+                    dnskeyRecord: `257 3 13 ${publicKey}`,
+                };
+            }
             case "aws:cloudfront/originAccessControl:OriginAccessControl":
-                return { id: `E${hex(id, 13).toUpperCase()}` };
+                return { etag: `E${hex(id + "etag", 13).toUpperCase()}` };
             case "aws:ec2/instance:Instance":
                 return { privateIp: `10.0.${parseInt(hex(id, 2), 16) % 250}.${parseInt(hex(id + "x", 2), 16) % 250}`, primaryNetworkInterfaceId: `eni-${hex(id, 17)}` };
             case "aws:ec2/eip:Eip":
                 return { allocationId: id, publicIp: `203.0.113.${parseInt(hex(id, 2), 16) % 250}` };
+            case "aws:ssm/document:Document":
+                // A new document is version 1, and the default (what `$DEFAULT` runs).
+                return { latestVersion: "1", defaultVersion: "1", documentVersion: "1", status: "Active", owner: MOCK_ACCOUNT_ID };
             case "aws:ssm/association:Association":
                 return { associationId: `${hex(id, 8)}-${hex(id + "a", 4)}-${hex(id + "b", 4)}-${hex(id + "c", 4)}-${hex(id + "d", 12)}` };
             default:

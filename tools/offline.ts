@@ -30,9 +30,17 @@ export interface OfflineOptions {
     preview?: boolean;
 }
 
+/** A data-source call the program made, with its arguments. */
+export interface RecordedInvoke {
+    token: string;
+    args: Record<string, unknown>;
+}
+
 export interface OfflineResult {
     graph: Graph;
     settings: StackSettings;
+    /** Every data-source call, in order (not part of the plan's JSON contract). */
+    invokes: RecordedInvoke[];
 }
 
 /** Bad config or a program that failed: the plan exits 2 with this message. */
@@ -77,9 +85,15 @@ export function plainValue(value: unknown): unknown {
 /** A mock monitor that also writes down every registration it answers. */
 class RecordingMonitor extends MockMonitor {
     readonly recorded: GraphResource[] = [];
+    readonly invokes: RecordedInvoke[] = [];
 
     constructor(readonly offlineMocks: OfflineMocks) {
         super(offlineMocks);
+    }
+
+    async invoke(req: any, callback: (err: any, response: any) => void): Promise<void> {
+        this.invokes.push({ token: req.getTok(), args: plainValue(req.getArgs()?.toJavaScript() ?? {}) as Record<string, unknown> });
+        return super.invoke(req, callback);
     }
 
     async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
@@ -192,7 +206,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
         outputs,
         violations: [],
     };
-    return { graph, settings };
+    return { graph, settings, invokes: monitor.invokes };
 }
 
 async function serializeOutputs(outputs: Record<string, unknown>): Promise<unknown> {

@@ -1,0 +1,564 @@
+#!/usr/bin/env bash
+# platform-backup: stream directories as `tar | zstd` to S3, verified, with GNU tar
+# incremental chains. Runs as root via SSM Run Command on Amazon Linux 2023
+# (bash, GNU tar, zstd, AWS CLI v2, flock, sha256sum, coreutils; no jq/python needed).
+#
+# Usage:
+#   bash backup.sh --bucket B --prefix P [--instance-id ID] [--exclude PATTERN]...
+#                  [--full-every N] [--level N] [--state-dir DIR] [--lock-file F]
+#                  [--expected-size BYTES] [--fail-on-change] [--] DIR...
+#   Options accept "--opt value" or "--opt=value". See components/ssm/README.md.
+#
+#   --bucket B         S3 bucket (required)
+#   --prefix P         key prefix (required, may be ""; leading/trailing "/" ignored;
+#                      characters limited to A-Za-z0-9 and !_.*'()/-)
+#   --instance-id ID   default: IMDSv2 instance-id, else `hostname` (IMDS is skipped
+#                      when AWS_EC2_METADATA_DISABLED=true)
+#   --exclude PATTERN  GNU tar --exclude pattern (unanchored, wildcards), matched
+#                      against member names, which are relative to DIR ("./a/b")
+#   --full-every N     a full backup every N runs, N-1 incrementals between (default 7)
+#   --level N          zstd level 1..19 (default 3)
+#   --state-dir DIR    per-directory tar snapshot (snar) state (default /var/lib/platform-backup)
+#   --lock-file F      flock file (default /run/platform-backup.lock)
+#   --expected-size B  override the stream size hint given to `aws s3 cp --expected-size`
+#   --fail-on-change   exit 10 (instead of 0) when tar reported files changing while read
+#   DIR...             absolute paths; processed in order, the first failure stops the run
+#                      (directories already completed stay committed)
+#
+# Key layout (one snapshot per directory per run):
+#   <prefix>/<instance-id>/<slug>/<snapshot-id>/archive.tar.zst
+#   <prefix>/<instance-id>/<slug>/<snapshot-id>/manifest.json
+#   <prefix>/<instance-id>/<slug>/latest          (one line: the snapshot id)
+#   slug: path without the leading "/", "/" -> "-", [A-Za-z0-9.] kept, every other byte
+#   -> "_XX" (lower-case hex), e.g. /var/www -> var-www, /srv/my_app-1 -> srv-my_5fapp_2d1;
+#   "/" itself -> "-". Reversible.
+#   snapshot-id: UTC start time, YYYYMMDDTHHMMSS.mmmZ (sorts chronologically).
+#
+# "latest" is written only after the archive was uploaded, read back from S3 and its
+# sha256 + size matched, and the manifest was uploaded and read back identical.
+#
+# Exit codes:
+#   0  success (tar warnings, e.g. "file changed as we read it", are printed to stderr and
+#      recorded in the manifest's tarWarnings; see --fail-on-change)
+#   1  unexpected internal error (message names the line/command)
+#   2  bad arguments
+#   3  a source directory is missing (checked for all DIRs before anything is uploaded)
+#   4  S3 transfer failed (upload, or reading latest/verification read-back)
+#   5  verification failed (read-back sha256/size or manifest differs)
+#   6  another backup is running (lock held)
+#   7  archive creation failed (tar fatal error, zstd error)
+#   9  a required tool is missing
+#   10 success, but tar reported changed files and --fail-on-change was given
+set -Eeuo pipefail
+shopt -s inherit_errexit
+
+readonly PROG=platform-backup
+readonly EX_USAGE=2 EX_NOSRC=3 EX_S3=4 EX_VERIFY=5 EX_LOCKED=6 EX_ARCHIVE=7 EX_TOOL=9 EX_CHANGED=10
+readonly ARCHIVE_NAME=archive.tar.zst
+readonly MANIFEST_VERSION=1
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+  local code=$1
+  shift
+  log "ERROR: $*"
+  exit "$code"
+}
+usage() { die "$EX_USAGE" "$* (usage: backup.sh --bucket B --prefix P [options] DIR...; see header)"; }
+# shellcheck disable=SC2317
+# (SC2317 "unreachable": on_err and cleanup are only invoked from trap strings, which
+#  ShellCheck 0.9 does not follow.)
+on_err() {
+  local rc=$1 line=$2 cmd=$3
+  log "ERROR: unexpected failure (status $rc) at line $line: $cmd"
+  exit 1
+}
+trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
+
+TMP=""
+# shellcheck disable=SC2317
+cleanup() {
+  local pid
+  for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
+  if [[ -n $TMP && -d $TMP ]]; then rm -rf -- "$TMP"; fi
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- helpers (no forks unless noted)
+
+# norm_path PATH -> REPLY: absolute path with "//", "/./" and trailing "/" removed.
+# Returns 1 for relative paths or ".." components. Works for names containing newlines.
+norm_path() {
+  local p=$1 comp out=""
+  local -a parts
+  [[ $p == /* ]] || return 1
+  IFS=/ read -r -d '' -a parts < <(printf '%s\0' "$p") || true
+  for comp in "${parts[@]}"; do
+    case $comp in
+      '' | .) ;;
+      ..) return 1 ;;
+      *) out+="/$comp" ;;
+    esac
+  done
+  REPLY=${out:-/}
+}
+
+# slugify NORMALIZED_PATH -> REPLY (see header). Byte-wise via od.
+slugify() {
+  local p=${1#/} b out="" ch
+  local -a bytes
+  if [[ -z $p ]]; then
+    REPLY=-
+    return 0
+  fi
+  while read -r -a bytes; do
+    for b in "${bytes[@]}"; do
+      case $b in
+        2f) out+=- ;;
+        2e | 3[0-9] | 4[1-9a-f] | 5[0-9a] | 6[1-9a-f] | 7[0-9a])
+          printf -v ch '%b' "\\x$b"
+          out+=$ch
+          ;;
+        *) out+="_$b" ;;
+      esac
+    done
+  done < <(printf '%s' "$p" | od -An -v -tx1)
+  REPLY=$out
+}
+
+# json_str STRING -> REPLY: a JSON string literal (quotes included). Bytes >= 0x80 are
+# passed through (valid JSON when the input is UTF-8; the slug is the lossless form).
+json_str() {
+  local LC_ALL=C
+  local s=$1 i hex c u
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\r'/\\r}
+  for ((i = 1; i < 32; i++)); do
+    ((i == 9 || i == 10 || i == 13)) && continue
+    printf -v hex '%02x' "$i"
+    printf -v c '%b' "\\x$hex"
+    [[ $s == *"$c"* ]] || continue
+    printf -v u '\\u%04x' "$i"
+    s=${s//"$c"/$u}
+  done
+  REPLY="\"$s\""
+}
+
+join_key() {
+  local k="" part
+  for part in "$@"; do
+    [[ -n $part ]] && k+="${k:+/}$part"
+  done
+  REPLY=$k
+}
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+# s3_fetch KEY OUTFILE -> 0 ok, 44 not found, 1 other error (message in $TMP/fetch.err)
+s3_fetch() {
+  local key=$1 out=$2
+  if aws s3 cp --only-show-errors "s3://$BUCKET/$key" "$out" 2>"$TMP/fetch.err"; then
+    return 0
+  fi
+  if grep -Eq '\((404|NoSuchKey)\)|Not Found|NoSuchKey' "$TMP/fetch.err"; then
+    return 44
+  fi
+  return 1
+}
+
+s3_rm_quiet() { aws s3 rm --only-show-errors "s3://$BUCKET/$1" >/dev/null 2>&1 || true; }
+
+# ---------------------------------------------------------------- arguments
+
+BUCKET="" PREFIX="" PREFIX_SET=0 INSTANCE_ID="" FULL_EVERY=7 LEVEL=3
+STATE_DIR=/var/lib/platform-backup LOCK_FILE=/run/platform-backup.lock EXPECTED_SIZE=""
+FAIL_ON_CHANGE=0
+EXCLUDES=()
+DIRS=()
+
+while (($#)); do
+  opt=$1 val="" has_val=0
+  if [[ $opt == --*=* ]]; then
+    val=${opt#*=} opt=${opt%%=*} has_val=1
+  fi
+  case $opt in
+    --bucket | --prefix | --instance-id | --exclude | --full-every | --level | --state-dir | --lock-file | --expected-size)
+      if ((!has_val)); then
+        (($# >= 2)) || usage "option $opt needs a value"
+        val=$2
+        shift
+      fi
+      shift
+      case $opt in
+        --bucket) BUCKET=$val ;;
+        --prefix) PREFIX=$val PREFIX_SET=1 ;;
+        --instance-id) INSTANCE_ID=$val ;;
+        --exclude) EXCLUDES+=("$val") ;;
+        --full-every) FULL_EVERY=$val ;;
+        --level) LEVEL=$val ;;
+        --state-dir) STATE_DIR=$val ;;
+        --lock-file) LOCK_FILE=$val ;;
+        --expected-size) EXPECTED_SIZE=$val ;;
+      esac
+      ;;
+    --fail-on-change)
+      ((!has_val)) || usage "option $opt takes no value"
+      FAIL_ON_CHANGE=1
+      shift
+      ;;
+    -h | --help)
+      usage "help requested"
+      ;;
+    --)
+      shift
+      DIRS+=("$@")
+      break
+      ;;
+    -*) usage "unknown option: $opt" ;;
+    *)
+      DIRS+=("$1")
+      shift
+      ;;
+  esac
+done
+
+[[ -n $BUCKET ]] || usage "--bucket is required"
+[[ $BUCKET =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || usage "invalid bucket name: $BUCKET"
+((PREFIX_SET)) || usage "--prefix is required (use --prefix '' for none)"
+[[ $PREFIX =~ ^[A-Za-z0-9\!_.*\'\(\)/-]*$ ]] || usage "invalid --prefix (allowed: A-Za-z0-9 !_.*'()/-)"
+while [[ $PREFIX == */ ]]; do PREFIX=${PREFIX%/}; done
+while [[ $PREFIX == /* ]]; do PREFIX=${PREFIX#/}; done
+[[ $PREFIX != *//* ]] || usage "invalid --prefix (empty path segment)"
+if [[ -n $INSTANCE_ID && ! $INSTANCE_ID =~ ^[A-Za-z0-9._-]+$ ]]; then usage "invalid --instance-id"; fi
+{ is_uint "$FULL_EVERY" && ((10#$FULL_EVERY >= 1)); } || usage "--full-every must be an integer >= 1"
+FULL_EVERY=$((10#$FULL_EVERY))
+{ is_uint "$LEVEL" && ((10#$LEVEL >= 1 && 10#$LEVEL <= 19)); } || usage "--level must be 1..19"
+LEVEL=$((10#$LEVEL))
+if [[ -n $EXPECTED_SIZE ]]; then
+  { is_uint "$EXPECTED_SIZE" && ((10#$EXPECTED_SIZE > 0)); } || usage "--expected-size must be a positive integer"
+fi
+[[ $STATE_DIR == /* ]] || usage "--state-dir must be absolute"
+[[ $LOCK_FILE == /* ]] || usage "--lock-file must be absolute"
+for e in "${EXCLUDES[@]}"; do [[ -n $e ]] || usage "empty --exclude pattern"; done
+((${#DIRS[@]} > 0)) || usage "no DIR given"
+
+declare -A SEEN_SLUG=()
+NDIRS=()
+SLUGS=()
+for d in "${DIRS[@]}"; do
+  norm_path "$d" || usage "DIR must be an absolute path without '..': $d"
+  nd=$REPLY
+  slugify "$nd"
+  [[ -z ${SEEN_SLUG[$REPLY]:-} ]] || usage "directory given twice: $nd"
+  SEEN_SLUG[$REPLY]=1
+  NDIRS+=("$nd")
+  SLUGS+=("$REPLY")
+done
+
+missing=()
+for t in aws tar zstd flock sha256sum du od mkfifo tee wc; do
+  command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+((${#missing[@]} == 0)) || die "$EX_TOOL" "required tools missing: ${missing[*]}"
+
+for nd in "${NDIRS[@]}"; do
+  [[ -d $nd ]] || die "$EX_NOSRC" "source directory does not exist or is not a directory: $nd"
+done
+
+# ---------------------------------------------------------------- lock, identity, temp
+
+mkdir -p -- "${LOCK_FILE%/*}"
+exec {LOCK_FD}>>"$LOCK_FILE"
+flock -n "$LOCK_FD" || die "$EX_LOCKED" "another backup is running (lock held on $LOCK_FILE)"
+
+HOST=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
+if [[ -z $INSTANCE_ID ]]; then
+  if [[ ${AWS_EC2_METADATA_DISABLED:-} != true ]] && command -v curl >/dev/null 2>&1; then
+    token=$(curl -fsS --connect-timeout 1 -m 3 -X PUT http://169.254.169.254/latest/api/token \
+      -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' 2>/dev/null) || token=""
+    if [[ -n $token ]]; then
+      INSTANCE_ID=$(curl -fsS --connect-timeout 1 -m 3 -H "X-aws-ec2-metadata-token: $token" \
+        http://169.254.169.254/latest/meta-data/instance-id 2>/dev/null) || INSTANCE_ID=""
+    fi
+  fi
+  if [[ ! $INSTANCE_ID =~ ^[A-Za-z0-9._-]+$ ]]; then
+    INSTANCE_ID=${HOST//[!A-Za-z0-9._-]/_}
+    log "instance id not available from IMDS; using hostname: $INSTANCE_ID"
+  fi
+fi
+
+TAR_VERSION=$(tar --version 2>/dev/null | sed -n '1{s/[^A-Za-z0-9 ._()-]//g;p;}' || true)
+mkdir -p -- "$STATE_DIR"
+chmod 700 -- "$STATE_DIR"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/platform-backup.XXXXXX")
+
+# ---------------------------------------------------------------- one directory
+
+OVERALL_WARN=0
+
+backup_one() {
+  local dir=$1 slug=$2 base sdir prev="" rc snap mode reason level chain_csv="" prev_for_manifest=""
+  local state_snap="" state_level="" state_chain="" line
+  join_key "$PREFIX" "$INSTANCE_ID" "$slug"
+  base=$REPLY
+  sdir=$STATE_DIR/$slug
+  mkdir -p -- "$sdir"
+
+  rc=0
+  s3_fetch "$base/latest" "$TMP/latest" || rc=$?
+  case $rc in
+    0)
+      IFS= read -r prev <"$TMP/latest" || true
+      if [[ ! $prev =~ ^[A-Za-z0-9._-]+$ ]]; then
+        log "WARNING: s3://$BUCKET/$base/latest has unexpected content; forcing a full backup"
+        prev=""
+      fi
+      ;;
+    44) prev="" ;;
+    *) die "$EX_S3" "cannot read s3://$BUCKET/$base/latest: $(<"$TMP/fetch.err")" ;;
+  esac
+
+  if [[ -f $sdir/state ]]; then
+    while IFS= read -r line; do
+      case $line in
+        snapshot=*) state_snap=${line#snapshot=} ;;
+        level=*) state_level=${line#level=} ;;
+        chain=*) state_chain=${line#chain=} ;;
+      esac
+    done <"$sdir/state"
+  fi
+
+  mode=incremental
+  if [[ -z $prev ]]; then
+    mode=full reason="no previous snapshot in S3"
+  elif [[ ! -s $sdir/snar || -z $state_snap ]] || ! is_uint "$state_level"; then
+    mode=full reason="local incremental state missing in $sdir"
+  elif [[ $state_snap != "$prev" ]]; then
+    mode=full reason="local state is for snapshot $state_snap but latest is $prev"
+  elif ((state_level + 1 >= FULL_EVERY)); then
+    mode=full reason="--full-every $FULL_EVERY reached"
+  fi
+
+  rm -f -- "$TMP/snar"
+  if [[ $mode == incremental ]]; then
+    level=$((state_level + 1))
+    chain_csv=${state_chain:+$state_chain,}$prev
+    prev_for_manifest=$prev
+    cp -- "$sdir/snar" "$TMP/snar"
+    log "$dir: incremental level $level on top of $prev"
+  else
+    level=0
+    log "$dir: full backup ($reason)"
+  fi
+
+  snap=$(date -u +%Y%m%dT%H%M%S.%3NZ)
+  while [[ $snap == "$prev" ]]; do
+    sleep 0.01
+    snap=$(date -u +%Y%m%dT%H%M%S.%3NZ)
+  done
+  local started
+  started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  local key="$base/$snap/$ARCHIVE_NAME"
+
+  # Size hint for the multipart part size: apparent size + 12.5% + 64 MiB (tar headers).
+  local apparent expected
+  apparent=$(du -sb -- "$dir" 2>/dev/null | cut -f1 || true)
+  is_uint "${apparent:-x}" || apparent=0
+  if [[ -n $EXPECTED_SIZE ]]; then
+    expected=$EXPECTED_SIZE
+  else
+    expected=$((apparent + apparent / 8 + 64 * 1024 * 1024))
+  fi
+
+  local -a tar_args=(
+    --create --file=- --directory="$dir"
+    --format=posix --pax-option=exthdr.name=%d/PaxHeaders/%f
+    --pax-option=delete=atime --pax-option=delete=ctime
+    --listed-incremental="$TMP/snar" --no-check-device
+    --numeric-owner --acls --xattrs --xattrs-include='*' --sparse
+  )
+  local e
+  for e in "${EXCLUDES[@]}"; do tar_args+=("--exclude=$e"); done
+  tar_args+=(.)
+
+  rm -f -- "$TMP/up.sha.fifo" "$TMP/up.len.fifo"
+  mkfifo -- "$TMP/up.sha.fifo" "$TMP/up.len.fifo"
+  sha256sum <"$TMP/up.sha.fifo" >"$TMP/up.sha" &
+  local sha_pid=$!
+  wc -c <"$TMP/up.len.fifo" >"$TMP/up.len" &
+  local len_pid=$!
+
+  local -a st
+  trap - ERR
+  set +e
+  tar "${tar_args[@]}" 2>"$TMP/tar.err" |
+    zstd -q -T0 "-$LEVEL" -c 2>"$TMP/zstd.err" |
+    tee -- "$TMP/up.sha.fifo" "$TMP/up.len.fifo" 2>"$TMP/tee.err" |
+    aws s3 cp --only-show-errors --content-type application/zstd \
+      --expected-size "$expected" - "s3://$BUCKET/$key" 2>"$TMP/aws.err"
+  st=("${PIPESTATUS[@]}")
+  wait "$sha_pid"
+  local sha_rc=$?
+  wait "$len_pid"
+  local len_rc=$?
+  set -e
+  trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
+
+  local tar_rc=${st[0]} zstd_rc=${st[1]} tee_rc=${st[2]} aws_rc=${st[3]}
+  if [[ -s $TMP/tar.err ]]; then
+    while IFS= read -r line; do log "tar: $line"; done <"$TMP/tar.err"
+  fi
+  if ((tar_rc != 0 && tar_rc != 1 && tar_rc != 141)); then
+    ((aws_rc != 0)) || s3_rm_quiet "$key"
+    die "$EX_ARCHIVE" "tar failed (exit $tar_rc) for $dir; nothing committed, latest unchanged"
+  fi
+  if ((zstd_rc != 0 && zstd_rc != 141)); then
+    ((aws_rc != 0)) || s3_rm_quiet "$key"
+    die "$EX_ARCHIVE" "zstd failed (exit $zstd_rc): $(<"$TMP/zstd.err"); latest unchanged"
+  fi
+  if ((aws_rc != 0)); then
+    die "$EX_S3" "upload to s3://$BUCKET/$key failed (aws exit $aws_rc): $(<"$TMP/aws.err"); latest unchanged"
+  fi
+  if ((tee_rc != 0 || tar_rc == 141 || zstd_rc == 141 || sha_rc != 0 || len_rc != 0)); then
+    s3_rm_quiet "$key"
+    die "$EX_ARCHIVE" "stream pipeline broke (tar=$tar_rc zstd=$zstd_rc tee=$tee_rc sha=$sha_rc wc=$len_rc): $(<"$TMP/tee.err"); latest unchanged"
+  fi
+
+  local sha size
+  read -r sha _ <"$TMP/up.sha"
+  read -r size <"$TMP/up.len"
+
+  # ---- verify: read the object back from S3 and hash it (no local staging)
+  rm -f -- "$TMP/v.sha.fifo"
+  mkfifo -- "$TMP/v.sha.fifo"
+  sha256sum <"$TMP/v.sha.fifo" >"$TMP/v.sha" &
+  sha_pid=$!
+  trap - ERR
+  set +e
+  aws s3 cp --only-show-errors "s3://$BUCKET/$key" - 2>"$TMP/vaws.err" |
+    tee -- "$TMP/v.sha.fifo" | wc -c >"$TMP/v.len"
+  st=("${PIPESTATUS[@]}")
+  wait "$sha_pid"
+  sha_rc=$?
+  set -e
+  trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
+  if ((st[0] != 0)); then
+    die "$EX_S3" "verification download of s3://$BUCKET/$key failed: $(<"$TMP/vaws.err"); latest unchanged"
+  fi
+  ((st[1] == 0 && st[2] == 0 && sha_rc == 0)) || die 1 "verification pipeline failed; latest unchanged"
+  local vsha vsize
+  read -r vsha _ <"$TMP/v.sha"
+  read -r vsize <"$TMP/v.len"
+  if [[ $vsha != "$sha" || $vsize != "$size" ]]; then
+    s3_rm_quiet "$key"
+    die "$EX_VERIFY" "verification failed for s3://$BUCKET/$key: uploaded sha256=$sha size=$size, read back sha256=$vsha size=$vsize; latest unchanged"
+  fi
+  log "$dir: uploaded and verified $size bytes, sha256 $sha"
+
+  # ---- manifest
+  local nwarn=0 warn_json="" dir_json host_json slug_json chain_json="" id ex_json=""
+  if [[ -s $TMP/tar.err ]]; then
+    while IFS= read -r line; do
+      nwarn=$((nwarn + 1))
+      if ((nwarn <= 200)); then
+        json_str "$line"
+        warn_json+="${warn_json:+, }$REPLY"
+      fi
+    done <"$TMP/tar.err"
+  fi
+  json_str "$dir"
+  dir_json=$REPLY
+  json_str "$HOST"
+  host_json=$REPLY
+  json_str "$slug"
+  slug_json=$REPLY
+  if [[ -n $chain_csv ]]; then
+    local -a chain_ids
+    IFS=, read -r -a chain_ids <<<"$chain_csv"
+    for id in "${chain_ids[@]}"; do chain_json+="${chain_json:+, }\"$id\""; done
+  fi
+  for e in "${EXCLUDES[@]}"; do
+    json_str "$e"
+    ex_json+="${ex_json:+, }$REPLY"
+  done
+  local prev_json=null
+  [[ -z $prev_for_manifest ]] || prev_json="\"$prev_for_manifest\""
+  local mtype=full
+  ((level == 0)) || mtype=incremental
+  # One field per line, fixed order and indentation: restore.sh parses it line-wise.
+  {
+    printf '{\n'
+    printf '  "formatVersion": %d,\n' "$MANIFEST_VERSION"
+    printf '  "tool": "platform-backup",\n'
+    printf '  "snapshotId": "%s",\n' "$snap"
+    printf '  "type": "%s",\n' "$mtype"
+    printf '  "level": %d,\n' "$level"
+    printf '  "previousSnapshotId": %s,\n' "$prev_json"
+    printf '  "chain": [%s],\n' "$chain_json"
+    printf '  "fullEvery": %d,\n' "$FULL_EVERY"
+    printf '  "host": %s,\n' "$host_json"
+    printf '  "instanceId": "%s",\n' "$INSTANCE_ID"
+    printf '  "directory": %s,\n' "$dir_json"
+    printf '  "slug": %s,\n' "$slug_json"
+    printf '  "startedAt": "%s",\n' "$started"
+    printf '  "completedAt": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    printf '  "tarFormat": "posix",\n'
+    printf '  "tarVersion": "%s",\n' "$TAR_VERSION"
+    printf '  "compression": "zstd",\n'
+    printf '  "zstdLevel": %d,\n' "$LEVEL"
+    printf '  "excludes": [%s],\n' "$ex_json"
+    printf '  "sourceApparentBytes": %d,\n' "$apparent"
+    printf '  "archives": [\n'
+    printf '    {"name": "%s", "size": %d, "sha256": "%s"}\n' "$ARCHIVE_NAME" "$size" "$sha"
+    printf '  ],\n'
+    printf '  "tarExitCode": %d,\n' "$tar_rc"
+    printf '  "tarWarningCount": %d,\n' "$nwarn"
+    printf '  "tarWarnings": [%s]\n' "$warn_json"
+    printf '}\n'
+  } >"$TMP/manifest.json"
+
+  rc=0
+  aws s3 cp --only-show-errors --content-type application/json "$TMP/manifest.json" \
+    "s3://$BUCKET/$base/$snap/manifest.json" 2>"$TMP/aws.err" || rc=$?
+  ((rc == 0)) || die "$EX_S3" "manifest upload failed: $(<"$TMP/aws.err"); latest unchanged"
+  rc=0
+  s3_fetch "$base/$snap/manifest.json" "$TMP/manifest.check" || rc=$?
+  ((rc == 0)) || die "$EX_S3" "manifest read-back failed: $(<"$TMP/fetch.err"); latest unchanged"
+  cmp -s -- "$TMP/manifest.json" "$TMP/manifest.check" ||
+    die "$EX_VERIFY" "manifest read back from S3 differs from what was uploaded; latest unchanged"
+
+  # ---- commit: move latest, then advance the local incremental state
+  printf '%s\n' "$snap" >"$TMP/latest.new"
+  rc=0
+  aws s3 cp --only-show-errors --content-type text/plain "$TMP/latest.new" \
+    "s3://$BUCKET/$base/latest" 2>"$TMP/aws.err" || rc=$?
+  ((rc == 0)) || die "$EX_S3" "updating s3://$BUCKET/$base/latest failed: $(<"$TMP/aws.err"); latest unchanged (snapshot $snap is uploaded but not referenced)"
+
+  if ! {
+    cp -- "$TMP/snar" "$sdir/snar.new" &&
+      printf 'snapshot=%s\nlevel=%d\nchain=%s\n' "$snap" "$level" "$chain_csv" >"$sdir/state.new" &&
+      mv -f -- "$sdir/snar.new" "$sdir/snar" &&
+      mv -f -- "$sdir/state.new" "$sdir/state"
+  }; then
+    rm -f -- "$sdir/state"
+    die 1 "snapshot $snap committed, but local state in $sdir could not be saved; the next run will be full"
+  fi
+
+  if ((tar_rc == 1 || nwarn > 0)); then
+    OVERALL_WARN=1
+    log "WARNING: $dir: tar reported $nwarn warning(s) (exit $tar_rc); recorded in the manifest"
+  fi
+  printf 'snapshot\t%s\t%s\t%s\t%d\t%s\n' "$slug" "$snap" "$mtype" "$size" "s3://$BUCKET/$base/$snap/"
+}
+
+for i in "${!NDIRS[@]}"; do
+  backup_one "${NDIRS[$i]}" "${SLUGS[$i]}"
+done
+
+if ((OVERALL_WARN && FAIL_ON_CHANGE)); then
+  exit "$EX_CHANGED"
+fi
+exit 0

@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# platform-restore: restore a directory snapshot written by backup.sh (full + incremental
+# chain) from S3. Runs as root on Amazon Linux 2023 (bash, GNU tar, zstd, AWS CLI v2,
+# sha256sum, coreutils; no jq/python needed).
+#
+# Usage:
+#   bash restore.sh --bucket B --prefix P --instance-id ID --directory DIR
+#                   [--snapshot ID|latest] [--target DIR] [--work-dir DIR]
+#   Options accept "--opt value" or "--opt=value". See components/ssm/README.md.
+#
+#   --directory DIR  the original absolute path that was backed up (the slug is derived
+#                    from it exactly as backup.sh does)
+#   --snapshot ID    a snapshot id, or "latest" (default)
+#   --target DIR     where to restore (default: DIR itself). The target ends up an exact
+#                    copy of the snapshot: entries in it that are not in the snapshot are
+#                    DELETED (GNU tar incremental semantics, needed to honour deletions).
+#   --work-dir DIR   where the verified archives are staged before extraction (default:
+#                    the target's parent directory, i.e. normally the same filesystem).
+#                    Needs room for the compressed archives of the whole chain.
+#
+# Safety: every archive of the chain (full, then each incremental in order) is
+# downloaded into a private staging dir and its sha256 and size are checked against its
+# manifest BEFORE anything is extracted. A failed check extracts nothing and does not
+# even create the target. Extraction then reads the verified local copies, so what is
+# extracted is exactly what was verified.
+#
+# Exit codes:
+#   0  success
+#   1  unexpected internal error
+#   2  bad arguments
+#   4  S3 download failed
+#   5  verification failed (sha256/size mismatch, malformed or inconsistent manifest/chain)
+#   7  extraction failed (tar/zstd error while extracting; the target may be partial)
+#   8  snapshot not found (no latest, unknown snapshot id, or a chain member is missing)
+#   9  a required tool is missing
+set -Eeuo pipefail
+shopt -s inherit_errexit
+
+readonly PROG=platform-restore
+readonly EX_USAGE=2 EX_S3=4 EX_VERIFY=5 EX_EXTRACT=7 EX_NOTFOUND=8 EX_TOOL=9
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+  local code=$1
+  shift
+  log "ERROR: $*"
+  exit "$code"
+}
+usage() { die "$EX_USAGE" "$* (usage: restore.sh --bucket B --prefix P --instance-id ID --directory DIR [--snapshot ID|latest] [--target DIR] [--work-dir DIR])"; }
+# shellcheck disable=SC2317
+# (SC2317 "unreachable": on_err and cleanup are only invoked from trap strings, which
+#  ShellCheck 0.9 does not follow.)
+on_err() {
+  local rc=$1 line=$2 cmd=$3
+  log "ERROR: unexpected failure (status $rc) at line $line: $cmd"
+  exit 1
+}
+trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
+
+TMP="" STAGE=""
+# shellcheck disable=SC2317
+cleanup() {
+  local pid
+  for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
+  if [[ -n $STAGE && -d $STAGE ]]; then rm -rf -- "$STAGE"; fi
+  if [[ -n $TMP && -d $TMP ]]; then rm -rf -- "$TMP"; fi
+}
+trap cleanup EXIT
+
+# Same as backup.sh (keep in sync).
+norm_path() {
+  local p=$1 comp out=""
+  local -a parts
+  [[ $p == /* ]] || return 1
+  IFS=/ read -r -d '' -a parts < <(printf '%s\0' "$p") || true
+  for comp in "${parts[@]}"; do
+    case $comp in
+      '' | .) ;;
+      ..) return 1 ;;
+      *) out+="/$comp" ;;
+    esac
+  done
+  REPLY=${out:-/}
+}
+
+# Same as backup.sh (keep in sync).
+slugify() {
+  local p=${1#/} b out="" ch
+  local -a bytes
+  if [[ -z $p ]]; then
+    REPLY=-
+    return 0
+  fi
+  while read -r -a bytes; do
+    for b in "${bytes[@]}"; do
+      case $b in
+        2f) out+=- ;;
+        2e | 3[0-9] | 4[1-9a-f] | 5[0-9a] | 6[1-9a-f] | 7[0-9a])
+          printf -v ch '%b' "\\x$b"
+          out+=$ch
+          ;;
+        *) out+="_$b" ;;
+      esac
+    done
+  done < <(printf '%s' "$p" | od -An -v -tx1)
+  REPLY=$out
+}
+
+join_key() {
+  local k="" part
+  for part in "$@"; do
+    [[ -n $part ]] && k+="${k:+/}$part"
+  done
+  REPLY=$k
+}
+
+# s3_fetch KEY OUTFILE -> 0 ok, 44 not found, 1 other error (message in $TMP/fetch.err)
+s3_fetch() {
+  local key=$1 out=$2
+  if aws s3 cp --only-show-errors "s3://$BUCKET/$key" "$out" 2>"$TMP/fetch.err"; then
+    return 0
+  fi
+  if grep -Eq '\((404|NoSuchKey)\)|Not Found|NoSuchKey' "$TMP/fetch.err"; then
+    return 44
+  fi
+  return 1
+}
+
+# ---------------------------------------------------------------- arguments
+
+BUCKET="" PREFIX="" PREFIX_SET=0 INSTANCE_ID="" DIRECTORY="" SNAPSHOT=latest TARGET="" WORK_DIR=""
+while (($#)); do
+  opt=$1 val="" has_val=0
+  if [[ $opt == --*=* ]]; then
+    val=${opt#*=} opt=${opt%%=*} has_val=1
+  fi
+  case $opt in
+    --bucket | --prefix | --instance-id | --directory | --snapshot | --target | --work-dir)
+      if ((!has_val)); then
+        (($# >= 2)) || usage "option $opt needs a value"
+        val=$2
+        shift
+      fi
+      shift
+      case $opt in
+        --bucket) BUCKET=$val ;;
+        --prefix) PREFIX=$val PREFIX_SET=1 ;;
+        --instance-id) INSTANCE_ID=$val ;;
+        --directory) DIRECTORY=$val ;;
+        --snapshot) SNAPSHOT=$val ;;
+        --target) TARGET=$val ;;
+        --work-dir) WORK_DIR=$val ;;
+      esac
+      ;;
+    -h | --help) usage "help requested" ;;
+    *) usage "unexpected argument: $opt" ;;
+  esac
+done
+
+[[ -n $BUCKET ]] || usage "--bucket is required"
+[[ $BUCKET =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || usage "invalid bucket name: $BUCKET"
+((PREFIX_SET)) || usage "--prefix is required (use --prefix '' for none)"
+[[ $PREFIX =~ ^[A-Za-z0-9\!_.*\'\(\)/-]*$ ]] || usage "invalid --prefix (allowed: A-Za-z0-9 !_.*'()/-)"
+while [[ $PREFIX == */ ]]; do PREFIX=${PREFIX%/}; done
+while [[ $PREFIX == /* ]]; do PREFIX=${PREFIX#/}; done
+[[ $PREFIX != *//* ]] || usage "invalid --prefix (empty path segment)"
+[[ $INSTANCE_ID =~ ^[A-Za-z0-9._-]+$ ]] || usage "--instance-id is required (A-Za-z0-9._-)"
+[[ -n $DIRECTORY ]] || usage "--directory is required"
+norm_path "$DIRECTORY" || usage "--directory must be an absolute path without '..'"
+DIRECTORY=$REPLY
+[[ $SNAPSHOT =~ ^[A-Za-z0-9._-]+$ ]] || usage "invalid --snapshot"
+if [[ -n $TARGET ]]; then
+  norm_path "$TARGET" || usage "--target must be an absolute path without '..'"
+  TARGET=$REPLY
+else
+  TARGET=$DIRECTORY
+fi
+if [[ -n $WORK_DIR ]]; then
+  norm_path "$WORK_DIR" || usage "--work-dir must be an absolute path without '..'"
+  WORK_DIR=$REPLY
+else
+  WORK_DIR=${TARGET%/*}
+  WORK_DIR=${WORK_DIR:-/}
+fi
+case $WORK_DIR/ in
+  "$TARGET"/*) usage "--work-dir must not be inside the target (it would be deleted by the restore)" ;;
+esac
+
+missing=()
+for t in aws tar zstd sha256sum od mkfifo tee wc; do
+  command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+((${#missing[@]} == 0)) || die "$EX_TOOL" "required tools missing: ${missing[*]}"
+
+slugify "$DIRECTORY"
+SLUG=$REPLY
+join_key "$PREFIX" "$INSTANCE_ID" "$SLUG"
+BASE=$REPLY
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/platform-restore.XXXXXX")
+
+# ---------------------------------------------------------------- resolve the chain
+
+if [[ $SNAPSHOT == latest ]]; then
+  rc=0
+  s3_fetch "$BASE/latest" "$TMP/latest" || rc=$?
+  case $rc in
+    0) ;;
+    44) die "$EX_NOTFOUND" "no snapshot found for $DIRECTORY: s3://$BUCKET/$BASE/latest does not exist" ;;
+    *) die "$EX_S3" "cannot read s3://$BUCKET/$BASE/latest: $(<"$TMP/fetch.err")" ;;
+  esac
+  SNAPSHOT=""
+  IFS= read -r SNAPSHOT <"$TMP/latest" || true
+  [[ $SNAPSHOT =~ ^[A-Za-z0-9._-]+$ ]] || die "$EX_VERIFY" "s3://$BUCKET/$BASE/latest has malformed content"
+  log "latest snapshot for $DIRECTORY is $SNAPSHOT"
+fi
+
+# parse_manifest FILE EXPECTED_SNAPSHOT -> M_LEVEL, M_CHAIN (array), M_ARCH_* (arrays)
+# The manifest is written by backup.sh one field per line with fixed indentation;
+# JSON strings never contain raw newlines, so anchored line matches are unambiguous.
+parse_manifest() {
+  local file=$1 want=$2 line id version="" snap="" slug="" chain_raw="" in_arch=0
+  local -a ids
+  M_LEVEL="" M_CHAIN=() M_ARCH_NAME=() M_ARCH_SIZE=() M_ARCH_SHA=()
+  local re_arch='^    \{"name": "([A-Za-z0-9._-]+)", "size": ([0-9]+), "sha256": "([0-9a-f]{64})"\}'
+  while IFS= read -r line; do
+    if ((in_arch)); then
+      if [[ $line =~ $re_arch ]]; then
+        M_ARCH_NAME+=("${BASH_REMATCH[1]}")
+        M_ARCH_SIZE+=("${BASH_REMATCH[2]}")
+        M_ARCH_SHA+=("${BASH_REMATCH[3]}")
+        continue
+      fi
+      in_arch=0
+    fi
+    case $line in
+      '  "formatVersion": '*) version=${line#*: } version=${version%,} ;;
+      '  "snapshotId": "'*) snap=${line#*: \"} snap=${snap%\",} ;;
+      '  "slug": "'*) slug=${line#*: \"} slug=${slug%\",} ;;
+      '  "level": '*) M_LEVEL=${line#*: } M_LEVEL=${M_LEVEL%,} ;;
+      '  "chain": ['*) chain_raw=${line#*: [} chain_raw=${chain_raw%],} ;;
+      '  "archives": [') in_arch=1 ;;
+    esac
+  done <"$file"
+  [[ $version == 1 ]] || die "$EX_VERIFY" "manifest of $want: unsupported formatVersion '$version'"
+  [[ $snap == "$want" ]] || die "$EX_VERIFY" "manifest of $want names snapshot '$snap'"
+  [[ $slug == "$SLUG" ]] || die "$EX_VERIFY" "manifest of $want is for slug '$slug', expected '$SLUG'"
+  [[ $M_LEVEL =~ ^[0-9]+$ ]] || die "$EX_VERIFY" "manifest of $want: bad level"
+  ((${#M_ARCH_NAME[@]} > 0)) || die "$EX_VERIFY" "manifest of $want lists no archives"
+  if [[ -n $chain_raw ]]; then
+    chain_raw=${chain_raw//\"/}
+    IFS=', ' read -r -a ids <<<"$chain_raw"
+    for id in "${ids[@]}"; do
+      [[ $id =~ ^[A-Za-z0-9._-]+$ ]] || die "$EX_VERIFY" "manifest of $want: bad chain entry '$id'"
+      M_CHAIN+=("$id")
+    done
+  fi
+  ((${#M_CHAIN[@]} == M_LEVEL)) || die "$EX_VERIFY" "manifest of $want: level $M_LEVEL but chain has ${#M_CHAIN[@]} entries"
+}
+
+fetch_manifest() {
+  local id=$1 rc=0
+  s3_fetch "$BASE/$id/manifest.json" "$TMP/manifest.$id.json" || rc=$?
+  case $rc in
+    0) ;;
+    44) die "$EX_NOTFOUND" "snapshot $id not found: s3://$BUCKET/$BASE/$id/manifest.json does not exist" ;;
+    *) die "$EX_S3" "cannot download manifest of $id: $(<"$TMP/fetch.err")" ;;
+  esac
+}
+
+fetch_manifest "$SNAPSHOT"
+parse_manifest "$TMP/manifest.$SNAPSHOT.json" "$SNAPSHOT"
+CHAIN=("${M_CHAIN[@]}" "$SNAPSHOT")
+log "restoring $DIRECTORY snapshot $SNAPSHOT: chain ${CHAIN[*]}"
+
+# Collect (snapshot, archive name, size, sha) for the whole chain, in apply order.
+A_SNAP=() A_NAME=() A_SIZE=() A_SHA=()
+for i in "${!CHAIN[@]}"; do
+  id=${CHAIN[$i]}
+  [[ -f $TMP/manifest.$id.json ]] || fetch_manifest "$id"
+  parse_manifest "$TMP/manifest.$id.json" "$id"
+  ((M_LEVEL == i)) || die "$EX_VERIFY" "chain broken: $id is at position $i but its manifest says level $M_LEVEL"
+  for j in $(seq 0 $((i - 1))); do
+    [[ ${M_CHAIN[$j]:-} == "${CHAIN[$j]}" ]] || die "$EX_VERIFY" "chain broken: $id does not build on ${CHAIN[$j]}"
+  done
+  for j in "${!M_ARCH_NAME[@]}"; do
+    A_SNAP+=("$id") A_NAME+=("${M_ARCH_NAME[$j]}") A_SIZE+=("${M_ARCH_SIZE[$j]}") A_SHA+=("${M_ARCH_SHA[$j]}")
+  done
+done
+
+# ---------------------------------------------------------------- download + verify all
+
+mkdir -p -- "$WORK_DIR"
+STAGE=$(mktemp -d "$WORK_DIR/.platform-restore.XXXXXX")
+chmod 700 -- "$STAGE"
+for k in "${!A_SNAP[@]}"; do
+  key="$BASE/${A_SNAP[$k]}/${A_NAME[$k]}"
+  file="$STAGE/$k.${A_NAME[$k]}"
+  rm -f -- "$TMP/dl.fifo"
+  mkfifo -- "$TMP/dl.fifo"
+  sha256sum <"$TMP/dl.fifo" >"$TMP/dl.sha" &
+  sha_pid=$!
+  trap - ERR
+  set +e
+  aws s3 cp --only-show-errors "s3://$BUCKET/$key" - 2>"$TMP/aws.err" | tee -- "$TMP/dl.fifo" >"$file"
+  st=("${PIPESTATUS[@]}")
+  wait "$sha_pid"
+  sha_rc=$?
+  set -e
+  trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
+  if ((st[0] != 0)); then
+    if grep -Eq '\((404|NoSuchKey)\)|Not Found|NoSuchKey' "$TMP/aws.err"; then
+      die "$EX_NOTFOUND" "archive s3://$BUCKET/$key is missing; nothing extracted"
+    fi
+    die "$EX_S3" "download of s3://$BUCKET/$key failed: $(<"$TMP/aws.err"); nothing extracted"
+  fi
+  ((st[1] == 0 && sha_rc == 0)) || die 1 "staging s3://$BUCKET/$key into $STAGE failed (disk full?); nothing extracted"
+  read -r sha _ <"$TMP/dl.sha"
+  size=$(stat -c %s -- "$file")
+  if [[ $sha != "${A_SHA[$k]}" || $size != "${A_SIZE[$k]}" ]]; then
+    die "$EX_VERIFY" "verification failed for s3://$BUCKET/$key: manifest sha256=${A_SHA[$k]} size=${A_SIZE[$k]}, downloaded sha256=$sha size=$size; nothing extracted"
+  fi
+  log "verified ${A_SNAP[$k]}/${A_NAME[$k]} ($size bytes)"
+done
+
+# ---------------------------------------------------------------- extract in order
+
+mkdir -p -- "$TARGET"
+for k in "${!A_SNAP[@]}"; do
+  file="$STAGE/$k.${A_NAME[$k]}"
+  trap - ERR
+  set +e
+  zstd -q -dc -- "$file" 2>"$TMP/zstd.err" |
+    tar --extract --file=- --directory="$TARGET" --listed-incremental=/dev/null \
+      --numeric-owner --same-owner --preserve-permissions --acls --xattrs --xattrs-include='*' \
+      2>"$TMP/tar.err"
+  st=("${PIPESTATUS[@]}")
+  set -e
+  trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
+  if [[ -s $TMP/tar.err ]]; then
+    while IFS= read -r line; do log "tar: $line"; done <"$TMP/tar.err"
+  fi
+  if ((st[0] != 0 || st[1] != 0)); then
+    die "$EX_EXTRACT" "extracting ${A_SNAP[$k]}/${A_NAME[$k]} into $TARGET failed (zstd=${st[0]} tar=${st[1]}) $(<"$TMP/zstd.err"); the target may be partially restored"
+  fi
+  rm -f -- "$file"
+  log "applied ${A_SNAP[$k]}"
+done
+
+printf 'restored\t%s\t%s\t%s\n' "$SLUG" "$SNAPSHOT" "$TARGET"
+exit 0

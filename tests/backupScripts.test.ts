@@ -1,0 +1,447 @@
+/**
+ * Real end-to-end tests of components/ssm/backup.sh and restore.sh: the scripts run
+ * under bash with the real AWS CLI v2, GNU tar and zstd against a local s3rver
+ * (tests/helpers/s3server.ts) on 127.0.0.1. Runs as root (chown, setuid, ACLs).
+ */
+import { strict as assert } from 'assert';
+import { spawn, spawnSync, SpawnSyncReturns, ChildProcess } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { S3Server, startS3Server } from './helpers/s3server';
+
+const ROOT = path.resolve(__dirname, '..');
+const BACKUP = path.join(ROOT, 'components/ssm/backup.sh');
+const RESTORE = path.join(ROOT, 'components/ssm/restore.sh');
+const INSTALL_CMD = 'sudo apt-get update && sudo apt-get install -y awscli zstd acl attr shellcheck';
+
+/** Which required tools are missing (AWS CLI must be v2 at /usr/bin/aws). */
+export function missingBackupTools(): string[] {
+  const missing: string[] = [];
+  const v = spawnSync('/usr/bin/aws', ['--version'], { encoding: 'utf8' });
+  if (v.status !== 0 || !/^aws-cli\/2\./.test(`${v.stdout}${v.stderr}`)) missing.push('aws (v2 at /usr/bin/aws)');
+  for (const t of ['zstd', 'setfacl', 'getfacl', 'setfattr', 'getfattr', 'shellcheck', 'flock', 'tar']) {
+    if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) missing.push(t);
+  }
+  return missing;
+}
+
+// ------------------------------------------------------------------ tree description
+
+interface Entry {
+  path: string;
+  type: string;
+  mode: string;
+  uid: number;
+  gid: number;
+  mtimeNs: string;
+  size?: number;
+  sha256?: string;
+  target?: string;
+  /** first path (in walk order) of the inode: equal for hard links */
+  inode: string;
+  nlink: number;
+  xattrs?: string;
+  acl?: string;
+}
+
+function typeOf(st: fs.Stats | fs.BigIntStats): string {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  return 'other';
+}
+
+function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** lstat-based walk + getfattr/getfacl output; comparable with deepStrictEqual. */
+export function describeTree(root: string): Entry[] {
+  const out: Entry[] = [];
+  const inodes = new Map<string, string>();
+  const walk = (rel: string) => {
+    const abs = rel === '.' ? root : path.join(root, rel);
+    const st = fs.lstatSync(abs, { bigint: true });
+    const type = typeOf(st);
+    const ino = `${st.dev}:${st.ino}`;
+    if (!inodes.has(ino)) inodes.set(ino, rel);
+    const e: Entry = {
+      path: rel,
+      type,
+      mode: (Number(st.mode) & 0o7777).toString(8),
+      uid: Number(st.uid),
+      gid: Number(st.gid),
+      mtimeNs: st.mtimeNs.toString(),
+      inode: inodes.get(ino)!,
+      nlink: Number(st.nlink),
+    };
+    if (type === 'file') {
+      e.size = Number(st.size);
+      e.sha256 = crypto.createHash('sha256').update(fs.readFileSync(abs)).digest('hex');
+    }
+    if (type === 'symlink') e.target = fs.readlinkSync(abs);
+    if (type === 'file' || type === 'dir') {
+      e.xattrs = run('getfattr', ['-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', abs])
+        .split('\n')
+        .filter((l) => l && !l.startsWith('# file:'))
+        .join('\n');
+      e.acl = run('getfacl', ['--omit-header', '--numeric', '--physical', '--absolute-names', abs]);
+    }
+    if (type === 'dir') {
+      // directory size/nlink depend on the filesystem's history, not on content
+      e.nlink = 0;
+    }
+    out.push(e);
+    if (type === 'dir') {
+      for (const name of fs.readdirSync(abs).sort()) walk(rel === '.' ? name : path.join(rel, name));
+    }
+  };
+  walk('.');
+  return out;
+}
+
+// ------------------------------------------------------------------ running the scripts
+
+interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function scriptEnv(s3: S3Server, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  // SSM runs commands with a bare environment: no UTF-8 locale.
+  return { ...s3.env, LANG: 'C', LC_ALL: 'C', ...extra };
+}
+
+function runScript(s3: S3Server, script: string, args: string[], extra: NodeJS.ProcessEnv = {}): RunResult {
+  const r: SpawnSyncReturns<string> = spawnSync('bash', [script, ...args], {
+    env: scriptEnv(s3, extra),
+    encoding: 'utf8',
+    timeout: 120000,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function okOrDump(r: RunResult, what: string): RunResult {
+  assert.equal(r.status, 0, `${what} exited ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return r;
+}
+
+/** Parses backup.sh's stdout line: snapshot<TAB>slug<TAB>id<TAB>type<TAB>bytes<TAB>url */
+function snapshotOf(r: RunResult): { id: string; type: string; bytes: number; line: string } {
+  const line = r.stdout.split('\n').find((l) => l.startsWith('snapshot\t'));
+  assert.ok(line, `no snapshot line in stdout: ${r.stdout}`);
+  const f = line!.split('\t');
+  return { id: f[2], type: f[3], bytes: Number(f[4]), line: line! };
+}
+
+function setTime(p: string, sec: number, ns = 0) {
+  const t = sec + ns / 1e9;
+  fs.lutimesSync(p, t, t);
+}
+
+// ------------------------------------------------------------------ the suite
+
+describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
+  this.timeout(120000);
+  let s3: S3Server;
+  let work: string;
+  const PREFIX = 'backups/test';
+  const IID = 'i-0123456789abcdef0';
+
+  const backupArgs = (dir: string, ...extra: string[]) => [
+    '--bucket', s3.bucket, '--prefix', PREFIX, '--instance-id', IID,
+    '--state-dir', path.join(work, 'state'), '--lock-file', path.join(work, 'backup.lock'),
+    ...extra, dir,
+  ];
+  const restoreArgs = (dir: string, target: string, ...extra: string[]) => [
+    '--bucket', s3.bucket, '--prefix', PREFIX, '--instance-id', IID, '--directory', dir, '--target', target, ...extra,
+  ];
+  /** where s3rver keeps an object's bytes on disk */
+  const objectFile = (server: S3Server, key: string) => {
+    const parts = key.split('/');
+    const last = parts.pop()!;
+    return path.join(server.dir, server.bucket, ...parts, `${last}._S3rver_object`);
+  };
+
+  before(async function () {
+    const missing = missingBackupTools();
+    if (missing.length) {
+      const msg = `backup script tests need: ${missing.join(', ')}. Install with: ${INSTALL_CMD}`;
+      if (process.env.CI === 'true') throw new Error(msg);
+      console.warn(`SKIPPING: ${msg}`);
+      this.skip();
+    }
+    if (process.getuid && process.getuid() !== 0) {
+      const msg = 'backup script tests must run as root (chown/setuid/ACL round trips)';
+      if (process.env.CI === 'true') throw new Error(msg);
+      console.warn(`SKIPPING: ${msg}`);
+      this.skip();
+    }
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-test-'));
+    s3 = await startS3Server({ bucket: 'platform-backups' });
+  });
+
+  after(async () => {
+    if (s3) await s3.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('round-trips every kind of entry with nothing lost', function () {
+    const src = path.join(work, 'kinds src');
+    const dst = path.join(work, 'kinds-restored');
+    fs.mkdirSync(src);
+    const p = (...x: string[]) => path.join(src, ...x);
+    fs.writeFileSync(p('plain.txt'), 'hello world\n');
+    fs.writeFileSync(p('empty'), '');
+    fs.mkdirSync(p('empty-dir'));
+    fs.mkdirSync(p('dir', 'nested'), { recursive: true });
+    fs.writeFileSync(p('dir', 'nested', 'random.bin'), crypto.randomBytes(200_000));
+    fs.writeFileSync(p('setuid'), '#!/bin/sh\n');
+    fs.chmodSync(p('setuid'), 0o4755);
+    fs.writeFileSync(p('setgid'), 'g');
+    fs.chmodSync(p('setgid'), 0o2750);
+    fs.mkdirSync(p('setgid-dir'));
+    fs.chmodSync(p('setgid-dir'), 0o2775);
+    fs.mkdirSync(p('sticky'));
+    fs.chmodSync(p('sticky'), 0o1777);
+    fs.writeFileSync(p('private'), 'secret');
+    fs.chmodSync(p('private'), 0o600);
+    fs.writeFileSync(p('owned'), 'owned by 1234:5678');
+    fs.chownSync(p('owned'), 1234, 5678);
+    fs.mkdirSync(p('owned-dir'));
+    fs.chownSync(p('owned-dir'), 4321, 8765);
+    fs.symlinkSync('plain.txt', p('link'));
+    fs.symlinkSync('does/not/exist', p('dangling'));
+    fs.symlinkSync('dir/nested', p('dir-link'));
+    fs.lchownSync(p('link'), 1234, 5678);
+    fs.writeFileSync(p('hard-a'), 'linked content');
+    fs.linkSync(p('hard-a'), p('dir', 'hard-b'));
+    // sparse: 4 bytes at 0, 4 bytes at 64 MiB
+    const fd = fs.openSync(p('sparse.img'), 'w');
+    fs.writeSync(fd, Buffer.from('head'), 0, 4, 0);
+    fs.writeSync(fd, Buffer.from('tail'), 0, 4, 64 * 1024 * 1024);
+    fs.closeSync(fd);
+    fs.writeFileSync(p('with space'), 'space');
+    fs.writeFileSync(p('new\nline'), 'newline');
+    fs.writeFileSync(p('ünïcødé-日本語'), 'unicode');
+    fs.writeFileSync(p('quote"back\\slash'), 'quote');
+    fs.mkdirSync(p('dir with\nnewline'));
+    spawnSync('mkfifo', [p('fifo')]);
+    run('setfattr', ['-n', 'user.comment', '-v', 'hello xattr', p('plain.txt')]);
+    run('setfattr', ['-n', 'user.binary', '-v', '0x00ff10', p('dir')]);
+    run('setfacl', ['-m', 'u:2000:rwx,g:3000:r-x', p('plain.txt')]);
+    run('setfacl', ['-d', '-m', 'u:2000:rwx', p('dir')]);
+    // deterministic, sub-second mtimes, set children first
+    const all = describeTree(src).map((e) => e.path).reverse();
+    all.forEach((rel, i) => setTime(rel === '.' ? src : p(rel), 1_600_000_000 + i, 123_456_000));
+
+    const before = describeTree(src);
+    const sparse = fs.statSync(p('sparse.img'));
+    assert.ok(sparse.blocks * 512 < sparse.size, 'source sparse file is not sparse; filesystem does not support holes');
+
+    const b = okOrDump(runScript(s3, BACKUP, backupArgs(src)), 'backup');
+    assert.equal(snapshotOf(b).type, 'full');
+    okOrDump(runScript(s3, RESTORE, restoreArgs(src, dst)), 'restore');
+
+    assert.deepStrictEqual(describeTree(dst), before);
+    const rs = fs.statSync(path.join(dst, 'sparse.img'));
+    assert.equal(rs.size, sparse.size);
+    assert.ok(rs.blocks * 512 < rs.size, `restored sparse file is not sparse (${rs.blocks} blocks)`);
+    const ha = fs.statSync(path.join(dst, 'hard-a'));
+    const hb = fs.statSync(path.join(dst, 'dir', 'hard-b'));
+    assert.equal(ha.ino, hb.ino, 'hard link identity lost');
+    assert.equal(fs.statSync(path.join(dst, 'setuid')).mode & 0o7777, 0o4755);
+
+    // the manifest describes the snapshot
+    const slug = b.stdout.split('\t')[1];
+    const manifest = JSON.parse(
+      fs.readFileSync(objectFile(s3, `${PREFIX}/${IID}/${slug}/${snapshotOf(b).id}/manifest.json`), 'utf8'),
+    );
+    assert.equal(manifest.directory, src);
+    assert.equal(manifest.type, 'full');
+    assert.equal(manifest.tarFormat, 'posix');
+    assert.equal(manifest.archives.length, 1);
+    const archive = fs.readFileSync(objectFile(s3, `${PREFIX}/${IID}/${slug}/${snapshotOf(b).id}/archive.tar.zst`));
+    assert.equal(manifest.archives[0].sha256, crypto.createHash('sha256').update(archive).digest('hex'));
+    assert.equal(manifest.archives[0].size, archive.length);
+  });
+
+  it('applies an incremental chain exactly (changes, additions, deletions), honours --full-every and a lost state file', function () {
+    const src = path.join(work, 'incr');
+    const dst = path.join(work, 'incr-restored');
+    const p = (...x: string[]) => path.join(src, ...x);
+    fs.mkdirSync(p('sub'), { recursive: true });
+    fs.mkdirSync(p('gone-dir', 'inner'), { recursive: true });
+    fs.writeFileSync(p('keep.txt'), 'keep');
+    fs.writeFileSync(p('change.txt'), 'version 1');
+    fs.writeFileSync(p('delete.txt'), 'delete me');
+    fs.writeFileSync(p('gone-dir', 'inner', 'x'), 'x');
+    fs.writeFileSync(p('sub', 'a'), 'a');
+    fs.writeFileSync(p('skip.log'), 'excluded');
+    const args = (...x: string[]) => backupArgs(src, '--full-every', '2', '--exclude', '*.log', ...x);
+
+    const full = snapshotOf(okOrDump(runScript(s3, BACKUP, args()), 'full backup'));
+    assert.equal(full.type, 'full');
+
+    fs.writeFileSync(p('change.txt'), 'version 2, longer');
+    fs.rmSync(p('delete.txt'));
+    fs.rmSync(p('gone-dir'), { recursive: true });
+    fs.writeFileSync(p('new.txt'), 'new');
+    fs.mkdirSync(p('new-dir'));
+    fs.writeFileSync(p('new-dir', 'b'), 'b');
+    fs.writeFileSync(p('sub', 'c'), 'c');
+    const inc = snapshotOf(okOrDump(runScript(s3, BACKUP, args()), 'incremental backup'));
+    assert.equal(inc.type, 'incremental');
+    assert.ok(inc.bytes < full.bytes * 2, 'incremental should be small');
+
+    // restore into a target that already holds stale content: it must end up exact
+    fs.mkdirSync(path.join(dst, 'stale'), { recursive: true });
+    fs.writeFileSync(path.join(dst, 'stale', 'junk'), 'junk');
+    okOrDump(runScript(s3, RESTORE, restoreArgs(src, dst)), 'restore');
+    const expected = describeTree(src).filter((e) => e.path !== 'skip.log');
+    assert.deepStrictEqual(describeTree(dst), expected);
+    assert.ok(!fs.existsSync(path.join(dst, 'delete.txt')));
+    assert.ok(!fs.existsSync(path.join(dst, 'gone-dir')));
+    assert.ok(!fs.existsSync(path.join(dst, 'skip.log')), 'excluded file was restored');
+
+    // --full-every 2: the run after a level-1 incremental is a full
+    fs.writeFileSync(p('third.txt'), '3');
+    assert.equal(snapshotOf(okOrDump(runScript(s3, BACKUP, args()), 'third backup')).type, 'full');
+
+    // lost local state forces a full rather than a wrong incremental
+    const stateDir = path.join(work, 'state');
+    const slugDir = fs.readdirSync(stateDir).find((d) => d.endsWith('incr'))!;
+    fs.rmSync(path.join(stateDir, slugDir, 'snar'));
+    const r = okOrDump(runScript(s3, BACKUP, args('--full-every', '3')), 'backup without state');
+    // (with --full-every 3 and intact state this run would have been a level-1 incremental)
+    assert.equal(snapshotOf(r).type, 'full');
+    assert.match(r.stderr, /local incremental state missing/);
+  });
+
+  it('S3 dying mid-upload fails with exit 4 and leaves latest on the previous good snapshot', async function () {
+    // its own server, so killing it does not disturb the other tests
+    const s3b = await startS3Server({ bucket: 'platform-backups' });
+    try {
+      const src = path.join(work, 'killed');
+      fs.mkdirSync(src);
+      fs.writeFileSync(path.join(src, 'small'), 'small');
+      const good = snapshotOf(okOrDump(runScript(s3b, BACKUP, backupArgs(src)), 'good backup'));
+      const slug = good.line.split('\t')[1];
+      const slugLatest = objectFile(s3b, `${PREFIX}/${IID}/${slug}/latest`);
+      assert.equal(fs.readFileSync(slugLatest, 'utf8').trim(), good.id);
+
+      fs.writeFileSync(path.join(src, 'big.bin'), crypto.randomBytes(24 * 1024 * 1024));
+      const child: ChildProcess = spawn('bash', [BACKUP, ...backupArgs(src)], {
+        env: scriptEnv(s3b, { AWS_WRAPPER_THROTTLE_BPS: String(6 * 1024 * 1024) }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // wait until the first multipart part has landed, then kill the server
+      const uploads = path.join(s3b.dir, s3b.bucket, '._S3rver_uploads');
+      const deadline = Date.now() + 30000;
+      let killedMidUpload = false;
+      while (Date.now() < deadline) {
+        const ids = fs.existsSync(uploads) ? fs.readdirSync(uploads) : [];
+        if (ids.some((id) => fs.existsSync(path.join(uploads, id, '1.md5')))) {
+          await s3b.kill();
+          killedMidUpload = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(killedMidUpload, `never saw a multipart part being uploaded; stderr: ${stderr}`);
+      const code = await exited;
+      assert.equal(code, 4, `expected exit 4, got ${code}; stderr:\n${stderr}`);
+      assert.match(stderr, /upload to s3:\/\/.* failed/);
+      assert.equal(fs.readFileSync(slugLatest, 'utf8').trim(), good.id, 'latest moved');
+    } finally {
+      await s3b.stop();
+    }
+  });
+
+  it('refuses a corrupted archive at restore with exit 5 and extracts nothing', function () {
+    const src = path.join(work, 'corrupt');
+    const dst = path.join(work, 'corrupt-restored');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'data'), crypto.randomBytes(50_000));
+    const b = okOrDump(runScript(s3, BACKUP, backupArgs(src)), 'backup');
+    const slug = b.stdout.split('\t')[1];
+    const obj = objectFile(s3, `${PREFIX}/${IID}/${slug}/${snapshotOf(b).id}/archive.tar.zst`);
+    const bytes = fs.readFileSync(obj);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    fs.writeFileSync(obj, bytes);
+
+    const r = runScript(s3, RESTORE, restoreArgs(src, dst));
+    assert.equal(r.status, 5, r.stderr);
+    assert.match(r.stderr, /verification failed/);
+    assert.ok(!fs.existsSync(dst), 'target was created although verification failed');
+    assert.deepStrictEqual(
+      fs.readdirSync(work).filter((n) => n.startsWith('.platform-restore')),
+      [],
+      'staging dir left behind',
+    );
+  });
+
+  it('exit codes: missing source 3, lock held 6, bad arguments 2, unknown snapshot 8', async function () {
+    const missing = runScript(s3, BACKUP, backupArgs(path.join(work, 'no-such-dir')));
+    assert.equal(missing.status, 3, missing.stderr);
+    assert.match(missing.stderr, /source directory does not exist.*no-such-dir/);
+
+    const src = path.join(work, 'locked');
+    fs.mkdirSync(src);
+    const lock = path.join(work, 'backup.lock');
+    const holder = spawn('flock', [lock, 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 5000;
+      while (spawnSync('flock', ['-n', lock, 'true']).status === 0) {
+        assert.ok(Date.now() < deadline, 'flock holder did not take the lock');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const locked = runScript(s3, BACKUP, backupArgs(src));
+      assert.equal(locked.status, 6, locked.stderr);
+      assert.match(locked.stderr, /another backup is running/);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+
+    const bad: string[][] = [
+      [],
+      ['--prefix', 'p', src],
+      ['--bucket', s3.bucket, src],
+      ['--bucket', s3.bucket, '--prefix', 'p', '--instance-id', IID, '--bogus', src],
+      ['--bucket', s3.bucket, '--prefix', 'p', '--instance-id', IID, 'relative/dir'],
+      ['--bucket', s3.bucket, '--prefix', 'p', '--instance-id', IID, '--full-every', '0', src],
+      ['--bucket', s3.bucket, '--prefix', 'p', '--instance-id', IID, '--level', 'x', src],
+      ['--bucket', s3.bucket, '--prefix', 'p', '--instance-id', IID, '--exclude'],
+    ];
+    for (const args of bad) {
+      const r = runScript(s3, BACKUP, args);
+      assert.equal(r.status, 2, `backup ${JSON.stringify(args)}: ${r.stderr}`);
+      assert.match(r.stderr, /ERROR/);
+    }
+    for (const args of [[], ['--bucket', s3.bucket, '--prefix', 'p', '--instance-id', IID], ['--nope']]) {
+      const r = runScript(s3, RESTORE, args);
+      assert.equal(r.status, 2, `restore ${JSON.stringify(args)}: ${r.stderr}`);
+    }
+
+    const unknown = runScript(s3, RESTORE, restoreArgs(src, path.join(work, 'x'), '--snapshot', '20000101T000000.000Z'));
+    assert.equal(unknown.status, 8, unknown.stderr);
+    assert.match(unknown.stderr, /not found/);
+    const never = runScript(s3, RESTORE, restoreArgs(path.join(work, 'never-backed-up'), path.join(work, 'y')));
+    assert.equal(never.status, 8, never.stderr);
+  });
+
+  it('shellcheck passes on both scripts', function () {
+    const r = spawnSync('shellcheck', ['--severity=style', BACKUP, RESTORE], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+});

@@ -1,0 +1,168 @@
+import { strict as assert } from "assert";
+import { ConfigError, parseStackConfig, StackConfig } from "../config";
+import { windowsOverlap } from "../config/database";
+
+const BASE = { "aws:region": "us-east-1", "platform:environment": "dev" };
+
+function parse(raw: Record<string, unknown>, stack = "dev"): StackConfig {
+    const encoded: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...BASE, ...raw })) {
+        if (v !== undefined) encoded[k] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    return parseStackConfig(encoded, "platform", stack);
+}
+
+/** The problems a config produces, as "key: message" lines. */
+function problems(raw: Record<string, unknown>): string[] {
+    try {
+        parse(raw);
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+        return err.problems.map((p) => `${p.key} = ${JSON.stringify(p.value)}: ${p.message}`);
+    }
+    return [];
+}
+
+function expectProblem(raw: Record<string, unknown>, key: string, pattern: RegExp): void {
+    const found = problems(raw);
+    assert.ok(found.some((p) => p.startsWith(`${key} `) && pattern.test(p)), `expected ${key} ~ ${pattern}, got:\n${found.join("\n")}`);
+}
+
+describe("config: environment defaults", () => {
+    it("makes dev cheap: 2 zones, one NAT gateway, small instances, single-AZ database", () => {
+        const c = parse({});
+        assert.equal(c.environment, "dev");
+        assert.equal(c.isProduction, false);
+        assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.interfaceEndpoints], [2, "single", false]);
+        assert.deepEqual([c.webTier.instanceType, c.webTier.desiredCapacity, c.database.instanceClass, c.database.multiAz], ["t4g.micro", 1, "db.t4g.micro", false]);
+        assert.equal(c.backup.schedule, "cron(0 2 * * ? *)");
+    });
+
+    it("makes prod highly available: 3 zones, one NAT gateway per zone, Multi-AZ, 14 days of backups", () => {
+        const c = parse({ "platform:environment": "prod" }, "prod");
+        assert.equal(c.isProduction, true);
+        assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.interfaceEndpoints], [3, "onePerAz", true]);
+        assert.deepEqual([c.database.multiAz, c.database.backupRetentionDays, c.webTier.minSize], [true, 14, 2]);
+        assert.equal(c.backup.schedule, "cron(0 */4 * * ? *)");
+    });
+
+    it("merges a partial section over the environment's defaults and tags every resource", () => {
+        const c = parse({ "platform:network": { azCount: 3 }, "platform:owner": "web-team" });
+        assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.vpcCidr], [3, "single", "10.0.0.0/16"]);
+        assert.deepEqual(c.tags, { Project: "platform", Stack: "dev", Environment: "dev", Owner: "web-team", ManagedBy: "pulumi" });
+        assert.equal(c.webTier.amiParameterName, "/platform/dev/web/ami-id");
+    });
+
+    it("ignores other namespaces' keys but requires aws:region", () => {
+        assert.doesNotThrow(() => parse({ "aws:profile": "x", "other:key": "y" }));
+        expectProblem({ "aws:region": undefined }, "aws:region", /must be set to an AWS region/);
+        expectProblem({ "aws:region": "mars-1" }, "aws:region", /must be set to an AWS region/);
+    });
+});
+
+describe("config: validation names every bad key, the value and what is allowed", () => {
+    it("requires a known environment", () => {
+        expectProblem({ "platform:environment": undefined }, "platform:environment", /is required; one of dev, staging, prod/);
+        expectProblem({ "platform:environment": "qa" }, "platform:environment", /"qa": unknown environment; allowed: dev, staging, prod/);
+    });
+
+    it("rejects an invalid VPC CIDR, host bits and sizes a VPC cannot have", () => {
+        expectProblem({ "platform:network": { vpcCidr: "10.0.0/16" } }, "platform:network.vpcCidr", /not an IPv4 CIDR block/);
+        expectProblem({ "platform:network": { vpcCidr: "10.0.1.0/16" } }, "platform:network.vpcCidr", /host bits set/);
+        expectProblem({ "platform:network": { vpcCidr: "10.0.0.0/8" } }, "platform:network.vpcCidr", /between \/16 and \/24/);
+    });
+
+    it("rejects subnet masks that do not fit the VPC", () => {
+        expectProblem({ "platform:network": { vpcCidr: "10.0.0.0/20", subnetMasks: { public: 24, private: 20, isolated: 24 } } }, "platform:network.subnetMasks", /private mask \/20 is larger than each availability zone's share/);
+        expectProblem({ "platform:network": { vpcCidr: "10.0.0.0/22", subnetMasks: { public: 24, private: 24, isolated: 24 } } }, "platform:network.subnetMasks", /do not fit/);
+        expectProblem({ "platform:network": { subnetMasks: { public: 29, private: 20, isolated: 24 } } }, "platform:network.subnetMasks.public", /must be at most 28/);
+    });
+
+    it("rejects an AZ count out of range", () => {
+        expectProblem({ "platform:network": { azCount: 1 } }, "platform:network.azCount", /at least 2/);
+        expectProblem({ "platform:network": { azCount: 7 } }, "platform:network.azCount", /at most 6/);
+        expectProblem({ "platform:network": { azCount: 2.5 } }, "platform:network.azCount", /whole number/);
+    });
+
+    it("rejects NAT strategies that break the environment's promises", () => {
+        expectProblem({ "platform:network": { natGateways: "many" } }, "platform:network.natGateways", /none.*single.*onePerAz/);
+        expectProblem({ "platform:environment": "prod", "platform:network": { natGateways: "single" } }, "platform:network.natGateways", /single point of failure/);
+        expectProblem({ "platform:network": { natGateways: "none", interfaceEndpoints: false } }, "platform:network.interfaceEndpoints", /cannot reach SSM/);
+        expectProblem({ "platform:network": { interfaceEndpoints: true, interfaceEndpointAzCount: 3 } }, "platform:network.interfaceEndpointAzCount", /must not exceed azCount \(2\)/);
+        expectProblem({ "platform:network": { flowLogs: { enabled: true, retentionDays: 10, trafficType: "ALL" } } }, "platform:network.flowLogs.retentionDays", /one of CloudWatch Logs' retention periods/);
+    });
+
+    it("rejects min > max and a desired capacity outside the range", () => {
+        expectProblem({ "platform:webTier": { minSize: 3, maxSize: 2, desiredCapacity: 2 } }, "platform:webTier.minSize", /must not exceed maxSize \(2\)/);
+        expectProblem({ "platform:webTier": { minSize: 1, maxSize: 2, desiredCapacity: 5 } }, "platform:webTier.desiredCapacity", /between minSize \(1\) and maxSize \(2\)/);
+    });
+
+    it("rejects an instance family that does not match the AMI architecture, and a bad health check path", () => {
+        expectProblem({ "platform:webTier": { instanceType: "t3.micro" } }, "platform:webTier.instanceType", /t3 is an x86_64 family: set architecture: x86_64/);
+        expectProblem({ "platform:webTier": { instanceType: "zz9.micro" } }, "platform:webTier.instanceType", /not a known arm64 family/);
+        expectProblem({ "platform:webTier": { healthCheckPath: "healthz" } }, "platform:webTier.healthCheckPath", /must start with "\/"/);
+        assert.doesNotThrow(() => parse({ "platform:webTier": { architecture: "x86_64", instanceType: "t3.small" } }));
+    });
+
+    it("rejects database engines, versions, classes, storage and windows that RDS would refuse", () => {
+        expectProblem({ "platform:database": { engine: "oracle" } }, "platform:database.engine", /postgres.*mysql.*mariadb/);
+        expectProblem({ "platform:database": { engineVersion: "8.0" } }, "platform:database.engineVersion", /not a postgres version/);
+        expectProblem({ "platform:database": { instanceClass: "db.t2.micro" } }, "platform:database.instanceClass", /db\.t2\.\* is not offered for current postgres/);
+        expectProblem({ "platform:database": { allocatedStorageGb: 10 } }, "platform:database.allocatedStorageGb", /at least 20 GiB/);
+        expectProblem({ "platform:database": { maxAllocatedStorageGb: 10 } }, "platform:database.maxAllocatedStorageGb", /at least allocatedStorageGb/);
+        expectProblem({ "platform:database": { backupWindow: "04:00-04:30", maintenanceWindow: "sun:04:15-sun:05:00" } }, "platform:database.maintenanceWindow", /overlaps the backup window/);
+        expectProblem({ "platform:database": { backupWindow: "04:00-04:10" } }, "platform:database.backupWindow", /at least 30 minutes/);
+        expectProblem({ "platform:environment": "prod", "platform:database": { backupRetentionDays: 7 } }, "platform:database.backupRetentionDays", /at least 14 days in prod/);
+        expectProblem({ "platform:database": { backupRetentionDays: 0 } }, "platform:database.backupRetentionDays", /at least 1 day/);
+    });
+
+    it("computes window overlaps across days and midnight", () => {
+        assert.equal(windowsOverlap("23:30-00:30", "mon:00:00-mon:01:00"), true);
+        assert.equal(windowsOverlap("03:00-03:30", "sun:04:00-sun:05:00"), false);
+        assert.equal(windowsOverlap("03:00-03:30", "sun:23:00-mon:03:15"), true);
+    });
+
+    it("rejects DNS names and failover without a health check", () => {
+        expectProblem({ "platform:dns": { parentDomain: "not a domain" } }, "platform:dns.parentDomain", /valid DNS name/);
+        expectProblem({ "platform:dns": { subdomain: "dev_1" } }, "platform:dns.subdomain", /one DNS label/);
+        expectProblem({ "platform:dns": { failover: true, healthCheck: { enabled: false } } }, "platform:dns.healthCheck.path", /failover needs a health check/);
+    });
+
+    it("rejects backup settings that cannot work", () => {
+        expectProblem({ "platform:backup": { directories: ["relative/path"] } }, "platform:backup.directories[0]", /absolute path/);
+        expectProblem({ "platform:backup": { directories: ["/var/../etc"] } }, "platform:backup.directories[0]", /must not contain '\.\.'/);
+        expectProblem({ "platform:backup": { schedule: "daily" } }, "platform:backup.schedule", /AWS schedule expression/);
+        expectProblem({ "platform:backup": { glacierAfterDays: 20, infrequentAccessAfterDays: 30 } }, "platform:backup.glacierAfterDays", /greater than infrequentAccessAfterDays/);
+        expectProblem({ "platform:backup": { objectLock: { enabled: true, mode: "COMPLIANCE", days: 400 } } }, "platform:backup.objectLock.days", /must not exceed expireAfterDays/);
+    });
+
+    it("names unknown keys in the namespace, at every depth, with a suggestion", () => {
+        expectProblem({ "platform:netwrok": { azCount: 2 } }, "platform:netwrok", /unknown key \(did you mean "network"\?\)/);
+        expectProblem({ "platform:network": { natGateway: "single" } }, "platform:network.natGateway", /unknown key \(did you mean "natGateways"\?\); known keys: vpcCidr/);
+        expectProblem({ "platform:webTier": { snapshots: { retain: 3 } } }, "platform:webTier.snapshots.retain", /unknown key.*known keys: enabled, intervalHours, time, retainCount/);
+    });
+
+    it("rejects sections that are not objects and simple keys of the wrong shape", () => {
+        expectProblem({ "platform:network": "big" }, "platform:network", /must be an object/);
+        expectProblem({ "platform:alarmEmails": "ops@example.com" }, "platform:alarmEmails", /must be a list/);
+        expectProblem({ "platform:alarmEmails": ["not-an-email"] }, "platform:alarmEmails[0]", /e-mail address/);
+    });
+
+    it("reports every problem at once, in one message", () => {
+        const found = problems({
+            "platform:environment": "prod",
+            "platform:network": { vpcCidr: "300.0.0.0/16", azCount: 9 },
+            "platform:webTier": { minSize: 4, maxSize: 2, desiredCapacity: 3 },
+            "platform:typo": true,
+        });
+        for (const key of ["platform:network.vpcCidr", "platform:network.azCount", "platform:webTier.minSize", "platform:typo"]) {
+            assert.ok(found.some((p) => p.startsWith(`${key} `)), `missing ${key} in:\n${found.join("\n")}`);
+        }
+        try {
+            parse({ "platform:network": { azCount: 9 }, "platform:typo": 1 });
+            assert.fail("expected a ConfigError");
+        } catch (err) {
+            assert.match((err as Error).message, /^Invalid configuration for stack "dev" \(2 problems\):\n  - platform:typo = 1: unknown key/);
+        }
+    });
+});

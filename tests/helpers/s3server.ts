@@ -1,0 +1,168 @@
+/**
+ * A real S3-compatible server for tests and benchmarks: `s3rver` (npm) started in a
+ * child process on 127.0.0.1, on a free port chosen by the kernel, storing objects in
+ * a fresh temp dir. The child process matters: the backup scripts are run with
+ * spawnSync from the test, which blocks this process's event loop, so the server
+ * must not live in it. It also lets a test SIGKILL the server mid-upload.
+ *
+ * AWS CLI v2.9 ignores AWS_ENDPOINT_URL, so `binDir` holds an `aws` wrapper that
+ * execs the real `/usr/bin/aws --endpoint-url http://127.0.0.1:PORT "$@"`; put
+ * `binDir` first on PATH and the scripts run exactly as on EC2.
+ *
+ * s3rver 3.7.1 limits (read from its source): multipart upload is supported
+ * (initiate/upload part/complete), AbortMultipartUpload is NOT (the CLI's abort after
+ * a failed upload gets an error, which it ignores), no flexible checksums
+ * (x-amz-checksum-*), ETags are md5 (single part) or md5 of the assembled object
+ * (multipart, unlike real S3's "md5-of-md5s-N"). The scripts rely on none of these:
+ * they verify by reading the object back and hashing it.
+ */
+import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export interface S3Server {
+  port: number;
+  endpoint: string;
+  bucket: string;
+  /** s3rver's storage root; objects live under `${dir}/${bucket}/...` */
+  dir: string;
+  /** directory holding the `aws` wrapper; prepend to PATH */
+  binDir: string;
+  /** environment for child processes: wrapper first on PATH, dummy creds, no IMDS */
+  env: NodeJS.ProcessEnv;
+  /** graceful stop + temp dir removal */
+  stop(): Promise<void>;
+  /** SIGKILL the server process (simulates S3 becoming unreachable) */
+  kill(): Promise<void>;
+}
+
+const REAL_AWS = '/usr/bin/aws';
+
+const CHILD_SCRIPT = `
+const S3rver = require(process.argv[1]);
+const [dir, bucket] = [process.argv[2], process.argv[3]];
+const server = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true,
+  configureBuckets: [{ name: bucket }] });
+server.run().then(addr => { process.stdout.write(JSON.stringify({ port: addr.port }) + '\\n'); })
+  .catch(err => { console.error(err); process.exit(1); });
+process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
+`;
+
+/**
+ * Throttle used by the wrapper when AWS_WRAPPER_THROTTLE_BPS is set and the CLI is
+ * uploading from stdin: it slows the stream down so a test can kill the server
+ * reliably in the middle of a multipart upload.
+ */
+const THROTTLE_SCRIPT = `
+const bps = Number(process.argv[1]);
+const chunk = 64 * 1024;
+const delay = Math.max(1, Math.round((chunk / bps) * 1000));
+process.stdout.on('error', () => process.exit(141));
+process.stdin.on('readable', function pump() {
+  let buf;
+  while ((buf = process.stdin.read(chunk)) !== null) {
+    process.stdin.removeListener('readable', pump);
+    process.stdout.write(buf, () => setTimeout(() => {
+      process.stdin.on('readable', pump); pump();
+    }, delay));
+    return;
+  }
+});
+`;
+
+export function awsEnv(binDir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_PAGER: '',
+    AWS_MAX_ATTEMPTS: '2',
+    AWS_RETRY_MODE: 'standard',
+  };
+}
+
+export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3Server> {
+  const bucket = opts.bucket ?? 'backups';
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
+  const dir = path.join(root, 'data');
+  const binDir = path.join(root, 'bin');
+  fs.mkdirSync(dir);
+  fs.mkdirSync(binDir);
+
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['-e', CHILD_SCRIPT, require.resolve('s3rver'), dir, bucket],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`s3rver did not start: ${stderr}`)), 15000);
+    child.stdout!.on('data', (d) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(JSON.parse(out.slice(0, nl)).port);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`s3rver exited with ${code}: ${stderr}`));
+    });
+  });
+  child.removeAllListeners('exit');
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const throttlePath = path.join(binDir, 'throttle.js');
+  fs.writeFileSync(throttlePath, THROTTLE_SCRIPT);
+  fs.writeFileSync(
+    path.join(binDir, 'aws'),
+    [
+      '#!/bin/bash',
+      '# Test wrapper: the real AWS CLI v2, pointed at a local s3rver (CLI 2.9 ignores AWS_ENDPOINT_URL).',
+      `if [ -n "\${AWS_WRAPPER_THROTTLE_BPS:-}" ] && [ "\${1:-}" = s3 ] && [ "\${2:-}" = cp ] && [ "\${3:-}" = - ]; then`,
+      `  ${JSON.stringify(process.execPath)} ${JSON.stringify(throttlePath)} "$AWS_WRAPPER_THROTTLE_BPS" | ${REAL_AWS} --endpoint-url ${endpoint} "$@"`,
+      '  exit "${PIPESTATUS[1]}"',
+      'fi',
+      `exec ${REAL_AWS} --endpoint-url ${endpoint} "$@"`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+
+  return {
+    port,
+    endpoint,
+    bucket,
+    dir,
+    binDir,
+    env: awsEnv(binDir),
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(t);
+      }
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}

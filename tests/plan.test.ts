@@ -1,0 +1,119 @@
+/** The `npm run plan` contract: flags, the JSON shape, exit codes and the human output. */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Graph } from "../tools/graph";
+import { main, parseArgs, UsageError } from "../tools/plan";
+import { tempStackFile } from "./support/stacks";
+
+/** Runs the CLI in-process, capturing stdout and stderr. Calls are serialised by mocha. */
+async function runPlan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    const out = process.stdout.write.bind(process.stdout);
+    const err = process.stderr.write.bind(process.stderr);
+    (process.stdout as any).write = (chunk: string) => ((stdout += chunk), true);
+    (process.stderr as any).write = (chunk: string) => ((stderr += chunk), true);
+    try {
+        const code = await main(args);
+        return { code, stdout, stderr };
+    } finally {
+        (process.stdout as any).write = out;
+        (process.stderr as any).write = err;
+    }
+}
+
+describe("npm run plan", () => {
+    const graphs: Record<string, Graph> = {};
+
+    for (const stack of ["dev", "prod"]) {
+        it(`--stack ${stack} --json prints the contract's JSON and exits 0`, async () => {
+            const { code, stdout, stderr } = await runPlan(["--stack", stack, "--json"]);
+            assert.equal(code, 0, stderr + stdout.slice(0, 2000));
+            const graph = JSON.parse(stdout) as Graph;
+            graphs[stack] = graph;
+            assert.equal(graph.project, "platform");
+            assert.equal(graph.stack, stack);
+            assert.ok(Array.isArray(graph.violations));
+            assert.ok(graph.resources.length > 20);
+            const urns = new Set(graph.resources.map((r) => r.urn));
+            for (const r of graph.resources) {
+                for (const key of ["urn", "type", "name", "parent", "dependencies", "protect", "inputs"]) assert.ok(key in r, `${r.urn} lacks ${key}`);
+                if (r.type !== "pulumi:pulumi:Stack") assert.ok(r.parent && urns.has(r.parent), `${r.urn}: parent ${r.parent} is a real resource`);
+                for (const d of r.dependencies) assert.ok(urns.has(d), `${r.urn}: dependency ${d} is a real resource`);
+            }
+            assert.deepEqual(graph.violations.filter((v) => v.level === "mandatory"), []);
+        });
+    }
+
+    it("records real dependencies: resources in the VPC depend on it", () => {
+        for (const graph of Object.values(graphs)) {
+            const vpc = graph.resources.find((r) => r.type === "awsx:ec2:Vpc")!;
+            const endpoint = graph.resources.find((r) => r.name === "network-s3")!;
+            const sg = graph.resources.find((r) => r.name === "network-app")!;
+            assert.ok(endpoint.dependencies.includes(vpc.urn));
+            assert.deepEqual(sg.propertyDependencies.vpcId, [vpc.urn]);
+        }
+    });
+
+    it("prints a tree under the components, counts by type, the awsx note and the policy result", async () => {
+        const { code, stdout } = await runPlan(["--stack", "dev"]);
+        assert.equal(code, 0);
+        assert.match(stdout, /^Offline plan: project platform, stack dev/);
+        assert.match(stdout, /\npulumi:pulumi:Stack  platform-dev\n/);
+        assert.match(stdout, /\n├─ platform:network:Network  network\n│  ├─ /);
+        assert.match(stdout, /Resources by type:\n/);
+        assert.match(stdout, /\s+\d+\s+total\n/);
+        assert.match(stdout, /awsx:ec2:Vpc "network" is a remote component/);
+        assert.match(stdout, /Policies: /);
+    });
+
+    it("--out writes the JSON to a file", async () => {
+        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "nested", "dev.json");
+        const { code } = await runPlan(["--stack", "dev", "--out", out]);
+        assert.equal(code, 0);
+        assert.equal(JSON.parse(fs.readFileSync(out, "utf8")).stack, "dev");
+    });
+
+    it("exits 2 naming all three mistakes of a bad config", async () => {
+        const file = tempStackFile("dev", {
+            "platform:network": { vpcCidr: "10.0.0.0/33", azCount: 9, natGateways: "single" },
+            "platform:webTier": { minSize: 3, maxSize: 1, desiredCapacity: 1 },
+        });
+        const { code, stderr, stdout } = await runPlan(["--stack", "dev", "--config", file]);
+        assert.equal(code, 2);
+        assert.equal(stdout, "");
+        assert.match(stderr, /Invalid configuration for stack "dev"/);
+        assert.match(stderr, /platform:network\.vpcCidr = "10\.0\.0\.0\/33": /);
+        assert.match(stderr, /platform:network\.azCount = 9: must be at most 6/);
+        assert.match(stderr, /platform:webTier\.minSize = 3: must not exceed maxSize \(1\)/);
+        assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
+    });
+
+    it("exits 2 for a missing stack file, unknown flags and a missing --stack", async () => {
+        const missing = await runPlan(["--stack", "nosuch"]);
+        assert.equal(missing.code, 2);
+        assert.match(missing.stderr, /no stack file .*Pulumi\.nosuch\.yaml/);
+        const unknown = await runPlan(["--stack", "dev", "--jsn"]);
+        assert.equal(unknown.code, 2);
+        assert.match(unknown.stderr, /unknown argument --jsn/);
+        assert.throws(() => parseArgs([]), (e: Error) => e instanceof UsageError && /--stack is required/.test(e.message));
+        assert.throws(() => parseArgs(["--stack"]), /--stack needs a value/);
+        assert.deepEqual(parseArgs(["--stack=dev", "--json"]), { stack: "dev", json: true });
+    });
+
+    it("--program runs another program: the non-compliant fixture exits 1 naming each offence", async () => {
+        const { code, stdout } = await runPlan(["--program", "tests/fixtures/noncompliant", "--stack", "dev"]);
+        assert.equal(code, 1);
+        for (const offence of [
+            /s3-no-public-acl \(mandatory\)[\s\S]*public-bucket-acl/,
+            /s3-no-public-bucket-policy \(mandatory\)[\s\S]*public-bucket-policy/,
+            /iam-role-based-access-only \(mandatory\)[\s\S]*deployer-key/,
+            /iam-no-broad-managed-policies \(mandatory\)[\s\S]*AmazonS3FullAccess/,
+            /s3-bucket-public-access-block \(mandatory\)/,
+        ]) {
+            assert.match(stdout, offence);
+        }
+    });
+});

@@ -1,0 +1,65 @@
+/**
+ * Shared helpers for tests: cached offline runs of the shipped stacks, temporary stack files
+ * and small graph queries. runOffline is process-global, so runs are serialised here.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+import { GraphResource } from "../../tools/graph";
+import { OfflineResult, PROJECT_DIR, runOffline } from "../../tools/offline";
+
+const cache = new Map<string, Promise<OfflineResult>>();
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Runs (once per process) the offline engine for a shipped stack. */
+export function stackRun(stack: string): Promise<OfflineResult> {
+    if (!cache.has(stack)) {
+        const run = queue.then(() => runOffline({ stack }));
+        queue = run.catch(() => undefined);
+        cache.set(stack, run);
+    }
+    return cache.get(stack)!;
+}
+
+/** Runs the offline engine serially with the given options (no caching). */
+export function serialRun(options: Parameters<typeof runOffline>[0]): Promise<OfflineResult> {
+    const run = queue.then(() => runOffline(options));
+    queue = run.catch(() => undefined);
+    return run;
+}
+
+/** Reads a shipped stack file's `config:` block. */
+export function shippedConfig(stack: string): Record<string, unknown> {
+    return (parse(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
+}
+
+/** Writes a temporary stack file: a shipped stack's config with keys replaced (undefined deletes). */
+export function tempStackFile(base: string | null, overrides: Record<string, unknown>): string {
+    const config: Record<string, unknown> = base ? { ...shippedConfig(base) } : {};
+    for (const [k, v] of Object.entries(overrides)) {
+        if (v === undefined) delete config[k];
+        else config[k] = v;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-stack-"));
+    const file = path.join(dir, "Pulumi.test.yaml");
+    fs.writeFileSync(file, stringify({ config }));
+    return file;
+}
+
+export function byType(resources: GraphResource[], type: string): GraphResource[] {
+    return resources.filter((r) => r.type === type);
+}
+
+export function one(resources: GraphResource[], type: string, name?: string): GraphResource {
+    const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
+    if (found.length !== 1) {
+        throw new Error(`expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${found.length}`);
+    }
+    return found[0];
+}
+
+/** Parses a JSON policy input (the graph keeps them as strings). */
+export function json(value: unknown): any {
+    return typeof value === "string" ? JSON.parse(value) : value;
+}

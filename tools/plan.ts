@@ -1,0 +1,108 @@
+/**
+ * `npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE]
+ *                 [--policy-config FILE]`
+ *
+ * Runs the program offline for one stack, judges the resource graph with the policy pack,
+ * and prints the plan. Exit codes: 0 no mandatory violation; 1 mandatory violation(s);
+ * 2 bad arguments, bad config or a program error (the message names every problem).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Graph } from "./graph";
+import { runOffline, ProgramError } from "./offline";
+import { renderPlan } from "./planReport";
+import { loadPolicyConfig, runPolicies } from "./policyCheck";
+
+export interface PlanOptions {
+    stack: string;
+    configFile?: string;
+    programDir?: string;
+    json: boolean;
+    out?: string;
+    policyConfig?: string;
+}
+
+export class UsageError extends Error {}
+
+const USAGE = "usage: npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE] [--policy-config FILE]";
+
+export function parseArgs(argv: string[]): PlanOptions {
+    const options: Partial<PlanOptions> = { json: false };
+    const problems: string[] = [];
+    const valueFlags: Record<string, keyof PlanOptions> = { "--stack": "stack", "--config": "configFile", "--program": "programDir", "--out": "out", "--policy-config": "policyConfig" };
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+        if (flag === "--json") {
+            options.json = true;
+        } else if (flag in valueFlags) {
+            const value = inline ?? argv[++i];
+            if (value === undefined || value.startsWith("--")) {
+                problems.push(`${flag} needs a value`);
+                if (value !== undefined) i--;
+            } else {
+                (options as Record<string, unknown>)[valueFlags[flag]] = value;
+            }
+        } else if (flag === "--help" || flag === "-h") {
+            throw new UsageError(USAGE);
+        } else {
+            problems.push(`unknown argument ${arg}`);
+        }
+    }
+    if (!options.stack) problems.push("--stack is required");
+    else if (!/^[A-Za-z0-9_.-]+$/.test(options.stack)) problems.push(`--stack "${options.stack}" may contain only letters, digits, '-', '_' and '.'`);
+    if (problems.length > 0) throw new UsageError(`${problems.join("; ")}\n${USAGE}`);
+    return options as PlanOptions;
+}
+
+/** Runs the whole plan and returns the graph with its violations. Throws ProgramError. */
+export async function plan(options: Omit<PlanOptions, "json" | "out">): Promise<Graph> {
+    const { graph } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir });
+    const policyConfig = options.policyConfig ? loadPolicyConfig(options.policyConfig) : undefined;
+    graph.violations = await runPolicies(graph, policyConfig ? { config: policyConfig } : undefined);
+    return graph;
+}
+
+export function exitCodeFor(graph: Graph): number {
+    return graph.violations.some((v) => v.level === "mandatory") ? 1 : 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+    let options: PlanOptions;
+    try {
+        options = parseArgs(argv);
+    } catch (err) {
+        process.stderr.write(`${(err as Error).message}\n`);
+        return err instanceof UsageError && argv.some((a) => a === "--help" || a === "-h") ? 0 : 2;
+    }
+    let graph: Graph;
+    try {
+        graph = await plan(options);
+    } catch (err) {
+        if (err instanceof ProgramError) {
+            process.stderr.write(`${err.message}\n`);
+            return 2;
+        }
+        process.stderr.write(`plan failed: ${(err as Error).message ?? String(err)}\n`);
+        return 2;
+    }
+    const json = JSON.stringify(graph, null, 2);
+    if (options.out) {
+        fs.mkdirSync(path.dirname(path.resolve(options.out)), { recursive: true });
+        fs.writeFileSync(options.out, json + "\n");
+    }
+    process.stdout.write(options.json ? json + "\n" : renderPlan(graph) + "\n");
+    return exitCodeFor(graph);
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err) => {
+            process.stderr.write(`plan failed: ${err?.message ?? err}\n`);
+            process.exitCode = 2;
+        },
+    );
+}
