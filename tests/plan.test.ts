@@ -62,7 +62,7 @@ describe("npm run plan", () => {
         assert.equal(code, 0);
         assert.match(stdout, /^Offline plan: project platform, stack dev/);
         assert.match(stdout, /\npulumi:pulumi:Stack  platform-dev\n/);
-        assert.match(stdout, /\n├─ platform:network:Network  network\n│  ├─ /);
+        assert.match(stdout, /\n[├└]─ platform:network:Network  network\n[│ ]  ├─ /);
         assert.match(stdout, /Resources by type:\n/);
         assert.match(stdout, /\s+\d+\s+total\n/);
         assert.match(stdout, /awsx:ec2:Vpc "network" is a remote component/);
