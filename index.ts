@@ -4,8 +4,17 @@
  * the provider's default tags.
  */
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AmiFactory } from "./components/amiFactory";
+import { Backup } from "./components/backup";
+import { Database } from "./components/database";
+import { Dns, PublicZone } from "./components/dns";
+import { PrivateBucket } from "./components/bucket";
 import { Network } from "./components/network";
+import { Monitoring } from "./components/monitoring";
+import { WebTier } from "./components/webTier";
 import { ENGINES } from "./config/database";
+import { stackDomain } from "./config/dns";
 import { loadConfig } from "./config";
 
 const config = loadConfig();
@@ -28,6 +37,184 @@ const network = new Network(
     { providers: [provider] },
 );
 
+// Private buckets: `logs` receives S3 server access logs and ALB access logs (SSE-S3, which ALB
+// requires); the others log their requests into it.
+const bucketDefaults = {
+    protect: config.isProduction,
+    encryption: config.buckets.encryption,
+    kmsKeyArn: config.buckets.kmsKeyArn,
+    denyUnencryptedUploads: config.buckets.denyUnencryptedUploads,
+};
+const housekeeping = { noncurrentVersionExpirationDays: config.buckets.noncurrentVersionExpirationDays, abortIncompleteMultipartDays: config.buckets.abortIncompleteMultipartDays };
+const logsBucket = new PrivateBucket(
+    "logs",
+    { protect: config.isProduction, encryption: "s3", logDelivery: true, lifecycle: { ...housekeeping, expireAfterDays: config.buckets.logsExpireAfterDays } },
+    { providers: [provider] },
+);
+const uploadsBucket = new PrivateBucket(
+    "uploads",
+    { ...bucketDefaults, lifecycle: housekeeping, accessLogs: { bucket: logsBucket, prefix: "s3/uploads/" } },
+    { providers: [provider] },
+);
+const backupBucket = new PrivateBucket(
+    "backups",
+    {
+        ...bucketDefaults,
+        lifecycle: {
+            ...housekeeping,
+            infrequentAccessAfterDays: config.backup.infrequentAccessAfterDays,
+            glacierInstantAfterDays: config.backup.glacierAfterDays,
+            expireAfterDays: config.backup.expireAfterDays,
+        },
+        objectLock: config.backup.objectLock.enabled ? { mode: config.backup.objectLock.mode, days: config.backup.objectLock.days } : undefined,
+        replication: config.buckets.replicationRegion ? { region: config.buckets.replicationRegion, defaultTags: config.tags } : undefined,
+        accessLogs: { bucket: logsBucket, prefix: "s3/backups/" },
+    },
+    { providers: [provider] },
+);
+const bakeLogsBucket = new PrivateBucket(
+    "bake-logs",
+    { ...bucketDefaults, lifecycle: { ...housekeeping, expireAfterDays: 90 }, accessLogs: { bucket: logsBucket, prefix: "s3/bake-logs/" } },
+    { providers: [provider] },
+);
+
+// DNS in two parts around the web tier: the zone and the validated certificate first (the
+// HTTPS listener needs the certificate), the records after (they point at the load balancer).
+const publicZone = config.dns.enabled
+    ? new PublicZone(
+          "dns",
+          {
+              domainName: stackDomain(config.dns),
+              region: config.region,
+              createZone: config.dns.createZone,
+              dnssec: config.dns.dnssec,
+              queryLogging: config.dns.queryLogging,
+              cloudFrontCertificate: config.dns.failover,
+              protect: config.isProduction,
+              tags: config.tags,
+          },
+          { providers: [provider] },
+      )
+    : undefined;
+
+const webTier = new WebTier(
+    "web",
+    {
+        config: config.webTier,
+        stack: config.stack,
+        isProduction: config.isProduction,
+        vpcId: network.vpcId,
+        publicSubnetIds: network.publicSubnetIds,
+        privateSubnetIds: network.privateSubnetIds,
+        loadBalancerSecurityGroupId: network.loadBalancerSecurityGroupId,
+        appSecurityGroupId: network.appSecurityGroupId,
+        uploadsBucket,
+        backupBucket,
+        logsBucket,
+        certificateArn: publicZone?.certificateArn ?? config.webTier.certificateArn,
+        // Instances an Auto Scaling group launches do not get the provider's default tags.
+        launchTags: config.tags,
+    },
+    { providers: [provider] },
+);
+
+// Scheduled file backups of the tagged web instances through SSM State Manager.
+const backup = config.backup.enabled
+    ? new Backup(
+          "backup",
+          {
+              config: config.backup,
+              stack: config.stack,
+              backupBucket,
+              logsBucket,
+              backupTag: config.webTier.backupTag,
+              outputWriter: webTier.role,
+          },
+          { providers: [provider] },
+      )
+    : undefined;
+
+const amiFactory = config.amiFactory.enabled
+    ? new AmiFactory(
+          "ami",
+          {
+              config: config.amiFactory,
+              stack: config.stack,
+              region: config.region,
+              webTier,
+              architecture: config.webTier.architecture,
+              privateSubnetIds: network.privateSubnetIds,
+              appSecurityGroupId: network.appSecurityGroupId,
+              bakeLogsBucket,
+              rootVolumeGb: config.webTier.rootVolumeGb,
+              tags: config.tags,
+          },
+          { providers: [provider] },
+      )
+    : undefined;
+
+const database = config.database.enabled
+    ? new Database(
+          "db",
+          {
+              config: config.database,
+              stack: config.stack,
+              project: config.project,
+              isProduction: config.isProduction,
+              isolatedSubnetIds: network.isolatedSubnetIds,
+              securityGroupId: network.databaseSecurityGroupId,
+              appRole: webTier.role,
+              tags: config.tags,
+          },
+          { providers: [provider] },
+      )
+    : undefined;
+
+const dns =
+    publicZone && webTier.loadBalancerDnsName && webTier.loadBalancerZoneId
+        ? new Dns(
+              "dns",
+              {
+                  zoneId: publicZone.zoneId,
+                  domainName: publicZone.domainName,
+                  loadBalancerDnsName: webTier.loadBalancerDnsName,
+                  loadBalancerZoneId: webTier.loadBalancerZoneId,
+                  vpcId: network.vpcId,
+                  privateZoneName: config.dns.privateZoneName,
+                  databaseAddress: database?.address,
+                  healthCheckPath: config.dns.healthCheck.enabled ? config.dns.healthCheck.path : undefined,
+                  failover: config.dns.failover,
+                  cloudFrontCertificateArn: publicZone.cloudFrontCertificateArn,
+                  // One alarm per check: in us-east-1 Monitoring alarms on it to the alert topic; elsewhere
+                  // Monitoring cannot (the metric is in us-east-1), so Dns does, with its us-east-1 provider.
+                  healthCheckAlarm: config.region !== "us-east-1",
+                  protect: config.isProduction,
+                  tags: config.tags,
+              },
+              { providers: [provider] },
+          )
+        : undefined;
+
+// Alerts, dashboard and budget last: they watch whatever the components above created.
+const monitoring = new Monitoring(
+    "monitoring",
+    {
+        stack: config.stack,
+        region: config.region,
+        config: config.monitoring,
+        alarmEmails: config.alarmEmails,
+        autoScalingGroupName: webTier.autoScalingGroupName,
+        loadBalancerArnSuffix: webTier.loadBalancerArnSuffix,
+        targetGroupArnSuffix: webTier.targetGroupArnSuffix,
+        dbInstanceIdentifier: database?.identifier,
+        healthCheckId: dns?.healthCheckId,
+        commandDocumentNames: backup ? [backup.backupDocumentName, backup.restoreDocumentName] : undefined,
+        automationRunbookNames: amiFactory ? [amiFactory.bakeRunbookName, amiFactory.imagingRunbookName] : undefined,
+        backupAssociationId: backup?.associationId,
+    },
+    { providers: [provider] },
+);
+
 export const environment = config.environment;
 export const region = config.region;
 export const vpcId = network.vpcId;
@@ -36,3 +223,32 @@ export const privateSubnetIds = network.privateSubnetIds;
 export const isolatedSubnetIds = network.isolatedSubnetIds;
 export const privateRouteTableIds = network.privateRouteTableIds;
 export const s3EndpointId = network.s3EndpointId;
+export const logsBucketName = logsBucket.bucketName;
+export const uploadsBucketName = uploadsBucket.bucketName;
+export const backupBucketName = backupBucket.bucketName;
+export const bakeLogsBucketName = bakeLogsBucket.bucketName;
+export const webRoleArn = webTier.roleArn;
+export const loadBalancerDnsName = webTier.loadBalancerDnsName;
+export const autoScalingGroupName = webTier.autoScalingGroupName;
+export const amiParameterName = webTier.amiParameterName;
+export const launchTemplateId = webTier.launchTemplateId;
+export const bakeRunbookName = amiFactory?.bakeRunbookName;
+export const imagingRunbookName = amiFactory?.imagingRunbookName;
+export const bakePrepareDocumentName = amiFactory?.bakePrepareDocumentName;
+export const databaseEndpoint = database?.endpoint;
+export const databasePort = database?.port;
+export const databaseSecretArn = database?.secretArn;
+export const databaseResourceId = database?.resourceId;
+export const backupDocumentName = backup?.backupDocumentName;
+export const restoreDocumentName = backup?.restoreDocumentName;
+export const backupAssociationId = backup?.associationId;
+export const publicZoneId = publicZone?.zoneId;
+/** NS records to create in the parent domain (delegation), when this stack created the zone. */
+export const nameServers = publicZone?.nameServers;
+export const certificateArn = publicZone?.certificateArn ?? config.webTier.certificateArn;
+export const siteUrl =
+    dns?.siteUrl ??
+    (webTier.loadBalancerDnsName ? pulumi.interpolate`${certificateArn ? "https" : "http"}://${webTier.loadBalancerDnsName}` : webTier.publicIp?.apply((ip) => `http://${ip}`));
+export const alertTopicArn = monitoring.topicArn;
+export const dashboardName = monitoring.dashboardName;
+export const budgetName = monitoring.budgetName;

@@ -53,6 +53,32 @@ export interface Graph {
     /** Stack outputs (exports of the program), as plain JSON. */
     outputs: Record<string, unknown>;
     violations: Violation[];
+    /** Monthly cost estimate from the price table (`tools/cost.ts`), when the plan computed one. */
+    cost?: CostEstimate;
+}
+
+/** One line of the cost estimate: what a resource (or part of it) costs per month. */
+export interface CostItem {
+    /** URN of the resource the charge belongs to (the stack's URN for stack-wide usage). */
+    urn: string;
+    type: string;
+    name: string;
+    /** What is charged, e.g. "NAT gateway hours (Single)". */
+    description: string;
+    quantity: number;
+    /** Unit of `quantity`, e.g. "gateway-month (730 h)". */
+    unit: string;
+    /** USD per unit and month. */
+    unitUsd: number;
+    monthlyUsd: number;
+}
+
+export interface CostEstimate {
+    /** Sum of the items, rounded to cents. */
+    monthlyUsd: number;
+    items: CostItem[];
+    /** What the total leaves out (usage-based charges, unpriced resources) and what it assumes. */
+    assumptions: string[];
 }
 
 /** The placeholder for values that are unknown during preview. */

@@ -8,8 +8,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parseStackConfig } from "../config";
+import { estimateCost, graphRegion } from "./cost";
 import { Graph } from "./graph";
 import { runOffline, ProgramError } from "./offline";
+import { diffGraphs, parseGraphJson, renderDiffMarkdown } from "./planDiff";
 import { renderPlan } from "./planReport";
 import { loadPolicyConfig, runPolicies } from "./policyCheck";
 
@@ -20,16 +23,18 @@ export interface PlanOptions {
     json: boolean;
     out?: string;
     policyConfig?: string;
+    /** Base graph JSON (from an earlier `--out`): print a Markdown diff against it instead of the tree. */
+    diff?: string;
 }
 
 export class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE] [--policy-config FILE]";
+const USAGE = "usage: npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE] [--policy-config FILE] [--diff BASE.json]";
 
 export function parseArgs(argv: string[]): PlanOptions {
     const options: Partial<PlanOptions> = { json: false };
     const problems: string[] = [];
-    const valueFlags: Record<string, keyof PlanOptions> = { "--stack": "stack", "--config": "configFile", "--program": "programDir", "--out": "out", "--policy-config": "policyConfig" };
+    const valueFlags: Record<string, keyof PlanOptions> = { "--stack": "stack", "--config": "configFile", "--program": "programDir", "--out": "out", "--policy-config": "policyConfig", "--diff": "diff" };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -57,9 +62,18 @@ export function parseArgs(argv: string[]): PlanOptions {
 
 /** Runs the whole plan and returns the graph with its violations. Throws ProgramError. */
 export async function plan(options: Omit<PlanOptions, "json" | "out">): Promise<Graph> {
-    const { graph } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir });
+    const { graph, settings } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir });
     const policyConfig = options.policyConfig ? loadPolicyConfig(options.policyConfig) : undefined;
     graph.violations = await runPolicies(graph, policyConfig ? { config: policyConfig } : undefined);
+    // The program already validated this config; another program (--program) may not have a `cost` section.
+    const costConfig = (() => {
+        try {
+            return parseStackConfig(settings.config, graph.project, graph.stack).cost;
+        } catch {
+            return { s3ExpectedGb: 0, cloudFrontGbPerMonth: 0 };
+        }
+    })();
+    graph.cost = estimateCost(graph, { region: graphRegion(graph), ...costConfig });
     return graph;
 }
 
@@ -74,6 +88,16 @@ export async function main(argv: string[]): Promise<number> {
     } catch (err) {
         process.stderr.write(`${(err as Error).message}\n`);
         return err instanceof UsageError && argv.some((a) => a === "--help" || a === "-h") ? 0 : 2;
+    }
+    let base: Graph | undefined;
+    if (options.diff) {
+        try {
+            base = parseGraphJson(fs.readFileSync(options.diff, "utf8"), options.diff);
+            if (base.stack !== options.stack) throw new Error(`${options.diff} is the plan of stack "${base.stack}", not "${options.stack}"`);
+        } catch (err) {
+            process.stderr.write(`--diff: ${(err as Error).message}\n`);
+            return 2;
+        }
     }
     let graph: Graph;
     try {
@@ -91,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
         fs.mkdirSync(path.dirname(path.resolve(options.out)), { recursive: true });
         fs.writeFileSync(options.out, json + "\n");
     }
-    process.stdout.write(options.json ? json + "\n" : renderPlan(graph) + "\n");
+    process.stdout.write(base ? renderDiffMarkdown(diffGraphs(base, graph), { stack: graph.stack }) : options.json ? json + "\n" : renderPlan(graph) + "\n");
     return exitCodeFor(graph);
 }
 

@@ -2,7 +2,7 @@
  * Human rendering of an offline plan: the resources as a tree under their components, a
  * count by type, and the policy results grouped by rule.
  */
-import { Graph, GraphResource, Violation } from "./graph";
+import { CostEstimate, Graph, GraphResource, Violation } from "./graph";
 
 function label(r: GraphResource): string {
     const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained on delete" : "", r.remote ? "remote component: children created by its provider at deploy time" : ""].filter(Boolean);
@@ -61,6 +61,23 @@ export function renderPlan(graph: Graph): string {
                 "children (subnets, route tables, NAT gateways, ...) are created by the component's provider at deploy time and are not listed here.",
         );
     }
+    if (graph.cost) lines.push("", ...renderCost(graph.cost));
     lines.push("", ...renderViolations(graph.violations));
     return lines.join("\n");
+}
+
+/** The cost estimate: one line per priced charge, the total, then what it leaves out. */
+export function renderCost(cost: CostEstimate): string[] {
+    const usd = (n: number) => `$${n.toFixed(2)}`;
+    const rate = (n: number) => `$${Number(n.toFixed(5))}`;
+    const lines = ["Estimated monthly cost (USD, on-demand, see tools/prices.ts):"];
+    for (const item of cost.items) {
+        lines.push(`  ${usd(item.monthlyUsd).padStart(10)}  ${item.description}  [${item.quantity} ${item.unit} × ${rate(item.unitUsd)}]  ${item.type} "${item.name}"`);
+    }
+    lines.push(`  ${usd(cost.monthlyUsd).padStart(10)}  total per month`);
+    if (cost.assumptions.length > 0) {
+        lines.push("  Not included / assumed:");
+        for (const a of cost.assumptions) lines.push(`    - ${a}`);
+    }
+    return lines;
 }

@@ -1,0 +1,311 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseConfig } from "../config";
+import { databaseSection, ENGINES, Engine, isEngine } from "../config/database";
+
+export interface DatabaseArgs {
+    /**
+     * The stack's `database` config section (engine, version, class, storage, backups, windows,
+     * monitoring, users, KMS key). Required; validated again here with the config's own checks.
+     */
+    config: DatabaseConfig;
+    /** Stack name; with `project` it makes the instance identifier `<project>-<stack>`. Required. */
+    stack: string;
+    /** Project name (first part of the identifier). Required. */
+    project: string;
+    /**
+     * Production: deletion protection, a final snapshot on delete, automated backups kept after
+     * delete and `protect` on the instance. Required (no default: forgetting it must not quietly
+     * give prod the settings of dev).
+     */
+    isProduction: boolean;
+    /** The network's isolated subnets (no route to the internet), at least two zones. Required. */
+    isolatedSubnetIds: pulumi.Input<string[]>;
+    /**
+     * The database tier's security group; `Network.databaseSecurityGroupId` already admits the
+     * engine port from the app tier's group only. Required.
+     */
+    securityGroupId: pulumi.Input<string>;
+    /**
+     * The app tier's role: it gets `rds-db:connect` for `config.iamUser` on this instance only.
+     * Default: none (no role can connect with IAM authentication).
+     */
+    appRole?: aws.iam.Role;
+    /**
+     * Tags for every resource here. `Environment` is also set explicitly on the instance (the
+     * policy pack reads it from the resource); default `prod` when isProduction, else `dev`.
+     * Default `{}` (the provider's default tags still apply).
+     */
+    tags?: Record<string, string>;
+}
+
+/** The parameter that makes the server refuse connections without TLS, per engine. */
+const FORCE_TLS: Record<Engine, { name: string; value: string }> = {
+    postgres: { name: "rds.force_ssl", value: "1" },
+    mysql: { name: "require_secure_transport", value: "ON" },
+    mariadb: { name: "require_secure_transport", value: "ON" },
+};
+
+/** Performance Insights' free retention (days); longer retention is billed. */
+const PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7;
+const ENHANCED_MONITORING_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole";
+/** RDS identifiers: a letter first, lowercase letters, digits and single hyphens, at most 63. */
+const IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
+
+/**
+ * The parameter group family of an engine version: `postgres16`, `mysql8.0`, `mariadb10.11`.
+ * PostgreSQL families are named by major version alone; MySQL and MariaDB by `major.minor`.
+ */
+export function parameterGroupFamily(engine: Engine, version: string): string {
+    const parts = version.split(".");
+    return engine === "postgres" ? `postgres${parts[0]}` : `${engine}${parts.slice(0, 2).join(".")}`;
+}
+
+/**
+ * The database tier: one RDS instance (PostgreSQL by default, MySQL or MariaDB by config) in
+ * the isolated subnets behind the database security group, never public, storage encrypted,
+ * TLS forced by a parameter group, the master password generated and kept by RDS in Secrets
+ * Manager (never in config, code or state), IAM database authentication for the app role, gp3
+ * storage with autoscaling, backups, log exports and, per config, Multi-AZ, Performance Insights
+ * and enhanced monitoring. In production it cannot be deleted without a final snapshot.
+ */
+export class Database extends pulumi.ComponentResource {
+    readonly instance: aws.rds.Instance;
+    /** `address:port`. */
+    readonly endpoint: pulumi.Output<string>;
+    /** The DNS name of the instance. */
+    readonly address: pulumi.Output<string>;
+    readonly port: pulumi.Output<number>;
+    /** The Secrets Manager secret RDS keeps the master password in. */
+    readonly secretArn: pulumi.Output<string>;
+    /** The instance's resource id (`db-...`), the one `rds-db:connect` ARNs are built from. */
+    readonly resourceId: pulumi.Output<string>;
+    readonly securityGroupId: pulumi.Output<string>;
+    /** The instance identifier, `<project>-<stack>`. */
+    readonly identifier: string;
+    readonly arn: pulumi.Output<string>;
+    /** The DB parameter group family, e.g. `postgres16`. */
+    readonly parameterGroupFamily: string;
+    /** The database user the app role may connect as. */
+    readonly iamUser: string;
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:database:Database", name, {}, opts);
+
+        const db = args.config;
+        const tags = args.tags ?? {};
+        const identifier = `${args.project}-${args.stack}`.toLowerCase();
+        validateDatabaseArgs(name, args, identifier);
+        const engine = db.engine;
+        const family = parameterGroupFamily(engine, db.engineVersion);
+        const environment = tags.Environment ?? (args.isProduction ? "prod" : "dev");
+        this.identifier = identifier;
+        this.parameterGroupFamily = family;
+        this.iamUser = db.iamUser;
+
+        const subnetGroup = new aws.rds.SubnetGroup(
+            `${name}-subnets`,
+            {
+                description: `${identifier}: isolated subnets only (no route to or from the internet)`,
+                // Known only after the VPC exists; the same check as up front, where they are known.
+                subnetIds: pulumi.output(args.isolatedSubnetIds).apply((ids) => {
+                    if (ids.length < 2) throw new Error(`Database "${name}": isolatedSubnetIds must name subnets in at least two zones, got ${ids.length}`);
+                    return ids;
+                }),
+                tags: { ...tags, Name: `${identifier}-subnets` },
+            },
+            { parent: this },
+        );
+
+        const tls = FORCE_TLS[engine];
+        const parameterGroup = new aws.rds.ParameterGroup(
+            `${name}-params`,
+            {
+                family,
+                description: `${identifier}: ${family} with TLS required for every connection`,
+                // Both parameters are dynamic (RDS applies them without a reboot), so "immediate"
+                // is accepted; a static parameter would need "pending-reboot".
+                parameters: [{ name: tls.name, value: tls.value, applyMethod: "immediate" }],
+                tags: { ...tags, Name: `${identifier}-params` },
+            },
+            { parent: this },
+        );
+
+        let monitoringRole: aws.iam.Role | undefined;
+        let monitoringAttachment: aws.iam.RolePolicyAttachment | undefined;
+        if (db.monitoringIntervalSeconds > 0) {
+            const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+            monitoringRole = new aws.iam.Role(
+                `${name}-monitoring`,
+                {
+                    description: `${identifier}: RDS enhanced monitoring publishes OS metrics to CloudWatch Logs`,
+                    assumeRolePolicy: pulumi.jsonStringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Principal: { Service: "monitoring.rds.amazonaws.com" },
+                                Action: "sts:AssumeRole",
+                                // Confused-deputy protection: only RDS monitoring for this account.
+                                Condition: { StringEquals: { "aws:SourceAccount": account } },
+                            },
+                        ],
+                    }),
+                    tags,
+                },
+                { parent: this },
+            );
+            monitoringAttachment = new aws.iam.RolePolicyAttachment(`${name}-monitoring`, { role: monitoringRole.name, policyArn: ENHANCED_MONITORING_POLICY_ARN }, { parent: this });
+        }
+
+        const performanceInsights = db.performanceInsights
+            ? {
+                  performanceInsightsEnabled: true,
+                  performanceInsightsRetentionPeriod: PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+                  ...(db.kmsKeyArn ? { performanceInsightsKmsKeyId: db.kmsKeyArn } : {}),
+              }
+            : { performanceInsightsEnabled: false };
+
+        this.instance = new aws.rds.Instance(
+            name,
+            {
+                identifier,
+                engine,
+                engineVersion: db.engineVersion,
+                instanceClass: db.instanceClass,
+                port: ENGINES[engine].port,
+                dbName: db.databaseName,
+                username: db.masterUsername,
+                // RDS generates the password and keeps (and can rotate) it in Secrets Manager.
+                manageMasterUserPassword: true,
+                ...(db.kmsKeyArn ? { masterUserSecretKmsKeyId: db.kmsKeyArn } : {}),
+                iamDatabaseAuthenticationEnabled: true,
+
+                storageType: "gp3",
+                allocatedStorage: db.allocatedStorageGb,
+                maxAllocatedStorage: db.maxAllocatedStorageGb,
+                storageEncrypted: true,
+                ...(db.kmsKeyArn ? { kmsKeyId: db.kmsKeyArn } : {}),
+
+                dbSubnetGroupName: subnetGroup.name,
+                vpcSecurityGroupIds: [args.securityGroupId],
+                publiclyAccessible: false,
+                multiAz: db.multiAz,
+                parameterGroupName: parameterGroup.name,
+
+                backupRetentionPeriod: db.backupRetentionDays,
+                backupWindow: db.backupWindow,
+                maintenanceWindow: db.maintenanceWindow,
+                copyTagsToSnapshot: true,
+                autoMinorVersionUpgrade: true,
+                deletionProtection: args.isProduction,
+                skipFinalSnapshot: !args.isProduction,
+                ...(args.isProduction ? { finalSnapshotIdentifier: `${identifier}-final` } : {}),
+                // After a prod delete the automated backups stay restorable until they expire.
+                deleteAutomatedBackups: !args.isProduction,
+
+                enabledCloudwatchLogsExports: [...ENGINES[engine].logs],
+                ...performanceInsights,
+                monitoringInterval: db.monitoringIntervalSeconds,
+                ...(monitoringRole ? { monitoringRoleArn: monitoringRole.arn } : {}),
+
+                tags: { ...tags, Name: identifier, Environment: environment },
+            },
+            {
+                parent: this,
+                protect: args.isProduction,
+                // RDS checks the role's permissions when the instance is created.
+                dependsOn: monitoringAttachment ? [monitoringAttachment] : [],
+            },
+        );
+
+        this.endpoint = this.instance.endpoint;
+        this.address = this.instance.address;
+        this.port = this.instance.port;
+        this.resourceId = this.instance.resourceId;
+        this.arn = this.instance.arn;
+        this.securityGroupId = pulumi.output(args.securityGroupId);
+        this.secretArn = this.instance.masterUserSecrets.apply((secrets) => {
+            if (!secrets || secrets.length === 0 || !secrets[0].secretArn) {
+                throw new Error(`Database "${name}": RDS reported no master user secret although manageMasterUserPassword is true`);
+            }
+            return secrets[0].secretArn;
+        });
+
+        if (args.appRole) {
+            const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+            const region = aws.getRegionOutput({}, { parent: this }).region;
+            const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+            new aws.iam.RolePolicy(
+                `${name}-connect`,
+                {
+                    role: args.appRole.id,
+                    policy: pulumi.jsonStringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Action: "rds-db:connect",
+                                // One database user on this instance: not `dbuser:*/*`.
+                                Resource: pulumi.interpolate`arn:${partition}:rds-db:${region}:${account}:dbuser:${this.instance.resourceId}/${db.iamUser}`,
+                            },
+                        ],
+                    }),
+                },
+                { parent: this },
+            );
+        }
+
+        this.registerOutputs({
+            endpoint: this.endpoint,
+            address: this.address,
+            port: this.port,
+            secretArn: this.secretArn,
+            resourceId: this.resourceId,
+            securityGroupId: this.securityGroupId,
+            identifier: this.identifier,
+            arn: this.arn,
+        });
+    }
+}
+
+/**
+ * Throws one error listing every problem with the args, each saying what to do. Exported so
+ * the checks can be tested without a deployment.
+ */
+export function validateDatabaseArgs(name: string, args: DatabaseArgs, identifier = `${args.project}-${args.stack}`.toLowerCase()): void {
+    const problems: string[] = [];
+    if (!args.config) {
+        throw new Error(`Database "${name}": args.config is required (pass config.database from loadConfig())`);
+    }
+    if (!args.project || !args.stack) {
+        problems.push("project and stack are required (they make the instance identifier <project>-<stack>)");
+    } else if (!IDENTIFIER.test(identifier)) {
+        problems.push(
+            `the identifier "${identifier}" (from project and stack) is not a valid RDS identifier: use a letter first, then letters, digits and single hyphens, at most 63 characters`,
+        );
+    }
+    if (typeof args.isProduction !== "boolean") {
+        problems.push("isProduction must be true or false (config.isProduction)");
+    }
+    if (!isEngine(args.config.engine)) {
+        problems.push(`config.engine "${args.config.engine}" is not supported; use one of ${Object.keys(ENGINES).join(", ")}`);
+    } else {
+        const environment = args.isProduction ? "prod" : "dev";
+        for (const p of databaseSection.check!(args.config, { environment, stack: args.stack })) {
+            problems.push(`config.${p.path} ${p.message}`);
+        }
+    }
+    if (Array.isArray(args.isolatedSubnetIds) && args.isolatedSubnetIds.length < 2) {
+        problems.push("isolatedSubnetIds must name subnets in at least two zones (an RDS subnet group needs two; pass network.isolatedSubnetIds)");
+    }
+    if (args.securityGroupId === undefined || args.securityGroupId === "") {
+        problems.push("securityGroupId is required (pass network.databaseSecurityGroupId)");
+    }
+    if (args.tags?.Environment !== undefined && (args.tags.Environment === "prod") !== args.isProduction) {
+        problems.push(`tags.Environment "${args.tags.Environment}" contradicts isProduction=${args.isProduction}; pass the stack's tags and config.isProduction together`);
+    }
+    if (problems.length > 0) {
+        throw new Error(`Database "${name}": ${problems.join("; ")}`);
+    }
+}

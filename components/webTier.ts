@@ -1,0 +1,478 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { WebTierConfig } from "../config";
+import { al2023Parameter } from "../config/webTier";
+import { PrivateBucket } from "./bucket";
+
+export interface WebTierArgs {
+    /** The validated `webTier` section of the stack config (mode, sizes, ports, snapshots...). Required. */
+    config: WebTierConfig;
+    /** Stack name: scopes the backup prefix, the access-log prefix and the snapshot target tag. Required. */
+    stack: string;
+    /** Production: ALB deletion protection and a stricter instance refresh (90% healthy). Required. */
+    isProduction: boolean;
+    /** The VPC of the target group and the single-mode security group. Required (Network.vpcId). */
+    vpcId: pulumi.Input<string>;
+    /** Public subnets: the load balancer, or the single instance in `single` mode. Required. */
+    publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Private subnets the Auto Scaling group spreads over. Required. */
+    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** The network's load balancer group (HTTP/HTTPS from the internet, out to the app port). Required. */
+    loadBalancerSecurityGroupId: pulumi.Input<string>;
+    /** The network's app group (app port from the load balancer, HTTPS and database out). Required. */
+    appSecurityGroupId: pulumi.Input<string>;
+    /** User uploads: the instances read and write the whole bucket. Required. */
+    uploadsBucket: PrivateBucket;
+    /** File backups (components/ssm/backup.sh): read and write under `backupPrefix` only. Required. */
+    backupBucket: PrivateBucket;
+    /** Receives the load balancer's access logs under `alb/<stack>`. Required. */
+    logsBucket: PrivateBucket;
+    /** Key prefix of this stack's backups in the backup bucket. Default `backups/<stack>/`. */
+    backupPrefix?: string;
+    /**
+     * ACM certificate for the HTTPS listener; when given, HTTP redirects to HTTPS. Default
+     * `config.certificateArn`, else none (plain HTTP forward). Not allowed in `single` mode.
+     */
+    certificateArn?: pulumi.Input<string>;
+    /** Extra tags for the resources created here. Default none. */
+    tags?: Record<string, string>;
+    /**
+     * Tags for the instances and volumes the launch template (or the single instance) creates.
+     * The provider's default tags do not reach resources an Auto Scaling group launches, so pass
+     * the stack's tags here. Default none.
+     */
+    launchTags?: Record<string, string>;
+}
+
+/** AWS managed policy for SSM Run Command and Session Manager (no SSH key, no inbound port). */
+export const SSM_CORE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+/** AWS managed policy Data Lifecycle Manager needs to snapshot volumes (EC2 snapshot actions only). */
+export const DLM_SERVICE_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole";
+/** The AWS-recommended TLS policy: TLS 1.3 and 1.2 with forward-secret ciphers only. */
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/** Root device of Amazon Linux 2023 images. */
+export const ROOT_DEVICE = "/dev/xvda";
+/** Tag key DLM selects volumes by; its value names this stack's tier (see the DLM policy). */
+export const SNAPSHOT_TAG_KEY = "SnapshotPolicy";
+/** systemd unit the baked AMI installs; user data only starts it. */
+export const APP_SERVICE = "platform-app.service";
+
+/** Seconds a new instance gets to boot and pass the health check before it counts as unhealthy. */
+const HEALTH_CHECK_GRACE_SECONDS = 300;
+const ANYWHERE_V4 = "0.0.0.0/0";
+const ANYWHERE_V6 = "::/0";
+
+/**
+ * The web tier on EC2: instances from a launch template whose AMI is resolved from an SSM
+ * parameter at launch (the AMI factory writes each bake there), in an Auto Scaling group in
+ * the private subnets behind an Application Load Balancer, with an instance role reachable
+ * through SSM only (no key pair, no SSH), least-privilege bucket grants and scheduled EBS
+ * snapshots. `config.mode: single` replaces the group and the load balancer by one instance
+ * with an Elastic IP in a public subnet for the smallest dev setups.
+ */
+export class WebTier extends pulumi.ComponentResource {
+    readonly role: aws.iam.Role;
+    readonly roleArn: pulumi.Output<string>;
+    readonly roleName: pulumi.Output<string>;
+    readonly instanceProfileArn: pulumi.Output<string>;
+    readonly instanceProfileName: pulumi.Output<string>;
+    /** Name of the SSM parameter holding the AMI id the instances launch from. */
+    readonly amiParameterName: pulumi.Output<string>;
+    readonly amiParameterArn: pulumi.Output<string>;
+    /** Security group of the instances that serve traffic (app group, or the single-mode group). */
+    readonly securityGroupId: pulumi.Output<string>;
+    /** The snapshot lifecycle policy, when `config.snapshots.enabled`. */
+    readonly snapshotPolicyId?: pulumi.Output<string>;
+    // `asg` mode only:
+    readonly launchTemplateId?: pulumi.Output<string>;
+    readonly autoScalingGroupName?: pulumi.Output<string>;
+    readonly loadBalancerArn?: pulumi.Output<string>;
+    readonly loadBalancerDnsName?: pulumi.Output<string>;
+    readonly loadBalancerZoneId?: pulumi.Output<string>;
+    /** For CloudWatch `LoadBalancer` dimensions. */
+    readonly loadBalancerArnSuffix?: pulumi.Output<string>;
+    readonly targetGroupArn?: pulumi.Output<string>;
+    /** For CloudWatch `TargetGroup` dimensions. */
+    readonly targetGroupArnSuffix?: pulumi.Output<string>;
+    // `single` mode only:
+    readonly instanceId?: pulumi.Output<string>;
+    readonly publicIp?: pulumi.Output<string>;
+
+    constructor(name: string, args: WebTierArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:webTier:WebTier", name, {}, opts);
+
+        const cfg = args.config;
+        const tags = args.tags ?? {};
+        const backupPrefix = args.backupPrefix ?? `backups/${args.stack}/`;
+        const certificateArn = args.certificateArn ?? cfg.certificateArn;
+        if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/.test(backupPrefix)) {
+            throw new Error(`WebTier "${name}": backupPrefix "${backupPrefix}" must be a relative S3 key prefix ending in "/", e.g. "backups/${args.stack}/"`);
+        }
+        if (cfg.mode === "single" && certificateArn !== undefined) {
+            throw new Error(`WebTier "${name}": a certificate needs the load balancer; set webTier.mode to "asg" or drop certificateArn (single mode serves HTTP(S) from the instance itself)`);
+        }
+        if (cfg.mode === "asg" && (cfg.minSize > cfg.maxSize || cfg.desiredCapacity < cfg.minSize || cfg.desiredCapacity > cfg.maxSize)) {
+            throw new Error(`WebTier "${name}": need minSize <= desiredCapacity <= maxSize (got ${cfg.minSize} <= ${cfg.desiredCapacity} <= ${cfg.maxSize})`);
+        }
+
+        // The AMI the instances launch from. Created with the public AL2023 image so the tier
+        // works before the first bake; afterwards the AMI factory owns the value, so a later
+        // `pulumi up` must not put the stock image back (ignoreChanges). `aws:ec2:image` makes
+        // SSM check the value is an AMI id before it accepts it.
+        const publicAmi = aws.ssm.getParameterOutput({ name: al2023Parameter(cfg.architecture) }, { parent: this });
+        const amiParameter = new aws.ssm.Parameter(
+            `${name}-ami`,
+            {
+                name: cfg.amiParameterName,
+                description: `AMI of the ${args.stack} web tier: written by the AMI factory after each bake`,
+                type: "String",
+                dataType: "aws:ec2:image",
+                value: publicAmi.value,
+                tags,
+            },
+            { parent: this, ignoreChanges: ["value"] },
+        );
+        this.amiParameterName = amiParameter.name;
+        this.amiParameterArn = amiParameter.arn;
+
+        const { role, profile } = this.createInstanceRole(name, args, backupPrefix, tags);
+        this.role = role;
+        this.roleArn = role.arn;
+        this.roleName = role.name;
+        this.instanceProfileArn = profile.arn;
+        this.instanceProfileName = profile.name;
+
+        // What every instance of the tier is, whichever way it is launched.
+        const snapshotTag = { [SNAPSHOT_TAG_KEY]: `${args.stack}-${name}` };
+        const launchTags = { ...(args.launchTags ?? {}), ...tags, Name: `${args.stack}-${name}`, [cfg.backupTag.key]: cfg.backupTag.value };
+        const volumeTags = { ...launchTags, ...(cfg.snapshots.enabled ? snapshotTag : {}) };
+        const metadataOptions = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 };
+        const userData = Buffer.from(userDataScript()).toString("base64");
+
+        if (cfg.mode === "asg") {
+            const launchTemplate = new aws.ec2.LaunchTemplate(
+                `${name}`,
+                {
+                    description: `${args.stack} web tier`,
+                    // Resolved by EC2 at every launch: a new bake reaches new instances without a deploy.
+                    imageId: pulumi.interpolate`resolve:ssm:${amiParameter.name}`,
+                    instanceType: cfg.instanceType,
+                    iamInstanceProfile: { arn: profile.arn },
+                    vpcSecurityGroupIds: [args.appSecurityGroupId],
+                    metadataOptions,
+                    monitoring: { enabled: cfg.detailedMonitoring },
+                    blockDeviceMappings: [
+                        {
+                            deviceName: ROOT_DEVICE,
+                            ebs: { volumeType: "gp3", volumeSize: cfg.rootVolumeGb, encrypted: "true", deleteOnTermination: "true" },
+                        },
+                    ],
+                    userData,
+                    tagSpecifications: [
+                        { resourceType: "instance", tags: launchTags },
+                        { resourceType: "volume", tags: volumeTags },
+                    ],
+                    updateDefaultVersion: true,
+                    tags,
+                },
+                { parent: this },
+            );
+            this.launchTemplateId = launchTemplate.id;
+            this.securityGroupId = pulumi.output(args.appSecurityGroupId);
+            const lb = this.createLoadBalancedGroup(name, args, launchTemplate, certificateArn, tags);
+            this.autoScalingGroupName = lb.group.name;
+            this.loadBalancerArn = lb.loadBalancer.arn;
+            this.loadBalancerDnsName = lb.loadBalancer.dnsName;
+            this.loadBalancerZoneId = lb.loadBalancer.zoneId;
+            this.loadBalancerArnSuffix = lb.loadBalancer.arnSuffix;
+            this.targetGroupArn = lb.targetGroup.arn;
+            this.targetGroupArnSuffix = lb.targetGroup.arnSuffix;
+        } else {
+            const single = this.createSingleInstance(name, args, amiParameter, profile, metadataOptions, userData, launchTags, volumeTags, tags);
+            this.securityGroupId = single.securityGroup.id;
+            this.instanceId = single.instance.id;
+            this.publicIp = single.eip.publicIp;
+        }
+
+        if (cfg.snapshots.enabled) {
+            this.snapshotPolicyId = this.createSnapshotPolicy(name, args, snapshotTag, tags);
+        }
+
+        this.registerOutputs({
+            roleArn: this.roleArn,
+            roleName: this.roleName,
+            instanceProfileArn: this.instanceProfileArn,
+            instanceProfileName: this.instanceProfileName,
+            amiParameterName: this.amiParameterName,
+            amiParameterArn: this.amiParameterArn,
+            securityGroupId: this.securityGroupId,
+            snapshotPolicyId: this.snapshotPolicyId,
+            launchTemplateId: this.launchTemplateId,
+            autoScalingGroupName: this.autoScalingGroupName,
+            loadBalancerArn: this.loadBalancerArn,
+            loadBalancerDnsName: this.loadBalancerDnsName,
+            loadBalancerZoneId: this.loadBalancerZoneId,
+            loadBalancerArnSuffix: this.loadBalancerArnSuffix,
+            targetGroupArn: this.targetGroupArn,
+            targetGroupArnSuffix: this.targetGroupArnSuffix,
+            instanceId: this.instanceId,
+            publicIp: this.publicIp,
+        });
+    }
+
+    private createInstanceRole(name: string, args: WebTierArgs, backupPrefix: string, tags: Record<string, string>) {
+        const role = new aws.iam.Role(
+            `${name}-instance`,
+            {
+                description: `Instances of the ${args.stack} web tier`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags,
+            },
+            { parent: this },
+        );
+        // Shell and commands through SSM only: no key pair, no inbound port.
+        new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: SSM_CORE_POLICY_ARN }, { parent: this });
+        const profile = new aws.iam.InstanceProfile(`${name}`, { role: role.name, tags }, { parent: this });
+
+        args.uploadsBucket.grantReadWrite(role);
+        // backup.sh uploads an archive and a manifest, downloads both again to verify them,
+        // reads and rewrites the `latest` pointer and removes an upload that failed
+        // verification; restore.sh lists and downloads snapshots. Write-only would break the
+        // verify-before-commit step, so read-write, but only under this stack's prefix: an
+        // instance can never touch another stack's backups.
+        args.backupBucket.grantReadWrite(role, backupPrefix);
+        return { role, profile };
+    }
+
+    private createLoadBalancedGroup(name: string, args: WebTierArgs, launchTemplate: aws.ec2.LaunchTemplate, certificateArn: pulumi.Input<string> | undefined, tags: Record<string, string>) {
+        const cfg = args.config;
+        const targetGroup = new aws.lb.TargetGroup(
+            `${name}`,
+            {
+                vpcId: args.vpcId,
+                targetType: "instance",
+                protocol: "HTTP",
+                port: cfg.appPort,
+                // Long enough for in-flight requests, short enough that a rolling refresh is not slow.
+                deregistrationDelay: args.isProduction ? 60 : 15,
+                healthCheck: {
+                    enabled: true,
+                    protocol: "HTTP",
+                    port: "traffic-port",
+                    path: cfg.healthCheckPath,
+                    matcher: "200-399",
+                    interval: 15,
+                    timeout: 5,
+                    healthyThreshold: 2,
+                    unhealthyThreshold: 3,
+                },
+                tags,
+            },
+            { parent: this },
+        );
+
+        const loadBalancer = new aws.lb.LoadBalancer(
+            `${name}`,
+            {
+                loadBalancerType: "application",
+                internal: false,
+                subnets: args.publicSubnetIds,
+                securityGroups: [args.loadBalancerSecurityGroupId],
+                dropInvalidHeaderFields: true,
+                idleTimeout: 60,
+                enableDeletionProtection: args.isProduction,
+                accessLogs: { bucket: args.logsBucket.bucketName, prefix: `alb/${args.stack}`, enabled: true },
+                tags,
+            },
+            // The ALB checks it may write to the log bucket when logging is turned on: wait for
+            // the bucket's policy (a child of the bucket component).
+            { parent: this, dependsOn: [args.logsBucket] },
+        );
+
+        const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
+        if (certificateArn !== undefined) {
+            new aws.lb.Listener(
+                `${name}-https`,
+                { loadBalancerArn: loadBalancer.arn, port: 443, protocol: "HTTPS", sslPolicy: TLS_POLICY, certificateArn, defaultActions: forward, tags },
+                { parent: this },
+            );
+            new aws.lb.Listener(
+                `${name}-http`,
+                {
+                    loadBalancerArn: loadBalancer.arn,
+                    port: 80,
+                    protocol: "HTTP",
+                    defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+                    tags,
+                },
+                { parent: this },
+            );
+        } else {
+            new aws.lb.Listener(`${name}-http`, { loadBalancerArn: loadBalancer.arn, port: 80, protocol: "HTTP", defaultActions: forward, tags }, { parent: this });
+        }
+
+        const group = new aws.autoscaling.Group(
+            `${name}`,
+            {
+                vpcZoneIdentifiers: args.privateSubnetIds,
+                minSize: cfg.minSize,
+                maxSize: cfg.maxSize,
+                desiredCapacity: cfg.desiredCapacity,
+                // A concrete version (not "$Latest"): only a changed version starts an instance refresh.
+                launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
+                targetGroupArns: [targetGroup.arn],
+                healthCheckType: "ELB",
+                healthCheckGracePeriod: HEALTH_CHECK_GRACE_SECONDS,
+                instanceRefresh: {
+                    strategy: "Rolling",
+                    preferences: {
+                        minHealthyPercentage: args.isProduction ? 90 : 50,
+                        instanceWarmup: String(HEALTH_CHECK_GRACE_SECONDS),
+                        skipMatching: true,
+                        autoRollback: true,
+                    },
+                },
+                tags: [
+                    { key: "Name", value: `${args.stack}-${name}`, propagateAtLaunch: true },
+                    { key: cfg.backupTag.key, value: cfg.backupTag.value, propagateAtLaunch: true },
+                ],
+            },
+            // The scaling policy moves the desired capacity; a deploy must not reset it.
+            { parent: this, ignoreChanges: ["desiredCapacity"] },
+        );
+
+        new aws.autoscaling.Policy(
+            `${name}-cpu`,
+            {
+                autoscalingGroupName: group.name,
+                policyType: "TargetTrackingScaling",
+                estimatedInstanceWarmup: HEALTH_CHECK_GRACE_SECONDS,
+                targetTrackingConfiguration: {
+                    predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" },
+                    targetValue: cfg.cpuTargetPercent,
+                },
+            },
+            { parent: this },
+        );
+        return { group, loadBalancer, targetGroup };
+    }
+
+    private createSingleInstance(
+        name: string,
+        args: WebTierArgs,
+        amiParameter: aws.ssm.Parameter,
+        profile: aws.iam.InstanceProfile,
+        metadataOptions: aws.types.input.ec2.InstanceMetadataOptions,
+        userData: string,
+        launchTags: Record<string, string>,
+        volumeTags: Record<string, string>,
+        tags: Record<string, string>,
+    ) {
+        const cfg = args.config;
+        // No load balancer in front: the instance (the app or a local proxy) answers HTTP(S)
+        // itself. Never SSH: shells go through Session Manager.
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-single`,
+            { vpcId: args.vpcId, description: "Single web instance: HTTP and HTTPS from the internet", tags: { ...tags, Name: `${name}-single` } },
+            { parent: this },
+        );
+        for (const port of [80, 443]) {
+            const what = port === 443 ? "HTTPS" : "HTTP";
+            new aws.vpc.SecurityGroupIngressRule(`${name}-single-in-${port}-v4`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: ANYWHERE_V4, description: `${what} from anywhere`, tags }, { parent: this });
+            new aws.vpc.SecurityGroupIngressRule(`${name}-single-in-${port}-v6`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv6: ANYWHERE_V6, description: `${what} from anywhere (IPv6)`, tags }, { parent: this });
+        }
+        new aws.vpc.SecurityGroupEgressRule(`${name}-single-out-https`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: ANYWHERE_V4, description: "HTTPS to AWS APIs and package repositories", tags }, { parent: this });
+
+        const instance = new aws.ec2.Instance(
+            `${name}`,
+            {
+                // The parameter's value when the instance is created (the stock image, or the
+                // latest bake once `pulumi refresh` has read it). Adopting a new bake replaces the
+                // instance, so it is an explicit `pulumi up --replace`, not a side effect of refresh.
+                ami: pulumi.unsecret(amiParameter.value),
+                instanceType: cfg.instanceType,
+                subnetId: pulumi.output(args.publicSubnetIds).apply((ids) => ids[0]),
+                // The app group as well: the database admits the app group only.
+                vpcSecurityGroupIds: [args.appSecurityGroupId, sg.id],
+                iamInstanceProfile: profile.name,
+                metadataOptions,
+                monitoring: cfg.detailedMonitoring,
+                rootBlockDevice: { deviceName: ROOT_DEVICE, volumeType: "gp3", volumeSize: cfg.rootVolumeGb, encrypted: true, deleteOnTermination: true },
+                volumeTags,
+                userDataBase64: userData,
+                tags: launchTags,
+            },
+            { parent: this, ignoreChanges: ["ami"] },
+        );
+        const eip = new aws.ec2.Eip(`${name}`, { domain: "vpc", tags: { ...tags, Name: `${args.stack}-${name}` } }, { parent: this });
+        new aws.ec2.EipAssociation(`${name}`, { allocationId: eip.allocationId, instanceId: instance.id }, { parent: this });
+        return { securityGroup: sg, instance, eip };
+    }
+
+    private createSnapshotPolicy(name: string, args: WebTierArgs, snapshotTag: Record<string, string>, tags: Record<string, string>): pulumi.Output<string> {
+        const snapshots = args.config.snapshots;
+        const role = new aws.iam.Role(
+            `${name}-dlm`,
+            {
+                description: `Data Lifecycle Manager: EBS snapshots of the ${args.stack} web tier`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "dlm.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags,
+            },
+            { parent: this },
+        );
+        const attachment = new aws.iam.RolePolicyAttachment(`${name}-dlm`, { role: role.name, policyArn: DLM_SERVICE_POLICY_ARN }, { parent: this });
+        const policy = new aws.dlm.LifecyclePolicy(
+            `${name}-snapshots`,
+            {
+                // DLM descriptions allow letters, digits, spaces, "_" and "-" only.
+                description: `${args.stack} web tier volumes`.replace(/[^0-9A-Za-z _-]/g, "-"),
+                executionRoleArn: role.arn,
+                state: "ENABLED",
+                policyDetails: {
+                    policyType: "EBS_SNAPSHOT_MANAGEMENT",
+                    resourceTypes: ["VOLUME"],
+                    // DLM takes volumes carrying ANY of the target tags. The backup tag alone is
+                    // shared by every stack in the account (each stack's policy would snapshot the
+                    // others' volumes too), so the policy targets the tag naming this stack's tier,
+                    // which the launch template puts on the tier's volumes next to the backup tag.
+                    targetTags: snapshotTag,
+                    schedules: [
+                        {
+                            name: `Every ${snapshots.intervalHours}h keep ${snapshots.retainCount}`,
+                            createRule: { interval: snapshots.intervalHours, intervalUnit: "HOURS", times: snapshots.time },
+                            retainRule: { count: snapshots.retainCount },
+                            copyTags: true,
+                            tagsToAdd: { SnapshotCreator: "dlm" },
+                        },
+                    ],
+                },
+                tags,
+            },
+            { parent: this, dependsOn: [attachment] },
+        );
+        return policy.id;
+    }
+}
+
+/**
+ * Boot script, kept small and free of secrets (anyone allowed ec2:DescribeInstanceAttribute can
+ * read user data): the baked AMI carries the app and its unit; this only starts it.
+ */
+export function userDataScript(): string {
+    return [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        `if systemctl cat ${APP_SERVICE} >/dev/null 2>&1; then`,
+        `  systemctl enable --now ${APP_SERVICE}`,
+        "else",
+        `  echo "${APP_SERVICE} is not installed: the stock image is running until the first bake" >&2`,
+        "fi",
+        "",
+    ].join("\n");
+}

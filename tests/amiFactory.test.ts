@@ -1,0 +1,455 @@
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import {
+    BAKE_HEREDOC_TERMINATOR,
+    BAKE_PREPARE_SCRIPT_PATH,
+    BAKE_RETENTION_SCRIPT,
+    IMAGING_SCRIPT,
+    TAG_SNAPSHOTS_SCRIPT,
+    TERMINATE_STEP,
+    bakeRunbookContent,
+} from "../components/amiFactory";
+import { Graph, GraphResource } from "../tools/graph";
+import { MOCK_ACCOUNT_ID } from "../tools/mocks";
+import { runOffline } from "../tools/offline";
+import { runPolicies } from "../tools/policyCheck";
+import { DOCUMENT_CHECKS, SsmDocumentContent, checkDocument, cleanupPathCheck } from "../tools/ssmDocuments";
+
+const STACKS = ["dev", "prod"] as const;
+const graphs: Record<string, Graph> = {};
+
+function byTypeName(graph: Graph, type: string, name: string): GraphResource {
+    const found = graph.resources.filter((r) => r.type === type && r.name === name);
+    assert.strictEqual(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
+    return found[0];
+}
+const doc = (graph: Graph, name: string) => byTypeName(graph, "aws:ssm/document:Document", name);
+const content = (r: GraphResource) => JSON.parse(r.inputs.content as string) as SsmDocumentContent;
+const step = (c: SsmDocumentContent, name: string) => {
+    const s = c.mainSteps.find((x) => x.name === name);
+    assert.ok(s, `step ${name} missing`);
+    return s;
+};
+/** The physical name the mock gives a resource: its `name` input, else Pulumi's autoname (logical name + suffix). */
+const physical = (stack: string, r: GraphResource) =>
+    (r.inputs.name as string | undefined) ?? `${r.name}-${createHash("sha256").update(`${stack}::${r.type}::${r.name}`).digest("hex").slice(0, 7)}`;
+const bakeChecks = [...DOCUMENT_CHECKS, cleanupPathCheck(TERMINATE_STEP)];
+
+describe("AmiFactory", function () {
+    this.timeout(300000);
+    before(async () => {
+        for (const stack of STACKS) graphs[stack] = (await runOffline({ stack })).graph;
+    });
+
+    for (const stack of STACKS) {
+        describe(`stack ${stack}`, () => {
+            let graph: Graph;
+            let component: GraphResource;
+            before(() => {
+                graph = graphs[stack];
+                component = byTypeName(graph, "platform:amiFactory:AmiFactory", "ami");
+            });
+
+            it("parents every child on the component and exports the document names", () => {
+                const children = graph.resources.filter((r) => r.parent === component.urn).map((r) => `${r.type} ${r.name}`).sort();
+                assert.deepStrictEqual(children, [
+                    "aws:iam/role:Role ami-automation",
+                    "aws:iam/rolePolicy:RolePolicy ami-automation",
+                    "aws:ssm/association:Association ami-ami-bake-schedule",
+                    "aws:ssm/association:Association ami-instance-imaging-schedule",
+                    "aws:ssm/document:Document ami-bake",
+                    "aws:ssm/document:Document ami-bake-prepare",
+                    "aws:ssm/document:Document ami-imaging",
+                ]);
+                assert.strictEqual(graph.outputs.bakeRunbookName, `${stack}-web-bake-ami`);
+                assert.strictEqual(graph.outputs.imagingRunbookName, `${stack}-instance-imaging`);
+                assert.strictEqual(graph.outputs.bakePrepareDocumentName, `${stack}-web-bake-prepare`);
+            });
+
+            it("bake-prepare: a schema 2.2 Command document embedding the script verbatim", () => {
+                const r = doc(graph, "ami-bake-prepare");
+                assert.strictEqual(r.inputs.documentType, "Command");
+                assert.strictEqual(r.inputs.documentFormat, "JSON");
+                assert.strictEqual(r.inputs.name, `${stack}-web-bake-prepare`);
+                const c = content(r);
+                assert.strictEqual(c.schemaVersion, "2.2");
+                assert.deepStrictEqual(c.parameters!.Packages, {
+                    type: "String",
+                    description: "Space-separated dnf packages to install.",
+                    default: "nginx amazon-cloudwatch-agent",
+                    allowedPattern: "^$|^[A-Za-z0-9][A-Za-z0-9._+-]*( [A-Za-z0-9][A-Za-z0-9._+-]*)*$",
+                });
+                const lines = c.mainSteps[0].inputs!.runCommand as string[];
+                const open = lines.indexOf(`cat > /root/platform-bake-prepare.sh <<'${BAKE_HEREDOC_TERMINATOR}'`);
+                const close = lines.indexOf(BAKE_HEREDOC_TERMINATOR);
+                assert.ok(open > 0 && close > open);
+                assert.strictEqual(lines.slice(open + 1, close).join("\n") + "\n", fs.readFileSync(BAKE_PREPARE_SCRIPT_PATH, "utf8"));
+                assert.strictEqual(lines[close + 1], "rc=0; bash /root/platform-bake-prepare.sh --packages '{{ Packages }}' || rc=$?");
+                const pattern = new RegExp(c.parameters!.Packages.allowedPattern as string);
+                assert.ok(pattern.test("nginx amazon-cloudwatch-agent") && pattern.test(""));
+                for (const bad of ["nginx'; rm -rf /", "a  b", " nginx", "$(id)"]) assert.ok(!pattern.test(bad), bad);
+            });
+
+            it("bake runbook: steps in order, builder from the base image with IMDSv2 in a private subnet", () => {
+                const r = doc(graph, "ami-bake");
+                assert.strictEqual(r.inputs.documentType, "Automation");
+                const c = content(r);
+                assert.strictEqual(c.schemaVersion, "0.3");
+                assert.strictEqual(c.assumeRole, "{{ AutomationAssumeRole }}");
+                assert.deepStrictEqual(
+                    c.mainSteps.map((s) => `${s.name}:${s.action}`),
+                    [
+                        "ResolveSourceAmi:aws:executeAwsApi",
+                        "LaunchBuilder:aws:runInstances",
+                        "WaitForSsm:aws:waitForAwsResourceProperty",
+                        "PrepareImage:aws:runCommand",
+                        "StopBuilder:aws:changeInstanceState",
+                        "CreateImage:aws:createImage",
+                        "TagImage:aws:createTags",
+                        "TagImageSnapshots:aws:executeScript",
+                        "PublishAmi:aws:executeAwsApi",
+                        "ChooseInstanceRefresh:aws:branch",
+                        "StartInstanceRefresh:aws:executeAwsApi",
+                        "ApplyRetention:aws:executeScript",
+                        "TerminateBuilder:aws:changeInstanceState",
+                    ],
+                );
+                const privateSubnets = graph.outputs.privateSubnetIds as string[];
+                assert.strictEqual(c.parameters!.SubnetId.default, privateSubnets[0]);
+                assert.strictEqual(c.parameters!.SourceAmiParameter.default, "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
+                assert.strictEqual(c.parameters!.KeepImages.default, stack === "prod" ? 5 : 2);
+                assert.strictEqual(c.parameters!.InstanceRefresh.default, true);
+                const role = byTypeName(graph, "aws:iam/role:Role", "ami-automation");
+                assert.strictEqual(c.parameters!.AutomationAssumeRole.default, `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical(stack, role)}`);
+                const launch = step(c, "LaunchBuilder").inputs!;
+                const profile = byTypeName(graph, "aws:iam/instanceProfile:InstanceProfile", "web");
+                assert.strictEqual(launch.IamInstanceProfileName, physical(stack, profile));
+                assert.deepStrictEqual(launch.MetadataOptions, { HttpTokens: "required", HttpEndpoint: "enabled", HttpPutResponseHopLimit: 1 });
+                assert.strictEqual(launch.ImageId, "{{ ResolveSourceAmi.SourceAmiId }}");
+                assert.strictEqual(launch.SubnetId, "{{ SubnetId }}");
+                assert.deepStrictEqual(launch.SecurityGroupIds, [byTypeName(graph, "aws:ec2/securityGroup:SecurityGroup", "network-app").id]);
+                const builderTags = [
+                    { Key: "Purpose", Value: "ami-bake" },
+                    { Key: "Stack", Value: stack },
+                    { Key: "Name", Value: `${stack}-ami-builder` },
+                ];
+                assert.deepStrictEqual(launch.TagSpecifications, [
+                    { ResourceType: "instance", Tags: builderTags },
+                    { ResourceType: "volume", Tags: builderTags },
+                ]);
+                assert.deepStrictEqual(step(c, "WaitForSsm").inputs!.DesiredValues, ["Online"]);
+                const prepare = step(c, "PrepareImage").inputs!;
+                assert.strictEqual(prepare.DocumentName, `${stack}-web-bake-prepare`);
+                assert.strictEqual(prepare.OutputS3BucketName, graph.outputs.bakeLogsBucketName);
+                assert.strictEqual(prepare.OutputS3KeyPrefix, `ami-bake/${stack}`);
+                assert.strictEqual(step(c, "StopBuilder").inputs!.DesiredState, "stopped");
+                assert.deepStrictEqual(step(c, "TagImage").inputs!.Tags, [
+                    { Key: "Stack", Value: stack },
+                    { Key: "CreatedBy", Value: "platform-ami-bake" },
+                    { Key: "SourceAmi", Value: "{{ ResolveSourceAmi.SourceAmiId }}" },
+                    { Key: "BakeTime", Value: "{{ global:DATE_TIME }}" },
+                    { Key: "GitRevision", Value: "{{ GitRevision }}" },
+                    { Key: "Name", Value: `${stack}-web-{{ global:DATE_TIME }}` },
+                ]);
+                assert.strictEqual(step(c, "ApplyRetention").inputs!.Script, BAKE_RETENTION_SCRIPT);
+                assert.strictEqual(step(c, "TagImageSnapshots").inputs!.Script, TAG_SNAPSHOTS_SCRIPT);
+                const asg = byTypeName(graph, "aws:autoscaling/group:Group", "web");
+                assert.strictEqual(step(c, "StartInstanceRefresh").inputs!.AutoScalingGroupName, physical(stack, asg));
+                assert.deepStrictEqual(step(c, "ChooseInstanceRefresh").inputs, {
+                    Choices: [{ NextStep: "StartInstanceRefresh", Variable: "{{ InstanceRefresh }}", BooleanEquals: true }],
+                    Default: "ApplyRetention",
+                });
+            });
+
+            it("bake runbook publishes to the very parameter the web tier's launch template resolves", () => {
+                const param = byTypeName(graph, "aws:ssm/parameter:Parameter", "web-ami");
+                assert.strictEqual(param.inputs.name, `/platform/${stack}/web/ami-id`);
+                const lt = graph.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate");
+                assert.ok(lt);
+                assert.strictEqual(lt.inputs.imageId, `resolve:ssm:${param.inputs.name}`);
+                const publish = step(content(doc(graph, "ami-bake")), "PublishAmi");
+                assert.deepStrictEqual(publish.inputs, {
+                    Service: "ssm",
+                    Api: "PutParameter",
+                    Name: param.inputs.name,
+                    Value: "{{ CreateImage.ImageId }}",
+                    Type: "String",
+                    DataType: "aws:ec2:image",
+                    Overwrite: true,
+                });
+            });
+
+            it("bake runbook: every step from the launch on fails and cancels into TerminateBuilder", () => {
+                const c = content(doc(graph, "ami-bake"));
+                const from = c.mainSteps.findIndex((s) => s.name === "LaunchBuilder");
+                for (const s of c.mainSteps.slice(from)) {
+                    if (s.name === TERMINATE_STEP) continue;
+                    assert.strictEqual(s.onFailure, `step:${TERMINATE_STEP}`, s.name);
+                    assert.strictEqual(s.onCancel, `step:${TERMINATE_STEP}`, s.name);
+                    // Critical: the run still ends Failed after the cleanup.
+                    assert.strictEqual(s.isCritical, true, s.name);
+                }
+                const t = step(c, TERMINATE_STEP);
+                assert.deepStrictEqual(
+                    { onFailure: t.onFailure, isCritical: t.isCritical, isEnd: t.isEnd, inputs: t.inputs },
+                    { onFailure: "Continue", isCritical: false, isEnd: true, inputs: { InstanceIds: ["{{ LaunchBuilder.InstanceIds }}"], CheckStateOnly: false, DesiredState: "terminated" } },
+                );
+                assert.strictEqual(step(c, "ApplyRetention").nextStep, TERMINATE_STEP);
+                assert.strictEqual(step(c, "ResolveSourceAmi").onFailure, "Abort");
+            });
+
+            it("imaging runbook: tagged instances, NoReboot from config, per-instance retention", () => {
+                const r = doc(graph, "ami-imaging");
+                assert.strictEqual(r.inputs.documentType, "Automation");
+                const c = content(r);
+                assert.strictEqual(c.schemaVersion, "0.3");
+                assert.strictEqual(c.assumeRole, "{{ AutomationAssumeRole }}");
+                assert.strictEqual(c.parameters!.NoReboot.default, stack !== "prod");
+                assert.strictEqual(c.parameters!.KeepImages.default, stack === "prod" ? 4 : 2);
+                const s = step(c, "ImageTaggedInstances");
+                assert.strictEqual(s.action, "aws:executeScript");
+                assert.strictEqual(s.inputs!.Runtime, "python3.11");
+                assert.strictEqual(s.inputs!.Script, IMAGING_SCRIPT);
+                assert.deepStrictEqual(s.inputs!.InputPayload, {
+                    Stack: stack,
+                    TagKey: "Imaging",
+                    TagValue: "true",
+                    CreatedBy: "platform-instance-imaging",
+                    Keep: "{{ KeepImages }}",
+                    NoReboot: "{{ NoReboot }}",
+                });
+                for (const needle of ["NoReboot=no_reboot", '"ResourceType": "snapshot"', "deregister_image", "delete_snapshot", '"Key": "InstanceId"', '"Key": "CreatedBy"']) {
+                    assert.ok(IMAGING_SCRIPT.includes(needle), needle);
+                }
+            });
+
+            it("schedules both runbooks through State Manager with the service role", () => {
+                const role = byTypeName(graph, "aws:iam/role:Role", "ami-automation");
+                const roleArn = `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical(stack, role)}`;
+                const policy = byTypeName(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation");
+                for (const [name, document, schedule] of [
+                    ["ami-ami-bake-schedule", `${stack}-web-bake-ami`, "cron(0 3 ? * SUN#1 *)"],
+                    ["ami-instance-imaging-schedule", `${stack}-instance-imaging`, "cron(0 4 ? * SAT *)"],
+                ]) {
+                    const a = byTypeName(graph, "aws:ssm/association:Association", name);
+                    assert.strictEqual(a.inputs.name, document);
+                    assert.strictEqual(a.inputs.scheduleExpression, schedule);
+                    assert.strictEqual(a.inputs.applyOnlyAtCronInterval, true);
+                    assert.deepStrictEqual(a.inputs.parameters, { AutomationAssumeRole: roleArn });
+                    assert.strictEqual(a.inputs.targets, undefined);
+                    assert.ok(a.dependencies.includes(policy.urn), "association waits for the role policy");
+                }
+            });
+
+            it("service role: trusted by SSM Automation of this account only", () => {
+                const role = byTypeName(graph, "aws:iam/role:Role", "ami-automation");
+                assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy as string), {
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: "ssm.amazonaws.com" },
+                            Action: "sts:AssumeRole",
+                            Condition: {
+                                StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT_ID },
+                                ArnLike: { "aws:SourceArn": `arn:aws:ssm:us-east-1:${MOCK_ACCOUNT_ID}:automation-execution/*` },
+                            },
+                        },
+                    ],
+                });
+            });
+
+            it("service role policy: exact least-privilege JSON", () => {
+                const policy = byTypeName(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation");
+                const role = byTypeName(graph, "aws:iam/role:Role", "ami-automation");
+                assert.strictEqual(policy.inputs.role, role.id);
+                const webRole = byTypeName(graph, "aws:iam/role:Role", "web-instance");
+                const webRoleArn = `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical(stack, webRole)}`;
+                const subnets = (graph.outputs.privateSubnetIds as string[]).map((s) => `arn:aws:ec2:us-east-1:${MOCK_ACCOUNT_ID}:subnet/${s}`);
+                const sg = byTypeName(graph, "aws:ec2/securityGroup:SecurityGroup", "network-app").id;
+                const asg = byTypeName(graph, "aws:autoscaling/group:Group", "web");
+                const acct = MOCK_ACCOUNT_ID;
+                const instances = `arn:aws:ec2:us-east-1:${acct}:instance/*`;
+                const imagesAndSnapshots = ["arn:aws:ec2:us-east-1::image/*", "arn:aws:ec2:us-east-1::snapshot/*"];
+                assert.deepStrictEqual(JSON.parse(policy.inputs.policy as string), {
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "DescribeOnly",
+                            Effect: "Allow",
+                            Action: [
+                                "ec2:DescribeImages",
+                                "ec2:DescribeInstances",
+                                "ec2:DescribeInstanceStatus",
+                                "ec2:DescribeSnapshots",
+                                "ec2:DescribeTags",
+                                "ssm:DescribeInstanceInformation",
+                                "ssm:ListCommands",
+                                "ssm:ListCommandInvocations",
+                            ],
+                            Resource: "*",
+                        },
+                        { Sid: "PassInstanceRoleToBuilder", Effect: "Allow", Action: "iam:PassRole", Resource: webRoleArn, Condition: { StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } } },
+                        { Sid: "LaunchBuilderImage", Effect: "Allow", Action: "ec2:RunInstances", Resource: "arn:aws:ec2:us-east-1::image/*", Condition: { StringEquals: { "ec2:Owner": ["amazon", acct] } } },
+                        { Sid: "LaunchBuilderNetwork", Effect: "Allow", Action: "ec2:RunInstances", Resource: [...subnets, `arn:aws:ec2:us-east-1:${acct}:security-group/${sg}`] },
+                        { Sid: "LaunchBuilderInterface", Effect: "Allow", Action: "ec2:RunInstances", Resource: `arn:aws:ec2:us-east-1:${acct}:network-interface/*`, Condition: { StringEquals: { "ec2:Subnet": subnets } } },
+                        {
+                            Sid: "LaunchTaggedBuilder",
+                            Effect: "Allow",
+                            Action: "ec2:RunInstances",
+                            Resource: [instances, `arn:aws:ec2:us-east-1:${acct}:volume/*`],
+                            Condition: { StringEquals: { "aws:RequestTag/Purpose": "ami-bake", "aws:RequestTag/Stack": stack } },
+                        },
+                        { Sid: "TagBuilderAtLaunch", Effect: "Allow", Action: "ec2:CreateTags", Resource: [instances, `arn:aws:ec2:us-east-1:${acct}:volume/*`], Condition: { StringEquals: { "ec2:CreateAction": "RunInstances" } } },
+                        {
+                            Sid: "BuilderLifecycle",
+                            Effect: "Allow",
+                            Action: ["ec2:StopInstances", "ec2:TerminateInstances", "ec2:CreateImage"],
+                            Resource: instances,
+                            Condition: { StringEquals: { "ec2:ResourceTag/Purpose": "ami-bake", "ec2:ResourceTag/Stack": stack } },
+                        },
+                        { Sid: "ImageTaggedInstances", Effect: "Allow", Action: "ec2:CreateImage", Resource: instances, Condition: { StringEquals: { "ec2:ResourceTag/Imaging": "true", "ec2:ResourceTag/Stack": stack } } },
+                        { Sid: "CreateImageOutputs", Effect: "Allow", Action: "ec2:CreateImage", Resource: imagesAndSnapshots },
+                        { Sid: "TagOwnImages", Effect: "Allow", Action: "ec2:CreateTags", Resource: imagesAndSnapshots, Condition: { StringEquals: { "aws:RequestTag/Stack": stack } } },
+                        { Sid: "RetireOwnImages", Effect: "Allow", Action: ["ec2:DeregisterImage", "ec2:DeleteSnapshot"], Resource: imagesAndSnapshots, Condition: { StringEquals: { "ec2:ResourceTag/Stack": stack } } },
+                        { Sid: "SendBakePrepareDocument", Effect: "Allow", Action: "ssm:SendCommand", Resource: `arn:aws:ssm:us-east-1:${acct}:document/${stack}-web-bake-prepare` },
+                        { Sid: "SendCommandToBuilder", Effect: "Allow", Action: "ssm:SendCommand", Resource: instances, Condition: { StringEquals: { "ssm:resourceTag/Purpose": "ami-bake", "ssm:resourceTag/Stack": stack } } },
+                        {
+                            Sid: "ReadBaseImageParameters",
+                            Effect: "Allow",
+                            Action: "ssm:GetParameter",
+                            Resource: ["arn:aws:ssm:us-east-1::parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64", `arn:aws:ssm:us-east-1:${acct}:parameter/platform/${stack}/web/ami-id`],
+                        },
+                        { Sid: "PublishAmi", Effect: "Allow", Action: "ssm:PutParameter", Resource: `arn:aws:ssm:us-east-1:${acct}:parameter/platform/${stack}/web/ami-id` },
+                        {
+                            Sid: "RefreshWebTier",
+                            Effect: "Allow",
+                            Action: "autoscaling:StartInstanceRefresh",
+                            Resource: `arn:aws:autoscaling:us-east-1:${acct}:autoScalingGroup:*:autoScalingGroupName/${physical(stack, asg)}`,
+                        },
+                    ],
+                });
+            });
+
+            it("the builder may write bake-prepare output to the bake-logs bucket under its prefix only", () => {
+                const grant = graph.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name.startsWith("bake-logs-ami-builder-write"));
+                assert.ok(grant, "write grant on the bake-logs bucket");
+                const webRole = byTypeName(graph, "aws:iam/role:Role", "web-instance");
+                assert.strictEqual(grant.inputs.role, webRole.id);
+                const text = grant.inputs.policy as string;
+                assert.ok(text.includes(`${graph.outputs.bakeLogsBucketName}/ami-bake/${stack}/`), text);
+                assert.ok(!text.includes("s3:GetObject") && !text.includes("s3:DeleteObject"), text);
+            });
+
+            it("every shipped document passes the static checker (and the bake runbook its cleanup-path check)", () => {
+                assert.deepStrictEqual(checkDocument(doc(graph, "ami-bake-prepare").inputs.content as string), []);
+                assert.deepStrictEqual(checkDocument(doc(graph, "ami-imaging").inputs.content as string), []);
+                assert.deepStrictEqual(checkDocument(doc(graph, "ami-bake").inputs.content as string, { checks: bakeChecks }), []);
+            });
+
+            it("the policy pack finds no violations on the factory's resources", async () => {
+                const mine = new Set(graph.resources.filter((r) => r.urn === component.urn || r.parent === component.urn).map((r) => r.urn));
+                const violations = (await runPolicies(graph)).filter((v) => v.urn !== null && mine.has(v.urn));
+                assert.deepStrictEqual(violations, []);
+            });
+        });
+    }
+
+    describe("cleanup-path check rejects broken runbooks", () => {
+        const base = () =>
+            bakeRunbookContent({
+                stack: "t",
+                serviceRoleArn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/x`,
+                sourceAmiParameter: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+                subnetId: "subnet-0123456789abcdef0",
+                securityGroupId: "sg-0123456789abcdef0",
+                instanceProfileName: "p",
+                instanceType: "t4g.small",
+                rootVolumeGb: 8,
+                bakePrepareDocumentName: "t-web-bake-prepare",
+                packages: ["nginx"],
+                amiParameterName: "/platform/t/web/ami-id",
+                autoScalingGroupName: "g",
+                instanceRefresh: true,
+                keepImages: 2,
+                logsBucketName: "b",
+                logsPrefix: "ami-bake/t",
+            });
+        const check = (c: SsmDocumentContent) => checkDocument(c, { checks: bakeChecks });
+
+        it("accepts the shipped shape", () => assert.deepStrictEqual(check(base()), []));
+
+        it("a step without onCancel", () => {
+            const c = base();
+            delete step(c, "PrepareImage").onCancel;
+            assert.deepStrictEqual(check(c), ['mainSteps[3] (PrepareImage): onCancel is "Abort (default)": the run would end without reaching TerminateBuilder']);
+        });
+
+        it("onFailure: Abort after the launch", () => {
+            const c = base();
+            step(c, "CreateImage").onFailure = "Abort";
+            assert.deepStrictEqual(check(c), ['mainSteps[5] (CreateImage): onFailure is "Abort": the run would end without reaching TerminateBuilder']);
+        });
+
+        it("a failure handler into a step whose path ends before the cleanup", () => {
+            const c = base();
+            step(c, "WaitForSsm").onFailure = "step:ApplyRetention";
+            step(c, "ApplyRetention").isEnd = true;
+            const problems = check(c);
+            assert.ok(problems.includes('mainSteps[2] (WaitForSsm): onFailure "step:ApplyRetention" leads to a path that never reaches TerminateBuilder'), problems.join("\n"));
+            assert.ok(problems.includes("mainSteps[1] (LaunchBuilder): a normal path from here never reaches TerminateBuilder"), problems.join("\n"));
+        });
+
+        it("a branch choice that skips the cleanup", () => {
+            const c = base();
+            (step(c, "ChooseInstanceRefresh").inputs as { Default: string }).Default = "Nowhere";
+            const problems = check(c);
+            assert.ok(problems.includes("mainSteps[1] (LaunchBuilder): a normal path from here never reaches TerminateBuilder"), problems.join("\n"));
+        });
+
+        it("a cleanup step that aborts on failure", () => {
+            const c = base();
+            delete step(c, TERMINATE_STEP).onFailure;
+            assert.deepStrictEqual(check(c), ['mainSteps[12] (TerminateBuilder): onFailure must be "Continue" (or a step:), not "Abort"']);
+        });
+    });
+
+    describe("bake-prepare.sh", () => {
+        it("is shellcheck-clean", () => {
+            const r = spawnSync("shellcheck", [BAKE_PREPARE_SCRIPT_PATH], { encoding: "utf8" });
+            assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+        });
+
+        it("dry run: updates, packages, SSM agent, then every imaging cleanup", () => {
+            const r = spawnSync("bash", [BAKE_PREPARE_SCRIPT_PATH, "--dry-run", "--packages", "nginx amazon-cloudwatch-agent"], { encoding: "utf8" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            const cmds = r.stdout.trim().split("\n").map((l) => l.replace(/^DRY-RUN: /, ""));
+            const idx = (s: string) => {
+                const i = cmds.indexOf(s);
+                assert.ok(i >= 0, `${s} not in\n${cmds.join("\n")}`);
+                return i;
+            };
+            const order = [
+                "dnf -y upgrade --releasever=latest",
+                "dnf -y install nginx amazon-cloudwatch-agent",
+                "dnf -y install amazon-ssm-agent",
+                "systemctl enable amazon-ssm-agent",
+                "dnf clean all",
+                "find /var/log -type f -exec truncate -s 0 \\{\\} +",
+                "find /etc/ssh -maxdepth 1 -type f -name ssh_host_\\* -delete",
+                "cloud-init clean --logs --seed",
+                "find /root /home -maxdepth 2 -type f \\( -name .bash_history -o -name .lesshst -o -name .viminfo \\) -delete",
+                "truncate -s 0 /etc/machine-id",
+                "find /tmp /var/tmp -mindepth 1 -delete",
+            ].map(idx);
+            assert.deepStrictEqual(order, [...order].sort((a, b) => a - b));
+        });
+
+        it("rejects a bad package name and unknown arguments with exit 2", () => {
+            assert.strictEqual(spawnSync("bash", [BAKE_PREPARE_SCRIPT_PATH, "--dry-run", "--packages", "nginx;id"]).status, 2);
+            assert.strictEqual(spawnSync("bash", [BAKE_PREPARE_SCRIPT_PATH, "--bogus"]).status, 2);
+        });
+    });
+});

@@ -1,0 +1,268 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import {
+    AutomationExecutionStatus,
+    CancelCommandCommand,
+    CommandInvocation,
+    CommandInvocationStatus,
+    GetAutomationExecutionCommand,
+    ListCommandInvocationsCommand,
+    ListCommandsCommand,
+    SSMClient,
+    SendCommandCommand,
+    StartAutomationExecutionCommand,
+    StepExecution,
+    StopAutomationExecutionCommand,
+} from "@aws-sdk/client-ssm";
+import { mockClient } from "aws-sdk-client-mock";
+import { EXIT, main, parseArgs, slugToPath } from "../tools/ops";
+
+const OUTPUTS = {
+    region: "us-east-1",
+    bakeRunbookName: "dev-web-bake-ami",
+    imagingRunbookName: "dev-instance-imaging",
+    backupDocumentName: "dev-backup",
+    restoreDocumentName: "dev-restore",
+    backupBucketName: "backups-abc",
+    logsBucketName: "logs-abc",
+};
+
+describe("ops CLI", () => {
+    const ssmMock = mockClient(SSMClient);
+    const s3Mock = mockClient(S3Client);
+    let dir: string;
+    let outputsFile: string;
+    let out: string[];
+    let err: string[];
+
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-test-"));
+        outputsFile = path.join(dir, "outputs.json");
+        fs.writeFileSync(outputsFile, JSON.stringify(OUTPUTS));
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    beforeEach(() => {
+        ssmMock.reset();
+        s3Mock.reset();
+        out = [];
+        err = [];
+    });
+
+    const run = (argv: string[], extra: { signal?: AbortSignal; now?: () => number } = {}) =>
+        main([...argv, "--outputs", outputsFile, "--interval", "0"], {
+            ssm: new SSMClient({ region: "us-east-1" }),
+            s3: new S3Client({ region: "us-east-1" }),
+            io: { out: (l) => out.push(l), err: (l) => err.push(l) },
+            ...extra,
+        });
+
+    describe("bake", () => {
+        it("starts the runbook, prints step progress once per change and the AMI id", async () => {
+            ssmMock.on(StartAutomationExecutionCommand).resolves({ AutomationExecutionId: "exec-1" });
+            const step = (name: string, status: string): StepExecution => ({ StepName: name, StepExecutionId: name, StepStatus: status as AutomationExecutionStatus });
+            ssmMock
+                .on(GetAutomationExecutionCommand)
+                .resolvesOnce({ AutomationExecution: { AutomationExecutionStatus: "InProgress", StepExecutions: [step("LaunchBuilder", "InProgress"), step("PrepareImage", "Pending")] } })
+                .resolvesOnce({ AutomationExecution: { AutomationExecutionStatus: "InProgress", StepExecutions: [step("LaunchBuilder", "Success"), step("PrepareImage", "InProgress")] } })
+                .resolves({
+                    AutomationExecution: {
+                        AutomationExecutionStatus: "Success",
+                        StepExecutions: [step("LaunchBuilder", "Success"), step("PrepareImage", "Success")],
+                        Outputs: { "CreateImage.ImageId": ["ami-0123456789abcdef0"] },
+                    },
+                });
+            const code = await run(["bake", "--stack", "dev", "--git-revision", "abc123"]);
+            assert.strictEqual(code, EXIT.OK, err.join("\n"));
+            assert.deepStrictEqual(out, [
+                "started dev-web-bake-ami: execution exec-1",
+                "[step 1/2] LaunchBuilder: InProgress",
+                "[step 2/2] PrepareImage: Pending",
+                "[step 1/2] LaunchBuilder: Success",
+                "[step 2/2] PrepareImage: InProgress",
+                "[step 2/2] PrepareImage: Success",
+                "baked AMI: ami-0123456789abcdef0",
+            ]);
+            assert.deepStrictEqual(ssmMock.commandCalls(StartAutomationExecutionCommand)[0].args[0].input, { DocumentName: "dev-web-bake-ami", Parameters: { GitRevision: ["abc123"] } });
+        });
+
+        it("a failed execution exits 1 with the failure message", async () => {
+            ssmMock.on(StartAutomationExecutionCommand).resolves({ AutomationExecutionId: "exec-2" });
+            ssmMock.on(GetAutomationExecutionCommand).resolves({
+                AutomationExecution: { AutomationExecutionStatus: "Failed", FailureMessage: "Step PrepareImage failed", StepExecutions: [{ StepName: "PrepareImage", StepStatus: "Failed", FailureMessage: "exit 4" }] },
+            });
+            assert.strictEqual(await run(["bake", "--stack", "dev"]), EXIT.FAILED);
+            assert.ok(out.includes("[step 1/1] PrepareImage: Failed - exit 4"), out.join("\n"));
+            assert.deepStrictEqual(err, ["bake exec-2 ended Failed: Step PrepareImage failed"]);
+        });
+
+        it("times out with exit 3 and says the execution is still running (not cancelled)", async () => {
+            ssmMock.on(StartAutomationExecutionCommand).resolves({ AutomationExecutionId: "exec-3" });
+            ssmMock.on(GetAutomationExecutionCommand).resolves({ AutomationExecution: { AutomationExecutionStatus: "InProgress", StepExecutions: [] } });
+            let t = 0;
+            const code = await run(["bake", "--stack", "dev", "--timeout", "5"], { now: () => (t += 2000) });
+            assert.strictEqual(code, EXIT.TIMEOUT);
+            assert.match(err.join("\n"), /timed out after 5s; bake execution exec-3 is STILL RUNNING/);
+            assert.strictEqual(ssmMock.commandCalls(StopAutomationExecutionCommand).length, 0);
+        });
+
+        it("Ctrl-C cancels the execution it started and exits 130", async () => {
+            const controller = new AbortController();
+            ssmMock.on(StartAutomationExecutionCommand).resolves({ AutomationExecutionId: "exec-4" });
+            ssmMock.on(GetAutomationExecutionCommand).callsFake(() => {
+                controller.abort();
+                return { AutomationExecution: { AutomationExecutionStatus: "InProgress", StepExecutions: [] } };
+            });
+            ssmMock.on(StopAutomationExecutionCommand).resolves({});
+            const code = await run(["bake", "--stack", "dev"], { signal: controller.signal });
+            assert.strictEqual(code, EXIT.INTERRUPTED);
+            assert.deepStrictEqual(ssmMock.commandCalls(StopAutomationExecutionCommand)[0].args[0].input, { AutomationExecutionId: "exec-4", Type: "Cancel" });
+            assert.match(err.join("\n"), /cancelled bake execution exec-4/);
+        });
+    });
+
+    describe("backup-now", () => {
+        const invocation = (id: string, status: string, details = status): CommandInvocation => ({ InstanceId: id, Status: status as CommandInvocationStatus, StatusDetails: details });
+
+        it("sends the backup document to the tagged instances and follows each instance", async () => {
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-1" } });
+            ssmMock
+                .on(ListCommandInvocationsCommand)
+                .resolvesOnce({ CommandInvocations: [invocation("i-0000000000000000a", "InProgress"), invocation("i-0000000000000000b", "Pending")] })
+                .resolves({ CommandInvocations: [invocation("i-0000000000000000a", "Success"), invocation("i-0000000000000000b", "Success")] });
+            ssmMock.on(ListCommandsCommand).resolvesOnce({ Commands: [{ Status: "InProgress" }] }).resolves({ Commands: [{ Status: "Success" }] });
+            const code = await run(["backup-now", "--stack", "dev"]);
+            assert.strictEqual(code, EXIT.OK, err.join("\n"));
+            assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input, {
+                DocumentName: "dev-backup",
+                Targets: [{ Key: "tag:Backup", Values: ["true"] }],
+                OutputS3BucketName: "logs-abc",
+                OutputS3KeyPrefix: "ssm/backup/dev",
+                Comment: "ops backup-now",
+            });
+            assert.deepStrictEqual(out, [
+                "sent dev-backup to instances tagged Backup=true: command cmd-1",
+                "i-0000000000000000a: InProgress",
+                "i-0000000000000000b: Pending",
+                "i-0000000000000000a: Success",
+                "i-0000000000000000b: Success",
+                "backup: 2/2 instances succeeded",
+            ]);
+        });
+
+        it("one failed instance makes the run exit 1 and names it", async () => {
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-2" } });
+            ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [invocation("i-0000000000000000a", "Success"), invocation("i-0000000000000000b", "Failed")] });
+            ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ Status: "Failed" }] });
+            assert.strictEqual(await run(["backup-now", "--stack", "dev", "--tag", "Tier=web"]), EXIT.FAILED);
+            assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input.Targets, [{ Key: "tag:Tier", Values: ["web"] }]);
+            assert.ok(out.includes("backup: 1/2 instances succeeded"), out.join("\n"));
+            assert.deepStrictEqual(err, ["backup failed on i-0000000000000000b: Failed"]);
+        });
+
+        it("Ctrl-C cancels the command", async () => {
+            const controller = new AbortController();
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-3" } });
+            ssmMock.on(ListCommandInvocationsCommand).callsFake(() => {
+                controller.abort();
+                return { CommandInvocations: [] };
+            });
+            ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ Status: "InProgress" }] });
+            ssmMock.on(CancelCommandCommand).resolves({});
+            assert.strictEqual(await run(["backup-now", "--stack", "dev"], { signal: controller.signal }), EXIT.INTERRUPTED);
+            assert.deepStrictEqual(ssmMock.commandCalls(CancelCommandCommand)[0].args[0].input, { CommandId: "cmd-3" });
+        });
+    });
+
+    describe("backups and restore", () => {
+        const objects = [
+            { Key: "backups/dev/i-0000000000000000a/var-www/latest", Size: 21 },
+            { Key: "backups/dev/i-0000000000000000a/var-www/20250301T021500.123Z/archive.tar.zst", Size: 2048 },
+            { Key: "backups/dev/i-0000000000000000a/var-www/20250301T021500.123Z/manifest.json", Size: 1000, LastModified: new Date("2025-03-01T02:15:09Z") },
+            { Key: "backups/dev/i-0000000000000000a/var-www/20250302T021500.456Z/archive.tar.zst", Size: 3 * 1024 * 1024 },
+        ];
+
+        it("lists snapshots with sizes and dates (all pages)", async () => {
+            s3Mock
+                .on(ListObjectsV2Command)
+                .resolvesOnce({ Contents: objects.slice(0, 2), IsTruncated: true, NextContinuationToken: "t1" })
+                .resolves({ Contents: objects.slice(2), IsTruncated: false });
+            assert.strictEqual(await run(["backups", "--stack", "dev"]), EXIT.OK, err.join("\n"));
+            assert.deepStrictEqual(out, [
+                "INSTANCE\tDIRECTORY\tSNAPSHOT\tSIZE\tCOMPLETED",
+                "i-0000000000000000a\t/var/www\t20250301T021500.123Z\t3.0 KiB\t2025-03-01T02:15:09.000Z",
+                "i-0000000000000000a\t/var/www\t20250302T021500.456Z\t3.0 MiB\tincomplete",
+            ]);
+            const calls = s3Mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input);
+            assert.deepStrictEqual(calls, [
+                { Bucket: "backups-abc", Prefix: "backups/dev/", ContinuationToken: undefined },
+                { Bucket: "backups-abc", Prefix: "backups/dev/", ContinuationToken: "t1" },
+            ]);
+        });
+
+        it("restore fills in the only instance and directory and sends the restore document", async () => {
+            s3Mock.on(ListObjectsV2Command).resolves({ Contents: objects });
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-r" } });
+            ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ InstanceId: "i-0000000000000000a", Status: "Success" }] });
+            ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ Status: "Success" }] });
+            assert.strictEqual(await run(["restore", "--stack", "dev", "--snapshot", "latest", "--target", "/srv/restore"]), EXIT.OK, err.join("\n"));
+            assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input, {
+                DocumentName: "dev-restore",
+                InstanceIds: ["i-0000000000000000a"],
+                Parameters: { InstanceId: ["i-0000000000000000a"], Directory: ["/var/www"], Snapshot: ["latest"], Target: ["/srv/restore"] },
+                OutputS3BucketName: "logs-abc",
+                OutputS3KeyPrefix: "ssm/restore/dev",
+                Comment: "ops restore",
+            });
+        });
+
+        it("slugs decode back to paths", () => {
+            assert.strictEqual(slugToPath("var-www"), "/var/www");
+            assert.strictEqual(slugToPath("srv-my_5fapp_2d1"), "/srv/my_app-1");
+            assert.strictEqual(slugToPath("data-_c3_bcn_c3_af"), "/data/ünï");
+            assert.strictEqual(slugToPath("-"), "/");
+        });
+    });
+
+    describe("bad arguments and config (exit 2)", () => {
+        for (const [argv, message] of [
+            [["frobnicate", "--stack", "dev"], /unknown command "frobnicate"/],
+            [["bake"], /--stack <name> is required/],
+            [["bake", "--stack", "dev", "--bogus", "1"], /unknown argument "--bogus"/],
+            [["bake", "--stack", "dev", "--timeout", "soon"], /--timeout must be a number/],
+            [["restore", "--stack", "dev", "--target", "/x"], /--snapshot latest or a snapshot id/],
+            [["restore", "--stack", "dev", "--snapshot", "latest", "--target", "relative"], /--target <absolute directory>/],
+            [["backups", "--stack", "dev", "--instance-id", "web-1"], /--instance-id must be an instance id/],
+        ] as Array<[string[], RegExp]>) {
+            it(argv.join(" "), () => {
+                assert.throws(() => parseArgs(argv), (e: { code?: number; message: string }) => e.code === EXIT.USAGE && message.test(e.message));
+            });
+        }
+
+        it("a missing stack output names it and the outputs present", async () => {
+            fs.writeFileSync(path.join(dir, "partial.json"), JSON.stringify({ region: "us-east-1" }));
+            const code = await main(["bake", "--stack", "dev", "--outputs", path.join(dir, "partial.json")], { io: { out: (l) => out.push(l), err: (l) => err.push(l) } });
+            assert.strictEqual(code, EXIT.USAGE);
+            assert.match(err[0], /stack output "bakeRunbookName" is missing \(is amiFactory enabled for this stack\?\); outputs present: region/);
+        });
+
+        it("no pulumi CLI: says to pass --outputs", async () => {
+            const code = await main(["status", "--stack", "dev"], {
+                io: { out: (l) => out.push(l), err: (l) => err.push(l) },
+                runPulumi: () => Promise.reject(new Error("spawn pulumi ENOENT")),
+            });
+            assert.strictEqual(code, EXIT.USAGE);
+            assert.match(err[0], /cannot read the outputs of stack "dev" with the pulumi CLI \(spawn pulumi ENOENT\).*--outputs FILE/);
+        });
+
+        it("missing credentials: a clear message and exit 2", async () => {
+            const e = new Error("Could not load credentials from any providers");
+            e.name = "CredentialsProviderError";
+            ssmMock.on(StartAutomationExecutionCommand).rejects(e);
+            assert.strictEqual(await run(["bake", "--stack", "dev"]), EXIT.USAGE);
+            assert.match(err[0], /no usable AWS credentials/);
+        });
+    });
+});

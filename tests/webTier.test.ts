@@ -1,0 +1,570 @@
+/**
+ * The web tier (components/webTier.ts) as the offline engine plans it: dev and prod from their
+ * stack files, a certificate variant (HTTPS listener + redirect), single mode (one instance with
+ * an Elastic IP), the webTier config errors that stop a plan (exit 2), and the policy pack.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { parse, stringify } from "yaml";
+import { APP_SERVICE, DLM_SERVICE_POLICY_ARN, SSM_CORE_POLICY_ARN, TLS_POLICY, userDataScript } from "../components/webTier";
+import { al2023Parameter } from "../config/webTier";
+import { Graph, GraphResource } from "../tools/graph";
+import { MOCK_ACCOUNT_ID } from "../tools/mocks";
+import { PROJECT_DIR, ProgramError } from "../tools/offline";
+import { runPolicies } from "../tools/policyCheck";
+import { serialRun, stackRun } from "./support/stacks";
+
+const COMPONENT = "platform:webTier:WebTier";
+const PARAMETER = "aws:ssm/parameter:Parameter";
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+const GROUP = "aws:autoscaling/group:Group";
+const SCALING_POLICY = "aws:autoscaling/policy:Policy";
+const LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer";
+const LISTENER = "aws:lb/listener:Listener";
+const TARGET_GROUP = "aws:lb/targetGroup:TargetGroup";
+const ROLE = "aws:iam/role:Role";
+const PROFILE = "aws:iam/instanceProfile:InstanceProfile";
+const ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
+const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
+const DLM = "aws:dlm/lifecyclePolicy:LifecyclePolicy";
+const INSTANCE = "aws:ec2/instance:Instance";
+const EIP = "aws:ec2/eip:Eip";
+const EIP_ASSOCIATION = "aws:ec2/eipAssociation:EipAssociation";
+const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
+const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
+const TAGS_DEV = { Project: "platform", Stack: "dev", Environment: "dev", Owner: "platform-team", ManagedBy: "pulumi" };
+
+const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-webtier-test-"));
+after(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
+
+/** A copy of a shipped stack file with keys of `platform:webTier` overridden. */
+function variant(stack: string, webTier: Record<string, unknown>, label: string): string {
+    const doc = parse(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    doc.config["platform:webTier"] = { ...((doc.config["platform:webTier"] as object) ?? {}), ...webTier };
+    const out = path.join(tmpDir, `Pulumi.${label}.yaml`);
+    fs.writeFileSync(out, stringify(doc));
+    return out;
+}
+
+/** Runs a variant, recording each registration's `ignoreChanges` (the graph does not keep them). */
+async function runRecordingIgnoreChanges(configFile: string): Promise<{ graph: Graph; ignoreChanges: Map<string, string[]> }> {
+    const ignoreChanges = new Map<string, string[]>();
+    const proto = MockMonitor.prototype as any;
+    const original = proto.registerResource;
+    proto.registerResource = function (req: any, callback: any) {
+        ignoreChanges.set(`${req.getType()}::${req.getName()}`, req.getIgnorechangesList());
+        return original.call(this, req, callback);
+    };
+    try {
+        const { graph } = await serialRun({ stack: "dev", configFile });
+        return { graph, ignoreChanges };
+    } finally {
+        proto.registerResource = original;
+    }
+}
+
+/** The web tier component and everything below it. */
+function tier(graph: Graph): { component: GraphResource; children: GraphResource[] } {
+    const components = graph.resources.filter((r) => r.type === COMPONENT);
+    assert.strictEqual(components.length, 1, "exactly one WebTier");
+    const component = components[0];
+    return { component, children: graph.resources.filter((r) => r.parent === component.urn) };
+}
+
+function only(resources: GraphResource[], type: string, name?: string): GraphResource {
+    const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
+    assert.strictEqual(found.length, 1, `exactly one ${type}${name ? ` "${name}"` : ""}, found ${found.length}`);
+    return found[0];
+}
+
+function ofType(resources: GraphResource[], type: string): GraphResource[] {
+    return resources.filter((r) => r.type === type);
+}
+
+function json(value: unknown): any {
+    assert.strictEqual(typeof value, "string", "a JSON policy document");
+    return JSON.parse(value as string);
+}
+
+/** The bucket ARN, as the bucket's own policy states it (independent of the web tier's code). */
+function bucketArn(graph: Graph, bucket: string): string {
+    const policy = graph.resources.find((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy" && r.name === bucket);
+    assert.ok(policy, `bucket policy of ${bucket}`);
+    const deny = json(policy!.inputs.policy).Statement.find((s: any) => s.Sid === "DenyInsecureTransport");
+    return deny.Resource[0];
+}
+
+/** Every action string of a policy document. */
+function actions(doc: any): string[] {
+    return doc.Statement.flatMap((s: any) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+}
+
+function resources(doc: any): string[] {
+    return doc.Statement.flatMap((s: any) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+}
+
+describe("web tier", function () {
+    this.timeout(240_000);
+
+    let dev: Graph;
+    let prod: Graph;
+    let withCert: Graph;
+    let withCertIgnore: Map<string, string[]>;
+    let single: Graph;
+    let singleIgnore: Map<string, string[]>;
+
+    before(async () => {
+        dev = (await stackRun("dev")).graph;
+        prod = (await stackRun("prod")).graph;
+        ({ graph: withCert, ignoreChanges: withCertIgnore } = await runRecordingIgnoreChanges(variant("dev", { certificateArn: CERTIFICATE }, "webtier-cert")));
+        ({ graph: single, ignoreChanges: singleIgnore } = await runRecordingIgnoreChanges(variant("dev", { mode: "single" }, "webtier-single")));
+    });
+
+    for (const stack of ["dev", "prod"] as const) {
+        describe(`${stack} stack`, () => {
+            const g = () => (stack === "dev" ? dev : prod);
+
+            it("is one WebTier component at the top of the stack, every resource its child or a bucket grant", () => {
+                const { component, children } = tier(g());
+                assert.strictEqual(component.name, "web");
+                assert.ok(component.parent!.endsWith("::pulumi:pulumi:Stack::platform-" + stack));
+                assert.deepStrictEqual(
+                    children.map((r) => `${r.type}::${r.name}`).sort(),
+                    [
+                        `${ATTACHMENT}::web-dlm`,
+                        `${ATTACHMENT}::web-ssm-core`,
+                        `${GROUP}::web`,
+                        `${SCALING_POLICY}::web-cpu`,
+                        `${DLM}::web-snapshots`,
+                        `${LAUNCH_TEMPLATE}::web`,
+                        `${PROFILE}::web`,
+                        `${ROLE}::web-dlm`,
+                        `${ROLE}::web-instance`,
+                        `${LISTENER}::web-http`,
+                        `${LOAD_BALANCER}::web`,
+                        `${TARGET_GROUP}::web`,
+                        `${PARAMETER}::web-ami`,
+                    ].sort(),
+                );
+            });
+
+            it("keeps the AMI in an SSM parameter seeded from the public Amazon Linux 2023 parameter", () => {
+                const p = only(tier(g()).children, PARAMETER);
+                assert.deepStrictEqual(p.inputs, {
+                    name: `/platform/${stack}/web/ami-id`,
+                    description: `AMI of the ${stack} web tier: written by the AMI factory after each bake`,
+                    type: "String",
+                    dataType: "aws:ec2:image",
+                    // The provider treats parameter values as secret; the mock answers the public parameter's AMI.
+                    value: "<secret>",
+                    tags: {},
+                });
+            });
+
+            it("launches from a template: AMI resolved from the parameter, IMDSv2 only, encrypted gp3 root, no key pair", () => {
+                const { children } = tier(g());
+                const lt = only(children, LAUNCH_TEMPLATE);
+                const profile = only(children, PROFILE);
+                const param = only(children, PARAMETER);
+                assert.strictEqual(lt.inputs.imageId, `resolve:ssm:/platform/${stack}/web/ami-id`);
+                assert.deepStrictEqual(lt.propertyDependencies.imageId, [param.urn]);
+                assert.strictEqual(lt.inputs.instanceType, stack === "prod" ? "t4g.small" : "t4g.micro");
+                assert.deepStrictEqual(lt.inputs.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
+                assert.deepStrictEqual(lt.inputs.blockDeviceMappings, [
+                    { deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: stack === "prod" ? 20 : 8, encrypted: "true", deleteOnTermination: "true" } },
+                ]);
+                assert.deepStrictEqual(lt.inputs.monitoring, { enabled: stack === "prod" });
+                assert.deepStrictEqual(Object.keys(lt.inputs.iamInstanceProfile as object), ["arn"]);
+                assert.match(String((lt.inputs.iamInstanceProfile as any).arn), new RegExp(`^arn:aws:iam::${MOCK_ACCOUNT_ID}:instance-profile/web-[0-9a-f]{7}$`));
+                assert.deepStrictEqual(lt.propertyDependencies.iamInstanceProfile, [profile.urn]);
+                assert.strictEqual(lt.inputs.keyName, undefined, "no key pair");
+                assert.strictEqual(lt.inputs.updateDefaultVersion, true);
+                const appSg = g().resources.find((r) => r.type === SECURITY_GROUP && r.name === "network-app")!;
+                assert.deepStrictEqual(lt.inputs.vpcSecurityGroupIds, [appSg.id]);
+                assert.strictEqual(Buffer.from(String(lt.inputs.userData), "base64").toString(), userDataScript());
+            });
+
+            it("tags instances and volumes at launch: stack tags, Name, the backup tag; volumes also the snapshot tag", () => {
+                const lt = only(tier(g()).children, LAUNCH_TEMPLATE);
+                const base = { ...TAGS_DEV, Stack: stack, Environment: stack, Name: `${stack}-web`, Backup: "true" };
+                assert.deepStrictEqual(lt.inputs.tagSpecifications, [
+                    { resourceType: "instance", tags: base },
+                    { resourceType: "volume", tags: { ...base, SnapshotPolicy: `${stack}-web` } },
+                ]);
+            });
+
+            it("runs the group in the private subnets behind the target group, ELB health checks, rolling refresh", () => {
+                const { children } = tier(g());
+                const group = only(children, GROUP);
+                const lt = only(children, LAUNCH_TEMPLATE);
+                const tg = only(children, TARGET_GROUP);
+                assert.deepStrictEqual(group.inputs.vpcZoneIdentifiers, g().outputs.privateSubnetIds);
+                assert.notDeepStrictEqual(group.inputs.vpcZoneIdentifiers, g().outputs.publicSubnetIds);
+                assert.strictEqual(group.inputs.minSize, stack === "prod" ? 2 : 1);
+                assert.strictEqual(group.inputs.maxSize, stack === "prod" ? 6 : 2);
+                assert.strictEqual(group.inputs.desiredCapacity, stack === "prod" ? 3 : 1);
+                assert.strictEqual(group.inputs.healthCheckType, "ELB");
+                assert.strictEqual(group.inputs.healthCheckGracePeriod, 300);
+                // The template's latest version number (the mock's 1), not "$Latest": only a version change starts a refresh.
+                assert.deepStrictEqual(group.inputs.launchTemplate, { id: lt.id, version: "1" });
+                assert.ok(group.propertyDependencies.launchTemplate.includes(lt.urn));
+                assert.strictEqual((group.inputs.targetGroupArns as string[]).length, 1);
+                assert.deepStrictEqual(group.propertyDependencies.targetGroupArns, [tg.urn]);
+                assert.match(String((group.inputs.targetGroupArns as string[])[0]), /^arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup\/web\/[0-9a-f]{16}$/);
+                assert.deepStrictEqual(group.inputs.instanceRefresh, {
+                    strategy: "Rolling",
+                    preferences: { minHealthyPercentage: stack === "prod" ? 90 : 50, instanceWarmup: "300", skipMatching: true, autoRollback: true },
+                });
+                assert.deepStrictEqual(group.inputs.tags, [
+                    { key: "Name", value: `${stack}-web`, propagateAtLaunch: true },
+                    { key: "Backup", value: "true", propagateAtLaunch: true },
+                ]);
+            });
+
+            it("scales on average CPU at the configured target", () => {
+                const { children } = tier(g());
+                const policy = only(children, SCALING_POLICY);
+                const group = only(children, GROUP);
+                assert.deepStrictEqual(policy.inputs, {
+                    autoscalingGroupName: String(policy.inputs.autoscalingGroupName),
+                    policyType: "TargetTrackingScaling",
+                    estimatedInstanceWarmup: 300,
+                    targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" }, targetValue: 60 },
+                });
+                assert.match(String(policy.inputs.autoscalingGroupName), /^web-[0-9a-f]{7}$/);
+                assert.deepStrictEqual(policy.propertyDependencies.autoscalingGroupName, [group.urn]);
+            });
+
+            it("puts the load balancer in the public subnets with the network's group, logs, strict headers", () => {
+                const { children } = tier(g());
+                const lb = only(children, LOAD_BALANCER);
+                const albSg = g().resources.find((r) => r.type === SECURITY_GROUP && r.name === "network-alb")!;
+                const logs = g().resources.find((r) => r.type === "platform:bucket:PrivateBucket" && r.name === "logs")!;
+                assert.deepStrictEqual(lb.inputs, {
+                    loadBalancerType: "application",
+                    internal: false,
+                    subnets: g().outputs.publicSubnetIds,
+                    securityGroups: [albSg.id],
+                    dropInvalidHeaderFields: true,
+                    idleTimeout: 60,
+                    enableDeletionProtection: stack === "prod",
+                    accessLogs: { bucket: bucketArn(g(), "logs").replace("arn:aws:s3:::", ""), prefix: `alb/${stack}`, enabled: true },
+                    tags: {},
+                });
+                // dependsOn the bucket component waits for its children, the bucket policy among them.
+                const logsPolicy = g().resources.find((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy" && r.parent === logs.urn)!;
+                assert.ok(lb.dependencies.includes(logsPolicy.urn), "waits for the log bucket's policy (it admits ALB log delivery)");
+            });
+
+            it("checks health on the app port with the configured path", () => {
+                const { children } = tier(g());
+                const tg = only(children, TARGET_GROUP);
+                assert.deepStrictEqual(tg.inputs, {
+                    vpcId: g().outputs.vpcId,
+                    targetType: "instance",
+                    protocol: "HTTP",
+                    port: 8080,
+                    deregistrationDelay: stack === "prod" ? 60 : 15,
+                    healthCheck: { enabled: true, protocol: "HTTP", port: "traffic-port", path: "/healthz", matcher: "200-399", interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+                    tags: {},
+                });
+            });
+
+            it("without a certificate: one plain HTTP listener forwarding to the target group", () => {
+                const { children } = tier(g());
+                const listeners = ofType(children, LISTENER);
+                const tg = only(children, TARGET_GROUP);
+                const lb = only(children, LOAD_BALANCER);
+                assert.strictEqual(listeners.length, 1);
+                assert.strictEqual(listeners[0].inputs.port, 80);
+                assert.strictEqual(listeners[0].inputs.protocol, "HTTP");
+                assert.deepStrictEqual(listeners[0].inputs.defaultActions, [{ type: "forward", targetGroupArn: (only(children, GROUP).inputs.targetGroupArns as string[])[0] }]);
+                assert.deepStrictEqual(listeners[0].propertyDependencies.defaultActions, [tg.urn]);
+                assert.deepStrictEqual(listeners[0].propertyDependencies.loadBalancerArn, [lb.urn]);
+            });
+
+            it("gives the instances SSM core plus exact-ARN bucket grants, nothing broader", () => {
+                const { children } = tier(g());
+                const role = only(children, ROLE, "web-instance");
+                assert.deepStrictEqual(json(role.inputs.assumeRolePolicy), {
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                });
+                assert.strictEqual(role.inputs.managedPolicyArns, undefined);
+                assert.strictEqual(role.inputs.inlinePolicies, undefined);
+                const attached = g().resources.filter((r) => r.type === ATTACHMENT && (r.propertyDependencies.role ?? []).includes(role.urn));
+                assert.deepStrictEqual(attached.map((a) => a.inputs.policyArn), [SSM_CORE_POLICY_ARN]);
+                assert.ok(!g().resources.some((r) => r.type === "aws:iam/policyAttachment:PolicyAttachment"));
+
+                const inline = g().resources.filter((r) => r.type === ROLE_POLICY && (r.propertyDependencies.role ?? []).includes(role.urn));
+                const uploads = bucketArn(g(), "uploads");
+                const backups = bucketArn(g(), "backups");
+                const readWrite = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:DeleteObject"];
+                const bucketUrn = (n: string) => g().resources.find((r) => r.type === "platform:bucket:PrivateBucket" && r.name === n)!.urn;
+                const grants = inline.filter((r) => r.parent === bucketUrn("uploads") || r.parent === bucketUrn("backups"));
+                assert.deepStrictEqual(
+                    grants.map((r) => [r.name, r.inputs.name]).sort(),
+                    [
+                        [`backups-web-instance-readwrite-backups-${stack}`, `backups-readwrite-backups-${stack}`],
+                        ["uploads-web-instance-readwrite", "uploads-readwrite"],
+                    ],
+                );
+                // prod's buckets use SSE-KMS: the grant then also allows the bucket's key, through S3 only.
+                const kms = (bucket: string) => {
+                    const sse = g().resources.find((r) => r.type === "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration" && r.name === bucket)!;
+                    const key = (sse.inputs.rules as any[])[0].applyServerSideEncryptionByDefault.kmsMasterKeyId;
+                    if (stack === "dev") {
+                        assert.strictEqual(key, undefined);
+                        return [];
+                    }
+                    assert.match(String(key), /^arn:aws:kms:us-east-1:123456789012:key\/[0-9a-f]+$/);
+                    return [{ Sid: "Kms", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: key, Condition: { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } } }];
+                };
+                assert.deepStrictEqual(json(grants.find((r) => r.name.startsWith("uploads-"))!.inputs.policy), {
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Sid: "Objects", Effect: "Allow", Action: readWrite, Resource: `${uploads}/*` },
+                        { Sid: "List", Effect: "Allow", Action: "s3:ListBucket", Resource: uploads },
+                        ...kms("uploads"),
+                    ],
+                });
+                assert.deepStrictEqual(json(grants.find((r) => r.name.startsWith("backups-"))!.inputs.policy), {
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Sid: "Objects", Effect: "Allow", Action: readWrite, Resource: `${backups}/backups/${stack}/*` },
+                        { Sid: "List", Effect: "Allow", Action: "s3:ListBucket", Resource: backups, Condition: { StringLike: { "s3:prefix": [`backups/${stack}/*`] } } },
+                        ...kms("backups"),
+                    ],
+                });
+                // Whatever else other components grant the role (operations logs, database), nothing is a wildcard.
+                for (const p of inline) {
+                    const doc = json(p.inputs.policy);
+                    for (const a of actions(doc)) assert.ok(!a.includes("*"), `${p.name}: action ${a}`);
+                    for (const r of resources(doc)) assert.notStrictEqual(r, "*", `${p.name}: Resource "*"`);
+                    assert.ok(doc.Statement.every((s: any) => s.Effect === "Allow" && s.NotAction === undefined && s.NotResource === undefined));
+                }
+                const profile = only(children, PROFILE);
+                assert.deepStrictEqual(profile.propertyDependencies.role, [role.urn]);
+            });
+
+            it("snapshots the tier's volumes with Data Lifecycle Manager under its own service role", () => {
+                const { children } = tier(g());
+                const role = only(children, ROLE, "web-dlm");
+                assert.deepStrictEqual(json(role.inputs.assumeRolePolicy), {
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "dlm.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                });
+                const attachments = g().resources.filter((r) => r.type === ATTACHMENT && (r.propertyDependencies.role ?? []).includes(role.urn));
+                assert.deepStrictEqual(attachments.map((a) => a.inputs.policyArn), [DLM_SERVICE_POLICY_ARN]);
+                assert.strictEqual(DLM_SERVICE_POLICY_ARN, "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole");
+                const dlm = only(children, DLM);
+                const interval = stack === "prod" ? 12 : 24;
+                const keep = stack === "prod" ? 14 : 3;
+                assert.deepStrictEqual(dlm.inputs, {
+                    description: `${stack} web tier volumes`,
+                    executionRoleArn: String(dlm.inputs.executionRoleArn),
+                    state: "ENABLED",
+                    policyDetails: {
+                        policyType: "EBS_SNAPSHOT_MANAGEMENT",
+                        resourceTypes: ["VOLUME"],
+                        targetTags: { SnapshotPolicy: `${stack}-web` },
+                        schedules: [
+                            {
+                                name: `Every ${interval}h keep ${keep}`,
+                                createRule: { interval, intervalUnit: "HOURS", times: "03:00" },
+                                retainRule: { count: keep },
+                                copyTags: true,
+                                tagsToAdd: { SnapshotCreator: "dlm" },
+                            },
+                        ],
+                    },
+                    tags: {},
+                });
+                assert.match(String(dlm.inputs.executionRoleArn), new RegExp(`^arn:aws:iam::${MOCK_ACCOUNT_ID}:role/web-dlm-[0-9a-f]{7}$`));
+                assert.deepStrictEqual(dlm.propertyDependencies.executionRoleArn, [role.urn]);
+                assert.ok(dlm.dependencies.includes(attachments[0].urn), "the role has its policy before DLM first uses it");
+                // The snapshot tag DLM selects by is on the tier's volumes.
+                const volumeTags = (only(children, LAUNCH_TEMPLATE).inputs.tagSpecifications as any[]).find((t) => t.resourceType === "volume").tags;
+                assert.strictEqual(volumeTags.SnapshotPolicy, `${stack}-web`);
+            });
+
+            it("opens no SSH anywhere and creates no key pair", () => {
+                assert.ok(!g().resources.some((r) => r.type === "aws:ec2/keyPair:KeyPair"));
+                for (const r of ofType(g().resources, INGRESS)) {
+                    const from = Number(r.inputs.fromPort);
+                    const to = Number(r.inputs.toPort);
+                    assert.ok(!(r.inputs.ipProtocol === "-1" || (from <= 22 && 22 <= to)), `${r.name} admits port 22`);
+                }
+            });
+
+            it("exports the tier's outputs", () => {
+                const o = g().outputs;
+                assert.match(String(o.webRoleArn), new RegExp(`^arn:aws:iam::${MOCK_ACCOUNT_ID}:role/web-instance-[0-9a-f]{7}$`));
+                assert.match(String(o.loadBalancerDnsName), /^web-[0-9a-f]{9}\.us-east-1\.elb\.amazonaws\.com$/);
+                assert.match(String(o.autoScalingGroupName), /^web-[0-9a-f]{7}$/);
+                assert.strictEqual(o.amiParameterName, `/platform/${stack}/web/ami-id`);
+                assert.strictEqual(o.launchTemplateId, only(tier(g()).children, LAUNCH_TEMPLATE).id);
+            });
+
+            it("has no mandatory policy violations, and no IMDSv2 / EBS encryption / admin-port findings", async () => {
+                const violations = await runPolicies(g());
+                assert.deepStrictEqual(violations.filter((v) => v.level === "mandatory"), []);
+                const compute = violations.filter((v) => ["ec2-imdsv2-required", "ebs-encrypted", "security-group-no-public-admin-ports"].includes(v.policy));
+                assert.deepStrictEqual(compute, []);
+                const mine = new Set(tier(g()).children.map((r) => r.urn));
+                assert.deepStrictEqual(violations.filter((v) => v.urn !== null && mine.has(v.urn)), []);
+            });
+        });
+    }
+
+    it("prod protects the load balancer from deletion, dev does not", () => {
+        assert.strictEqual(only(tier(prod).children, LOAD_BALANCER).inputs.enableDeletionProtection, true);
+        assert.strictEqual(only(tier(dev).children, LOAD_BALANCER).inputs.enableDeletionProtection, false);
+    });
+
+    it("uses the public AL2023 parameter of the configured architecture", () => {
+        assert.strictEqual(al2023Parameter("arm64"), "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
+        assert.strictEqual(al2023Parameter("x86_64"), "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64");
+    });
+
+    it("keeps later bakes: the parameter ignores value changes; the group ignores desired capacity", () => {
+        assert.deepStrictEqual(withCertIgnore.get(`${PARAMETER}::web-ami`), ["value"]);
+        assert.deepStrictEqual(withCertIgnore.get(`${GROUP}::web`), ["desiredCapacity"]);
+        assert.deepStrictEqual(withCertIgnore.get(`${LAUNCH_TEMPLATE}::web`), []);
+    });
+
+    it("user data only starts the baked app service and carries no secret", () => {
+        const script = userDataScript();
+        assert.ok(script.startsWith("#!/bin/bash\n"));
+        assert.ok(script.includes(`systemctl enable --now ${APP_SERVICE}`));
+        assert.ok(script.length < 512);
+        assert.doesNotMatch(script, /password|secret|token|key/i);
+    });
+
+    describe("with a certificate", () => {
+        it("serves HTTPS with the TLS 1.3 policy and redirects HTTP with a 301", () => {
+            const { children } = tier(withCert);
+            const listeners = ofType(children, LISTENER);
+            const tg = only(children, TARGET_GROUP);
+            assert.deepStrictEqual(listeners.map((l) => l.name).sort(), ["web-http", "web-https"]);
+            const https = only(children, LISTENER, "web-https");
+            const http = only(children, LISTENER, "web-http");
+            assert.strictEqual(https.inputs.port, 443);
+            assert.strictEqual(https.inputs.protocol, "HTTPS");
+            assert.strictEqual(https.inputs.sslPolicy, TLS_POLICY);
+            assert.strictEqual(TLS_POLICY, "ELBSecurityPolicy-TLS13-1-2-2021-06");
+            assert.strictEqual(https.inputs.certificateArn, CERTIFICATE);
+            assert.strictEqual((https.inputs.defaultActions as any[]).length, 1);
+            assert.strictEqual((https.inputs.defaultActions as any[])[0].type, "forward");
+            assert.deepStrictEqual(https.propertyDependencies.defaultActions, [tg.urn]);
+            assert.deepStrictEqual(http.inputs.port, 80);
+            assert.deepStrictEqual(http.inputs.protocol, "HTTP");
+            assert.deepStrictEqual(http.inputs.defaultActions, [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
+        });
+    });
+
+    describe("single mode", () => {
+        it("is one instance with an Elastic IP in a public subnet: no group, no load balancer, no template", () => {
+            const { children } = tier(single);
+            for (const type of [GROUP, LOAD_BALANCER, LISTENER, TARGET_GROUP, SCALING_POLICY, LAUNCH_TEMPLATE]) {
+                assert.deepStrictEqual(ofType(children, type), [], `no ${type}`);
+            }
+            const instance = only(children, INSTANCE);
+            const eip = only(children, EIP);
+            const association = only(children, EIP_ASSOCIATION);
+            assert.deepStrictEqual(eip.inputs, { domain: "vpc", tags: { Name: "dev-web" } });
+            assert.deepStrictEqual(association.inputs, { allocationId: eip.id, instanceId: instance.id });
+            assert.strictEqual(instance.inputs.subnetId, (single.outputs.publicSubnetIds as string[])[0]);
+            assert.ok(!(single.outputs.privateSubnetIds as string[]).includes(String(instance.inputs.subnetId)));
+            assert.strictEqual(single.outputs.autoScalingGroupName, undefined);
+            assert.strictEqual(single.outputs.loadBalancerDnsName, undefined);
+            assert.strictEqual(single.outputs.amiParameterName, "/platform/dev/web/ami-id");
+        });
+
+        it("has the same IMDSv2, encryption, profile and tags as the template, and keeps its AMI until replaced on purpose", () => {
+            const { children } = tier(single);
+            const instance = only(children, INSTANCE);
+            const profile = only(children, PROFILE);
+            const param = only(children, PARAMETER);
+            assert.deepStrictEqual(instance.inputs.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
+            assert.deepStrictEqual(instance.inputs.rootBlockDevice, { deviceName: "/dev/xvda", volumeType: "gp3", volumeSize: 8, encrypted: true, deleteOnTermination: true });
+            assert.strictEqual(instance.inputs.instanceType, "t4g.micro");
+            assert.strictEqual(instance.inputs.monitoring, false);
+            assert.deepStrictEqual(instance.propertyDependencies.iamInstanceProfile, [profile.urn]);
+            assert.match(String(instance.inputs.iamInstanceProfile), /^web-[0-9a-f]{7}$/);
+            assert.strictEqual(instance.inputs.keyName, undefined);
+            assert.deepStrictEqual(instance.inputs.tags, { ...TAGS_DEV, Name: "dev-web", Backup: "true" });
+            assert.deepStrictEqual(instance.inputs.volumeTags, { ...TAGS_DEV, Name: "dev-web", Backup: "true", SnapshotPolicy: "dev-web" });
+            assert.strictEqual(Buffer.from(String(instance.inputs.userDataBase64), "base64").toString(), userDataScript());
+            assert.match(String(instance.inputs.ami), /^ami-[0-9a-f]{17}$/);
+            assert.deepStrictEqual(instance.propertyDependencies.ami, [param.urn]);
+            assert.deepStrictEqual(singleIgnore.get(`${INSTANCE}::web`), ["ami"]);
+        });
+
+        it("admits HTTP and HTTPS from anywhere through its own group, HTTPS out, never SSH", () => {
+            const { children } = tier(single);
+            const sg = only(children, SECURITY_GROUP);
+            const appSg = single.resources.find((r) => r.type === SECURITY_GROUP && r.name === "network-app")!;
+            const instance = only(children, INSTANCE);
+            assert.deepStrictEqual(instance.inputs.vpcSecurityGroupIds, [appSg.id, sg.id]);
+            const rules = (type: string) =>
+                ofType(children, type)
+                    .map((r) => {
+                        assert.deepStrictEqual(r.propertyDependencies.securityGroupId, [sg.urn]);
+                        return `${r.inputs.ipProtocol} ${r.inputs.fromPort}-${r.inputs.toPort} ${r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6}`;
+                    })
+                    .sort();
+            assert.deepStrictEqual(rules(INGRESS), ["tcp 443-443 ::/0", "tcp 443-443 0.0.0.0/0", "tcp 80-80 ::/0", "tcp 80-80 0.0.0.0/0"].sort());
+            assert.deepStrictEqual(rules(EGRESS), ["tcp 443-443 0.0.0.0/0"]);
+        });
+
+        it("still snapshots the instance's volume and passes the policy pack", async () => {
+            assert.strictEqual(only(tier(single).children, DLM).inputs.state, "ENABLED");
+            const violations = await runPolicies(single);
+            assert.deepStrictEqual(violations.filter((v) => v.level === "mandatory"), []);
+            assert.deepStrictEqual(violations.filter((v) => ["ec2-imdsv2-required", "ebs-encrypted", "security-group-no-public-admin-ports"].includes(v.policy)), []);
+        });
+    });
+});
+
+describe("web tier config errors stop the plan (exit 2)", function () {
+    this.timeout(120_000);
+
+    const cases: Array<[string, Record<string, unknown>, string[]]> = [
+        ["minSize above maxSize", { minSize: 3, maxSize: 2, desiredCapacity: 2 }, ["platform:webTier.minSize"]],
+        ["desiredCapacity outside min..max", { desiredCapacity: 5 }, ["platform:webTier.desiredCapacity"]],
+        ["an x86 instance type on arm64", { instanceType: "t3.micro" }, ["platform:webTier.instanceType"]],
+        ["a health check path without a leading /", { healthCheckPath: "healthz" }, ["platform:webTier.healthCheckPath"]],
+        ["a certificate in single mode", { mode: "single", certificateArn: CERTIFICATE }, ["platform:webTier.certificateArn"]],
+    ];
+    for (const [label, webTier, keys] of cases) {
+        it(`rejects ${label}`, async () => {
+            const configFile = variant("dev", webTier, `webtier-bad-${label.replace(/\W+/g, "-")}`);
+            await assert.rejects(serialRun({ stack: "dev", configFile }), (err: unknown) => {
+                assert.ok(err instanceof ProgramError, `a ProgramError, got ${String(err)}`);
+                assert.strictEqual(err.kind, "config");
+                assert.match(err.message, /^Invalid configuration for stack "dev"/);
+                for (const key of keys) assert.ok(err.message.includes(`  - ${key}`), `names ${key}:\n${err.message}`);
+                return true;
+            });
+        });
+    }
+
+    it("names every bad key at once", async () => {
+        // (Cross-field checks run once the section's fields are well-formed, so no bad path here.)
+        const configFile = variant("dev", { minSize: 3, maxSize: 2, instanceType: "m5.large" }, "webtier-bad-all");
+        await assert.rejects(serialRun({ stack: "dev", configFile }), (err: unknown) => {
+            assert.ok(err instanceof ProgramError && err.kind === "config");
+            for (const key of ["minSize", "desiredCapacity", "instanceType"]) {
+                assert.ok(err.message.includes(`  - platform:webTier.${key}`), `names ${key}:\n${err.message}`);
+            }
+            assert.match(err.message, /m5 is an x86_64 family: set architecture: x86_64/);
+            return true;
+        });
+    });
+});

@@ -1,0 +1,102 @@
+/**
+ * The price table the offline cost estimate (`tools/cost.ts`) reads: on-demand list prices
+ * per region, in USD, each with where it came from and when. Nothing here is fetched at run
+ * time: the plan must work without a network or an AWS account, so the table is kept by hand.
+ *
+ * `verified: false` marks a figure taken from a third party (a blog, a wiki, a public repo
+ * quoting the AWS Price List API) that nobody here checked against the AWS pricing page; the
+ * estimate still uses it and the README says so. Update a figure by changing `usd`, `source`
+ * and `date` together.
+ */
+
+export interface Price {
+    /** USD per `unit`. */
+    usd: number;
+    /** What one `usd` buys, e.g. `hour`, `GB-month`, `AZ-hour`. */
+    unit: string;
+    /** Where the figure comes from. */
+    source: string;
+    /** When the figure was read (YYYY-MM-DD or YYYY-MM). */
+    date: string;
+    /** False when the figure is second-hand and was not checked against AWS's own pricing. */
+    verified: boolean;
+}
+
+/** Hours in the month AWS bills against (365 × 24 / 12). */
+export const HOURS_PER_MONTH = 730;
+
+const INFRACOST = "infracost test data";
+const JP_SOURCE = "public repositories quoting the AWS Price List API (not checked against aws.amazon.com)";
+
+function p(usd: number, unit: string, source: string, date: string, verified = true): Price {
+    return { usd, unit, source, date, verified };
+}
+
+/**
+ * Price keys (one namespace per service):
+ * - `nat.hour`, `nat.gb`; `vpce.interface.azHour`, `vpce.interface.gb`; `vpce.gateway.month`
+ * - `ipv4.hour` (every public IPv4 address, in use or idle)
+ * - `ec2.<instanceType>.hour` (Linux on-demand), `ebs.gp3.gbMonth`
+ * - `alb.hour`, `alb.lcuHour`
+ * - `rds.<engine>.<class>.<singleAz|multiAz>.hour`, `rds.gp3.<singleAz|multiAz>.gbMonth`
+ * - `route53.zone.month`, `route53.healthCheck.aws.month`, `route53.healthCheck.other.month`
+ * - `s3.standard.gbMonth`, `s3.standardIa.gbMonth`, `s3.glacierIr.gbMonth`, `s3.deepArchive.gbMonth`
+ * - `secretsmanager.secret.month`, `secretsmanager.10kCalls`, `kms.key.month`
+ * - `cloudwatch.alarm.month`, `cloudwatch.dashboard.month`, `cloudfront.gbOut`, `budgets.budget.month`
+ */
+export const PRICES: Record<string, Record<string, Price>> = {
+    "us-east-1": {
+        "nat.hour": p(0.045, "hour", `${INFRACOST} (nat_gateway_test)`, "2024-07-01"),
+        "nat.gb": p(0.045, "GB processed", `${INFRACOST} (nat_gateway_test)`, "2024-07-01"),
+        "vpce.interface.azHour": p(0.01, "AZ-hour", `${INFRACOST} (vpc_endpoint_test)`, "2024-07-01"),
+        "vpce.interface.gb": p(0.01, "GB processed", `${INFRACOST} (vpc_endpoint_test)`, "2024-07-01"),
+        "vpce.gateway.month": p(0, "endpoint-month", "AWS PrivateLink pricing: gateway endpoints (S3, DynamoDB) have no charge", "2024-07-01"),
+        "ipv4.hour": p(0.005, "hour", "AWS announcement: public IPv4 address charge from 2024-02-01", "2024-02-01"),
+        "ec2.t4g.micro.hour": p(0.0084, "hour", "third-party wiki (unverified)", "2026-08", false),
+        "ec2.t4g.small.hour": p(0.0168, "hour", "commonly quoted figure (unverified)", "2026-11", false),
+        // infracost's autoscaling_group_test gives $7.59/month; 7.592 / 730 h.
+        "ec2.t3.micro.hour": p(0.0104, "hour", `${INFRACOST} (autoscaling_group_test: $7.59/month)`, "2024-07-01"),
+        "ebs.gp3.gbMonth": p(0.08, "GB-month", "estimate, not verified: third-party EBS article (menuvis1-blip.github.io, 2026-02-24)", "2026-02-24", false),
+        "alb.hour": p(0.0225, "hour", `${INFRACOST} (lb_test)`, "2024-07-01"),
+        "alb.lcuHour": p(0.008, "LCU-hour", `${INFRACOST} (lb_test)`, "2024-07-01"),
+        "rds.postgres.db.t4g.micro.singleAz.hour": p(0.016, "hour", "infratally.com RDS pricing article", "2026"),
+        "rds.postgres.db.t4g.micro.multiAz.hour": p(0.032, "hour", "infratally.com RDS pricing article", "2026"),
+        "rds.postgres.db.t4g.small.singleAz.hour": p(0.032, "hour", "infratally.com RDS pricing article", "2026"),
+        "rds.postgres.db.t4g.small.multiAz.hour": p(0.064, "hour", "infratally.com RDS pricing article", "2026"),
+        "rds.postgres.db.t4g.medium.singleAz.hour": p(0.065, "hour", "infratally.com RDS pricing article", "2026"),
+        "rds.postgres.db.t4g.medium.multiAz.hour": p(0.13, "hour", "infratally.com RDS pricing article", "2026"),
+        "rds.gp3.singleAz.gbMonth": p(0.115, "GB-month", "estimate, not verified: commonly quoted RDS gp3 figure", "2026-11", false),
+        "rds.gp3.multiAz.gbMonth": p(0.23, "GB-month", "estimate, not verified: commonly quoted RDS gp3 figure, doubled for Multi-AZ", "2026-11", false),
+        "route53.zone.month": p(0.5, "zone-month", `${INFRACOST} (route53 tests)`, "2024-07-01"),
+        "route53.healthCheck.aws.month": p(0.5, "health-check-month", `${INFRACOST} (route53 tests), AWS endpoint`, "2024-07-01"),
+        "route53.healthCheck.other.month": p(0.75, "health-check-month", `${INFRACOST} (route53 tests), non-AWS endpoint`, "2024-07-01"),
+        "s3.standard.gbMonth": p(0.023, "GB-month", `${INFRACOST} (s3_bucket_test)`, "2026-05-03"),
+        "s3.standardIa.gbMonth": p(0.0125, "GB-month", `${INFRACOST} (s3_bucket_test)`, "2026-05-03"),
+        "s3.glacierIr.gbMonth": p(0.004, "GB-month", `${INFRACOST} (s3_bucket_test), unverified`, "2026-05-03", false),
+        "s3.deepArchive.gbMonth": p(0.00099, "GB-month", `${INFRACOST} (s3_bucket_test)`, "2026-05-03"),
+        "secretsmanager.secret.month": p(0.4, "secret-month", "AWS Secrets Manager pricing", "2024-07-01"),
+        "secretsmanager.10kCalls": p(0.05, "10,000 API calls", "AWS Secrets Manager pricing", "2024-07-01"),
+        "kms.key.month": p(1, "key-month", "estimate, not verified: commonly quoted AWS KMS customer managed key price", "2026-11", false),
+        "cloudwatch.alarm.month": p(0.1, "alarm-month", "estimate, not verified: c3x.dev aws_cloudwatch_metric_alarm page (standard resolution)", "2026-11", false),
+        "cloudwatch.dashboard.month": p(3, "dashboard-month", "estimate, not verified: commonly quoted CloudWatch dashboard price (first 3 per account free)", "2026-11", false),
+        "cloudfront.gbOut": p(0.085, "GB out", "estimate, not verified: commonly quoted CloudFront first-10-TB US/Europe rate", "2026-11", false),
+        "budgets.budget.month": p(0, "budget-month", "AWS Budgets pricing: the first two budgets per account are free", "2026-11", false),
+    },
+    "ap-northeast-1": {
+        "nat.hour": p(0.062, "hour", JP_SOURCE, "2026-08", false),
+        "nat.gb": p(0.062, "GB processed", JP_SOURCE, "2026-08", false),
+        "vpce.interface.azHour": p(0.014, "AZ-hour", JP_SOURCE, "2026-08", false),
+        "vpce.gateway.month": p(0, "endpoint-month", "AWS PrivateLink pricing: gateway endpoints (S3, DynamoDB) have no charge", "2024-07-01"),
+        "ipv4.hour": p(0.005, "hour", JP_SOURCE, "2026-09", false),
+        "ec2.t4g.micro.hour": p(0.0108, "hour", JP_SOURCE, "2026-09", false),
+        "alb.hour": p(0.0243, "hour", JP_SOURCE, "2026-09", false),
+        "alb.lcuHour": p(0.008, "LCU-hour", JP_SOURCE, "2026-09", false),
+        "rds.mysql.db.t4g.micro.singleAz.hour": p(0.025, "hour", JP_SOURCE, "2026-09", false),
+        "budgets.budget.month": p(0, "budget-month", "AWS Budgets pricing: the first two budgets per account are free", "2026-11", false),
+    },
+};
+
+/** The regions the table knows. */
+export function pricedRegions(): string[] {
+    return Object.keys(PRICES);
+}
