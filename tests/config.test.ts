@@ -29,11 +29,11 @@ function expectProblem(raw: Record<string, unknown>, key: string, pattern: RegEx
 }
 
 describe("config: environment defaults", () => {
-    it("makes dev cheap: 2 zones, one NAT gateway, small instances, single-AZ database", () => {
+    it("makes dev cheap: 2 zones, no NAT gateway, one small instance with a public address, single-AZ database", () => {
         const c = parse({});
         assert.equal(c.environment, "dev");
         assert.equal(c.isProduction, false);
-        assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.interfaceEndpoints], [2, "single", false]);
+        assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.interfaceEndpoints, c.webTier.mode], [2, "none", false, "single"]);
         assert.deepEqual([c.webTier.instanceType, c.webTier.desiredCapacity, c.database.instanceClass, c.database.multiAz], ["t4g.micro", 1, "db.t4g.micro", false]);
         assert.equal(c.backup.schedule, "cron(0 2 * * ? *)");
     });
@@ -41,14 +41,14 @@ describe("config: environment defaults", () => {
     it("makes prod highly available: 3 zones, one NAT gateway per zone, Multi-AZ, 14 days of backups", () => {
         const c = parse({ "platform:environment": "prod" }, "prod");
         assert.equal(c.isProduction, true);
-        assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.interfaceEndpoints], [3, "onePerAz", true]);
+        assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.interfaceEndpoints, c.webTier.mode], [3, "onePerAz", true, "asg"]);
         assert.deepEqual([c.database.multiAz, c.database.backupRetentionDays, c.webTier.minSize], [true, 14, 2]);
         assert.equal(c.backup.schedule, "cron(0 */4 * * ? *)");
     });
 
     it("merges a partial section over the environment's defaults and tags every resource", () => {
         const c = parse({ "platform:network": { azCount: 3 }, "platform:owner": "web-team" });
-        assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.vpcCidr], [3, "single", "10.0.0.0/16"]);
+        assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.vpcCidr], [3, "none", "10.0.0.0/16"]);
         assert.deepEqual(c.tags, { Project: "platform", Stack: "dev", Environment: "dev", Owner: "web-team", ManagedBy: "pulumi" });
         assert.equal(c.webTier.amiParameterName, "/platform/dev/web/ami-id");
     });
@@ -87,7 +87,11 @@ describe("config: validation names every bad key, the value and what is allowed"
     it("rejects NAT strategies that break the environment's promises", () => {
         expectProblem({ "platform:network": { natGateways: "many" } }, "platform:network.natGateways", /none.*single.*onePerAz/);
         expectProblem({ "platform:environment": "prod", "platform:network": { natGateways: "single" } }, "platform:network.natGateways", /single point of failure/);
-        expectProblem({ "platform:network": { natGateways: "none", interfaceEndpoints: false } }, "platform:network.interfaceEndpoints", /cannot reach SSM/);
+        expectProblem({ "platform:network": { natGateways: "none", interfaceEndpoints: false }, "platform:webTier": { mode: "asg" } }, "platform:network.interfaceEndpoints", /cannot reach SSM/);
+        // A single instance in a public subnet reaches SSM over its own address: no endpoints needed.
+        assert.doesNotThrow(() => parse({ "platform:network": { natGateways: "none", interfaceEndpoints: false }, "platform:webTier": { mode: "single" } }));
+        const staging = parse({ "platform:environment": "staging" }, "staging");
+        assert.deepEqual([staging.network.natGateways, staging.webTier.mode, staging.isProduction], ["single", "asg", false]);
         expectProblem({ "platform:network": { interfaceEndpoints: true, interfaceEndpointAzCount: 3 } }, "platform:network.interfaceEndpointAzCount", /must not exceed azCount \(2\)/);
         expectProblem({ "platform:network": { flowLogs: { enabled: true, retentionDays: 10, trafficType: "ALL" } } }, "platform:network.flowLogs.retentionDays", /one of CloudWatch Logs' retention periods/);
     });
@@ -126,6 +130,7 @@ describe("config: validation names every bad key, the value and what is allowed"
         expectProblem({ "platform:dns": { parentDomain: "not a domain" } }, "platform:dns.parentDomain", /valid DNS name/);
         expectProblem({ "platform:dns": { subdomain: "dev_1" } }, "platform:dns.subdomain", /one DNS label/);
         expectProblem({ "platform:dns": { failover: true, healthCheck: { enabled: false } } }, "platform:dns.healthCheck.path", /failover needs a health check/);
+        expectProblem({ "platform:dns": { enabled: true }, "platform:webTier": { mode: "single" } }, "platform:dns.enabled", /needs webTier.mode "asg"/);
     });
 
     it("rejects backup settings that cannot work", () => {

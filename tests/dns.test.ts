@@ -9,7 +9,7 @@ import { GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { OfflineResult, ProgramError } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
-import { byType, json, one, serialRun, stackRun, tempStackFile } from "./support/stacks";
+import { byType, devWithLoadBalancer, json, one, serialRun, stackRun, tempStackFile } from "./support/stacks";
 
 const LB_ZONE_US_EAST_1 = "Z35SXDOTRQ7X7K";
 
@@ -78,7 +78,7 @@ for (const v of VARIANTS) {
         const names = [v.domain, `www.${v.domain}`];
 
         before(async () => {
-            run = await serialRun({ stack: v.stack, configFile: tempStackFile(v.stack, { "platform:dns": v.dns }) });
+            run = await serialRun({ stack: v.stack, configFile: tempStackFile(v.stack, { ...(v.stack === "dev" ? devWithLoadBalancer() : {}), "platform:dns": v.dns }) });
             resources = run.graph.resources;
             publicZone = one(resources, "platform:dns:PublicZone");
             dns = one(resources, "platform:dns:Dns");
@@ -436,7 +436,7 @@ describe("DNS: an existing zone (createZone: false)", () => {
     before(async () => {
         run = await serialRun({
             stack: "dev",
-            configFile: tempStackFile("dev", { "platform:dns": { enabled: true, parentDomain: "example.org", subdomain: "dev", createZone: false } }),
+            configFile: tempStackFile("dev", { ...devWithLoadBalancer(), "platform:dns": { enabled: true, parentDomain: "example.org", subdomain: "dev", createZone: false } }),
         });
     });
 
@@ -525,10 +525,19 @@ describe("DNS: config errors", () => {
 
 describe("DNS: shipped stacks", () => {
     it("keep DNS off: no zone, no records, the web tier's own name", async () => {
-        const { graph } = await stackRun("dev");
-        assert.equal(graph.resources.filter((r) => r.type.startsWith("platform:dns:") || r.type.startsWith("aws:route53/")).length, 0);
-        assert.equal(graph.outputs.publicZoneId, undefined);
-        assert.equal(graph.outputs.siteUrl, `http://${graph.outputs.loadBalancerDnsName}`);
+        for (const stack of ["dev", "prod"]) {
+            const { graph } = await stackRun(stack);
+            assert.equal(graph.resources.filter((r) => r.type.startsWith("platform:dns:") || r.type.startsWith("aws:route53/")).length, 0);
+            assert.equal(graph.outputs.publicZoneId, undefined);
+            if (stack === "prod") {
+                assert.equal(graph.outputs.siteUrl, `http://${graph.outputs.loadBalancerDnsName}`);
+            } else {
+                // dev's single instance is reached at its Elastic IP.
+                const eip = graph.resources.find((r) => r.type === "aws:ec2/eip:Eip")!;
+                assert.ok(eip, "dev has an Elastic IP");
+                assert.match(String(graph.outputs.siteUrl), /^http:\/\/\d+\.\d+\.\d+\.\d+$/);
+            }
+        }
     });
 });
 

@@ -5,7 +5,7 @@ import { OfflineResult } from "../tools/offline";
 import { byType, json, one, stackRun } from "./support/stacks";
 
 const EXPECTED = {
-    dev: { cidr: "10.10.0.0/16", azs: 2, nat: "Single", endpoints: false, retention: 14, traffic: "REJECT" },
+    dev: { cidr: "10.10.0.0/16", azs: 2, nat: "None", endpoints: false, retention: 14, traffic: "REJECT" },
     prod: { cidr: "10.20.0.0/16", azs: 3, nat: "OnePerAz", endpoints: true, retention: 365, traffic: "ALL" },
 } as const;
 
@@ -107,7 +107,7 @@ for (const stack of ["dev", "prod"] as const) {
             const alb = one(resources, "aws:ec2/securityGroup:SecurityGroup", "network-alb");
             const app = one(resources, "aws:ec2/securityGroup:SecurityGroup", "network-app");
             const db = one(resources, "aws:ec2/securityGroup:SecurityGroup", "network-db");
-            const ingress = byType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+            const ingress = byType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.parent === network.urn);
             const open = ingress.filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
             assert.equal(open.length, 4);
             for (const rule of open) {
@@ -120,6 +120,8 @@ for (const stack of ["dev", "prod"] as const) {
             assert.deepEqual(dbIn.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [[app.id, 5432]]);
             assert.ok(!ingress.some((r) => r.inputs.fromPort === 22 || r.inputs.fromPort === 3389), "no SSH or RDP ingress");
             const dbEgress = byType(resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === db.id);
+            // Nothing else in the stack opens SSH or RDP to anyone.
+            assert.ok(!byType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").some((r) => [22, 3389].includes(r.inputs.fromPort as number)));
             assert.equal(dbEgress.length, 0, "the database tier initiates nothing");
         });
 

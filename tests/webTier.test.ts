@@ -15,7 +15,7 @@ import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { PROJECT_DIR, ProgramError } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
-import { serialRun, stackRun } from "./support/stacks";
+import { devWithLoadBalancer, serialRun, stackRun } from "./support/stacks";
 
 const COMPONENT = "platform:webTier:WebTier";
 const PARAMETER = "aws:ssm/parameter:Parameter";
@@ -42,9 +42,14 @@ const TAGS_DEV = { Project: "platform", Stack: "dev", Environment: "dev", Owner:
 const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-webtier-test-"));
 after(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
 
-/** A copy of a shipped stack file with keys of `platform:webTier` overridden. */
+/**
+ * A copy of a shipped stack file with keys of `platform:webTier` overridden. dev starts from
+ * its prod-shaped form (Auto Scaling group behind an ALB, one NAT gateway): the shipped dev
+ * runs the single-instance mode, covered by the `single` variant.
+ */
 function variant(stack: string, webTier: Record<string, unknown>, label: string): string {
     const doc = parse(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    if (stack === "dev") Object.assign(doc.config, devWithLoadBalancer());
     doc.config["platform:webTier"] = { ...((doc.config["platform:webTier"] as object) ?? {}), ...webTier };
     const out = path.join(tmpDir, `Pulumi.${label}.yaml`);
     fs.writeFileSync(out, stringify(doc));
@@ -119,7 +124,7 @@ describe("web tier", function () {
     let singleIgnore: Map<string, string[]>;
 
     before(async () => {
-        dev = (await stackRun("dev")).graph;
+        dev = (await serialRun({ stack: "dev", configFile: variant("dev", {}, "webtier-dev-asg") })).graph;
         prod = (await stackRun("prod")).graph;
         ({ graph: withCert, ignoreChanges: withCertIgnore } = await runRecordingIgnoreChanges(variant("dev", { certificateArn: CERTIFICATE }, "webtier-cert")));
         ({ graph: single, ignoreChanges: singleIgnore } = await runRecordingIgnoreChanges(variant("dev", { mode: "single" }, "webtier-single")));

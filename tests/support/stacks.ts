@@ -63,3 +63,15 @@ export function one(resources: GraphResource[], type: string, name?: string): Gr
 export function json(value: unknown): any {
     return typeof value === "string" ? JSON.parse(value) : value;
 }
+
+/**
+ * Overrides that turn the shipped dev stack into the prod-shaped dev (ALB + Auto Scaling
+ * group in private subnets behind one NAT gateway), for tests of what only that shape has.
+ */
+export function devWithLoadBalancer(): Record<string, unknown> {
+    const shipped = shippedConfig("dev");
+    return {
+        "platform:network": { ...(shipped["platform:network"] as object), natGateways: "single" },
+        "platform:webTier": { ...(shipped["platform:webTier"] as object), mode: "asg" },
+    };
+}
