@@ -4,25 +4,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Graph } from "../tools/graph";
-import { main, parseArgs, UsageError } from "../tools/plan";
+import { parseArgs, UsageError } from "../tools/plan";
+import { runPlan } from "./support/cli";
 import { tempStackFile } from "./support/stacks";
 
-/** Runs the CLI in-process, capturing stdout and stderr. Calls are serialised by mocha. */
-async function runPlan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    (process.stdout as any).write = (chunk: string) => ((stdout += chunk), true);
-    (process.stderr as any).write = (chunk: string) => ((stderr += chunk), true);
-    try {
-        const code = await main(args);
-        return { code, stdout, stderr };
-    } finally {
-        (process.stdout as any).write = out;
-        (process.stderr as any).write = err;
-    }
-}
 
 describe("npm run plan", () => {
     const graphs: Record<string, Graph> = {};

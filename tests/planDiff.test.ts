@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Graph, GraphResource, Violation } from "../tools/graph";
-import { main } from "../tools/plan";
+import { runPlan } from "./support/cli";
 import { diffGraphs, diffInputs, GITHUB_COMMENT_LIMIT, isSecretKey, parseGraphJson, PlanDiff, renderDiffMarkdown } from "../tools/planDiff";
 
 const STACK = "urn:pulumi:dev::platform::pulumi:pulumi:Stack::platform-dev";
@@ -160,21 +160,6 @@ describe("plan diff: diffGraphs", () => {
     });
 });
 
-/** Runs the CLI in-process, capturing stdout and stderr (as tests/plan.test.ts does). */
-async function runPlan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    (process.stdout as any).write = (chunk: string) => ((stdout += chunk), true);
-    (process.stderr as any).write = (chunk: string) => ((stderr += chunk), true);
-    try {
-        return { code: await main(args), stdout, stderr };
-    } finally {
-        (process.stdout as any).write = out;
-        (process.stderr as any).write = err;
-    }
-}
 
 describe("npm run plan -- --diff", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-diff-"));

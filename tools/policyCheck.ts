@@ -220,6 +220,21 @@ export async function runPolicies(graph: GraphLike, opts: RunPoliciesOptions = {
             message: `can't run policy '${policy.name}' during preview: ${e.message}. Fix: make the value known at preview ` +
                 "(literal values, object-form policy documents) or rely on the check during `pulumi up`.",
         });
+        /** Runs one validation as the engine does: notApplicable skips, an unknown value is advisory, anything else is an error. */
+        const runGuarded = async (validate: () => unknown, urn: string | null, subject: string): Promise<void> => {
+            try {
+                await Promise.resolve(validate());
+            } catch (e) {
+                if (e instanceof NotApplicableError) {
+                    return;
+                }
+                if (isUnknownValueError(e)) {
+                    unknownViolation(e, urn);
+                    return;
+                }
+                throw new Error(`Error validating ${subject} with policy '${policy.name}': ${(e as Error)?.stack ?? e}`);
+            }
+        };
 
         if ("validateResource" in policy && policy.validateResource) {
             const validations: ResourceValidation[] = Array.isArray(policy.validateResource)
@@ -251,18 +266,7 @@ export async function runPolicies(graph: GraphLike, opts: RunPoliciesOptions = {
                     const report: ReportViolation = (message: string) => {
                         violations.push({ policy: policy.name, level: runLevel, urn: r.urn, message: String(message) });
                     };
-                    try {
-                        await Promise.resolve(validation(args, report));
-                    } catch (e) {
-                        if (e instanceof NotApplicableError) {
-                            continue;
-                        }
-                        if (isUnknownValueError(e)) {
-                            unknownViolation(e, r.urn);
-                            continue;
-                        }
-                        throw new Error(`Error validating resource ${r.urn} with policy '${policy.name}': ${(e as Error)?.stack ?? e}`);
-                    }
+                    await runGuarded(() => validation(args, report), r.urn, `resource ${r.urn}`);
                 }
             }
         }
@@ -285,18 +289,7 @@ export async function runPolicies(graph: GraphLike, opts: RunPoliciesOptions = {
                 const report: ReportViolation = (message: string, urn?: string) => {
                     violations.push({ policy: policy.name, level: runLevel, urn: urn ?? null, message: String(message) });
                 };
-                try {
-                    await Promise.resolve(validation(args, report));
-                } catch (e) {
-                    if (e instanceof NotApplicableError) {
-                        continue;
-                    }
-                    if (isUnknownValueError(e)) {
-                        unknownViolation(e, null);
-                        continue;
-                    }
-                    throw new Error(`Error validating stack with policy '${policy.name}': ${(e as Error)?.stack ?? e}`);
-                }
+                await runGuarded(() => validation(args, report), null, "stack");
             }
         }
     }
