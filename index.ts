@@ -219,40 +219,48 @@ const monitoring = new Monitoring(
     { providers: [provider] },
 );
 
-export const environment = config.environment;
-export const region = config.region;
-export const vpcId = network.vpcId;
-export const publicSubnetIds = network.publicSubnetIds;
-export const privateSubnetIds = network.privateSubnetIds;
-export const isolatedSubnetIds = network.isolatedSubnetIds;
-export const privateRouteTableIds = network.privateRouteTableIds;
-export const s3EndpointId = network.s3EndpointId;
-export const logsBucketName = logsBucket.bucketName;
-export const uploadsBucketName = uploadsBucket.bucketName;
-export const backupBucketName = backupBucket.bucketName;
-export const bakeLogsBucketName = bakeLogsBucket.bucketName;
-export const webRoleArn = webTier.roleArn;
-export const loadBalancerDnsName = webTier.loadBalancerDnsName;
-export const autoScalingGroupName = webTier.autoScalingGroupName;
-export const amiParameterName = webTier.amiParameterName;
-export const launchTemplateId = webTier.launchTemplateId;
-export const bakeRunbookName = amiFactory?.bakeRunbookName;
-export const imagingRunbookName = amiFactory?.imagingRunbookName;
-export const bakePrepareDocumentName = amiFactory?.bakePrepareDocumentName;
-export const databaseEndpoint = database?.endpoint;
-export const databasePort = database?.port;
-export const databaseSecretArn = database?.secretArn;
-export const databaseResourceId = database?.resourceId;
-export const backupDocumentName = backup?.backupDocumentName;
-export const restoreDocumentName = backup?.restoreDocumentName;
-export const backupAssociationId = backup?.associationId;
-export const publicZoneId = publicZone?.zoneId;
-/** NS records to create in the parent domain (delegation), when this stack created the zone. */
-export const nameServers = publicZone?.nameServers;
-export const certificateArn = publicZone?.certificateArn ?? config.webTier.certificateArn;
-export const siteUrl =
-    dns?.siteUrl ??
-    (webTier.loadBalancerDnsName ? pulumi.interpolate`${certificateArn ? "https" : "http"}://${webTier.loadBalancerDnsName}` : webTier.publicIp?.apply((ip) => `http://${ip}`));
-export const alertTopicArn = monitoring.topicArn;
-export const dashboardName = monitoring.dashboardName;
-export const budgetName = monitoring.budgetName;
+const certificateArn = publicZone?.certificateArn ?? config.webTier.certificateArn;
+
+/**
+ * Stack outputs. Parts a stack does not have (DNS off, single mode, no database) are left out
+ * rather than exported as undefined, which the engine would warn about on every run.
+ */
+const outputs = {
+    environment: config.environment,
+    region: config.region,
+    vpcId: network.vpcId,
+    publicSubnetIds: network.publicSubnetIds,
+    privateSubnetIds: network.privateSubnetIds,
+    isolatedSubnetIds: network.isolatedSubnetIds,
+    privateRouteTableIds: network.privateRouteTableIds,
+    s3EndpointId: network.s3EndpointId,
+    logsBucketName: logsBucket.bucketName,
+    uploadsBucketName: uploadsBucket.bucketName,
+    backupBucketName: backupBucket.bucketName,
+    bakeLogsBucketName: bakeLogsBucket.bucketName,
+    webRoleArn: webTier.roleArn,
+    loadBalancerDnsName: webTier.loadBalancerDnsName,
+    autoScalingGroupName: webTier.autoScalingGroupName,
+    amiParameterName: webTier.amiParameterName,
+    launchTemplateId: webTier.launchTemplateId,
+    bakeRunbookName: amiFactory?.bakeRunbookName,
+    imagingRunbookName: amiFactory?.imagingRunbookName,
+    bakePrepareDocumentName: amiFactory?.bakePrepareDocumentName,
+    databaseEndpoint: database?.endpoint,
+    databasePort: database?.port,
+    databaseSecretArn: database?.secretArn,
+    databaseResourceId: database?.resourceId,
+    backupDocumentName: backup?.backupDocumentName,
+    restoreDocumentName: backup?.restoreDocumentName,
+    backupAssociationId: backup?.associationId,
+    publicZoneId: publicZone?.zoneId,
+    /** NS records to create in the parent domain (delegation), when this stack created the zone. */
+    nameServers: publicZone?.nameServers,
+    certificateArn,
+    siteUrl: dns?.siteUrl ?? (webTier.loadBalancerDnsName ? pulumi.interpolate`${certificateArn ? "https" : "http"}://${webTier.loadBalancerDnsName}` : webTier.publicIp?.apply((ip) => `http://${ip}`)),
+    alertTopicArn: monitoring.topicArn,
+    dashboardName: monitoring.dashboardName,
+    budgetName: monitoring.budgetName,
+};
+
+export = Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));
