@@ -182,6 +182,11 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     const asyncErrors: unknown[] = [];
     const onRejection = (reason: unknown) => asyncErrors.push(reason);
     process.on("unhandledRejection", onRejection);
+    // The runtime records a stack trace for every promise and resource (for leak reports and
+    // source positions, neither of which the graph keeps). Formatting them through ts-node's
+    // source maps is most of an offline run's time, so during the run a stack is its message.
+    const prepareStackTrace = Error.prepareStackTrace;
+    Error.prepareStackTrace = (error: Error) => `${error.name}: ${error.message}`;
     let outputs: Record<string, unknown> = {};
     try {
         const result = await pulumi.runtime.runInPulumiStack(async () => {
@@ -194,6 +199,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     } catch (err) {
         throw toProgramError(err);
     } finally {
+        Error.prepareStackTrace = prepareStackTrace;
         process.off("unhandledRejection", onRejection);
     }
     if (asyncErrors.length > 0) {
