@@ -54,6 +54,19 @@ describe("npm run plan", () => {
         assert.match(stdout, /Policies: /);
     });
 
+    it("--preview plans with provider-computed values unknown, as pulumi preview does, and still passes the policies", async () => {
+        for (const stack of ["dev", "prod"]) {
+            const { code, stdout, stderr } = await runPlan(["--stack", stack, "--json", "--preview"]);
+            assert.equal(code, 0, stderr);
+            const graph = JSON.parse(stdout) as Graph;
+            const endpoint = graph.resources.find((r) => r.name === "network-s3")!;
+            assert.equal(endpoint.inputs.vpcId, "<computed>", "the VPC id is unknown before the VPC exists");
+            assert.ok(graph.resources.every((r) => r.id === null || r.custom), "no ids are invented for components");
+            assert.deepEqual(graph.violations.filter((v) => v.level === "mandatory"), []);
+        }
+        assert.deepEqual(parseArgs(["--stack", "dev", "--preview"]), { stack: "dev", json: false, preview: true });
+    });
+
     it("--out writes the JSON to a file", async () => {
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "nested", "dev.json");
         const { code } = await runPlan(["--stack", "dev", "--out", out]);

@@ -120,6 +120,11 @@ export class OfflineMocks implements Mocks {
         readonly stack: string,
         /** Values for `aws.ssm.getParameter` by name (others answer a plausible AMI id). */
         readonly ssmParameters: Record<string, string> = {},
+        /**
+         * Answer as the engine does during `pulumi preview`: a resource to be created has no id
+         * and no provider-computed outputs yet, only its inputs.
+         */
+        readonly preview = false,
     ) {}
 
     newResource(args: MockResourceArgs): MockResourceResult {
@@ -127,6 +132,9 @@ export class OfflineMocks implements Mocks {
         if (type === "pulumi:pulumi:Stack" || type.startsWith("pulumi:providers:")) {
             if (type.startsWith("pulumi:providers:") && typeof inputs.region === "string") this.providerRegions.set(`${name}-provider-id`, inputs.region);
             return { id: type.startsWith("pulumi:providers:") ? `${name}-provider-id` : undefined, state: inputs };
+        }
+        if (this.preview && type !== "pulumi:pulumi:Stack" && !type.startsWith("pulumi:providers:")) {
+            return { id: undefined, state: inputs };
         }
         if (type === "awsx:ec2:Vpc") {
             return { id: undefined, state: { ...inputs, ...this.awsxVpc(name, inputs) } };

@@ -164,7 +164,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     }
 
     const region = settings.config["aws:region"] ?? "us-east-1";
-    const monitor = new RecordingMonitor(new OfflineMocks(region, options.stack));
+    const monitor = new RecordingMonitor(new OfflineMocks(region, options.stack, {}, options.preview ?? false));
     settingsModule.setMockOptions(monitor, settings.project.name, options.stack, options.preview ?? false);
     const store = stateModule.getStore();
     Object.assign(store, {

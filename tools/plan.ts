@@ -25,11 +25,13 @@ export interface PlanOptions {
     policyConfig?: string;
     /** Base graph JSON (from an earlier `--out`): print a Markdown diff against it instead of the tree. */
     diff?: string;
+    /** Plan as `pulumi preview` sees it: provider-computed values (ids, ARNs) unknown. */
+    preview?: boolean;
 }
 
 export class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE] [--policy-config FILE] [--diff BASE.json]";
+const USAGE = "usage: npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE] [--policy-config FILE] [--diff BASE.json] [--preview]";
 
 export function parseArgs(argv: string[]): PlanOptions {
     const options: Partial<PlanOptions> = { json: false };
@@ -40,6 +42,8 @@ export function parseArgs(argv: string[]): PlanOptions {
         const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
         if (flag === "--json") {
             options.json = true;
+        } else if (flag === "--preview") {
+            options.preview = true;
         } else if (flag in valueFlags) {
             const value = inline ?? argv[++i];
             if (value === undefined || value.startsWith("--")) {
@@ -62,7 +66,7 @@ export function parseArgs(argv: string[]): PlanOptions {
 
 /** Runs the whole plan and returns the graph with its violations. Throws ProgramError. */
 export async function plan(options: Omit<PlanOptions, "json" | "out">): Promise<Graph> {
-    const { graph, settings } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir });
+    const { graph, settings } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir, preview: options.preview });
     const policyConfig = options.policyConfig ? loadPolicyConfig(options.policyConfig) : undefined;
     graph.violations = await runPolicies(graph, policyConfig ? { config: policyConfig } : undefined);
     // The program already validated this config; another program (--program) may not have a `cost` section.
