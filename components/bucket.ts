@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { serviceTrustPolicy } from "./iam";
 
 export interface LifecycleArgs {
     /** Transition current objects to STANDARD_IA after N days (>= 30). Default: none. */
@@ -354,17 +355,7 @@ export class PrivateBucket extends pulumi.ComponentResource {
             `${name}-replication`,
             {
                 description: `S3 replication of ${name} into ${replication.region}`,
-                assumeRolePolicy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Effect: "Allow",
-                            Principal: { Service: "s3.amazonaws.com" },
-                            Action: "sts:AssumeRole",
-                            Condition: { StringEquals: { "aws:SourceAccount": account } },
-                        },
-                    ],
-                }),
+                assumeRolePolicy: serviceTrustPolicy("s3.amazonaws.com", { sourceAccount: account }),
                 tags,
             },
             { parent: this },

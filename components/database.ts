@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseConfig } from "../config";
 import { databaseSection, ENGINES, Engine, isEngine } from "../config/database";
+import { serviceTrustPolicy } from "./iam";
 
 export interface DatabaseArgs {
     /**
@@ -139,18 +140,7 @@ export class Database extends pulumi.ComponentResource {
                 `${name}-monitoring`,
                 {
                     description: `${identifier}: RDS enhanced monitoring publishes OS metrics to CloudWatch Logs`,
-                    assumeRolePolicy: pulumi.jsonStringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Effect: "Allow",
-                                Principal: { Service: "monitoring.rds.amazonaws.com" },
-                                Action: "sts:AssumeRole",
-                                // Confused-deputy protection: only RDS monitoring for this account.
-                                Condition: { StringEquals: { "aws:SourceAccount": account } },
-                            },
-                        ],
-                    }),
+                    assumeRolePolicy: serviceTrustPolicy("monitoring.rds.amazonaws.com", { sourceAccount: account }),
                     tags,
                 },
                 { parent: this },

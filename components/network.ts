@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { layoutSubnets, SubnetTier } from "./subnetLayout";
+import { serviceTrustPolicy } from "./iam";
 
 export interface NetworkArgs {
     /** The VPC's IPv4 range. Default `10.0.0.0/16`. */
@@ -206,18 +207,7 @@ export class Network extends pulumi.ComponentResource {
             `${name}-flow-logs`,
             {
                 description: "VPC flow logs delivery to CloudWatch Logs",
-                assumeRolePolicy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Effect: "Allow",
-                            Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-                            Action: "sts:AssumeRole",
-                            // Confused-deputy protection: only flow logs of this account may assume it.
-                            Condition: { StringEquals: { "aws:SourceAccount": account } },
-                        },
-                    ],
-                }),
+                assumeRolePolicy: serviceTrustPolicy("vpc-flow-logs.amazonaws.com", { sourceAccount: account }),
                 tags,
             },
             { parent: this },

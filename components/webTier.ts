@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { WebTierConfig } from "../config";
 import { al2023Parameter } from "../config/webTier";
 import { PrivateBucket } from "./bucket";
+import { serviceTrustPolicy } from "./iam";
 
 export interface WebTierArgs {
     /** The validated `webTier` section of the stack config (mode, sizes, ports, snapshots...). Required. */
@@ -225,10 +226,7 @@ export class WebTier extends pulumi.ComponentResource {
             `${name}-instance`,
             {
                 description: `Instances of the ${args.stack} web tier`,
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
+                assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
                 tags,
             },
             { parent: this },
@@ -418,10 +416,7 @@ export class WebTier extends pulumi.ComponentResource {
             `${name}-dlm`,
             {
                 description: `Data Lifecycle Manager: EBS snapshots of the ${args.stack} web tier`,
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "dlm.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
+                assumeRolePolicy: serviceTrustPolicy("dlm.amazonaws.com"),
                 tags,
             },
             { parent: this },
