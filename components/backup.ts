@@ -142,6 +142,7 @@ export class Backup extends pulumi.ComponentResource {
         const logsBucketName = bucketNameOf(args.logsBucket);
         const backupScript = readScript("backup.sh");
         const restoreScript = readScript("restore.sh");
+        const library = readScript("lib.sh");
         const defaults = {
             Directories: config.directories.join(" "),
             Excludes: config.excludes.join(","),
@@ -155,7 +156,7 @@ export class Backup extends pulumi.ComponentResource {
                 documentType: "Command",
                 documentFormat: "JSON",
                 targetType: "/AWS::EC2::Instance",
-                content: pulumi.jsonStringify(pulumi.output(backupBucketName).apply((bucket) => backupDocumentContent({ script: backupScript, bucket, prefix: backupPrefix, timeoutSeconds: config.timeoutSeconds, ...defaults }))),
+                content: pulumi.jsonStringify(pulumi.output(backupBucketName).apply((bucket) => backupDocumentContent({ script: backupScript, library, bucket, prefix: backupPrefix, timeoutSeconds: config.timeoutSeconds, ...defaults }))),
                 tags,
             },
             { parent: this },
@@ -166,7 +167,7 @@ export class Backup extends pulumi.ComponentResource {
                 documentType: "Command",
                 documentFormat: "JSON",
                 targetType: "/AWS::EC2::Instance",
-                content: pulumi.jsonStringify(pulumi.output(backupBucketName).apply((bucket) => restoreDocumentContent({ script: restoreScript, bucket, prefix: backupPrefix, timeoutSeconds: config.timeoutSeconds }))),
+                content: pulumi.jsonStringify(pulumi.output(backupBucketName).apply((bucket) => restoreDocumentContent({ script: restoreScript, library, bucket, prefix: backupPrefix, timeoutSeconds: config.timeoutSeconds }))),
                 tags,
             },
             { parent: this },
@@ -250,25 +251,26 @@ export function readScript(file: string): string {
 }
 
 /**
- * The shell lines that install `script` as `<INSTANCE_SCRIPT_DIR>/<file>`. Written to a temp
- * file and renamed: a backup still running from the previous schedule keeps reading its own
- * copy (bash reads a script as it goes, rewriting it in place would corrupt that run).
- * `_bin` is never a backup.sh slug (`_` is always followed by two hex digits there), so the
- * scripts cannot collide with the per-directory state kept next to them.
+ * The shell lines that install each file as `<scriptDir>/<file>`, in order (the shared
+ * library before the script that sources it). Each is written to a temp file and renamed: a
+ * backup still running from the previous schedule keeps reading its own copy (bash reads a
+ * script as it goes, rewriting it in place would corrupt that run). `_bin` is never a
+ * backup.sh slug (`_` is always followed by two hex digits there), so the scripts cannot
+ * collide with the per-directory state kept next to them.
  */
-function installLines(scriptDir: string, file: string, script: string): string[] {
-    const target = `${scriptDir}/${file}`;
-    return [
+function installLines(scriptDir: string, files: Array<{ file: string; text: string }>): string[] {
+    const lines = [
         "set -eu",
         `mkdir -p -m 0700 ${path.posix.dirname(scriptDir)} ${scriptDir}`,
-        `tmp=$(mktemp ${target}.XXXXXX)`,
-        // Not run after a successful exec (and by then the temp file has been renamed).
+        'tmp=""',
+        // Not run after a successful exec (and by then every temp file has been renamed).
         `trap 'rm -f "$tmp"' EXIT`,
-        `cat > "$tmp" <<'${HEREDOC_TERMINATOR}'`,
-        ...script.slice(0, -1).split("\n"),
-        HEREDOC_TERMINATOR,
-        `mv -f "$tmp" ${target}`,
     ];
+    for (const { file, text } of files) {
+        const target = `${scriptDir}/${file}`;
+        lines.push(`tmp=$(mktemp ${target}.XXXXXX)`, `cat > "$tmp" <<'${HEREDOC_TERMINATOR}'`, ...text.slice(0, -1).split("\n"), HEREDOC_TERMINATOR, `mv -f "$tmp" ${target}`);
+    }
+    return lines;
 }
 
 function param(type: string, description: string, constraint: { allowedPattern: string } | { allowedValues: string[] }, defaultValue?: string): SsmParameter {
@@ -288,6 +290,8 @@ function runShellScriptStep(stepName: string, timeoutSeconds: number, runCommand
 export interface BackupDocumentOptions {
     /** The script text (readScript("backup.sh")). */
     script: string;
+    /** The helpers it sources (readScript("lib.sh")), installed beside it. */
+    library: string;
     /** Where the instance keeps the scripts. Default INSTANCE_SCRIPT_DIR (tests point it elsewhere). */
     scriptDir?: string;
     bucket: string;
@@ -316,7 +320,7 @@ export function backupDocumentContent(o: BackupDocumentOptions): SsmDocumentCont
         },
         mainSteps: [
             runShellScriptStep("backup", o.timeoutSeconds, [
-                ...installLines(dir, "backup.sh", o.script),
+                ...installLines(dir, [{ file: "lib.sh", text: o.library }, { file: "backup.sh", text: o.script }]),
                 // Values are assigned in single quotes (the patterns exclude quotes), then split
                 // with globbing off: the exclude globs must reach tar, not the shell.
                 "excludes='{{ Excludes }}'",
@@ -338,6 +342,8 @@ export function backupDocumentContent(o: BackupDocumentOptions): SsmDocumentCont
 export interface RestoreDocumentOptions {
     /** The script text (readScript("restore.sh")). */
     script: string;
+    /** The helpers it sources (readScript("lib.sh")), installed beside it. */
+    library: string;
     /** Where the instance keeps the scripts. Default INSTANCE_SCRIPT_DIR. */
     scriptDir?: string;
     bucket: string;
@@ -362,7 +368,7 @@ export function restoreDocumentContent(o: RestoreDocumentOptions): SsmDocumentCo
         },
         mainSteps: [
             runShellScriptStep("restore", o.timeoutSeconds, [
-                ...installLines(dir, "restore.sh", o.script),
+                ...installLines(dir, [{ file: "lib.sh", text: o.library }, { file: "restore.sh", text: o.script }]),
                 "set --",
                 "target='{{ Target }}'",
                 "work_dir='{{ WorkDir }}'",

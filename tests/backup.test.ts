@@ -18,6 +18,7 @@ import { checkDocument, SsmDocumentContent } from "../tools/ssmDocuments";
 const SCRIPTS = path.join(__dirname, "..", "components", "ssm");
 const BACKUP_SH = fs.readFileSync(path.join(SCRIPTS, "backup.sh"), "utf8");
 const RESTORE_SH = fs.readFileSync(path.join(SCRIPTS, "restore.sh"), "utf8");
+const LIB_SH = fs.readFileSync(path.join(SCRIPTS, "lib.sh"), "utf8");
 const BACKUP_TYPE = "platform:backup:Backup";
 
 const graphs: Record<string, Graph> = {};
@@ -39,12 +40,15 @@ function bucketUrn(g: Graph, logicalName: string): string {
 }
 
 /** The text the heredoc in `runCommand` writes, as the shell would (lines joined by "\n", each ending in one). */
-function embeddedScript(doc: SsmDocumentContent): string {
+/** The text a document's heredoc writes to `<_bin>/<file>` (the heredoc just before its `mv`). */
+function embeddedScript(doc: SsmDocumentContent, file: string): string {
     const lines = doc.mainSteps[0].inputs!.runCommand as string[];
-    const start = lines.findIndex((l) => l === `cat > "$tmp" <<'${HEREDOC_TERMINATOR}'`);
-    assert.ok(start >= 0, "the heredoc start line is missing");
-    const end = lines.indexOf(HEREDOC_TERMINATOR, start + 1);
-    assert.ok(end > start, "the heredoc terminator is missing");
+    const mv = lines.indexOf(`mv -f "$tmp" /var/lib/platform-backup/_bin/${file}`);
+    assert.ok(mv > 0, `no line installs ${file}`);
+    const end = mv - 1;
+    assert.strictEqual(lines[end], HEREDOC_TERMINATOR, "the heredoc terminator is missing");
+    const start = lines.lastIndexOf(`cat > "$tmp" <<'${HEREDOC_TERMINATOR}'`, end);
+    assert.ok(start >= 0 && start < end, "the heredoc start line is missing");
     return lines.slice(start + 1, end).map((l) => `${l}\n`).join("");
 }
 
@@ -113,22 +117,31 @@ describe("Backup (SSM documents and schedule)", function () {
                 assert.deepStrictEqual(r.propertyDependencies.content, [bucketUrn(g, "backups")]);
             });
 
-            it("backup document: backup.sh is embedded byte for byte", () => {
+            it("backup document: backup.sh and the lib.sh it sources are embedded byte for byte", () => {
                 const doc = contentOf(one(g, "aws:ssm/document:Document", "backup-backup"));
-                assert.strictEqual(embeddedScript(doc), BACKUP_SH);
+                assert.strictEqual(embeddedScript(doc, "backup.sh"), BACKUP_SH);
+                assert.strictEqual(embeddedScript(doc, "lib.sh"), LIB_SH);
             });
 
             it("backup document: the wrapper lines around the script", () => {
                 const lines = contentOf(one(g, "aws:ssm/document:Document", "backup-backup")).mainSteps[0].inputs!.runCommand as string[];
+                const lib = LIB_SH.split("\n").length - 1;
                 const n = BACKUP_SH.split("\n").length - 1;
-                assert.deepStrictEqual(lines.slice(0, 5), [
+                assert.deepStrictEqual(lines.slice(0, 6), [
                     "set -eu",
                     "mkdir -p -m 0700 /var/lib/platform-backup /var/lib/platform-backup/_bin",
-                    "tmp=$(mktemp /var/lib/platform-backup/_bin/backup.sh.XXXXXX)",
+                    'tmp=""',
                     `trap 'rm -f "$tmp"' EXIT`,
+                    "tmp=$(mktemp /var/lib/platform-backup/_bin/lib.sh.XXXXXX)",
                     "cat > \"$tmp\" <<'PLATFORM_EOF'",
                 ]);
-                assert.deepStrictEqual(lines.slice(5 + n), [
+                assert.deepStrictEqual(lines.slice(6 + lib, 6 + lib + 4), [
+                    "PLATFORM_EOF",
+                    'mv -f "$tmp" /var/lib/platform-backup/_bin/lib.sh',
+                    "tmp=$(mktemp /var/lib/platform-backup/_bin/backup.sh.XXXXXX)",
+                    "cat > \"$tmp\" <<'PLATFORM_EOF'",
+                ]);
+                assert.deepStrictEqual(lines.slice(6 + lib + 4 + n), [
                     "PLATFORM_EOF",
                     'mv -f "$tmp" /var/lib/platform-backup/_bin/backup.sh',
                     "excludes='{{ Excludes }}'",
@@ -171,7 +184,8 @@ describe("Backup (SSM documents and schedule)", function () {
                 assert.strictEqual(step.name, "restore");
                 assert.deepStrictEqual(step.precondition, { StringEquals: ["platformType", "Linux"] });
                 assert.strictEqual(step.inputs!.timeoutSeconds, 3600);
-                assert.strictEqual(embeddedScript(doc), RESTORE_SH);
+                assert.strictEqual(embeddedScript(doc, "restore.sh"), RESTORE_SH);
+                assert.strictEqual(embeddedScript(doc, "lib.sh"), LIB_SH);
                 const lines = step.inputs!.runCommand as string[];
                 assert.strictEqual(
                     lines[lines.length - 1],
@@ -370,7 +384,7 @@ describe("Backup document wrapper under /bin/sh", function () {
     for (const shell of shells) {
         it(`backup: installs backup.sh byte for byte (0700, no temp left) and passes every argument (${shell.join(" ")})`, () => {
             const scriptDir = path.join(dir, "state", "_bin");
-            const doc = backupDocumentContent({ script: readScript("backup.sh"), scriptDir, bucket: "b-1", prefix: "backups/dev", timeoutSeconds: 60, Directories: "/var/www /etc/platform", Excludes: "*.tmp,cache/*", FullEvery: "7", CompressionLevel: "3" });
+            const doc = backupDocumentContent({ script: readScript("backup.sh"), library: LIB_SH, scriptDir, bucket: "b-1", prefix: "backups/dev", timeoutSeconds: 60, Directories: "/var/www /etc/platform", Excludes: "*.tmp,cache/*", FullEvery: "7", CompressionLevel: "3" });
             const argv = run(doc, { Directories: "/var/www,/etc/platform  /srv/a", Excludes: "*.tmp,cache/*,[ab]?c", FailOnChange: "true" }, shell);
             assert.deepStrictEqual(argv, [
                 path.join(scriptDir, "backup.sh"),
@@ -379,27 +393,29 @@ describe("Backup document wrapper under /bin/sh", function () {
                 "--fail-on-change", "--", "/var/www", "/etc/platform", "/srv/a",
             ]);
             assert.strictEqual(fs.readFileSync(path.join(scriptDir, "backup.sh"), "utf8"), BACKUP_SH);
-            assert.deepStrictEqual(fs.readdirSync(scriptDir), ["backup.sh"]);
+            assert.strictEqual(fs.readFileSync(path.join(scriptDir, "lib.sh"), "utf8"), LIB_SH);
+            assert.deepStrictEqual(fs.readdirSync(scriptDir).sort(), ["backup.sh", "lib.sh"]);
             assert.strictEqual(fs.statSync(scriptDir).mode & 0o777, 0o700);
             assert.strictEqual(fs.statSync(path.dirname(scriptDir)).mode & 0o777, 0o700);
         });
 
         it(`backup: no excludes, FailOnChange false (${shell.join(" ")})`, () => {
             const scriptDir = path.join(dir, "state", "_bin");
-            const doc = backupDocumentContent({ script: readScript("backup.sh"), scriptDir, bucket: "b-1", prefix: "", timeoutSeconds: 60, Directories: "/", Excludes: "", FullEvery: "1", CompressionLevel: "19" });
+            const doc = backupDocumentContent({ script: readScript("backup.sh"), library: LIB_SH, scriptDir, bucket: "b-1", prefix: "", timeoutSeconds: 60, Directories: "/", Excludes: "", FullEvery: "1", CompressionLevel: "19" });
             assert.deepStrictEqual(run(doc, {}, shell), [path.join(scriptDir, "backup.sh"), "--bucket", "b-1", "--prefix", "", "--full-every", "1", "--level", "19", "--", "/"]);
         });
 
         it(`restore: installs restore.sh and passes Target/WorkDir only when set (${shell.join(" ")})`, () => {
             const scriptDir = path.join(dir, "state", "_bin");
-            const doc = restoreDocumentContent({ script: readScript("restore.sh"), scriptDir, bucket: "b-1", prefix: "backups/prod", timeoutSeconds: 60 });
+            const doc = restoreDocumentContent({ script: readScript("restore.sh"), library: LIB_SH, scriptDir, bucket: "b-1", prefix: "backups/prod", timeoutSeconds: 60 });
             const base = [path.join(scriptDir, "restore.sh"), "--bucket", "b-1", "--prefix", "backups/prod", "--instance-id", "i-0123456789abcdef0", "--directory", "/var/www"];
             assert.deepStrictEqual(run(doc, { InstanceId: "i-0123456789abcdef0", Directory: "/var/www" }, shell), [...base, "--snapshot", "latest"]);
             assert.deepStrictEqual(run(doc, { InstanceId: "i-0123456789abcdef0", Directory: "/var/www", Snapshot: "20250301T021500.123Z", Target: "/srv/restore", WorkDir: "/mnt/scratch" }, shell), [
                 ...base, "--snapshot", "20250301T021500.123Z", "--target", "/srv/restore", "--work-dir", "/mnt/scratch",
             ]);
             assert.strictEqual(fs.readFileSync(path.join(scriptDir, "restore.sh"), "utf8"), RESTORE_SH);
-            assert.deepStrictEqual(fs.readdirSync(scriptDir), ["restore.sh"]);
+            assert.strictEqual(fs.readFileSync(path.join(scriptDir, "lib.sh"), "utf8"), LIB_SH);
+            assert.deepStrictEqual(fs.readdirSync(scriptDir).sort(), ["lib.sh", "restore.sh"]);
         });
     }
 });
@@ -450,8 +466,8 @@ describe("Backup parameter patterns reject shell injection", () => {
     it("every parameter of both documents uses one of these patterns or a value list", () => {
         const known = new Set<string>(Object.values(PATTERNS));
         const docs = [
-            backupDocumentContent({ script: BACKUP_SH, bucket: "b-1", prefix: "p", timeoutSeconds: 60, Directories: "/a", Excludes: "", FullEvery: "7", CompressionLevel: "3" }),
-            restoreDocumentContent({ script: RESTORE_SH, bucket: "b-1", prefix: "p", timeoutSeconds: 60 }),
+            backupDocumentContent({ script: BACKUP_SH, library: LIB_SH, bucket: "b-1", prefix: "p", timeoutSeconds: 60, Directories: "/a", Excludes: "", FullEvery: "7", CompressionLevel: "3" }),
+            restoreDocumentContent({ script: RESTORE_SH, library: LIB_SH, bucket: "b-1", prefix: "p", timeoutSeconds: 60 }),
         ];
         for (const doc of docs) {
             for (const [name, p] of Object.entries(doc.parameters!)) {

@@ -391,7 +391,7 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
     );
   });
 
-  it('exit codes: missing source 3, lock held 6, bad arguments 2, unknown snapshot 8', async function () {
+  it('exit codes: missing source 3, lock held 6, bad arguments 2, unknown snapshot 8, missing library 9', async function () {
     const missing = runScript(s3, BACKUP, backupArgs(path.join(work, 'no-such-dir')));
     assert.equal(missing.status, 3, missing.stderr);
     assert.match(missing.stderr, /source directory does not exist.*no-such-dir/);
@@ -438,10 +438,20 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
     assert.match(unknown.stderr, /not found/);
     const never = runScript(s3, RESTORE, restoreArgs(path.join(work, 'never-backed-up'), path.join(work, 'y')));
     assert.equal(never.status, 8, never.stderr);
+
+    // A script installed without the library it sources fails as a missing tool (9), saying so.
+    const lonely = fs.mkdtempSync(path.join(work, 'lonely-'));
+    for (const script of [BACKUP, RESTORE]) {
+      const copy = path.join(lonely, path.basename(script));
+      fs.copyFileSync(script, copy);
+      const r = runScript(s3, copy, ['--help']);
+      assert.equal(r.status, 9, r.stderr);
+      assert.match(r.stderr, /lib\.sh is missing: install it beside this script/);
+    }
   });
 
-  it('shellcheck passes on both scripts', function () {
-    const r = spawnSync('shellcheck', ['--severity=style', BACKUP, RESTORE], { encoding: 'utf8' });
+  it('shellcheck passes on both scripts and the library they share', function () {
+    const r = spawnSync('shellcheck', ['-x', '--severity=style', BACKUP, RESTORE, path.join(path.dirname(BACKUP), 'lib.sh')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 });

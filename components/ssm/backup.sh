@@ -57,26 +57,18 @@ readonly EX_USAGE=2 EX_NOSRC=3 EX_S3=4 EX_VERIFY=5 EX_LOCKED=6 EX_ARCHIVE=7 EX_T
 readonly ARCHIVE_NAME=archive.tar.zst
 readonly MANIFEST_VERSION=1
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  local code=$1
-  shift
-  log "ERROR: $*"
-  exit "$code"
-}
+# Helpers shared with restore.sh (log, die, on_err, norm_path, slugify, join_key).
+lib_dir=$(dirname -- "${BASH_SOURCE[0]}")
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$lib_dir/lib.sh" || { printf '%s: ERROR: %s/lib.sh is missing: install it beside this script\n' "$PROG" "$lib_dir" >&2; exit 9; }
+
 usage() { die "$EX_USAGE" "$* (usage: backup.sh --bucket B --prefix P [options] DIR...; see header)"; }
-# shellcheck disable=SC2317
-# (SC2317 "unreachable": on_err and cleanup are only invoked from trap strings, which
-#  ShellCheck 0.9 does not follow.)
-on_err() {
-  local rc=$1 line=$2 cmd=$3
-  log "ERROR: unexpected failure (status $rc) at line $line: $cmd"
-  exit 1
-}
 trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
 TMP=""
 # shellcheck disable=SC2317
+# (SC2317 "unreachable": cleanup is only invoked from the EXIT trap string, which ShellCheck
+#  0.9 does not follow.)
 cleanup() {
   local pid
   for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
@@ -85,46 +77,6 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- helpers (no forks unless noted)
-
-# norm_path PATH -> REPLY: absolute path with "//", "/./" and trailing "/" removed.
-# Returns 1 for relative paths or ".." components. Works for names containing newlines.
-norm_path() {
-  local p=$1 comp out=""
-  local -a parts
-  [[ $p == /* ]] || return 1
-  IFS=/ read -r -d '' -a parts < <(printf '%s\0' "$p") || true
-  for comp in "${parts[@]}"; do
-    case $comp in
-      '' | .) ;;
-      ..) return 1 ;;
-      *) out+="/$comp" ;;
-    esac
-  done
-  REPLY=${out:-/}
-}
-
-# slugify NORMALIZED_PATH -> REPLY (see header). Byte-wise via od.
-slugify() {
-  local p=${1#/} b out="" ch
-  local -a bytes
-  if [[ -z $p ]]; then
-    REPLY=-
-    return 0
-  fi
-  while read -r -a bytes; do
-    for b in "${bytes[@]}"; do
-      case $b in
-        2f) out+=- ;;
-        2e | 3[0-9] | 4[1-9a-f] | 5[0-9a] | 6[1-9a-f] | 7[0-9a])
-          printf -v ch '%b' "\\x$b"
-          out+=$ch
-          ;;
-        *) out+="_$b" ;;
-      esac
-    done
-  done < <(printf '%s' "$p" | od -An -v -tx1)
-  REPLY=$out
-}
 
 # json_str STRING -> REPLY: a JSON string literal (quotes included). Bytes >= 0x80 are
 # passed through (valid JSON when the input is UTF-8; the slug is the lossless form).
@@ -145,14 +97,6 @@ json_str() {
     s=${s//"$c"/$u}
   done
   REPLY="\"$s\""
-}
-
-join_key() {
-  local k="" part
-  for part in "$@"; do
-    [[ -n $part ]] && k+="${k:+/}$part"
-  done
-  REPLY=$k
 }
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }

@@ -39,26 +39,18 @@ shopt -s inherit_errexit
 readonly PROG=platform-restore
 readonly EX_USAGE=2 EX_S3=4 EX_VERIFY=5 EX_EXTRACT=7 EX_NOTFOUND=8 EX_TOOL=9
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  local code=$1
-  shift
-  log "ERROR: $*"
-  exit "$code"
-}
+# Helpers shared with backup.sh (log, die, on_err, norm_path, slugify, join_key).
+lib_dir=$(dirname -- "${BASH_SOURCE[0]}")
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$lib_dir/lib.sh" || { printf '%s: ERROR: %s/lib.sh is missing: install it beside this script\n' "$PROG" "$lib_dir" >&2; exit 9; }
+
 usage() { die "$EX_USAGE" "$* (usage: restore.sh --bucket B --prefix P --instance-id ID --directory DIR [--snapshot ID|latest] [--target DIR] [--work-dir DIR])"; }
-# shellcheck disable=SC2317
-# (SC2317 "unreachable": on_err and cleanup are only invoked from trap strings, which
-#  ShellCheck 0.9 does not follow.)
-on_err() {
-  local rc=$1 line=$2 cmd=$3
-  log "ERROR: unexpected failure (status $rc) at line $line: $cmd"
-  exit 1
-}
 trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
 TMP="" STAGE=""
 # shellcheck disable=SC2317
+# (SC2317 "unreachable": cleanup is only invoked from the EXIT trap string, which ShellCheck
+#  0.9 does not follow.)
 cleanup() {
   local pid
   for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
@@ -66,53 +58,6 @@ cleanup() {
   if [[ -n $TMP && -d $TMP ]]; then rm -rf -- "$TMP"; fi
 }
 trap cleanup EXIT
-
-# Same as backup.sh (keep in sync).
-norm_path() {
-  local p=$1 comp out=""
-  local -a parts
-  [[ $p == /* ]] || return 1
-  IFS=/ read -r -d '' -a parts < <(printf '%s\0' "$p") || true
-  for comp in "${parts[@]}"; do
-    case $comp in
-      '' | .) ;;
-      ..) return 1 ;;
-      *) out+="/$comp" ;;
-    esac
-  done
-  REPLY=${out:-/}
-}
-
-# Same as backup.sh (keep in sync).
-slugify() {
-  local p=${1#/} b out="" ch
-  local -a bytes
-  if [[ -z $p ]]; then
-    REPLY=-
-    return 0
-  fi
-  while read -r -a bytes; do
-    for b in "${bytes[@]}"; do
-      case $b in
-        2f) out+=- ;;
-        2e | 3[0-9] | 4[1-9a-f] | 5[0-9a] | 6[1-9a-f] | 7[0-9a])
-          printf -v ch '%b' "\\x$b"
-          out+=$ch
-          ;;
-        *) out+="_$b" ;;
-      esac
-    done
-  done < <(printf '%s' "$p" | od -An -v -tx1)
-  REPLY=$out
-}
-
-join_key() {
-  local k="" part
-  for part in "$@"; do
-    [[ -n $part ]] && k+="${k:+/}$part"
-  done
-  REPLY=$k
-}
 
 # s3_fetch KEY OUTFILE -> 0 ok, 44 not found, 1 other error (message in $TMP/fetch.err)
 s3_fetch() {
