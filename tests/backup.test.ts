@@ -52,6 +52,22 @@ function embeddedScript(doc: SsmDocumentContent, file: string): string {
     return lines.slice(start + 1, end).map((l) => `${l}\n`).join("");
 }
 
+/** Asserts what both documents are (Command 2.2 JSON for EC2, one Linux-only shell step with the config's timeout) and returns their parts. */
+function commandDocument(r: GraphResource, stepName: string) {
+    assert.strictEqual(r.inputs.documentType, "Command");
+    assert.strictEqual(r.inputs.documentFormat, "JSON");
+    assert.strictEqual(r.inputs.targetType, "/AWS::EC2::Instance");
+    const doc = contentOf(r);
+    assert.strictEqual(doc.schemaVersion, "2.2");
+    assert.strictEqual(doc.mainSteps.length, 1);
+    const step = doc.mainSteps[0];
+    assert.strictEqual(step.action, "aws:runShellScript");
+    assert.strictEqual(step.name, stepName);
+    assert.deepStrictEqual(step.precondition, { StringEquals: ["platformType", "Linux"] });
+    assert.strictEqual(step.inputs!.timeoutSeconds, 3600);
+    return { r, doc, step };
+}
+
 const EXPECTED = {
     dev: { schedule: "cron(0 2 * * ? *)" },
     prod: { schedule: "cron(0 */4 * * ? *)" },
@@ -102,18 +118,7 @@ describe("Backup (SSM documents and schedule)", function () {
             });
 
             it("backup document: Command 2.2 JSON for EC2 instances, one Linux-only runShellScript step", () => {
-                const r = one(g, "aws:ssm/document:Document", "backup-backup");
-                assert.strictEqual(r.inputs.documentType, "Command");
-                assert.strictEqual(r.inputs.documentFormat, "JSON");
-                assert.strictEqual(r.inputs.targetType, "/AWS::EC2::Instance");
-                const doc = contentOf(r);
-                assert.strictEqual(doc.schemaVersion, "2.2");
-                assert.strictEqual(doc.mainSteps.length, 1);
-                const step = doc.mainSteps[0];
-                assert.strictEqual(step.action, "aws:runShellScript");
-                assert.strictEqual(step.name, "backup");
-                assert.deepStrictEqual(step.precondition, { StringEquals: ["platformType", "Linux"] });
-                assert.strictEqual(step.inputs!.timeoutSeconds, 3600);
+                const { r } = commandDocument(one(g, "aws:ssm/document:Document", "backup-backup"), "backup");
                 assert.deepStrictEqual(r.propertyDependencies.content, [bucketUrn(g, "backups")]);
             });
 
@@ -172,18 +177,7 @@ describe("Backup (SSM documents and schedule)", function () {
             });
 
             it("restore document: Command 2.2, restore.sh byte for byte, constrained parameters, required InstanceId and Directory", () => {
-                const r = one(g, "aws:ssm/document:Document", "backup-restore");
-                assert.strictEqual(r.inputs.documentType, "Command");
-                assert.strictEqual(r.inputs.documentFormat, "JSON");
-                assert.strictEqual(r.inputs.targetType, "/AWS::EC2::Instance");
-                const doc = contentOf(r);
-                assert.strictEqual(doc.schemaVersion, "2.2");
-                assert.strictEqual(doc.mainSteps.length, 1);
-                const step = doc.mainSteps[0];
-                assert.strictEqual(step.action, "aws:runShellScript");
-                assert.strictEqual(step.name, "restore");
-                assert.deepStrictEqual(step.precondition, { StringEquals: ["platformType", "Linux"] });
-                assert.strictEqual(step.inputs!.timeoutSeconds, 3600);
+                const { doc, step } = commandDocument(one(g, "aws:ssm/document:Document", "backup-restore"), "restore");
                 assert.strictEqual(embeddedScript(doc, "restore.sh"), RESTORE_SH);
                 assert.strictEqual(embeddedScript(doc, "lib.sh"), LIB_SH);
                 const lines = step.inputs!.runCommand as string[];
