@@ -36,7 +36,8 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
     const table = PRICES[options.region] ?? {};
     const items: CostItem[] = [];
     const assumptions: string[] = [];
-    const notPriced = new Set<string>();
+    const notPricedReasons: string[] = [];
+    const notPriced = { add: (reason: string) => void (notPricedReasons.includes(reason) || notPricedReasons.push(reason)) };
     const usedUnverified = new Set<string>();
     const stack = graph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
     const stackRef = { urn: stack?.urn ?? `urn:pulumi:${graph.stack}::${graph.project}::pulumi:pulumi:Stack::${graph.project}-${graph.stack}`, type: "pulumi:pulumi:Stack", name: `${graph.project}-${graph.stack}` };
@@ -53,7 +54,7 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
         }
         if (!price.verified) usedUnverified.add(key);
         const unitUsd = perHour ? round2(price.usd * HOURS_PER_MONTH * 10000) / 10000 : price.usd;
-        items.push({ urn: r.urn, type: r.type, name: r.name, description, quantity, unit, unitUsd, monthlyUsd: round2(quantity * unitUsd) });
+        items.push({ urn: r.urn, type: r.type, name: r.name, description, quantity, unit, unitUsd, monthlyUsd: round2(quantity * unitUsd), priceKey: key });
     };
 
     const byId = new Map<string, GraphResource>();
@@ -201,12 +202,19 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
         [true, "S3, Secrets Manager and KMS requests/API calls are usage-based: not estimated."],
     ];
     for (const [applies, text] of usage) if (applies) assumptions.push(text);
-    assumptions.push(...notPriced);
+    assumptions.push(...notPricedReasons);
 
     if (usedUnverified.size > 0) assumptions.push(`Prices used but not verified against AWS for ${options.region}: ${[...usedUnverified].join(", ")} (see tools/prices.ts).`);
     assumptions.push(`On-demand list prices for ${options.region}, ${HOURS_PER_MONTH} hours a month, no free tier, savings plans, reservations or taxes.`);
 
-    return { monthlyUsd: round2(items.reduce((sum, x) => sum + x.monthlyUsd, 0)), items, assumptions };
+    return {
+        monthlyUsd: round2(items.reduce((sum, x) => sum + x.monthlyUsd, 0)),
+        items,
+        assumptions,
+        region: options.region,
+        notPriced: notPricedReasons,
+        complete: notPricedReasons.length === 0,
+    };
 
     function addLaunchTemplateVolumes(group: GraphResource, lt: GraphResource, count: number) {
         const mappings = asArray(lt.inputs.blockDeviceMappings).map(obj);
