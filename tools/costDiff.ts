@@ -72,7 +72,7 @@ export function costDiff(before: CostEstimate, after: CostEstimate): CostDiff {
     const lines: CostLineChange[] = [];
     for (const [x, y] of pairs) {
         const delta = round2((y?.monthlyUsd ?? 0) - (x?.monthlyUsd ?? 0));
-        if (x && y && delta === 0 && x.description === y.description) continue;
+        if (x && y && delta === 0) continue;
         const ref = (y ?? x)!;
         lines.push({ urn: ref.urn, type: ref.type, name: ref.name, description: ref.description, ...(x ? { beforeUsd: x.monthlyUsd } : {}), ...(y ? { afterUsd: y.monthlyUsd } : {}), deltaUsd: delta });
     }
