@@ -114,7 +114,7 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
     "aws:ec2/instance:Instance": {
         tf: "aws_instance", source: src("ec2/ec2_instance.go", "0015dfcd06d5d78e5e1c3cabe8cea837d379d1c7"), verified: true,
         forceNew: [
-            "ami", "associatePublicIpAddress", "availabilityZone", "cpuOptions.amdSevSnp", "cpuOptions.coreCount", "cpuOptions.threadsPerCore", "cpuCoreCount", "cpuThreadsPerCore",
+            "ami", "associatePublicIpAddress", "availabilityZone", "cpuOptions.amdSevSnp", "cpuOptions.coreCount", "cpuOptions.threadsPerCore",
             "ebsBlockDevices", "ebsOptimized", "enclaveOptions.enabled", "ephemeralBlockDevices", "hibernation", "hostId", "ipv6AddressCount", "ipv6Addresses", "keyName",
             "launchTemplate", "networkInterfaces", "placementGroup", "placementPartitionNumber", "privateDnsNameOptions", "privateIp",
             "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId", "securityGroups", "subnetId", "tenancy",
@@ -125,6 +125,7 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
             { path: "launchTemplate.version", when: "the running instance's template version differs" },
         ],
         holdsData: "its root and EBS volumes (unless delete-on-termination is off) and its private IP",
+        // The schema read still had the deprecated cpu_core_count/cpu_threads_per_core (ForceNew); @pulumi/aws 7 no longer has them.
         note: "instanceType, iamInstanceProfile, vpcSecurityGroupIds, rootBlockDevice size/type/iops/throughput, metadataOptions and monitoring change in place (type changes stop and start it).",
     },
     "aws:ec2/launchTemplate:LaunchTemplate": {
