@@ -38,6 +38,10 @@ describe("plan diff as a review gate (real before/after plans)", function () {
             configFile: tempStackFile("dev", { ...dbOverrides("dev", { instanceClass: "db.t4g.small" }), "platform:network": { ...(shippedConfig("dev")["platform:network"] as object), natGateways: "single" } }),
         });
         g.devRegion = await plan({ stack: "dev", configFile: tempStackFile("dev", { "aws:region": "eu-west-1" }) });
+        g.devReadme = await plan({
+            stack: "dev",
+            configFile: tempStackFile("dev", { ...dbOverrides("dev", { databaseName: "orders" }), "platform:network": { ...(shippedConfig("dev")["platform:network"] as object), natGateways: "single" } }),
+        });
         g.prod = await plan({ stack: "prod" });
         g.prodDbName = await plan({ stack: "prod", configFile: tempStackFile("prod", dbOverrides("prod", { databaseName: "orders" })) });
     });
@@ -133,6 +137,13 @@ describe("plan diff as a review gate (real before/after plans)", function () {
         const md = renderDiffMarkdown(d, { stack: "dev" });
         assert.match(md, /\*\*Monthly cost:\*\* \$\d+\.\d\d → at least \$\d+\.\d\d \(\d+ items not priced\) \(−\$\d+\.\d\d\) \(us-east-1 → eu-west-1\)/);
         assert.match(md, /item\(s\) not priced in the head<\/summary>/);
+    });
+
+    it("the README's example comment is exactly what the tool prints for its stated change", () => {
+        const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+        const block = /What a comment looks like:[^\n]*\n[^\n]*\n\n````markdown\n([\s\S]*?)\n````/.exec(readme);
+        assert.ok(block, "the README has the example block");
+        assert.equal(block[1], renderDiffMarkdown(diffGraphs(g.dev, g.devReadme), { stack: "dev" }).trimEnd());
     });
 
     it("a bucket's new physical name replaces it (bucket is create-only) and loses its objects", () => {
