@@ -82,7 +82,12 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
             case "aws:ec2/vpcEndpoint:VpcEndpoint": {
                 const kind = (i.vpcEndpointType as string | undefined) ?? "Gateway";
                 if (kind === "Interface") {
-                    add(r, "vpce.interface.azHour", `interface endpoint ${i.serviceName} (per AZ)`, asArray(i.subnetIds).length || 1, "AZ-month (730 h)", true);
+                    const subnets = i.subnetIds;
+                    if (subnets === COMPUTED || (Array.isArray(subnets) && subnets.includes(COMPUTED))) {
+                        notPriced.add(`interface endpoint ${i.serviceName} ("${r.name}"): its subnets are unknown until deploy (--preview), so its per-AZ hours are not estimated.`);
+                        break;
+                    }
+                    add(r, "vpce.interface.azHour", `interface endpoint ${i.serviceName} (per AZ)`, asArray(subnets).length || 1, "AZ-month (730 h)", true);
                 } else if (kind === "Gateway") {
                     add(r, "vpce.gateway.month", `gateway endpoint ${i.serviceName ?? ""} (no charge)`, 1, "endpoint-month");
                 } else {
@@ -98,6 +103,10 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
                 }
                 add(r, "alb.hour", "Application Load Balancer hours", 1, "ALB-month (730 h)", true);
                 if (i.internal !== true) {
+                    if (i.subnets === COMPUTED || (Array.isArray(i.subnets) && i.subnets.includes(COMPUTED))) {
+                        notPriced.add(`load balancer "${r.name}": its subnets are unknown until deploy (--preview), so its public IPv4 addresses (one per zone) are not estimated.`);
+                        break;
+                    }
                     const zones = asArray(i.subnets).length || asArray(i.subnetMappings).length;
                     add(r, "ipv4.hour", "public IPv4 address of the ALB in each zone", zones, "address-month (730 h)", true);
                 }
