@@ -128,6 +128,18 @@ describe("cost estimate", () => {
             assert.ok(renderCost(cost).some((l) => /\$\s*\d+\.\d\d {2}total per month/.test(l)));
         });
 
+        it("--preview: what depends on unknown subnets is listed as not priced, and the total reads as a lower bound", async () => {
+            const preview = await plan({ stack: "prod", preview: true });
+            const cost = preview.cost!;
+            assert.equal(cost.complete, false);
+            assert.ok(cost.notPriced!.some((n) => /interface endpoint com\.amazonaws\.us-east-1\.ssm .*subnets are unknown until deploy/.test(n)));
+            assert.ok(cost.notPriced!.some((n) => /load balancer "web": its subnets are unknown/.test(n)));
+            const text = renderCost(cost).join("\n");
+            assert.match(text, /at least \$\d+\.\d\d \(\d+ items not priced\) per month/);
+            assert.match(text, /Not priced \(\d+\), so the total is a lower bound:/);
+            assert.ok(cost.monthlyUsd < graphs.prod.cost!.monthlyUsd);
+        });
+
         it("prod: at most 400 USD a month", () => {
             const cost = graphs.prod.cost!;
             assert.ok(cost.monthlyUsd <= 400, `prod ${cost.monthlyUsd}`);

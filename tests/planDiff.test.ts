@@ -115,12 +115,16 @@ describe("plan diff: diffGraphs", () => {
     it("renders Markdown: summary, violations (mandatory first), added, removed, changed with old → new", () => {
         const md = renderDiffMarkdown(diffGraphs(base, head), { stack: "dev" });
         assert.ok(md.startsWith("<!-- platform-plan-diff stack=dev -->\n### Offline plan diff: stack `dev`\n"));
-        assert.match(md, /\*\*1 to add, 5 to change, 1 to remove\*\* \(6 → 6 resources\) · policies: 1 mandatory, 1 advisory violation\(s\)/);
+        // The secret version's secretId is create-only: 4 in-place changes and 1 replacement (it used to read "5 to change").
+        assert.match(md, /\*\*1 to add, 4 to change in place, 1 to replace, 1 to remove\*\* \(6 → 6 resources\) · policies: 1 mandatory, 1 advisory violation\(s\)/);
+        assert.match(md, /#### To replace \(1\)\n\n- `\+-` `aws:secretsmanager\/secretVersion:SecretVersion` \*\*dbpass\*\*\n  - `secretId` is create-only/);
         assert.ok(md.indexOf("**mandatory** `s3-no-public-acl`") < md.indexOf("**advisory** `advisory-rule`"));
         assert.ok(md.indexOf("#### Policy violations") < md.indexOf("#### To add"));
         assert.match(md, /#### To add \(1\)\n\n- `\+` `aws:cloudwatch\/logGroup:LogGroup` \*\*app\*\*\n/);
         assert.match(md, /#### To remove \(1\)\n\n- `-` `aws:ec2\/instance:Instance` \*\*bastion\*\*\n/);
         assert.match(md, /- `~` `aws:rds\/instance:Instance` \*\*db\*\* _\(protected\)_\n  - protect: `false` → `true`\n  - `instanceClass`: `"db.t4g.micro"` → `"db.t4g.small"`\n/);
+        // instanceClass and the secret's KMS key change in place: no replacement, so no refusal although it becomes protected.
+        assert.deepEqual(diffGraphs(base, head).gate, []);
         assert.match(md, /  - `tags.CostCentre`: _\(absent\)_ → `"42"`\n/);
         assert.match(md, /  - `policy\{json\}.Statement\[0\].Action\[1\]`: _\(absent\)_ → `"s3:PutObject"`\n/);
         assert.doesNotMatch(md, /summarised/);
@@ -128,7 +132,7 @@ describe("plan diff: diffGraphs", () => {
 
     it("says so when nothing changed", () => {
         const md = renderDiffMarkdown(diffGraphs(base, base), { stack: "dev" });
-        assert.match(md, /\*\*0 to add, 0 to change, 0 to remove\*\*/);
+        assert.match(md, /\*\*0 to add, 0 to change in place, 0 to replace, 0 to remove\*\*/);
         assert.match(md, /\nNo resource changes\.\n/);
     });
 
@@ -140,7 +144,9 @@ describe("plan diff: diffGraphs", () => {
         const md = renderDiffMarkdown(big, { stack: "dev" });
         assert.ok(md.length < GITHUB_COMMENT_LIMIT, `length ${md.length}`);
         assert.ok(md.length <= 65_000);
-        assert.match(md, /\*\*2000 to add, 3000 to change, 1 to remove\*\*/);
+        // Types outside the replacement table count as in-place changes, and the diff says it cannot tell.
+        assert.match(md, /\*\*2000 to add, 3000 to change in place, 0 to replace, 1 to remove\*\*/);
+        assert.match(md, /Not in the replacement table, so shown as in-place changes/);
         assert.match(md, /so it is summarised/);
         assert.match(md, /\| `aws:sns\/topic:Topic` \| 2000 \| 0 \| 0 \|/);
         assert.match(md, /\| `aws:s3\/bucket:Bucket` \| 0 \| 0 \| 1 \|/);
@@ -191,9 +197,11 @@ describe("npm run plan -- --diff", () => {
         assert.doesNotMatch(stderr, /--diff/);
         assert.match(stdout, /^<!-- platform-plan-diff stack=dev -->\n### Offline plan diff: stack `dev`\n/);
         const n = dev.resources.length;
-        assert.ok(stdout.includes(`**1 to add, 1 to change, 0 to remove** (${n - 1} → ${n} resources) · policies: 0 mandatory`), stdout.slice(0, 400));
+        // The first custom resource with a plain string input is the AWS provider (defaultTags): an in-place change.
+        assert.equal(changed.type, "pulumi:providers:aws");
+        assert.ok(stdout.includes(`**1 to add, 1 to change in place, 0 to replace, 0 to remove** (${n - 1} → ${n} resources) · policies: 0 mandatory`), stdout.slice(0, 400));
         assert.ok(stdout.includes(`#### To add (1)\n\n- \`+\` \`${removed.type}\` **${removed.name}**`), `adds ${removed.name}`);
-        assert.ok(stdout.includes(`#### To change (1)\n\n- \`~\` \`${changed.type}\` **${changed.name}**`), `changes ${changed.name}`);
+        assert.ok(stdout.includes(`#### Input changes (1)\n\n- \`~\` \`${changed.type}\` **${changed.name}**`), `changes ${changed.name}`);
         const line = `  - \`${changedKey}\`: \`"base-value"\` → \`${JSON.stringify(headValue)}\``;
         assert.ok(stdout.includes(line), `expected ${line} in\n${stdout}`);
         assert.doesNotMatch(stdout, /Resources by type:/, "the Markdown replaces the tree");

@@ -36,7 +36,8 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
     const table = PRICES[options.region] ?? {};
     const items: CostItem[] = [];
     const assumptions: string[] = [];
-    const notPriced = new Set<string>();
+    const notPricedReasons: string[] = [];
+    const notPriced = { add: (reason: string) => void (notPricedReasons.includes(reason) || notPricedReasons.push(reason)) };
     const usedUnverified = new Set<string>();
     const stack = graph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
     const stackRef = { urn: stack?.urn ?? `urn:pulumi:${graph.stack}::${graph.project}::pulumi:pulumi:Stack::${graph.project}-${graph.stack}`, type: "pulumi:pulumi:Stack", name: `${graph.project}-${graph.stack}` };
@@ -53,7 +54,7 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
         }
         if (!price.verified) usedUnverified.add(key);
         const unitUsd = perHour ? round2(price.usd * HOURS_PER_MONTH * 10000) / 10000 : price.usd;
-        items.push({ urn: r.urn, type: r.type, name: r.name, description, quantity, unit, unitUsd, monthlyUsd: round2(quantity * unitUsd) });
+        items.push({ urn: r.urn, type: r.type, name: r.name, description, quantity, unit, unitUsd, monthlyUsd: round2(quantity * unitUsd), priceKey: key });
     };
 
     const byId = new Map<string, GraphResource>();
@@ -81,7 +82,12 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
             case "aws:ec2/vpcEndpoint:VpcEndpoint": {
                 const kind = (i.vpcEndpointType as string | undefined) ?? "Gateway";
                 if (kind === "Interface") {
-                    add(r, "vpce.interface.azHour", `interface endpoint ${i.serviceName} (per AZ)`, asArray(i.subnetIds).length || 1, "AZ-month (730 h)", true);
+                    const subnets = i.subnetIds;
+                    if (subnets === COMPUTED || (Array.isArray(subnets) && subnets.includes(COMPUTED))) {
+                        notPriced.add(`interface endpoint ${i.serviceName} ("${r.name}"): its subnets are unknown until deploy (--preview), so its per-AZ hours are not estimated.`);
+                        break;
+                    }
+                    add(r, "vpce.interface.azHour", `interface endpoint ${i.serviceName} (per AZ)`, asArray(subnets).length || 1, "AZ-month (730 h)", true);
                 } else if (kind === "Gateway") {
                     add(r, "vpce.gateway.month", `gateway endpoint ${i.serviceName ?? ""} (no charge)`, 1, "endpoint-month");
                 } else {
@@ -97,6 +103,10 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
                 }
                 add(r, "alb.hour", "Application Load Balancer hours", 1, "ALB-month (730 h)", true);
                 if (i.internal !== true) {
+                    if (i.subnets === COMPUTED || (Array.isArray(i.subnets) && i.subnets.includes(COMPUTED))) {
+                        notPriced.add(`load balancer "${r.name}": its subnets are unknown until deploy (--preview), so its public IPv4 addresses (one per zone) are not estimated.`);
+                        break;
+                    }
                     const zones = asArray(i.subnets).length || asArray(i.subnetMappings).length;
                     add(r, "ipv4.hour", "public IPv4 address of the ALB in each zone", zones, "address-month (730 h)", true);
                 }
@@ -201,12 +211,19 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
         [true, "S3, Secrets Manager and KMS requests/API calls are usage-based: not estimated."],
     ];
     for (const [applies, text] of usage) if (applies) assumptions.push(text);
-    assumptions.push(...notPriced);
+    assumptions.push(...notPricedReasons);
 
     if (usedUnverified.size > 0) assumptions.push(`Prices used but not verified against AWS for ${options.region}: ${[...usedUnverified].join(", ")} (see tools/prices.ts).`);
     assumptions.push(`On-demand list prices for ${options.region}, ${HOURS_PER_MONTH} hours a month, no free tier, savings plans, reservations or taxes.`);
 
-    return { monthlyUsd: round2(items.reduce((sum, x) => sum + x.monthlyUsd, 0)), items, assumptions };
+    return {
+        monthlyUsd: round2(items.reduce((sum, x) => sum + x.monthlyUsd, 0)),
+        items,
+        assumptions,
+        region: options.region,
+        notPriced: notPricedReasons,
+        complete: notPricedReasons.length === 0,
+    };
 
     function addLaunchTemplateVolumes(group: GraphResource, lt: GraphResource, count: number) {
         const mappings = asArray(lt.inputs.blockDeviceMappings).map(obj);

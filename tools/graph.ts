@@ -22,6 +22,10 @@ export interface GraphResource {
     protect: boolean;
     /** `retainOnDelete: true` in the resource options. */
     retainOnDelete: boolean;
+    /** `deleteBeforeReplace: true` in the resource options (absent in graphs written before it was recorded). */
+    deleteBeforeReplace?: boolean;
+    /** The `replaceOnChanges` resource option: input paths whose change replaces the resource. */
+    replaceOnChanges?: string[];
     /** True for provider-managed (custom) resources, false for components. */
     custom: boolean;
     /** True when the component is a remote (multi-language) component such as awsx's: its
@@ -55,6 +59,8 @@ export interface Graph {
     violations: Violation[];
     /** Monthly cost estimate from the price table (`tools/cost.ts`), when the plan computed one. */
     cost?: CostEstimate;
+    /** Plan warnings (not policy violations), when the plan produced any. */
+    warnings?: Array<string | { message: string; [key: string]: unknown }>;
 }
 
 /** One line of the cost estimate: what a resource (or part of it) costs per month. */
@@ -71,6 +77,8 @@ export interface CostItem {
     /** USD per unit and month. */
     unitUsd: number;
     monthlyUsd: number;
+    /** The `tools/prices.ts` key the line was priced with (lines of one resource are matched by it across plans). */
+    priceKey?: string;
 }
 
 export interface CostEstimate {
@@ -79,6 +87,12 @@ export interface CostEstimate {
     items: CostItem[];
     /** What the total leaves out (usage-based charges, unpriced resources) and what it assumes. */
     assumptions: string[];
+    /** The region whose prices were used. */
+    region?: string;
+    /** Charges fixed by the graph that could not be priced, each with why: the total is a lower bound when any. */
+    notPriced?: string[];
+    /** False when `notPriced` is not empty: `monthlyUsd` is then "at least". */
+    complete?: boolean;
 }
 
 /** The placeholder for values that are unknown during preview. */

@@ -113,6 +113,8 @@ class RecordingMonitor extends MockMonitor {
                     propertyDependencies,
                     protect: req.getProtect() === true,
                     retainOnDelete: req.getRetainondelete() === true,
+                    deleteBeforeReplace: req.getDeletebeforereplace() === true,
+                    replaceOnChanges: req.getReplaceonchangesList(),
                     custom: req.getCustom(),
                     remote: req.getRemote(),
                     provider: provider ? provider.split("::").slice(0, -1).join("::") : null,

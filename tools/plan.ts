@@ -3,8 +3,12 @@
  *                 [--policy-config FILE]`
  *
  * Runs the program offline for one stack, judges the resource graph with the policy pack,
- * and prints the plan. Exit codes: 0 no mandatory violation; 1 mandatory violation(s);
- * 2 bad arguments, bad config or a program error (the message names every problem).
+ * and prints the plan. With `--diff BASE.json` it prints what changes against an earlier
+ * plan instead (Markdown, or JSON with `--json`): replacements, data-loss risks, security
+ * widening and the cost change. Exit codes: 0 no mandatory violation; 1 mandatory
+ * violation(s), or (with --diff) a replacement or deletion of a protected resource, which
+ * `pulumi up` would refuse; 2 bad arguments, bad config or a program error (the message names
+ * every problem).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -64,8 +68,10 @@ export function parseArgs(argv: string[]): PlanOptions {
     return options as PlanOptions;
 }
 
-/** Runs the whole plan and returns the graph with its violations. Throws ProgramError. */
-export async function plan(options: Omit<PlanOptions, "json" | "out">): Promise<Graph> {
+/** Runs the whole plan and returns the graph with its violations. Throws ProgramError.
+ *  `base`, when given without a cost estimate (a graph from before estimates existed), is
+ *  estimated with the same cost settings, in its own region. */
+export async function plan(options: Omit<PlanOptions, "json" | "out">, base?: Graph): Promise<Graph> {
     const { graph, settings } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir, preview: options.preview });
     const policyConfig = options.policyConfig ? loadPolicyConfig(options.policyConfig) : undefined;
     graph.violations = await runPolicies(graph, policyConfig ? { config: policyConfig } : undefined);
@@ -78,6 +84,7 @@ export async function plan(options: Omit<PlanOptions, "json" | "out">): Promise<
         }
     })();
     graph.cost = estimateCost(graph, { region: graphRegion(graph), ...costConfig });
+    if (base && !base.cost) base.cost = estimateCost(base, { region: graphRegion(base), ...costConfig });
     return graph;
 }
 
@@ -105,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     let graph: Graph;
     try {
-        graph = await plan(options);
+        graph = await plan(options, base);
     } catch (err) {
         if (err instanceof ProgramError) {
             process.stderr.write(`${err.message}\n`);
@@ -119,8 +126,14 @@ export async function main(argv: string[]): Promise<number> {
         fs.mkdirSync(path.dirname(path.resolve(options.out)), { recursive: true });
         fs.writeFileSync(options.out, json + "\n");
     }
-    process.stdout.write(base ? renderDiffMarkdown(diffGraphs(base, graph), { stack: graph.stack }) : options.json ? json + "\n" : renderPlan(graph) + "\n");
-    return exitCodeFor(graph);
+    if (!base) {
+        process.stdout.write(options.json ? json + "\n" : renderPlan(graph) + "\n");
+        return exitCodeFor(graph);
+    }
+    const diff = diffGraphs(base, graph);
+    process.stdout.write(options.json ? JSON.stringify(diff, null, 2) + "\n" : renderDiffMarkdown(diff, { stack: graph.stack }));
+    for (const refusal of diff.gate) process.stderr.write(`refused: ${refusal.message}\n`);
+    return diff.gate.length > 0 ? 1 : exitCodeFor(graph);
 }
 
 if (require.main === module) {

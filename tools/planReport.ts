@@ -1,7 +1,10 @@
 /**
- * Human rendering of an offline plan: the resources as a tree under their components, a
- * count by type, and the policy results grouped by rule.
+ * Human rendering of an offline plan: first a summary a person can scan (resources per
+ * component, monthly cost, public endpoints, violations, warnings, stack outputs), then the
+ * resources as a tree under their components, a count by type, the cost lines (largest
+ * first) and the policy results grouped by rule.
  */
+import { formatTotal } from "./costDiff";
 import { CostEstimate, Graph, GraphResource, Violation } from "./graph";
 
 function label(r: GraphResource): string {
@@ -49,9 +52,90 @@ export function renderViolations(violations: Violation[]): string[] {
     return lines;
 }
 
+/** Resources under each top-level component (the component itself excluded), in registration order. */
+export function resourcesPerComponent(graph: Graph): Array<{ component: string; type: string; count: number }> {
+    const byUrn = new Map(graph.resources.map((r) => [r.urn, r]));
+    const top = (r: GraphResource): GraphResource | undefined => {
+        let cur: GraphResource | undefined = r;
+        while (cur && cur.parent && byUrn.get(cur.parent) && byUrn.get(cur.parent)!.type !== "pulumi:pulumi:Stack") cur = byUrn.get(cur.parent);
+        return cur;
+    };
+    const rows = new Map<string, { component: string; type: string; count: number }>();
+    for (const r of graph.resources) {
+        if (r.type === "pulumi:pulumi:Stack" || r.type.startsWith("pulumi:providers:")) continue;
+        const t = top(r);
+        if (!t || t.urn === r.urn) {
+            if (!rows.has(r.urn)) rows.set(r.urn, { component: r.name, type: r.type, count: 0 });
+            continue;
+        }
+        const row = rows.get(t.urn) ?? { component: t.name, type: t.type, count: 0 };
+        row.count++;
+        rows.set(t.urn, row);
+    }
+    return [...rows.values()].filter((r) => r.count > 0 || !r.type.startsWith("platform:"));
+}
+
+/** What the stack exposes to the internet: load balancer listeners, Elastic IPs, CloudFront, public instances and databases. */
+export function publicEndpoints(graph: Graph): string[] {
+    const byUrn = new Map(graph.resources.map((r) => [r.urn, r]));
+    const out: string[] = [];
+    for (const r of graph.resources) {
+        const i = r.inputs;
+        switch (r.type) {
+            case "aws:lb/listener:Listener": {
+                const lb = byUrn.get((r.propertyDependencies.loadBalancerArn ?? [])[0] ?? "");
+                if (!lb || lb.inputs.internal !== true) {
+                    const actions = Array.isArray(i.defaultActions) ? (i.defaultActions as Array<{ type?: string }>).map((a) => a?.type) : [];
+                    out.push(`${String(i.protocol ?? "HTTP")}:${String(i.port ?? "")} on load balancer "${lb?.name ?? "?"}"${actions.length && actions.every((a) => a === "redirect") ? " (redirects)" : ""}`);
+                }
+                break;
+            }
+            case "aws:ec2/eip:Eip":
+                out.push(`Elastic IP "${r.name}"`);
+                break;
+            case "aws:cloudfront/distribution:Distribution":
+                out.push(`CloudFront distribution "${r.name}"`);
+                break;
+            case "aws:ec2/instance:Instance":
+                if (i.associatePublicIpAddress === true) out.push(`EC2 instance "${r.name}" (public IPv4)`);
+                break;
+            case "aws:rds/instance:Instance":
+                if (i.publiclyAccessible === true) out.push(`RDS instance "${r.name}" (publicly accessible)`);
+                break;
+        }
+    }
+    return out;
+}
+
+function outputLine(key: string, value: unknown): string {
+    const text = typeof value === "string" ? value : JSON.stringify(value);
+    return `  ${key}: ${text.length > 160 ? `${text.slice(0, 160)}… (${text.length} chars)` : text}`;
+}
+
+/** The summary block that opens the human plan. */
+export function renderSummary(graph: Graph): string[] {
+    const mandatory = graph.violations.filter((v) => v.level === "mandatory").length;
+    const warnings = graph.warnings ?? [];
+    const endpoints = publicEndpoints(graph);
+    const lines = [`Offline plan: project ${graph.project}, stack ${graph.stack}`, "", "Summary"];
+    lines.push(`  Resources: ${graph.resources.length} (${resourcesPerComponent(graph).map((c) => `${c.component} ${c.count || 1}`).join(", ")})`);
+    if (graph.cost) {
+        const total = formatTotal({ monthlyUsd: graph.cost.monthlyUsd, region: graph.cost.region, notPriced: graph.cost.notPriced ?? [] });
+        lines.push(`  Monthly cost: ${total}${graph.cost.region ? ` in ${graph.cost.region}` : ""} (on-demand list prices; usage-based charges excluded)`);
+    }
+    lines.push(`  Public endpoints: ${endpoints.length === 0 ? "none" : endpoints.join("; ")}`);
+    lines.push(`  Policy violations: ${graph.violations.length === 0 ? "none" : `${mandatory} mandatory, ${graph.violations.length - mandatory} other`}`);
+    lines.push(`  Warnings: ${warnings.length === 0 ? "none" : warnings.length}`);
+    for (const w of warnings) lines.push(`    - ${typeof w === "string" ? w : String(w.message ?? JSON.stringify(w))}`);
+    const outputs = Object.entries(graph.outputs ?? {});
+    lines.push(`  Stack outputs: ${outputs.length === 0 ? "none" : ""}`.trimEnd());
+    for (const [k, v] of outputs) lines.push(`  ${outputLine(k, v)}`);
+    return lines;
+}
+
 export function renderPlan(graph: Graph): string {
     const remote = graph.resources.filter((r) => r.remote);
-    const lines = [`Offline plan: project ${graph.project}, stack ${graph.stack}`, "", ...renderTree(graph), "", "Resources by type:"];
+    const lines = [...renderSummary(graph), "", "Resources", "", ...renderTree(graph), "", "Resources by type:"];
     for (const [type, n] of countByType(graph)) lines.push(`  ${String(n).padStart(4)}  ${type}`);
     lines.push(`  ${String(graph.resources.length).padStart(4)}  total`);
     if (remote.length > 0) {
@@ -66,18 +150,25 @@ export function renderPlan(graph: Graph): string {
     return lines.join("\n");
 }
 
-/** The cost estimate: one line per priced charge, the total, then what it leaves out. */
+/** The cost estimate: one line per priced charge (largest first), the total, what could not be priced and why, then what it leaves out. */
 export function renderCost(cost: CostEstimate): string[] {
     const usd = (n: number) => `$${n.toFixed(2)}`;
     const rate = (n: number) => `$${Number(n.toFixed(5))}`;
-    const lines = ["Estimated monthly cost (USD, on-demand, see tools/prices.ts):"];
-    for (const item of cost.items) {
+    const notPriced = cost.notPriced ?? [];
+    const lines = [`Estimated monthly cost (USD, on-demand${cost.region ? `, ${cost.region}` : ""}, see tools/prices.ts):`];
+    for (const item of [...cost.items].sort((a, b) => b.monthlyUsd - a.monthlyUsd)) {
         lines.push(`  ${usd(item.monthlyUsd).padStart(10)}  ${item.description}  [${item.quantity} ${item.unit} × ${rate(item.unitUsd)}]  ${item.type} "${item.name}"`);
     }
-    lines.push(`  ${usd(cost.monthlyUsd).padStart(10)}  total per month`);
-    if (cost.assumptions.length > 0) {
+    const total = formatTotal({ monthlyUsd: cost.monthlyUsd, notPriced });
+    lines.push(notPriced.length === 0 ? `  ${usd(cost.monthlyUsd).padStart(10)}  total per month` : `  ${total} per month`);
+    if (notPriced.length > 0) {
+        lines.push(`  Not priced (${notPriced.length}), so the total is a lower bound:`);
+        for (const n of notPriced) lines.push(`    - ${n}`);
+    }
+    const rest = cost.assumptions.filter((a) => !notPriced.includes(a));
+    if (rest.length > 0) {
         lines.push("  Not included / assumed:");
-        for (const a of cost.assumptions) lines.push(`    - ${a}`);
+        for (const a of rest) lines.push(`    - ${a}`);
     }
     return lines;
 }

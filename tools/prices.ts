@@ -44,7 +44,7 @@ function p(usd: number, unit: string, source: string, date: string, verified = t
  * - `secretsmanager.secret.month`, `secretsmanager.10kCalls`, `kms.key.month`
  * - `cloudwatch.alarm.month`, `cloudwatch.dashboard.month`, `cloudfront.gbOut`, `budgets.budget.month`
  */
-export const PRICES: Record<string, Record<string, Price>> = {
+const PRICES_BY_REGION: Record<string, Record<string, Price>> = {
     "us-east-1": {
         "nat.hour": p(0.045, "hour", `${INFRACOST} (nat_gateway_test)`, "2024-07-01"),
         "nat.gb": p(0.045, "GB processed", `${INFRACOST} (nat_gateway_test)`, "2024-07-01"),
@@ -82,6 +82,50 @@ export const PRICES: Record<string, Record<string, Price>> = {
         "cloudfront.gbOut": p(0.085, "GB out", "estimate, not verified: commonly quoted CloudFront first-10-TB US/Europe rate", "2026-11", false),
         "budgets.budget.month": p(0, "budget-month", "AWS Budgets pricing: the first two budgets per account are free", "2026-11", false),
     },
+};
+
+/**
+ * Charges AWS bills at one rate whatever the stack's region: Route 53 and AWS Budgets are
+ * global services, CloudFront is priced by edge location (not by the origin's region), gateway
+ * endpoints are free, and the public IPv4 charge was announced as one hourly rate. The
+ * us-east-1 figures above are carried with their sources; `verified` is false where nobody
+ * here checked that the rate is the same in that region.
+ */
+function sameEverywhere(region: string): Record<string, Price> {
+    const us = PRICES_BY_REGION["us-east-1"];
+    const carry = (key: string, verified: boolean, why: string): [string, Price] => {
+        const x = us[key];
+        return [key, { ...x, source: `${x.source}; ${why}`, verified: verified && x.verified }];
+    };
+    return Object.fromEntries([
+        carry("route53.zone.month", true, "Route 53 is a global service"),
+        carry("route53.healthCheck.aws.month", true, "Route 53 is a global service"),
+        carry("route53.healthCheck.other.month", true, "Route 53 is a global service"),
+        carry("budgets.budget.month", true, "AWS Budgets is a global service"),
+        carry("cloudfront.gbOut", false, "CloudFront bills by edge location, not by the stack's region"),
+        carry("vpce.gateway.month", true, "gateway endpoints have no charge in any region"),
+        carry("ipv4.hour", region === "us-east-1", "the announcement gives one hourly rate for public IPv4 addresses (not checked per region)"),
+    ]);
+}
+
+/** Region-specific figures other than us-east-1, each read from the page named in its source. */
+const REGIONAL: Record<string, Record<string, Price>> = {
+    "us-east-2": {
+        "nat.hour": p(0.045, "hour", "rajesh.medampudi.com, 'AWS NAT Gateway Pricing: The Hidden Tax' (us-east-1 and us-east-2: $0.045 per NAT Gateway-hour)", "2026", false),
+        "nat.gb": p(0.045, "GB processed", "rajesh.medampudi.com, 'AWS NAT Gateway Pricing: The Hidden Tax'", "2026", false),
+    },
+    "us-west-2": {
+        "nat.hour": p(0.045, "hour", "cloudpipelines.pages.dev, 'AWS NAT Gateway pricing 2026' (US West (Oregon): ~$0.045/h)", "2026", false),
+    },
+    "eu-west-1": {
+        "alb.hour": p(0.0252, "hour", "cal53.calculator.city AWS ALB cost calculator region table (Europe (Ireland): $0.0252/h)", "2026", false),
+    },
+    "eu-central-1": {},
+    "ap-southeast-1": {
+        "nat.hour": p(0.059, "hour", "basavytix.com, 'AWS NAT Gateway pricing' (ap-southeast-1 (Singapore): $0.059/hr and $0.059/GB)", "2026", false),
+        "nat.gb": p(0.059, "GB processed", "basavytix.com, 'AWS NAT Gateway pricing'", "2026", false),
+    },
+    "ap-southeast-2": {},
     "ap-northeast-1": {
         "nat.hour": p(0.062, "hour", JP_SOURCE, "2026-08", false),
         "nat.gb": p(0.062, "GB processed", JP_SOURCE, "2026-08", false),
@@ -95,6 +139,14 @@ export const PRICES: Record<string, Record<string, Price>> = {
         "budgets.budget.month": p(0, "budget-month", "AWS Budgets pricing: the first two budgets per account are free", "2026-11", false),
     },
 };
+
+/** Every region's table: its own figures over the ones that are the same everywhere. */
+export const PRICES: Record<string, Record<string, Price>> = Object.fromEntries(
+    [...new Set([...Object.keys(PRICES_BY_REGION), ...Object.keys(REGIONAL)])].map((region) => [
+        region,
+        { ...(region === "us-east-1" ? {} : sameEverywhere(region)), ...(REGIONAL[region] ?? {}), ...(PRICES_BY_REGION[region] ?? {}) },
+    ]),
+);
 
 /** The regions the table knows. */
 export function pricedRegions(): string[] {

@@ -1,0 +1,306 @@
+/**
+ * Which input changes replace a resource instead of updating it in place, for every resource
+ * type this program creates (and the children awsx's Vpc creates at deploy time).
+ *
+ * Derived by hand from the public source of terraform-provider-aws, which @pulumi/aws bridges
+ * (pulumi-terraform-bridge): a schema attribute with `ForceNew: true` (SDKv2) or a
+ * `RequiresReplace` plan modifier (plugin framework) makes the bridged Pulumi property a
+ * replacement trigger; `CustomizeDiff` ForceNew cases are listed in `conditional` and
+ * implemented in `tools/replacements/analyze.ts`. Terraform's snake_case names are mapped to
+ * Pulumi's camelCase input names (MaxItems=1 blocks become objects, other blocks pluralise:
+ * `ebs_block_device` → `ebsBlockDevices`); `tests/replacements.test.ts` checks every path
+ * against the `...Args` interfaces of the installed @pulumi/aws.
+ *
+ * `verified: true` means the file named in `source` was read (at that commit) for this table;
+ * `unverified` lists paths taken from the provider's documented behaviour that were not read
+ * from source here. No fetched provider code is part of this repository, only this table.
+ */
+
+/** Where the table was read from. */
+export const PROVIDER_SOURCE = {
+    pulumiAws: "7.48.0 (npm @pulumi/aws, published 2026-09-22)",
+    upstream:
+        "terraform-provider-aws v6.6x: pulumi-aws v7.45.0 (2026-09-08) is built on terraform-provider-aws v6.63.0 " +
+        "(its release notes); the exact tag behind 7.48.0 could not be read here (the pulumi-aws and terraform-provider-aws " +
+        "snapshots exceed the size that can be fetched), so each file's commit below is the one the source index stores.",
+    repository: "github.com/hashicorp/terraform-provider-aws",
+    derived: "2026-12-01",
+} as const;
+
+export interface ReplacementRule {
+    /** The Terraform resource the Pulumi type is bridged from (null for Pulumi/awsx-only types). */
+    tf: string | null;
+    /** The schema file read, and the commit it was read at. */
+    source?: { path: string; commit: string };
+    /** True when `forceNew` was read from `source`. */
+    verified: boolean;
+    /** Pulumi input paths (`a.b` for nested blocks) whose change replaces the resource. */
+    forceNew: string[];
+    /** Replacement triggers believed from the provider's documentation but not read from source here. */
+    unverified?: string[];
+    /** CustomizeDiff cases: replaces only when `when` holds (implemented in analyze.ts). */
+    conditional?: Array<{ path: string; when: string }>;
+    /** The input that carries the resource's physical name, when the program may set it. */
+    physicalName?: string;
+    /** Why replacing (or deleting) this resource loses data or identity; absent for stateless resources. */
+    holdsData?: string;
+    note?: string;
+}
+
+const src = (path: string, commit: string) => ({ path: `internal/service/${path}`, commit });
+const S3_SUB = (tf: string, path: string, commit: string | null, extra: string[] = []): ReplacementRule => ({
+    tf,
+    ...(commit ? { source: src(path, commit) } : {}),
+    verified: false,
+    forceNew: [],
+    unverified: ["bucket", ...extra],
+    note: "Bucket sub-resources are keyed by the bucket name: pointing one at another bucket recreates it.",
+});
+
+export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
+    // ---- EC2 / VPC
+    "aws:ec2/vpc:Vpc": {
+        tf: "aws_vpc", source: src("ec2/vpc_.go", "00081ce41cc691433ac19bf42227cdabffd0454d"), verified: true,
+        forceNew: ["cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"],
+        holdsData: "every subnet, ENI, instance, endpoint and security group lives inside the VPC",
+    },
+    "aws:ec2/subnet:Subnet": {
+        tf: "aws_subnet", source: src("ec2/vpc_subnet.go", "00cda125a19d31754cb0d073cf551264c57955cb"), verified: true,
+        forceNew: ["availabilityZone", "availabilityZoneId", "cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength", "ipv6IpamPoolId", "ipv6Native", "ipv6NetmaskLength", "outpostArn", "vpcId"],
+        conditional: [{ path: "ipv6CidrBlock", when: "the subnet was created with assignIpv6AddressOnCreation" }],
+    },
+    "aws:ec2/securityGroup:SecurityGroup": {
+        tf: "aws_security_group", source: src("ec2/vpc_security_group.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true,
+        forceNew: ["description", "name", "namePrefix", "vpcId"], physicalName: "name",
+        note: "ingress/egress blocks are updated in place (authorize/revoke).",
+    },
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": {
+        tf: "aws_default_security_group", source: src("ec2/vpc_default_security_group.go", "01f431114674c27cf790fafb67ac274bf8f765e1"), verified: true,
+        forceNew: ["vpcId"],
+    },
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+        tf: "aws_vpc_security_group_ingress_rule", source: src("ec2/vpc_security_group_ingress_rule.go", "00a322094b4b9ade8a81b244345dbcf4b52ee8d6"), verified: true,
+        forceNew: ["securityGroupId"],
+        conditional: [{ path: "cidrIpv4|cidrIpv6|prefixListId|referencedSecurityGroupId", when: "the rule's source changes kind (ModifyPlan: RequiresReplace)" }],
+        note: "ports, protocol, CIDR and description are modified in place (ModifySecurityGroupRules).",
+    },
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": {
+        tf: "aws_vpc_security_group_egress_rule", verified: false, forceNew: [],
+        unverified: ["securityGroupId"],
+        conditional: [{ path: "cidrIpv4|cidrIpv6|prefixListId|referencedSecurityGroupId", when: "the rule's destination changes kind" }],
+        note: "Shares its schema with the ingress rule (read above); the egress file itself was not read.",
+    },
+    "aws:ec2/vpcEndpoint:VpcEndpoint": {
+        tf: "aws_vpc_endpoint", source: src("ec2/vpc_endpoint.go", "008db85aad5e56627b1eecab8830464a282552ed"), verified: true,
+        forceNew: ["dnsOptions.privateDnsPreference", "dnsOptions.privateDnsSpecifiedDomains", "resourceConfigurationArn", "serviceName", "serviceNetworkArn", "serviceRegion", "vpcEndpointType", "vpcId"],
+        conditional: [{ path: "privateDnsEnabled", when: "the endpoint is not of type Interface" }],
+        note: "subnetIds, routeTableIds, securityGroupIds and policy are modified in place.",
+    },
+    "aws:ec2/flowLog:FlowLog": {
+        tf: "aws_flow_log", source: src("ec2/vpc_flow_log.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true,
+        forceNew: ["deliverCrossAccountRole", "destinationOptions", "eniId", "iamRoleArn", "logDestination", "logDestinationType", "logFormat", "maxAggregationInterval", "regionalNatGatewayId", "subnetId", "trafficType", "transitGatewayAttachmentId", "transitGatewayId", "vpcId"],
+        note: "Update changes tags only: every other argument replaces the flow log.",
+    },
+    "aws:ec2/eip:Eip": {
+        tf: "aws_eip", source: src("ec2/ec2_eip.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true,
+        forceNew: ["address", "domain", "ipamPoolId", "networkBorderGroup", "publicIpv4Pool"],
+        holdsData: "the public IPv4 address itself: a new Elastic IP has a different address (DNS and allow-lists break)",
+    },
+    "aws:ec2/eipAssociation:EipAssociation": {
+        tf: "aws_eip_association", source: src("ec2/ec2_eip_association.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true,
+        forceNew: ["allocationId", "allowReassociation", "instanceId", "networkInterfaceId", "privateIpAddress", "publicIp"],
+        note: "No update: any change re-associates.",
+    },
+    "aws:ec2/instance:Instance": {
+        tf: "aws_instance", source: src("ec2/ec2_instance.go", "0015dfcd06d5d78e5e1c3cabe8cea837d379d1c7"), verified: true,
+        forceNew: [
+            "ami", "associatePublicIpAddress", "availabilityZone", "cpuOptions.amdSevSnp", "cpuOptions.coreCount", "cpuOptions.threadsPerCore",
+            "ebsBlockDevices", "ebsOptimized", "enclaveOptions.enabled", "ephemeralBlockDevices", "hibernation", "hostId", "ipv6AddressCount", "ipv6Addresses", "keyName",
+            "launchTemplate", "networkInterfaces", "placementGroup", "placementPartitionNumber", "privateDnsNameOptions", "privateIp",
+            "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId", "securityGroups", "subnetId", "tenancy",
+        ],
+        conditional: [
+            { path: "userData", when: "userDataReplaceOnChange is true (otherwise the instance is stopped and started)" },
+            { path: "userDataBase64", when: "userDataReplaceOnChange is true" },
+            { path: "launchTemplate.version", when: "the running instance's template version differs" },
+        ],
+        holdsData: "its root and EBS volumes (unless delete-on-termination is off) and its private IP",
+        // The schema read still had the deprecated cpu_core_count/cpu_threads_per_core (ForceNew); @pulumi/aws 7 no longer has them.
+        note: "instanceType, iamInstanceProfile, vpcSecurityGroupIds, rootBlockDevice size/type/iops/throughput, metadataOptions and monitoring change in place (type changes stop and start it).",
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": {
+        tf: "aws_launch_template", source: src("ec2/ec2_launch_template.go", "025e4f81cab8553cb052aebfcc5987e2aa8c702a"), verified: true,
+        forceNew: [], unverified: ["name", "namePrefix"],
+        note: "No ForceNew in the template data: every change writes a new template version (the Auto Scaling group's instance refresh rolls it out).",
+    },
+    "aws:ec2/natGateway:NatGateway": { tf: "aws_nat_gateway", verified: false, forceNew: [], unverified: ["allocationId", "connectivityType", "privateIp", "subnetId"] },
+    "aws:ec2/routeTable:RouteTable": { tf: "aws_route_table", verified: false, forceNew: [], unverified: ["vpcId"] },
+    "aws:ec2/route:Route": { tf: "aws_route", verified: false, forceNew: [], unverified: ["routeTableId", "destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"] },
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": { tf: "aws_route_table_association", verified: false, forceNew: [], unverified: ["subnetId", "gatewayId"] },
+    "aws:ec2/internetGateway:InternetGateway": { tf: "aws_internet_gateway", verified: false, forceNew: [] },
+    // ---- Auto Scaling
+    "aws:autoscaling/group:Group": {
+        tf: "aws_autoscaling_group", source: src("autoscaling/group.go", "00a919d1548eb437816d4838f320502ad34183ff"), verified: true,
+        forceNew: ["initialLifecycleHooks"], unverified: ["name", "namePrefix"], physicalName: "name",
+        note: "launchTemplate, sizes, vpcZoneIdentifiers, targetGroupArns and instanceRefresh change in place.",
+    },
+    "aws:autoscaling/policy:Policy": { tf: "aws_autoscaling_policy", verified: false, forceNew: [], unverified: ["autoscalingGroupName", "name"] },
+    // ---- IAM
+    "aws:iam/role:Role": {
+        tf: "aws_iam_role", source: src("iam/role.go", "0040ea6911af00bea2cca6dbb14e86829826ad8e"), verified: true,
+        forceNew: ["name", "namePrefix", "path"], physicalName: "name",
+        holdsData: "its identity: the role ARN and unique id that trust and resource policies elsewhere name",
+    },
+    "aws:iam/rolePolicy:RolePolicy": {
+        tf: "aws_iam_role_policy", source: src("iam/role_policy.go", "02f97af85f89a04e8ed89f5e8b64a9a67f3cfe07"), verified: true,
+        forceNew: ["name", "namePrefix", "role"],
+    },
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
+        tf: "aws_iam_role_policy_attachment", source: src("iam/role_policy_attachment.go", "04c79849dbe7fbe76c3054b364357bcdaade9ac5"), verified: true,
+        forceNew: ["policyArn", "role"],
+    },
+    "aws:iam/instanceProfile:InstanceProfile": {
+        tf: "aws_iam_instance_profile", source: src("iam/instance_profile.go", "013f1736b90439e5a19567a87d3e5cd11858c420"), verified: true,
+        forceNew: ["name", "namePrefix", "path"], physicalName: "name",
+    },
+    "aws:iam/policy:Policy": { tf: "aws_iam_policy", verified: false, forceNew: [], unverified: ["name", "namePrefix", "path"] },
+    // ---- KMS
+    "aws:kms/key:Key": {
+        tf: "aws_kms_key", source: src("kms/key.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true,
+        forceNew: ["customKeyStoreId", "customerMasterKeySpec", "keyUsage", "multiRegion", "xksKeyId"],
+        holdsData: "the key material: data encrypted under the old key is unreadable once it is deleted",
+    },
+    "aws:kms/alias:Alias": {
+        tf: "aws_kms_alias", source: src("kms/alias.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true,
+        forceNew: ["name", "namePrefix"], physicalName: "name",
+    },
+    // ---- Load balancing
+    "aws:lb/loadBalancer:LoadBalancer": {
+        tf: "aws_lb", source: src("elbv2/load_balancer.go", "00edc94be7a89c4c485415cdec27094875f61bfc"), verified: true,
+        forceNew: ["customerOwnedIpv4Pool", "internal", "loadBalancerType", "name", "namePrefix"], physicalName: "name",
+        holdsData: "its DNS name: a new load balancer answers on a different name (records and clients that pinned it break)",
+        note: "subnets, securityGroups, accessLogs and attributes change in place; CustomizeDiff adds NLB/GWLB-only cases.",
+    },
+    "aws:lb/listener:Listener": {
+        tf: "aws_lb_listener", source: src("elbv2/listener.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true,
+        forceNew: ["loadBalancerArn"],
+    },
+    "aws:lb/targetGroup:TargetGroup": {
+        tf: "aws_lb_target_group", source: src("elbv2/target_group.go", "013cfb4cddc9c44a28f34abad0c11768bcdb9b85"), verified: true,
+        forceNew: ["ipAddressType", "name", "namePrefix", "port", "protocol", "protocolVersion", "targetType", "vpcId"], physicalName: "name",
+    },
+    "aws:lb/listenerRule:ListenerRule": { tf: "aws_lb_listener_rule", verified: false, forceNew: [], unverified: ["listenerArn"] },
+    "aws:lb/listenerCertificate:ListenerCertificate": { tf: "aws_lb_listener_certificate", verified: false, forceNew: [], unverified: ["certificateArn", "listenerArn"] },
+    // ---- RDS
+    "aws:rds/instance:Instance": {
+        tf: "aws_db_instance", source: src("rds/instance.go", "00e4b23838859616dd0ebc9d1fd9364c0f6bff22"), verified: true,
+        forceNew: [
+            "availabilityZone", "characterSetName", "customIamInstanceProfile", "dbName", "engine", "identifier", "identifierPrefix", "kmsKeyId",
+            "ncharCharacterSetName", "restoreToPointInTime", "s3Import", "snapshotIdentifier", "storageEncrypted", "timezone", "username",
+        ],
+        physicalName: "identifier",
+        holdsData: "the database: a replacement is a new, empty instance (only a final snapshot, if taken, keeps the data)",
+        note: "instanceClass, allocatedStorage, storageType, multiAz, engineVersion, backups, parameter group, subnet group and security groups are modified in place.",
+    },
+    "aws:rds/parameterGroup:ParameterGroup": {
+        tf: "aws_db_parameter_group", source: src("rds/parameter_group.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true,
+        forceNew: ["description", "family", "name", "namePrefix"], physicalName: "name",
+    },
+    "aws:rds/subnetGroup:SubnetGroup": {
+        tf: "aws_db_subnet_group", source: src("rds/subnet_group.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true,
+        forceNew: ["name", "namePrefix"], physicalName: "name",
+    },
+    // ---- Route 53, ACM, CloudFront
+    "aws:route53/zone:Zone": {
+        tf: "aws_route53_zone", source: src("route53/zone.go", "036631a1dee59efb6d1986c0a19b373402bda29f"), verified: true,
+        forceNew: ["delegationSetId", "name"],
+        holdsData: "the zone's name servers: a new zone gets new ones, so the parent delegation must be updated or the domain stops resolving",
+    },
+    "aws:route53/record:Record": {
+        tf: "aws_route53_record", source: src("route53/record.go", "00655c1681ea1e49ab10cd32d3f8bee372b2095b"), verified: true,
+        forceNew: ["name", "zoneId"],
+    },
+    "aws:route53/healthCheck:HealthCheck": { tf: "aws_route53_health_check", verified: false, forceNew: [], unverified: ["referenceName", "type"] },
+    "aws:route53/hostedZoneDnsSec:HostedZoneDnsSec": { tf: "aws_route53_hosted_zone_dnssec", verified: false, forceNew: [], unverified: ["hostedZoneId"] },
+    "aws:route53/keySigningKey:KeySigningKey": {
+        tf: "aws_route53_key_signing_key", verified: false, forceNew: [], unverified: ["hostedZoneId", "keyManagementServiceArn", "name"],
+        holdsData: "the DNSSEC key: a new key needs a new DS record at the parent, or validating resolvers reject the zone",
+    },
+    "aws:route53/queryLog:QueryLog": { tf: "aws_route53_query_log", verified: false, forceNew: [], unverified: ["cloudwatchLogGroupArn", "zoneId"] },
+    "aws:acm/certificate:Certificate": {
+        tf: "aws_acm_certificate", verified: false, forceNew: [], unverified: ["certificateAuthorityArn", "domainName", "keyAlgorithm", "subjectAlternativeNames"],
+    },
+    "aws:acm/certificateValidation:CertificateValidation": { tf: "aws_acm_certificate_validation", verified: false, forceNew: [], unverified: ["certificateArn", "validationRecordFqdns"] },
+    "aws:cloudfront/distribution:Distribution": {
+        tf: "aws_cloudfront_distribution", verified: false, forceNew: [],
+        holdsData: "its domain name (dxxxx.cloudfront.net): a new distribution answers on a different name",
+        note: "Every argument of a distribution is updated in place (UpdateDistribution); not re-read here.",
+    },
+    "aws:cloudfront/originAccessControl:OriginAccessControl": { tf: "aws_cloudfront_origin_access_control", verified: false, forceNew: [] },
+    // ---- S3
+    "aws:s3/bucket:Bucket": {
+        tf: "aws_s3_bucket", source: src("s3/bucket.go", "0070bcd12c952f14c5434a6f351ef7b6fa791226"), verified: true,
+        forceNew: ["bucket", "bucketPrefix"], unverified: ["objectLockEnabled"], physicalName: "bucket",
+        holdsData: "every object in it: a replacement is a new, empty bucket (the old one is deleted, or fails to delete while not empty)",
+    },
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": S3_SUB("aws_s3_bucket_lifecycle_configuration", "s3/bucket_lifecycle_configuration.go", null, ["expectedBucketOwner"]),
+    "aws:s3/bucketLogging:BucketLogging": S3_SUB("aws_s3_bucket_logging", "s3/bucket_logging.go", null, ["expectedBucketOwner"]),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": S3_SUB("aws_s3_bucket_ownership_controls", "s3/bucket_ownership_controls.go", null),
+    "aws:s3/bucketPolicy:BucketPolicy": S3_SUB("aws_s3_bucket_policy", "s3/bucket_policy.go", null),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": S3_SUB("aws_s3_bucket_public_access_block", "s3/bucket_public_access_block.go", null),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": S3_SUB("aws_s3_bucket_server_side_encryption_configuration", "s3/bucket_server_side_encryption_configuration.go", null, ["expectedBucketOwner"]),
+    "aws:s3/bucketVersioning:BucketVersioning": S3_SUB("aws_s3_bucket_versioning", "s3/bucket_versioning.go", null, ["expectedBucketOwner"]),
+    "aws:s3/bucketObjectv2:BucketObjectv2": { tf: "aws_s3_object", verified: false, forceNew: [], unverified: ["bucket", "key"] },
+    // ---- Messaging, logs, events, alarms
+    "aws:sns/topic:Topic": { tf: "aws_sns_topic", verified: false, forceNew: [], unverified: ["fifoTopic", "name", "namePrefix"], physicalName: "name" },
+    "aws:sns/topicPolicy:TopicPolicy": { tf: "aws_sns_topic_policy", verified: false, forceNew: [], unverified: ["arn"] },
+    "aws:sns/topicSubscription:TopicSubscription": { tf: "aws_sns_topic_subscription", verified: false, forceNew: [], unverified: ["endpoint", "protocol", "topic"] },
+    "aws:cloudwatch/logGroup:LogGroup": {
+        tf: "aws_cloudwatch_log_group", source: src("logs/group.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"), verified: true,
+        forceNew: ["logGroupClass", "name", "namePrefix"], physicalName: "name",
+        holdsData: "the log events stored in it",
+    },
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": { tf: "aws_cloudwatch_log_resource_policy", verified: false, forceNew: [], unverified: ["policyName"] },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": { tf: "aws_cloudwatch_metric_alarm", verified: false, forceNew: [], unverified: ["name"] },
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": { tf: "aws_cloudwatch_composite_alarm", verified: false, forceNew: [], unverified: ["alarmName"] },
+    "aws:cloudwatch/dashboard:Dashboard": { tf: "aws_cloudwatch_dashboard", verified: false, forceNew: [], unverified: ["dashboardName"] },
+    "aws:cloudwatch/eventRule:EventRule": { tf: "aws_cloudwatch_event_rule", verified: false, forceNew: [], unverified: ["eventBusName", "name", "namePrefix"] },
+    "aws:cloudwatch/eventTarget:EventTarget": { tf: "aws_cloudwatch_event_target", verified: false, forceNew: [], unverified: ["eventBusName", "rule", "targetId"] },
+    "aws:budgets/budget:Budget": { tf: "aws_budgets_budget", verified: false, forceNew: [], unverified: ["accountId", "name", "namePrefix"] },
+    // ---- Systems Manager, DLM, Secrets Manager
+    "aws:ssm/parameter:Parameter": {
+        tf: "aws_ssm_parameter", source: src("ssm/parameter.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"), verified: true,
+        forceNew: ["dataType", "name"],
+        conditional: [{ path: "tier", when: "it goes from Advanced to Standard" }],
+        holdsData: "the parameter's value history (versions)",
+    },
+    "aws:ssm/document:Document": { tf: "aws_ssm_document", verified: false, forceNew: [], unverified: ["documentType", "name"] },
+    "aws:ssm/association:Association": { tf: "aws_ssm_association", verified: false, forceNew: [], unverified: ["name"] },
+    "aws:dlm/lifecyclePolicy:LifecyclePolicy": { tf: "aws_dlm_lifecycle_policy", verified: false, forceNew: [] },
+    "aws:secretsmanager/secret:Secret": {
+        tf: "aws_secretsmanager_secret", verified: false, forceNew: [], unverified: ["name", "namePrefix"], physicalName: "name",
+        holdsData: "the secret value and its versions",
+    },
+    "aws:secretsmanager/secretVersion:SecretVersion": { tf: "aws_secretsmanager_secret_version", verified: false, forceNew: [], unverified: ["secretId", "secretString", "secretBinary"] },
+    "aws:ebs/volume:Volume": { tf: "aws_ebs_volume", verified: false, forceNew: [], unverified: ["availabilityZone", "encrypted", "kmsKeyId", "snapshotId"], holdsData: "the data on the volume" },
+};
+
+/**
+ * awsx's `Vpc` is a remote component: the awsx provider creates the VPC, its subnets, route
+ * tables, internet gateway and NAT gateways at deploy time. Its inputs map onto those children:
+ * a `cidrBlock` change replaces the `aws:ec2/vpc:Vpc` (cidr_block is ForceNew) and so every
+ * subnet, route table and NAT gateway in it; a change to the subnet layout (`subnetSpecs`,
+ * `subnetStrategy`, zone count or names) replaces the subnets (their cidr_block and
+ * availability_zone are ForceNew) and what is attached to them, but keeps the VPC.
+ */
+export const AWSX_VPC = {
+    type: "awsx:ec2:Vpc",
+    replacesVpc: ["cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"],
+    replacesSubnets: ["subnetSpecs", "subnetStrategy", "numberOfAvailabilityZones", "availabilityZoneNames", "availabilityZoneCidrMask"],
+    changesNatGateways: ["natGateways"],
+} as const;
+
+/** Types that are no cloud resource of their own. */
+export function isLogicalOnly(type: string): boolean {
+    return type === "pulumi:pulumi:Stack" || type.startsWith("platform:") || type.startsWith("pulumi:providers:");
+}
