@@ -114,6 +114,8 @@ const webTier = new WebTier(
         certificateArn: publicZone?.certificateArn ?? config.webTier.certificateArn,
         // Instances an Auto Scaling group launches do not get the provider's default tags.
         launchTags: config.tags,
+        // The user data prepares what a scheduled backup needs on the stock image (before any bake).
+        backupDirectories: config.backup.enabled ? config.backup.directories : undefined,
     },
     { providers: [provider] },
 );
@@ -151,6 +153,7 @@ const amiFactory = config.amiFactory.enabled
               appSecurityGroupId: network.appSecurityGroupId,
               bakeLogsBucket,
               rootVolumeGb: config.webTier.rootVolumeGb,
+              backupDirectories: config.backup.enabled ? config.backup.directories : undefined,
               tags: config.tags,
           },
           { providers: [provider] },
