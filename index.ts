@@ -229,6 +229,7 @@ const certificateArn = publicZone?.certificateArn ?? config.webTier.certificateA
  * rather than exported as undefined, which the engine would warn about on every run.
  */
 const outputs = {
+    stack: config.stack,
     environment: config.environment,
     region: config.region,
     vpcId: network.vpcId,
@@ -256,6 +257,12 @@ const outputs = {
     backupDocumentName: backup?.backupDocumentName,
     restoreDocumentName: backup?.restoreDocumentName,
     backupAssociationId: backup?.associationId,
+    // What `npm run ops` needs to find the backups and the instances (tools/opsOutputs.ts reads these):
+    // the backup runs on instances carrying this tag AND `Stack=<stack>`.
+    backupTag: backup ? config.webTier.backupTag : undefined,
+    backupPrefix: backup?.backupPrefix,
+    backupLogPrefix: backup?.backupLogPrefix,
+    restoreLogPrefix: backup?.restoreLogPrefix,
     publicZoneId: publicZone?.zoneId,
     /** NS records to create in the parent domain (delegation), when this stack created the zone. */
     nameServers: publicZone?.nameServers,
