@@ -114,6 +114,8 @@ const webTier = new WebTier(
         certificateArn: publicZone?.certificateArn ?? config.webTier.certificateArn,
         // Instances an Auto Scaling group launches do not get the provider's default tags.
         launchTags: config.tags,
+        // The user data prepares what a scheduled backup needs on the stock image (before any bake).
+        backupDirectories: config.backup.enabled ? config.backup.directories : undefined,
     },
     { providers: [provider] },
 );
@@ -151,6 +153,7 @@ const amiFactory = config.amiFactory.enabled
               appSecurityGroupId: network.appSecurityGroupId,
               bakeLogsBucket,
               rootVolumeGb: config.webTier.rootVolumeGb,
+              backupDirectories: config.backup.enabled ? config.backup.directories : undefined,
               tags: config.tags,
           },
           { providers: [provider] },
@@ -226,6 +229,7 @@ const certificateArn = publicZone?.certificateArn ?? config.webTier.certificateA
  * rather than exported as undefined, which the engine would warn about on every run.
  */
 const outputs = {
+    stack: config.stack,
     environment: config.environment,
     region: config.region,
     vpcId: network.vpcId,
@@ -253,6 +257,12 @@ const outputs = {
     backupDocumentName: backup?.backupDocumentName,
     restoreDocumentName: backup?.restoreDocumentName,
     backupAssociationId: backup?.associationId,
+    // What `npm run ops` needs to find the backups and the instances (tools/opsOutputs.ts reads these):
+    // the backup runs on instances carrying this tag AND `Stack=<stack>`.
+    backupTag: backup ? config.webTier.backupTag : undefined,
+    backupPrefix: backup?.backupPrefix,
+    backupLogPrefix: backup?.backupLogPrefix,
+    restoreLogPrefix: backup?.restoreLogPrefix,
     publicZoneId: publicZone?.zoneId,
     /** NS records to create in the parent domain (delegation), when this stack created the zone. */
     nameServers: publicZone?.nameServers,

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AmiFactoryConfig } from "../config";
 import { al2023Parameter } from "../config/webTier";
 import type { SsmDocumentContent, SsmStep } from "../tools/ssmDocuments";
+import { backupToolPaths, checkBackupDirectories } from "./backupTools";
 import type { PrivateBucket } from "./bucket";
 
 /** What the factory needs of the web tier (a `WebTier` satisfies it). */
@@ -47,6 +48,11 @@ export interface AmiFactoryArgs {
     builderInstanceType?: string;
     /** Builder root volume (GiB, gp3, encrypted): the size of the baked image. Default 8 (AL2023's size). */
     rootVolumeGb?: number;
+    /**
+     * Directories the scheduled backup reads (the stack's `backup.directories`): the bake creates
+     * them in the image, next to the backup scripts' tools, which every bake installs. Default none.
+     */
+    backupDirectories?: string[];
     /** Extra tags for the resources created here. Default none. */
     tags?: Record<string, string>;
 }
@@ -72,8 +78,12 @@ export function readBakePrepareScript(): string {
     return fs.readFileSync(BAKE_PREPARE_SCRIPT_PATH, "utf8");
 }
 
-/** The `bake-prepare` Command document (pure: exported for tests). */
-export function bakePrepareDocumentContent(script: string, packages: string[]): SsmDocumentContent {
+/**
+ * The `bake-prepare` Command document (pure: exported for tests). Every bake installs the backup
+ * scripts' tools (components/backupTools.ts) whatever `packages` says, and creates
+ * `backupDirectories`: an image the backup cannot run on is not a usable image.
+ */
+export function bakePrepareDocumentContent(script: string, packages: string[], backupDirectories: readonly string[] = []): SsmDocumentContent {
     if (script.split("\n").includes(BAKE_HEREDOC_TERMINATOR)) throw new Error(`bake-prepare.sh must not contain a line "${BAKE_HEREDOC_TERMINATOR}" (it ends the heredoc)`);
     if (script.includes("{{")) throw new Error("bake-prepare.sh must not contain '{{' (SSM would treat it as a parameter reference)");
     return {
@@ -96,7 +106,7 @@ export function bakePrepareDocumentContent(script: string, packages: string[]): 
                         `cat > ${BAKE_PREPARE_INSTANCE_PATH} <<'${BAKE_HEREDOC_TERMINATOR}'`,
                         ...script.replace(/\n$/, "").split("\n"),
                         BAKE_HEREDOC_TERMINATOR,
-                        `rc=0; bash ${BAKE_PREPARE_INSTANCE_PATH} --packages '{{ Packages }}' || rc=$?`,
+                        `rc=0; bash ${BAKE_PREPARE_INSTANCE_PATH} --packages '{{ Packages }}' --backup-tools '${backupToolPaths().join(" ")}' --backup-directories '${backupDirectories.join(" ")}' || rc=$?`,
                         `rm -f ${BAKE_PREPARE_INSTANCE_PATH}`,
                         'exit "$rc"',
                     ],
@@ -667,6 +677,11 @@ export class AmiFactory extends pulumi.ComponentResource {
         if (args.architecture !== "arm64" && args.architecture !== "x86_64") problems.push(`architecture must be "arm64" or "x86_64", not ${JSON.stringify(args.architecture)}`);
         if (["Stack", BUILDER_TAG.key].includes(cfg.imagingTag.key)) problems.push(`config amiFactory.imagingTag.key must not be "${cfg.imagingTag.key}" (the factory uses that tag itself); pick e.g. "Imaging"`);
         if (args.rootVolumeGb !== undefined && (!Number.isInteger(args.rootVolumeGb) || args.rootVolumeGb < 8)) problems.push("rootVolumeGb must be an integer of at least 8 (the AL2023 image size)");
+        try {
+            checkBackupDirectories("backupDirectories", args.backupDirectories ?? []);
+        } catch (err) {
+            problems.push((err as Error).message);
+        }
         if (problems.length) throw new Error(`AmiFactory "${name}": ${problems.join("; ")}`);
 
         const instanceType = args.builderInstanceType ?? (args.architecture === "arm64" ? "t4g.small" : "t3.small");
@@ -682,14 +697,30 @@ export class AmiFactory extends pulumi.ComponentResource {
                 documentType: "Command",
                 documentFormat: "JSON",
                 targetType: "/AWS::EC2::Instance",
-                content: JSON.stringify(bakePrepareDocumentContent(readBakePrepareScript(), cfg.packages), null, 2),
+                content: JSON.stringify(bakePrepareDocumentContent(readBakePrepareScript(), cfg.packages, args.backupDirectories), null, 2),
                 tags,
             },
             { parent: this },
         );
 
-        // The builder writes bake-prepare output with the instance role (Run Command uploads from the instance).
+        // The builder writes bake-prepare output with the instance role: the SSM agent uploads it from
+        // the instance. The write grant carries kms:GenerateDataKey (and Decrypt, for multipart) on an
+        // SSE-KMS bucket's key; the agent also reads the bucket's default encryption first
+        // (GetBucketEncryption) to send matching SSE headers, which needs s3:GetEncryptionConfiguration
+        // on the bucket itself ("Create an IAM instance profile for Systems Manager", the custom S3
+        // policy: https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-profile.html).
         args.bakeLogsBucket.grantWrite(args.webTier.role, this.bakeLogsPrefix, `${name}-builder`);
+        new aws.iam.RolePolicy(
+            `${name}-builder-output-encryption`,
+            {
+                role: args.webTier.role.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Sid: "OutputBucketEncryption", Effect: "Allow", Action: "s3:GetEncryptionConfiguration", Resource: args.bakeLogsBucket.arn }],
+                }),
+            },
+            { parent: this },
+        );
 
         const refreshGroup = cfg.instanceRefresh ? args.webTier.autoScalingGroupName : undefined;
         const role = new aws.iam.Role(

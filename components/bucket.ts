@@ -420,9 +420,23 @@ export class PrivateBucket extends pulumi.ComponentResource {
     }
 }
 
-/** The inline policy document of a grant (exported for tests and reviewers). */
+/** The inline policy document of a grant, as JSON text (see grantPolicyDocument). */
 export function grantPolicy(kind: GrantKind, arn: pulumi.Input<string>, prefix: string | undefined, kmsKeyArn: pulumi.Input<string> | undefined): pulumi.Output<string> {
-    const objects = pulumi.interpolate`${arn}/${prefix ?? ""}*`;
+    return pulumi
+        .all([arn, kmsKeyArn])
+        .apply(([bucketArn, keyArn]) => JSON.stringify(grantPolicyDocument(kind, bucketArn, prefix, keyArn)));
+}
+
+/**
+ * The policy a grant attaches (pure, exported for tests: the backup scripts run against a local S3
+ * that enforces exactly this document). With a prefix, `s3:ListBucket` carries an `s3:prefix`
+ * condition: the role can list only under its prefix, and S3 then answers a GetObject/HeadObject
+ * of a missing key with 403 AccessDenied, not 404, because that needs `s3:ListBucket` on the
+ * bucket without condition (Amazon S3 API Reference, GetObject, "Permissions":
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). Readers must decide
+ * existence by listing the exact key (components/ssm/lib.sh `s3_key_exists`).
+ */
+export function grantPolicyDocument(kind: GrantKind, arn: string, prefix: string | undefined, kmsKeyArn: string | undefined): PolicyDocument {
     const read = kind !== "write";
     const write = kind !== "read";
     const objectActions = [
@@ -430,7 +444,7 @@ export function grantPolicy(kind: GrantKind, arn: pulumi.Input<string>, prefix: 
         ...(write ? ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"] : []),
         ...(kind === "readwrite" ? ["s3:DeleteObject"] : []),
     ];
-    const statements: pulumi.Input<Record<string, any>>[] = [{ Sid: "Objects", Effect: "Allow", Action: objectActions, Resource: objects }];
+    const statements: PolicyStatement[] = [{ Sid: "Objects", Effect: "Allow", Action: objectActions, Resource: `${arn}/${prefix ?? ""}*` }];
     if (read) {
         statements.push({
             Sid: "List",
@@ -443,9 +457,23 @@ export function grantPolicy(kind: GrantKind, arn: pulumi.Input<string>, prefix: 
     if (kmsKeyArn !== undefined) {
         // Decrypt for reads and for multipart writes (S3 decrypts the data key to join the parts).
         const kmsActions = [...(write ? ["kms:GenerateDataKey"] : []), "kms:Decrypt"];
-        statements.push({ Sid: "Kms", Effect: "Allow", Action: kmsActions, Resource: kmsKeyArn, Condition: { StringEquals: { "kms:ViaService": viaS3(kmsKeyArn) } } });
+        statements.push({ Sid: "Kms", Effect: "Allow", Action: kmsActions, Resource: kmsKeyArn, Condition: { StringEquals: { "kms:ViaService": `s3.${kmsKeyArn.split(":")[3]}.amazonaws.com` } } });
     }
-    return pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** An IAM policy document as the grants write it. */
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 /** `s3.<key's region>.amazonaws.com`: the key may be used only through S3 in its own region. */

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { WebTierConfig } from "../config";
 import { al2023Parameter } from "../config/webTier";
+import { backupToolPaths, checkBackupDirectories } from "./backupTools";
 import { PrivateBucket } from "./bucket";
 import { serviceTrustPolicy } from "./iam";
 
@@ -30,6 +31,13 @@ export interface WebTierArgs {
     logsBucket: PrivateBucket;
     /** Key prefix of this stack's backups in the backup bucket. Default `backups/<stack>/`. */
     backupPrefix?: string;
+    /**
+     * Directories the scheduled backup reads (the stack's `backup.directories`): the user data
+     * creates the missing ones and installs the backup scripts' tools on every instance, so a
+     * backup that runs before the first bake neither exits 3 (no directory) nor 9 (no tool).
+     * Default none (no backup prerequisites in the user data).
+     */
+    backupDirectories?: string[];
     /**
      * ACM certificate for the HTTPS listener; when given, HTTP redirects to HTTPS. Default
      * `config.certificateArn`, else none (plain HTTP forward). Not allowed in `single` mode.
@@ -148,7 +156,8 @@ export class WebTier extends pulumi.ComponentResource {
         const launchTags = { ...(args.launchTags ?? {}), ...tags, Name: `${args.stack}-${name}`, [cfg.backupTag.key]: cfg.backupTag.value };
         const volumeTags = { ...launchTags, ...(cfg.snapshots.enabled ? snapshotTag : {}) };
         const metadataOptions = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 };
-        const userData = Buffer.from(userDataScript()).toString("base64");
+        if (args.backupDirectories) checkBackupDirectories(`WebTier "${name}"`, args.backupDirectories);
+        const userData = Buffer.from(userDataScript({ backupDirectories: args.backupDirectories })).toString("base64");
 
         if (cfg.mode === "asg") {
             const launchTemplate = new aws.ec2.LaunchTemplate(
@@ -455,19 +464,56 @@ export class WebTier extends pulumi.ComponentResource {
     }
 }
 
+export interface UserDataOptions {
+    /** Directories the scheduled backup reads: created when missing, with the backup tools installed. Default none. */
+    backupDirectories?: readonly string[];
+}
+
 /**
  * Boot script, kept small and free of secrets (anyone allowed ec2:DescribeInstanceAttribute can
- * read user data): the baked AMI carries the app and its unit; this only starts it.
+ * read user data), assembled from independent sections in the order they run: the backup
+ * directories (instant, so they exist before any scheduled backup), the app, then the backup
+ * tools (a package install, so it must not delay the app).
  */
-export function userDataScript(): string {
+export function userDataScript(options: UserDataOptions = {}): string {
+    const directories = options.backupDirectories ?? [];
+    return ["#!/bin/bash", "set -euo pipefail", ...backupDirectoriesSection(directories), ...appServiceSection(), ...backupToolsSection(directories.length > 0), ""].join("\n");
+}
+
+/**
+ * Creates the configured backup directories that do not exist (`mkdir -p` leaves existing ones
+ * and their modes alone). Neither default exists on a stock AL2023 image: `/etc/platform` is on
+ * no image, `/var/www` only with httpd; a scheduled backup of a missing directory exits 3.
+ */
+export function backupDirectoriesSection(directories: readonly string[]): string[] {
+    if (directories.length === 0) return [];
+    return ["# --- backup directories (config backup.directories) ---", `mkdir -p ${directories.join(" ")}`];
+}
+
+/** Starts the app the baked AMI carries; the stock image has none. */
+export function appServiceSection(): string[] {
     return [
-        "#!/bin/bash",
-        "set -euo pipefail",
+        "# --- app ---",
         `if systemctl cat ${APP_SERVICE} >/dev/null 2>&1; then`,
         `  systemctl enable --now ${APP_SERVICE}`,
         "else",
         `  echo "${APP_SERVICE} is not installed: the stock image is running until the first bake" >&2`,
         "fi",
-        "",
-    ].join("\n");
+    ];
+}
+
+/**
+ * Installs what backup.sh and restore.sh run (components/backupTools.ts) on the stock image: zstd
+ * and diffutils are not on it. By path, so dnf does nothing for a tool already there (the
+ * baked image has them all). A failure is reported, not fatal: the app keeps running, and every
+ * backup then exits 9 naming the missing tool, which alerts.
+ */
+export function backupToolsSection(enabled: boolean): string[] {
+    if (!enabled) return [];
+    return [
+        "# --- backup tools (components/backupTools.ts) ---",
+        `if ! dnf install -y ${backupToolPaths().join(" ")} >/var/log/platform-backup-tools.log 2>&1; then`,
+        '  echo "installing the backup tools failed (see /var/log/platform-backup-tools.log): backups exit 9 until they are installed" >&2',
+        "fi",
+    ];
 }

@@ -11,6 +11,7 @@ import {
     TERMINATE_STEP,
     bakeRunbookContent,
 } from "../components/amiFactory";
+import { backupToolPaths } from "../components/backupTools";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { runOffline } from "../tools/offline";
@@ -59,6 +60,7 @@ describe("AmiFactory", function () {
                 assert.deepStrictEqual(children, [
                     "aws:iam/role:Role ami-automation",
                     "aws:iam/rolePolicy:RolePolicy ami-automation",
+                    "aws:iam/rolePolicy:RolePolicy ami-builder-output-encryption",
                     "aws:ssm/association:Association ami-ami-bake-schedule",
                     "aws:ssm/association:Association ami-instance-imaging-schedule",
                     "aws:ssm/document:Document ami-bake",
@@ -88,7 +90,11 @@ describe("AmiFactory", function () {
                 const close = lines.indexOf(BAKE_HEREDOC_TERMINATOR);
                 assert.ok(open > 0 && close > open);
                 assert.strictEqual(lines.slice(open + 1, close).join("\n") + "\n", fs.readFileSync(BAKE_PREPARE_SCRIPT_PATH, "utf8"));
-                assert.strictEqual(lines[close + 1], "rc=0; bash /root/platform-bake-prepare.sh --packages '{{ Packages }}' || rc=$?");
+                // Every bake installs the backup scripts' tools and creates the configured backup directories.
+                assert.strictEqual(
+                    lines[close + 1],
+                    `rc=0; bash /root/platform-bake-prepare.sh --packages '{{ Packages }}' --backup-tools '${backupToolPaths().join(" ")}' --backup-directories '/var/www /etc/platform' || rc=$?`,
+                );
                 const pattern = new RegExp(c.parameters!.Packages.allowedPattern as string);
                 assert.ok(pattern.test("nginx amazon-cloudwatch-agent") && pattern.test(""));
                 for (const bad of ["nginx'; rm -rf /", "a  b", " nginx", "$(id)"]) assert.ok(!pattern.test(bad), bad);
@@ -424,8 +430,12 @@ describe("AmiFactory", function () {
             assert.strictEqual(r.status, 0, r.stdout + r.stderr);
         });
 
-        it("dry run: updates, packages, SSM agent, then every imaging cleanup", () => {
-            const r = spawnSync("bash", [BAKE_PREPARE_SCRIPT_PATH, "--dry-run", "--packages", "nginx amazon-cloudwatch-agent"], { encoding: "utf8" });
+        it("dry run: updates, packages, backup tools and directories, SSM agent, then every imaging cleanup", () => {
+            const r = spawnSync(
+                "bash",
+                [BAKE_PREPARE_SCRIPT_PATH, "--dry-run", "--packages", "nginx amazon-cloudwatch-agent", "--backup-tools", "/usr/bin/zstd /usr/bin/cmp", "--backup-directories", "/var/www /etc/platform"],
+                { encoding: "utf8" },
+            );
             assert.strictEqual(r.status, 0, r.stderr);
             const cmds = r.stdout.trim().split("\n").map((l) => l.replace(/^DRY-RUN: /, ""));
             const idx = (s: string) => {
@@ -436,6 +446,8 @@ describe("AmiFactory", function () {
             const order = [
                 "dnf -y upgrade --releasever=latest",
                 "dnf -y install nginx amazon-cloudwatch-agent",
+                "dnf -y install /usr/bin/zstd /usr/bin/cmp",
+                "mkdir -p -- /var/www /etc/platform",
                 "dnf -y install amazon-ssm-agent",
                 "systemctl enable amazon-ssm-agent",
                 "dnf clean all",
@@ -452,6 +464,10 @@ describe("AmiFactory", function () {
         it("rejects a bad package name and unknown arguments with exit 2", () => {
             assert.strictEqual(spawnSync("bash", [BAKE_PREPARE_SCRIPT_PATH, "--dry-run", "--packages", "nginx;id"]).status, 2);
             assert.strictEqual(spawnSync("bash", [BAKE_PREPARE_SCRIPT_PATH, "--bogus"]).status, 2);
+            for (const bad of [["--backup-tools", "zstd"], ["--backup-tools", "/usr/bin/a;id"], ["--backup-directories", "var/www"], ["--backup-directories", "/var/../etc"], ["--backup-directories"]]) {
+                const r = spawnSync("bash", [BAKE_PREPARE_SCRIPT_PATH, "--dry-run", ...bad], { encoding: "utf8" });
+                assert.strictEqual(r.status, 2, `${bad.join(" ")}: ${r.stderr}`);
+            }
         });
     });
 });

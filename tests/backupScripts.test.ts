@@ -2,6 +2,13 @@
  * Real end-to-end tests of components/ssm/backup.sh and restore.sh: the scripts run
  * under bash with the real AWS CLI v2, GNU tar and zstd against a local s3rver
  * (tests/helpers/s3server.ts) on 127.0.0.1. Runs as root (chown, setuid, ACLs).
+ *
+ * The endpoint answers as Amazon S3 answers the web tier's instance role: the caller holds exactly
+ * the backup grant the plan gives that role (components/bucket.ts grantPolicyDocument, read-write
+ * under the prefix, s3:ListBucket only with an s3:prefix condition), so what the policy does not
+ * allow is 403, and so is a GetObject/HeadObject of a missing key (S3 API Reference, GetObject,
+ * "Permissions": https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). tests/webTier.test.ts
+ * checks that the plan grants the role that same document.
  */
 import { strict as assert } from 'assert';
 import { spawn, spawnSync, SpawnSyncReturns, ChildProcess } from 'child_process';
@@ -9,19 +16,24 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { BACKUP_TOOL_PACKAGES } from '../components/backupTools';
+import { grantPolicyDocument, PolicyDocument } from '../components/bucket';
 import { S3Server, startS3Server } from './helpers/s3server';
+import { evaluate, missingKeyStatus, s3Authorization } from './helpers/s3Policy';
+import { arrayAssignment, scriptCommands } from './helpers/shellCommands';
 
 const ROOT = path.resolve(__dirname, '..');
 const BACKUP = path.join(ROOT, 'components/ssm/backup.sh');
 const RESTORE = path.join(ROOT, 'components/ssm/restore.sh');
-const INSTALL_CMD = 'sudo apt-get update && sudo apt-get install -y awscli zstd acl attr shellcheck';
+const LIB = path.join(ROOT, 'components/ssm/lib.sh');
+const INSTALL_CMD = 'sudo apt-get update && sudo apt-get install -y awscli zstd acl attr shellcheck shfmt curl';
 
 /** Which required tools are missing (AWS CLI must be v2 at /usr/bin/aws). */
 export function missingBackupTools(): string[] {
   const missing: string[] = [];
   const v = spawnSync('/usr/bin/aws', ['--version'], { encoding: 'utf8' });
   if (v.status !== 0 || !/^aws-cli\/2\./.test(`${v.stdout}${v.stderr}`)) missing.push('aws (v2 at /usr/bin/aws)');
-  for (const t of ['zstd', 'setfacl', 'getfacl', 'setfattr', 'getfattr', 'shellcheck', 'flock', 'tar']) {
+  for (const t of ['zstd', 'setfacl', 'getfacl', 'setfattr', 'getfattr', 'shellcheck', 'shfmt', 'flock', 'tar', 'curl', 'cmp']) {
     if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) missing.push(t);
   }
   return missing;
@@ -119,7 +131,8 @@ function scriptEnv(s3: S3Server, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessE
 }
 
 function runScript(s3: S3Server, script: string, args: string[], extra: NodeJS.ProcessEnv = {}): RunResult {
-  const r: SpawnSyncReturns<string> = spawnSync('bash', [script, ...args], {
+  // bash by absolute path: some tests give the script a PATH holding only the tools it declares.
+  const r: SpawnSyncReturns<string> = spawnSync('/bin/bash', [script, ...args], {
     env: scriptEnv(s3, extra),
     encoding: 'utf8',
     timeout: 120000,
@@ -148,12 +161,24 @@ function setTime(p: string, sec: number, ns = 0) {
 
 // ------------------------------------------------------------------ the suite
 
+/** The real AWS CLI v2 against the test endpoint (through the wrapper on PATH). */
+function awsCli(s3: S3Server, args: string[], input?: string): RunResult {
+  const r = spawnSync('aws', args, { env: scriptEnv(s3), encoding: 'utf8', input, timeout: 60000 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
   this.timeout(120000);
   let s3: S3Server;
   let work: string;
+  const BUCKET = 'platform-backups';
+  const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
   const PREFIX = 'backups/test';
   const IID = 'i-0123456789abcdef0';
+  /** What the web tier grants its role on the backup bucket (components/webTier.ts, grantReadWrite under `<prefix>/`). */
+  const GRANT: PolicyDocument = grantPolicyDocument('readwrite', BUCKET_ARN, `${PREFIX}/`, undefined);
+  const withStatements = (...extra: PolicyDocument['Statement']): PolicyDocument => ({ ...GRANT, Statement: [...GRANT.Statement, ...extra] });
 
   const backupArgs = (dir: string, ...extra: string[]) => [
     '--bucket', s3.bucket, '--prefix', PREFIX, '--instance-id', IID,
@@ -185,7 +210,12 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
       this.skip();
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-test-'));
-    s3 = await startS3Server({ bucket: 'platform-backups' });
+    s3 = await startS3Server({ bucket: BUCKET, policy: GRANT });
+  });
+
+  afterEach(() => {
+    // A test that changed what the role may do must not leak it into the next.
+    if (s3) s3.setPolicy(GRANT);
   });
 
   after(async () => {
@@ -327,7 +357,7 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
 
   it('S3 dying mid-upload fails with exit 4 and leaves latest on the previous good snapshot', async function () {
     // its own server, so killing it does not disturb the other tests
-    const s3b = await startS3Server({ bucket: 'platform-backups' });
+    const s3b = await startS3Server({ bucket: BUCKET, policy: GRANT });
     try {
       const src = path.join(work, 'killed');
       fs.mkdirSync(src);
@@ -399,7 +429,8 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
     const src = path.join(work, 'locked');
     fs.mkdirSync(src);
     const lock = path.join(work, 'backup.lock');
-    const holder = spawn('flock', [lock, 'sleep', '60'], { stdio: 'ignore' });
+    // Its own process group: flock's child (sleep) holds the lock too, and must die with it.
+    const holder = spawn('flock', [lock, 'sleep', '60'], { stdio: 'ignore', detached: true });
     try {
       const deadline = Date.now() + 5000;
       while (spawnSync('flock', ['-n', lock, 'true']).status === 0) {
@@ -410,7 +441,7 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
       assert.equal(locked.status, 6, locked.stderr);
       assert.match(locked.stderr, /another backup is running/);
     } finally {
-      holder.kill('SIGKILL');
+      process.kill(-holder.pid!, 'SIGKILL');
     }
 
     const bad: string[][] = [
@@ -453,5 +484,198 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
   it('shellcheck passes on both scripts and the library they share', function () {
     const r = spawnSync('shellcheck', ['-x', '--severity=style', BACKUP, RESTORE, path.join(path.dirname(BACKUP), 'lib.sh')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+
+  // ---------------------------------------------------------------- S3 as the instance role meets it
+
+  it('the test S3 answers as AWS answers the backup grant: 403 for a missing key, listing only under the prefix, 404 only with an unconditional ListBucket', function () {
+    // S3 API Reference, GetObject and HeadObject, "Permissions": without s3:ListBucket on the bucket
+    // a missing key is 403 AccessDenied, not 404. If this proxy stops answering so, every proof
+    // below that "a first run survives the 403" would pass vacuously: this test fails first.
+    const missing = `${PREFIX}/${IID}/never-written/latest`;
+    s3.takeRequests();
+    const head = awsCli(s3, ['s3api', 'head-object', '--bucket', BUCKET, '--key', missing]);
+    assert.notEqual(head.status, 0);
+    assert.match(head.stderr, /\(403\) when calling the HeadObject operation/);
+    const get = awsCli(s3, ['s3api', 'get-object', '--bucket', BUCKET, '--key', missing, path.join(work, 'never')]);
+    assert.match(get.stderr, /AccessDenied.*GetObject|GetObject.*AccessDenied/);
+    const cp = awsCli(s3, ['s3', 'cp', `s3://${BUCKET}/${missing}`, '-']);
+    assert.notEqual(cp.status, 0);
+    assert.match(cp.stderr, /\(403\)/);
+    assert.doesNotMatch(cp.stderr, /404|NoSuchKey|Not Found/, 'the old "not found" test would have matched');
+    // The exact key as a prefix is a listing the s3:prefix condition allows.
+    const listed = awsCli(s3, ['s3api', 'list-objects-v2', '--bucket', BUCKET, '--prefix', missing]);
+    assert.equal(listed.status, 0, listed.stderr);
+    for (const args of [['s3api', 'list-objects-v2', '--bucket', BUCKET], ['s3api', 'list-objects-v2', '--bucket', BUCKET, '--prefix', 'backups/other/']]) {
+      assert.match(awsCli(s3, args).stderr, /AccessDenied.*ListObjectsV2/, args.join(' '));
+    }
+    assert.match(awsCli(s3, ['s3', 'cp', '-', `s3://${BUCKET}/backups/other/x`], 'x').stderr, /AccessDenied.*PutObject/);
+    assert.deepStrictEqual(s3.takeRequests().slice(0, 2), [`HeadObject ${missing} 403`, `GetObject ${missing} 403`]);
+
+    s3.setPolicy(withStatements({ Effect: 'Allow', Action: 's3:ListBucket', Resource: BUCKET_ARN }));
+    assert.match(awsCli(s3, ['s3api', 'head-object', '--bucket', BUCKET, '--key', missing]).stderr, /\(404\) when calling the HeadObject operation/);
+  });
+
+  it('the access model: explicit deny wins, s3:prefix conditions, and which action each request needs', function () {
+    const q = (s: string) => new URLSearchParams(s);
+    assert.deepStrictEqual(s3Authorization('HEAD', `/${BUCKET}/${PREFIX}/a%20b`, q('')), { operation: 'HeadObject', action: 's3:GetObject', resource: `${BUCKET_ARN}/${PREFIX}/a b`, context: {} });
+    assert.deepStrictEqual(s3Authorization('GET', `/${BUCKET}`, q(`list-type=2&prefix=${PREFIX}/x`)).context, { 's3:prefix': `${PREFIX}/x` });
+    assert.equal(s3Authorization('POST', `/${BUCKET}/${PREFIX}/k`, q('uploads')).action, 's3:PutObject');
+    assert.equal(s3Authorization('DELETE', `/${BUCKET}/${PREFIX}/k`, q('uploadId=1')).action, 's3:AbortMultipartUpload');
+    assert.throws(() => s3Authorization('GET', `/${BUCKET}/${PREFIX}/k`, q('acl')), /not modelled/);
+    assert.equal(evaluate(GRANT, 's3:ListBucket', BUCKET_ARN, { 's3:prefix': `${PREFIX}/i-1/x/latest` }), 'Allow');
+    assert.equal(evaluate(GRANT, 's3:ListBucket', BUCKET_ARN, {}), 'ImplicitDeny');
+    assert.equal(evaluate(GRANT, 's3:GetObject', `${BUCKET_ARN}/${PREFIX}/x`), 'Allow');
+    assert.equal(evaluate(GRANT, 's3:GetObject', `${BUCKET_ARN}/backups/other/x`), 'ImplicitDeny');
+    assert.equal(evaluate(withStatements({ Effect: 'Deny', Action: 's3:*', Resource: `${BUCKET_ARN}/${PREFIX}/x` }), 's3:GetObject', `${BUCKET_ARN}/${PREFIX}/x`), 'ExplicitDeny');
+    assert.equal(missingKeyStatus(GRANT, BUCKET_ARN), 403);
+    assert.equal(missingKeyStatus(grantPolicyDocument('readwrite', BUCKET_ARN, undefined, undefined), BUCKET_ARN), 404);
+  });
+
+  it('a first run finds no latest (S3 answers 403) and makes a full backup; the next run is incremental; both restore', function () {
+    const src = path.join(work, 'first-run');
+    const dst = path.join(work, 'first-run-restored');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'a'), 'a');
+    s3.takeRequests();
+    const first = okOrDump(runScript(s3, BACKUP, backupArgs(src, '--full-every', '3')), 'first backup');
+    const full = snapshotOf(first);
+    assert.equal(full.type, 'full');
+    assert.match(first.stderr, /full backup \(no previous snapshot in S3\)/);
+    const slug = full.line.split('\t')[1];
+    const latest = `${PREFIX}/${IID}/${slug}/latest`;
+    // What the run met: the 403 AWS gives this role for the missing latest, then the listing that decided.
+    const seen = s3.takeRequests();
+    assert.ok(seen.includes(`HeadObject ${latest} 403`), seen.join('\n'));
+    assert.ok(seen.includes(`ListObjectsV2 ${latest} 200`), seen.join('\n'));
+
+    fs.writeFileSync(path.join(src, 'b'), 'b');
+    const inc = snapshotOf(okOrDump(runScript(s3, BACKUP, backupArgs(src, '--full-every', '3')), 'incremental backup'));
+    assert.equal(inc.type, 'incremental');
+    okOrDump(runScript(s3, RESTORE, restoreArgs(src, dst)), 'restore of the incremental');
+    assert.deepStrictEqual(describeTree(dst), describeTree(src));
+  });
+
+  it('restore exits 8 for what does not exist, decided by listing (S3 answers 403 for it): no latest, unknown snapshot, missing chain member, missing archive', function () {
+    const src = path.join(work, 'notfound');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'f'), 'f');
+    const full = snapshotOf(okOrDump(runScript(s3, BACKUP, backupArgs(src, '--full-every', '5')), 'full'));
+    fs.writeFileSync(path.join(src, 'g'), 'g');
+    const inc = snapshotOf(okOrDump(runScript(s3, BACKUP, backupArgs(src, '--full-every', '5')), 'incremental'));
+    assert.equal(inc.type, 'incremental');
+    const base = `${PREFIX}/${IID}/${full.line.split('\t')[1]}`;
+    const target = (n: string) => path.join(work, `notfound-${n}`);
+
+    const never = runScript(s3, RESTORE, restoreArgs(path.join(work, 'never-backed-up-either'), target('never')));
+    assert.equal(never.status, 8, never.stderr);
+    assert.match(never.stderr, /no snapshot found .*latest does not exist/);
+    const unknown = runScript(s3, RESTORE, restoreArgs(src, target('unknown'), '--snapshot', '20000101T000000.000Z'));
+    assert.equal(unknown.status, 8, unknown.stderr);
+    assert.match(unknown.stderr, /snapshot 20000101T000000\.000Z not found/);
+
+    // The chain's full loses its manifest: restoring the incremental cannot be done, and says so.
+    okOrDump(awsCli(s3, ['s3', 'rm', `s3://${BUCKET}/${base}/${full.id}/manifest.json`]), 'rm manifest');
+    s3.takeRequests();
+    const member = runScript(s3, RESTORE, restoreArgs(src, target('member')));
+    assert.equal(member.status, 8, member.stderr);
+    assert.match(member.stderr, new RegExp(`snapshot ${full.id.replace('.', '\\.')} not found`));
+    assert.ok(s3.takeRequests().includes(`HeadObject ${base}/${full.id}/manifest.json 403`));
+
+    // The incremental's archive is gone but its manifest is there: exit 8, nothing extracted.
+    okOrDump(awsCli(s3, ['s3', 'rm', `s3://${BUCKET}/${base}/${inc.id}/archive.tar.zst`]), 'rm archive');
+    const archive = runScript(s3, RESTORE, restoreArgs(src, target('archive'), '--snapshot', inc.id));
+    assert.equal(archive.status, 8, archive.stderr);
+    for (const n of ['never', 'unknown', 'member', 'archive']) assert.ok(!fs.existsSync(target(n)), `${n}: target created`);
+  });
+
+  it('a real access error is still exit 4, never "not found": a denied latest, a denied listing, a denied archive', function () {
+    const src = path.join(work, 'denied');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'f'), 'f');
+    const good = snapshotOf(okOrDump(runScript(s3, BACKUP, backupArgs(src)), 'good backup'));
+    const base = `${PREFIX}/${IID}/${good.line.split('\t')[1]}`;
+    const latestFile = objectFile(s3, `${base}/latest`);
+
+    // 403 on a latest that exists (a Deny, a KMS key policy...): no silent full backup, no "not found".
+    s3.setPolicy(withStatements({ Effect: 'Deny', Action: 's3:GetObject', Resource: `${BUCKET_ARN}/${base}/latest` }));
+    const backup = runScript(s3, BACKUP, backupArgs(src));
+    assert.equal(backup.status, 4, backup.stderr);
+    assert.match(backup.stderr, /cannot read s3:\/\/.*\/latest/);
+    assert.equal(fs.readFileSync(latestFile, 'utf8').trim(), good.id, 'latest moved');
+    const restore = runScript(s3, RESTORE, restoreArgs(src, path.join(work, 'denied-restored')));
+    assert.equal(restore.status, 4, restore.stderr);
+
+    // 403 on the archive of a snapshot that exists.
+    s3.setPolicy(withStatements({ Effect: 'Deny', Action: 's3:GetObject', Resource: `${BUCKET_ARN}/${base}/${good.id}/archive.tar.zst` }));
+    const archive = runScript(s3, RESTORE, restoreArgs(src, path.join(work, 'denied-restored')));
+    assert.equal(archive.status, 4, archive.stderr);
+    assert.match(archive.stderr, /download of .*archive\.tar\.zst failed/);
+    assert.ok(!fs.existsSync(path.join(work, 'denied-restored')));
+
+    // No way to tell whether latest exists (listing denied too): an S3 failure, not a first run.
+    s3.setPolicy(withStatements({ Effect: 'Deny', Action: 's3:ListBucket', Resource: BUCKET_ARN }));
+    const fresh = path.join(work, 'denied-fresh');
+    fs.mkdirSync(fresh);
+    const blind = runScript(s3, BACKUP, backupArgs(fresh));
+    assert.equal(blind.status, 4, blind.stderr);
+    assert.match(blind.stderr, /deciding whether it exists failed: .*AccessDenied/s);
+    const blindRestore = runScript(s3, RESTORE, restoreArgs(fresh, path.join(work, 'denied-fresh-restored')));
+    assert.equal(blindRestore.status, 4, blindRestore.stderr);
+  });
+
+  // ---------------------------------------------------------------- the tools the scripts need
+
+  const declaredTools = (script: string) => {
+    const tools = arrayAssignment(script, 'REQUIRED_TOOLS');
+    assert.ok(tools, `${script} declares no REQUIRED_TOOLS`);
+    return tools!;
+  };
+
+  it('each tool check names exactly the commands the script runs (read from its syntax tree), and the bake and user data install them all', function () {
+    // The derivation must see commands wherever bash runs them, or this test could not fail.
+    const probe = path.join(work, 'probe.sh');
+    fs.writeFileSync(probe, 'f() { local x; x="$(nested-a | nested-b)"; }\ntrap \'trapped; f\' EXIT\nif ! [[ $(in-test) ]]; then exec replaced --arg; fi\nv=$(command -v checked-only)\nwhile read -r l; do :; done < <(procsub)\necho "$(date -u)" >"$(redirect-word)"\n');
+    assert.deepStrictEqual(scriptCommands([probe]).external, ['date', 'in-test', 'nested-a', 'nested-b', 'procsub', 'redirect-word', 'replaced', 'trapped']);
+
+    for (const script of [BACKUP, RESTORE]) {
+      const { external, dynamic } = scriptCommands([script, LIB]);
+      assert.deepStrictEqual(dynamic, [], `${script}: a command whose name is not a literal cannot be checked`);
+      assert.deepStrictEqual([...declaredTools(script)].sort(), external, `${path.basename(script)}: REQUIRED_TOOLS must be exactly the commands it runs`);
+    }
+    const needed = [...new Set([...declaredTools(BACKUP), ...declaredTools(RESTORE)])].sort();
+    assert.deepStrictEqual(Object.keys(BACKUP_TOOL_PACKAGES).sort(), needed, 'components/backupTools.ts must list every tool the scripts need, and only those');
+  });
+
+  it('a missing tool is exit 9 naming it, before anything is read or written; with only the declared tools on PATH both scripts run through', function () {
+    const linkDir = (tools: string[]) => {
+      const dir = fs.mkdtempSync(path.join(work, 'path-'));
+      for (const t of tools) {
+        const real = t === 'aws' ? path.join(s3.binDir, 'aws') : spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
+        assert.ok(real, `${t} is not installed here`);
+        fs.symlinkSync(real, path.join(dir, t));
+      }
+      return dir;
+    };
+    const src = path.join(work, 'minimal-path');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'f'), 'f');
+    for (const [script, args] of [[BACKUP, backupArgs(src)], [RESTORE, restoreArgs(src, path.join(work, 'minimal-restored'))]] as Array<[string, string[]]>) {
+      const tools = declaredTools(script);
+      for (const missing of tools) {
+        const dir = linkDir(tools.filter((t) => t !== missing));
+        s3.takeRequests();
+        const r = runScript(s3, script, args, { PATH: dir });
+        assert.equal(r.status, 9, `${path.basename(script)} without ${missing}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`required tools missing: ${missing}$`, 'm'));
+        assert.deepStrictEqual(s3.takeRequests(), [], 'S3 was called before the tool check');
+      }
+    }
+    const backupPath = linkDir(declaredTools(BACKUP));
+    okOrDump(runScript(s3, BACKUP, backupArgs(src), { PATH: backupPath }), 'backup with only its declared tools');
+    fs.writeFileSync(path.join(src, 'g'), 'g');
+    assert.equal(snapshotOf(okOrDump(runScript(s3, BACKUP, backupArgs(src), { PATH: backupPath }), 'incremental with only its declared tools')).type, 'incremental');
+    okOrDump(runScript(s3, RESTORE, restoreArgs(src, path.join(work, 'minimal-restored')), { PATH: linkDir(declaredTools(RESTORE)) }), 'restore with only its declared tools');
+    assert.deepStrictEqual(describeTree(path.join(work, 'minimal-restored')), describeTree(src));
   });
 });

@@ -19,9 +19,16 @@ import {
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { EXIT, main, parseArgs, slugToPath } from "../tools/ops";
+import { parseOpsOutputs } from "../tools/opsOutputs";
+import { serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
 
 const OUTPUTS = {
+    stack: "dev",
     region: "us-east-1",
+    backupTag: { key: "Backup", value: "true" },
+    backupPrefix: "backups/dev",
+    backupLogPrefix: "ssm/backup/dev",
+    restoreLogPrefix: "ssm/restore/dev",
     bakeRunbookName: "dev-web-bake-ami",
     imagingRunbookName: "dev-instance-imaging",
     backupDocumentName: "dev-backup",
@@ -137,13 +144,16 @@ describe("ops CLI", () => {
             assert.strictEqual(code, EXIT.OK, err.join("\n"));
             assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input, {
                 DocumentName: "dev-backup",
-                Targets: [{ Key: "tag:Backup", Values: ["true"] }],
+                Targets: [
+                    { Key: "tag:Stack", Values: ["dev"] },
+                    { Key: "tag:Backup", Values: ["true"] },
+                ],
                 OutputS3BucketName: "logs-abc",
                 OutputS3KeyPrefix: "ssm/backup/dev",
                 Comment: "ops backup-now",
             });
             assert.deepStrictEqual(out, [
-                "sent dev-backup to instances tagged Backup=true: command cmd-1",
+                "sent dev-backup to instances tagged Stack=dev and Backup=true: command cmd-1",
                 "i-0000000000000000a: InProgress",
                 "i-0000000000000000b: Pending",
                 "i-0000000000000000a: Success",
@@ -157,7 +167,10 @@ describe("ops CLI", () => {
             ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [invocation("i-0000000000000000a", "Success"), invocation("i-0000000000000000b", "Failed")] });
             ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ Status: "Failed" }] });
             assert.strictEqual(await run(["backup-now", "--stack", "dev", "--tag", "Tier=web"]), EXIT.FAILED);
-            assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input.Targets, [{ Key: "tag:Tier", Values: ["web"] }]);
+            assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input.Targets, [
+                { Key: "tag:Stack", Values: ["dev"] },
+                { Key: "tag:Tier", Values: ["web"] },
+            ]);
             assert.ok(out.includes("backup: 1/2 instances succeeded"), out.join("\n"));
             assert.deepStrictEqual(err, ["backup failed on i-0000000000000000b: Failed"]);
         });
@@ -264,5 +277,111 @@ describe("ops CLI", () => {
             assert.strictEqual(await run(["bake", "--stack", "dev"]), EXIT.USAGE);
             assert.match(err[0], /no usable AWS credentials/);
         });
+    });
+});
+
+/**
+ * ops against the outputs the real program exports (the offline plan of the shipped stacks and of a
+ * stack with a non-default backup tag), not a hand-written fixture: the keys ops reads must exist
+ * with the types it expects, and the calls must use the configured tag and prefixes.
+ */
+describe("ops CLI on the outputs of the real program", function () {
+    this.timeout(300000);
+    const ssmMock = mockClient(SSMClient);
+    const s3Mock = mockClient(S3Client);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-real-"));
+    const files: Record<string, string> = {};
+    const outputs: Record<string, Record<string, unknown>> = {};
+    const CUSTOM_TAG = { key: "BackupPlan", value: "nightly" };
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    before(async () => {
+        for (const stack of ["dev", "prod"]) outputs[stack] = (await stackRun(stack)).graph.outputs;
+        const dev = shippedConfig("dev");
+        const configFile = tempStackFile("dev", { "platform:webTier": { ...(dev["platform:webTier"] as object), backupTag: CUSTOM_TAG } });
+        outputs.custom = (await serialRun({ stack: "dev", configFile })).graph.outputs;
+        for (const [name, o] of Object.entries(outputs)) {
+            files[name] = path.join(dir, `${name}.json`);
+            fs.writeFileSync(files[name], JSON.stringify(o));
+        }
+    });
+    beforeEach(() => {
+        ssmMock.reset();
+        s3Mock.reset();
+    });
+
+    const run = async (name: string, argv: string[]) => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const code = await main([...argv, "--outputs", files[name], "--interval", "0"], {
+            ssm: new SSMClient({ region: "us-east-1" }),
+            s3: new S3Client({ region: "us-east-1" }),
+            io: { out: (l) => out.push(l), err: (l) => err.push(l) },
+        });
+        return { code, out, err };
+    };
+
+    for (const [name, stack, tag] of [
+        ["dev", "dev", { key: "Backup", value: "true" }],
+        ["prod", "prod", { key: "Backup", value: "true" }],
+        ["custom", "dev", CUSTOM_TAG],
+    ] as Array<[string, string, { key: string; value: string }]>) {
+        it(`${name}: the outputs parse, and backup-now targets Stack=${stack} AND ${tag.key}=${tag.value}`, async () => {
+            const parsed = parseOpsOutputs(outputs[name]);
+            assert.deepStrictEqual(parsed.backupTag, tag);
+            assert.strictEqual(parsed.stack, stack);
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd" } });
+            ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ InstanceId: "i-0000000000000000a", Status: "Success" }] });
+            ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ Status: "Success" }] });
+            const r = await run(name, ["backup-now", "--stack", stack]);
+            assert.strictEqual(r.code, EXIT.OK, r.err.join("\n"));
+            assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input, {
+                DocumentName: outputs[name].backupDocumentName,
+                // Run Command ANDs the keys: this stack's instances that carry the backup tag, no other stack's.
+                Targets: [
+                    { Key: "tag:Stack", Values: [stack] },
+                    { Key: `tag:${tag.key}`, Values: [tag.value] },
+                ],
+                OutputS3BucketName: outputs[name].logsBucketName,
+                OutputS3KeyPrefix: `ssm/backup/${stack}`,
+                Comment: "ops backup-now",
+            });
+        });
+
+        it(`${name}: backups and restore read under the exported prefix and log where the documents log`, async () => {
+            const prefix = `backups/${stack}`;
+            assert.strictEqual(outputs[name].backupPrefix, prefix);
+            s3Mock.on(ListObjectsV2Command).resolves({
+                Contents: [{ Key: `${prefix}/i-0000000000000000a/var-www/20250301T021500.123Z/manifest.json`, Size: 10, LastModified: new Date("2025-03-01T02:15:09Z") }],
+            });
+            const listed = await run(name, ["backups", "--stack", stack]);
+            assert.strictEqual(listed.code, EXIT.OK, listed.err.join("\n"));
+            assert.deepStrictEqual(s3Mock.commandCalls(ListObjectsV2Command)[0].args[0].input, { Bucket: outputs[name].backupBucketName, Prefix: `${prefix}/`, ContinuationToken: undefined });
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-r" } });
+            ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [{ InstanceId: "i-0000000000000000a", Status: "Success" }] });
+            ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ Status: "Success" }] });
+            const restored = await run(name, ["restore", "--stack", stack, "--snapshot", "latest", "--target", "/srv/restore"]);
+            assert.strictEqual(restored.code, EXIT.OK, restored.err.join("\n"));
+            const input = ssmMock.commandCalls(SendCommandCommand)[0].args[0].input;
+            assert.strictEqual(input.DocumentName, outputs[name].restoreDocumentName);
+            assert.strictEqual(input.OutputS3KeyPrefix, `ssm/restore/${stack}`);
+        });
+    }
+
+    it("refuses the outputs of another stack than --stack (exit 2)", async () => {
+        const r = await run("dev", ["backup-now", "--stack", "prod"]);
+        assert.strictEqual(r.code, EXIT.USAGE);
+        assert.match(r.err.join("\n"), /the outputs are those of stack "dev", not --stack prod/);
+        assert.strictEqual(ssmMock.commandCalls(SendCommandCommand).length, 0);
+    });
+
+    it("an output of the wrong type is exit 2 naming it, not a silent default", async () => {
+        const bad = path.join(dir, "bad.json");
+        fs.writeFileSync(bad, JSON.stringify({ ...outputs.dev, backupTag: "Backup=true", backupPrefix: "/backups/dev/" }));
+        const err: string[] = [];
+        const code = await main(["backup-now", "--stack", "dev", "--outputs", bad], { io: { out: () => undefined, err: (l) => err.push(l) } });
+        assert.strictEqual(code, EXIT.USAGE);
+        assert.match(err[0], /backupTag: .*got "Backup=true"/);
+        assert.match(err[0], /backupPrefix: must be a key prefix/);
     });
 });

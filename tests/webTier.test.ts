@@ -191,7 +191,7 @@ describe("web tier", function () {
                 assert.strictEqual(lt.inputs.updateDefaultVersion, true);
                 const appSg = g().resources.find((r) => r.type === SECURITY_GROUP && r.name === "network-app")!;
                 assert.deepStrictEqual(lt.inputs.vpcSecurityGroupIds, [appSg.id]);
-                assert.strictEqual(Buffer.from(String(lt.inputs.userData), "base64").toString(), userDataScript());
+                assert.strictEqual(Buffer.from(String(lt.inputs.userData), "base64").toString(), userDataScript({ backupDirectories: ["/var/www", "/etc/platform"] }));
             });
 
             it("tags instances and volumes at launch: stack tags, Name, the backup tag; volumes also the snapshot tag", () => {
@@ -443,12 +443,15 @@ describe("web tier", function () {
         assert.deepStrictEqual(withCertIgnore.get(`${LAUNCH_TEMPLATE}::web`), []);
     });
 
-    it("user data only starts the baked app service and carries no secret", () => {
-        const script = userDataScript();
+    it("user data starts the baked app service, prepares the backup and carries no secret", () => {
+        const script = userDataScript({ backupDirectories: ["/var/www", "/etc/platform"] });
         assert.ok(script.startsWith("#!/bin/bash\n"));
         assert.ok(script.includes(`systemctl enable --now ${APP_SERVICE}`));
-        assert.ok(script.length < 512);
+        // Far below the 16 KB EC2 allows: the app lives in the image, not here.
+        assert.ok(script.length < 2048);
         assert.doesNotMatch(script, /password|secret|token|key/i);
+        // Without backup directories there is nothing to prepare.
+        assert.doesNotMatch(userDataScript(), /mkdir|dnf/);
     });
 
     describe("with a certificate", () => {
@@ -505,7 +508,7 @@ describe("web tier", function () {
             assert.strictEqual(instance.inputs.keyName, undefined);
             assert.deepStrictEqual(instance.inputs.tags, { ...TAGS_DEV, Name: "dev-web", Backup: "true" });
             assert.deepStrictEqual(instance.inputs.volumeTags, { ...TAGS_DEV, Name: "dev-web", Backup: "true", SnapshotPolicy: "dev-web" });
-            assert.strictEqual(Buffer.from(String(instance.inputs.userDataBase64), "base64").toString(), userDataScript());
+            assert.strictEqual(Buffer.from(String(instance.inputs.userDataBase64), "base64").toString(), userDataScript({ backupDirectories: ["/var/www", "/etc/platform"] }));
             assert.match(String(instance.inputs.ami), /^ami-[0-9a-f]{17}$/);
             assert.deepStrictEqual(instance.propertyDependencies.ami, [param.urn]);
             assert.deepStrictEqual(singleIgnore.get(`${INSTANCE}::web`), ["ami"]);

@@ -32,6 +32,7 @@ import {
     StartAutomationExecutionCommand,
     StopAutomationExecutionCommand,
 } from "@aws-sdk/client-ssm";
+import { OpsOutputs, opsOutputsSchema, parseOpsOutputs } from "./opsOutputs";
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, TIMEOUT: 3, INTERRUPTED: 130 } as const;
 
@@ -110,9 +111,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
     return parsed;
 }
 
-export type StackOutputs = Record<string, unknown>;
+export type StackOutputs = OpsOutputs;
 
-/** Reads the stack outputs from `--outputs FILE` or the pulumi CLI. */
+/** Reads the stack outputs from `--outputs FILE` or the pulumi CLI, validated (tools/opsOutputs.ts). */
 export async function loadOutputs(args: ParsedArgs, run: (cmd: string, argv: string[]) => Promise<string> = execText): Promise<StackOutputs> {
     let text: string;
     if (args.outputsFile) {
@@ -128,20 +129,29 @@ export async function loadOutputs(args: ParsedArgs, run: (cmd: string, argv: str
             throw new OpsError(`cannot read the outputs of stack "${args.stack}" with the pulumi CLI (${(err as Error).message.split("\n")[0]}); log in and select the project, or pass --outputs FILE`, EXIT.USAGE);
         }
     }
+    let parsed: unknown;
     try {
-        const parsed = JSON.parse(text);
-        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
-        return parsed as StackOutputs;
+        parsed = JSON.parse(text);
     } catch (err) {
         throw new OpsError(`stack outputs are not a JSON object: ${(err as Error).message}`, EXIT.USAGE);
     }
+    let outputs: StackOutputs;
+    try {
+        outputs = parseOpsOutputs(parsed);
+    } catch (err) {
+        throw new OpsError(`stack outputs are not what ops expects: ${(err as Error).message}`, EXIT.USAGE);
+    }
+    if (outputs.stack !== undefined && outputs.stack !== args.stack) {
+        throw new OpsError(`the outputs are those of stack "${outputs.stack}", not --stack ${args.stack}`, EXIT.USAGE);
+    }
+    return outputs;
 }
 
 function execText(cmd: string, argv: string[]): Promise<string> {
     return new Promise((resolve, reject) => execFile(cmd, argv, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout))));
 }
 
-function requireOutput(outputs: StackOutputs, key: string, hint: string): string {
+function requireOutput(outputs: StackOutputs, key: keyof typeof opsOutputsSchema.shape, hint: string): string {
     const v = outputs[key];
     if (typeof v !== "string" || v === "") throw new OpsError(`stack output "${key}" is missing (${hint}); outputs present: ${Object.keys(outputs).sort().join(", ") || "none"}`, EXIT.USAGE);
     return v;
@@ -283,14 +293,18 @@ async function followCommand(ctx: OpsContext, args: ParsedArgs, commandId: strin
     return failed.length === 0 && result.command.Status === "Success" ? EXIT.OK : EXIT.FAILED;
 }
 
+/** The tag the backup targets: `--tag`, else the stack's `backupTag` output (config `webTier.backupTag`). */
 function backupTag(args: ParsedArgs, outputs: StackOutputs): { key: string; value: string } {
-    const tag = args.options.tag ?? (typeof outputs.backupTag === "string" ? outputs.backupTag : "Backup=true");
-    const i = tag.indexOf("=");
-    return { key: tag.slice(0, i), value: tag.slice(i + 1) };
+    if (args.options.tag !== undefined) {
+        const i = args.options.tag.indexOf("=");
+        return { key: args.options.tag.slice(0, i), value: args.options.tag.slice(i + 1) };
+    }
+    if (!outputs.backupTag) throw new OpsError(`stack output "backupTag" is missing (is backup enabled for this stack?); pass --tag Key=Value`, EXIT.USAGE);
+    return outputs.backupTag;
 }
 
 function backupPrefix(args: ParsedArgs, outputs: StackOutputs): string {
-    const p = args.options.prefix ?? (typeof outputs.backupPrefix === "string" ? outputs.backupPrefix : `backups/${args.stack}`);
+    const p = args.options.prefix ?? outputs.backupPrefix ?? `backups/${args.stack}`;
     return p.replace(/^\/+|\/+$/g, "");
 }
 
@@ -298,17 +312,23 @@ export async function backupNow(ctx: OpsContext, args: ParsedArgs): Promise<numb
     const document = requireOutput(ctx.outputs, "backupDocumentName", "is backup enabled for this stack?");
     const logs = requireOutput(ctx.outputs, "logsBucketName", "the bucket for command output");
     const tag = backupTag(args, ctx.outputs);
+    // Run Command targets an instance only if it matches every Key ("Run commands at scale":
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/send-commands-multiple.html), and the
+    // backup tag alone is shared by every stack in the account: the Stack tag keeps this to ours.
     const sent = await ctx.ssm.send(
         new SendCommandCommand({
             DocumentName: document,
-            Targets: [{ Key: `tag:${tag.key}`, Values: [tag.value] }],
+            Targets: [
+                { Key: "tag:Stack", Values: [args.stack] },
+                { Key: `tag:${tag.key}`, Values: [tag.value] },
+            ],
             OutputS3BucketName: logs,
-            OutputS3KeyPrefix: `ssm/backup/${args.stack}`,
+            OutputS3KeyPrefix: ctx.outputs.backupLogPrefix ?? `ssm/backup/${args.stack}`,
             Comment: "ops backup-now",
         }),
     );
     const id = sent.Command!.CommandId!;
-    ctx.io.out(`sent ${document} to instances tagged ${tag.key}=${tag.value}: command ${id}`);
+    ctx.io.out(`sent ${document} to instances tagged Stack=${args.stack} and ${tag.key}=${tag.value}: command ${id}`);
     return followCommand(ctx, args, id, "backup");
 }
 
@@ -407,7 +427,7 @@ export async function restore(ctx: OpsContext, args: ParsedArgs): Promise<number
             InstanceIds: [instanceId],
             Parameters: { InstanceId: [args.options["from-instance"] ?? instanceId], Directory: [directory], Snapshot: [args.options.snapshot], Target: [args.options.target] },
             OutputS3BucketName: logs,
-            OutputS3KeyPrefix: `ssm/restore/${args.stack}`,
+            OutputS3KeyPrefix: ctx.outputs.restoreLogPrefix ?? `ssm/restore/${args.stack}`,
             Comment: "ops restore",
         }),
     );
@@ -417,7 +437,7 @@ export async function restore(ctx: OpsContext, args: ParsedArgs): Promise<number
 }
 
 export async function status(ctx: OpsContext, args: ParsedArgs): Promise<number> {
-    const runbook = typeof ctx.outputs.bakeRunbookName === "string" ? ctx.outputs.bakeRunbookName : undefined;
+    const runbook = ctx.outputs.bakeRunbookName;
     if (runbook) {
         const last = (await ctx.ssm.send(new DescribeAutomationExecutionsCommand({ Filters: [{ Key: "DocumentNamePrefix", Values: [runbook] }], MaxResults: 5 }))).AutomationExecutionMetadataList ?? [];
         const newest = [...last].sort((a, b) => (b.ExecutionStartTime?.getTime() ?? 0) - (a.ExecutionStartTime?.getTime() ?? 0))[0];
@@ -425,14 +445,14 @@ export async function status(ctx: OpsContext, args: ParsedArgs): Promise<number>
     } else {
         ctx.io.out("last bake: AMI factory not enabled");
     }
-    if (typeof ctx.outputs.backupBucketName === "string") {
+    if (ctx.outputs.backupBucketName !== undefined) {
         const snaps = await listSnapshots(ctx, ctx.outputs.backupBucketName, backupPrefix(args, ctx.outputs));
         const newest = new Map<string, Snapshot>();
         for (const s of snaps) newest.set(`${s.instanceId} ${s.directory}`, s);
         if (newest.size === 0) ctx.io.out("last backup: none");
         for (const [key, s] of newest) ctx.io.out(`last backup ${key}: ${s.snapshotId} ${formatBytes(s.bytes)}${s.lastModified ? "" : " (incomplete)"}`);
     }
-    const documents = ["bakeRunbookName", "imagingRunbookName", "backupDocumentName"].map((k) => ctx.outputs[k]).filter((v): v is string => typeof v === "string");
+    const documents = [ctx.outputs.bakeRunbookName, ctx.outputs.imagingRunbookName, ctx.outputs.backupDocumentName].filter((v): v is string => v !== undefined);
     for (const name of documents) {
         const associations = (await ctx.ssm.send(new ListAssociationsCommand({ AssociationFilterList: [{ key: "Name", value: name }] }))).Associations ?? [];
         for (const a of associations) {
@@ -469,7 +489,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     try {
         const args = parseArgs(argv);
         const outputs = await loadOutputs(args, deps.runPulumi);
-        const region = typeof outputs.region === "string" ? outputs.region : undefined;
+        const region = outputs.region;
         const ctx: OpsContext = {
             ssm: deps.ssm ?? new SSMClient({ region }),
             s3: deps.s3 ?? new S3Client({ region }),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # platform-backup: stream directories as `tar | zstd` to S3, verified, with GNU tar
 # incremental chains. Runs as root via SSM Run Command on Amazon Linux 2023
-# (bash, GNU tar, zstd, AWS CLI v2, flock, sha256sum, coreutils; no jq/python needed).
+# (bash, GNU tar, zstd, AWS CLI v2, flock, cmp, curl, coreutils; no jq/python needed: see
+# REQUIRED_TOOLS).
 #
 # Usage:
 #   bash backup.sh --bucket B --prefix P [--instance-id ID] [--exclude PATTERN]...
@@ -43,7 +44,8 @@
 #   1  unexpected internal error (message names the line/command)
 #   2  bad arguments
 #   3  a source directory is missing (checked for all DIRs before anything is uploaded)
-#   4  S3 transfer failed (upload, or reading latest/verification read-back)
+#   4  S3 transfer failed (upload, reading latest/verification read-back, or the listing that
+#      decides whether latest exists: lib.sh s3_key_exists)
 #   5  verification failed (read-back sha256/size or manifest differs)
 #   6  another backup is running (lock held)
 #   7  archive creation failed (tar fatal error, zstd error)
@@ -55,10 +57,15 @@ shopt -s inherit_errexit
 readonly PROG=platform-backup
 readonly EX_USAGE=2 EX_NOSRC=3 EX_S3=4 EX_VERIFY=5 EX_LOCKED=6 EX_ARCHIVE=7 EX_TOOL=9 EX_CHANGED=10
 readonly ARCHIVE_NAME=archive.tar.zst
+# Every external command this script and lib.sh run, checked before anything else happens (exit
+# 9). tests/backupScripts.test.ts derives the commands from the code's syntax tree and fails when
+# one is missing here; the bake and the web tier's user data install them (components/backupTools.ts).
+readonly -a REQUIRED_TOOLS=(aws chmod cmp cp curl date du flock mkdir mkfifo mktemp mv od rm sha256sum sleep tar tee wc zstd)
 readonly MANIFEST_VERSION=1
 
 # Helpers shared with restore.sh (log, die, on_err, norm_path, slugify, join_key).
-lib_dir=$(dirname -- "${BASH_SOURCE[0]}")
+lib_dir=.
+[[ ${BASH_SOURCE[0]} != */* ]] || lib_dir=${BASH_SOURCE[0]%/*}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$lib_dir/lib.sh" || { printf '%s: ERROR: %s/lib.sh is missing: install it beside this script\n' "$PROG" "$lib_dir" >&2; exit 9; }
 
@@ -100,18 +107,6 @@ json_str() {
 }
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-
-# s3_fetch KEY OUTFILE -> 0 ok, 44 not found, 1 other error (message in $TMP/fetch.err)
-s3_fetch() {
-  local key=$1 out=$2
-  if aws s3 cp --only-show-errors "s3://$BUCKET/$key" "$out" 2>"$TMP/fetch.err"; then
-    return 0
-  fi
-  if grep -Eq '\((404|NoSuchKey)\)|Not Found|NoSuchKey' "$TMP/fetch.err"; then
-    return 44
-  fi
-  return 1
-}
 
 s3_rm_quiet() { aws s3 rm --only-show-errors "s3://$BUCKET/$1" >/dev/null 2>&1 || true; }
 
@@ -189,6 +184,12 @@ fi
 for e in "${EXCLUDES[@]}"; do [[ -n $e ]] || usage "empty --exclude pattern"; done
 ((${#DIRS[@]} > 0)) || usage "no DIR given"
 
+missing=()
+for t in "${REQUIRED_TOOLS[@]}"; do
+  command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+((${#missing[@]} == 0)) || die "$EX_TOOL" "required tools missing: ${missing[*]}"
+
 declare -A SEEN_SLUG=()
 NDIRS=()
 SLUGS=()
@@ -202,12 +203,6 @@ for d in "${DIRS[@]}"; do
   SLUGS+=("$REPLY")
 done
 
-missing=()
-for t in aws tar zstd flock sha256sum du od mkfifo tee wc; do
-  command -v "$t" >/dev/null 2>&1 || missing+=("$t")
-done
-((${#missing[@]} == 0)) || die "$EX_TOOL" "required tools missing: ${missing[*]}"
-
 for nd in "${NDIRS[@]}"; do
   [[ -d $nd ]] || die "$EX_NOSRC" "source directory does not exist or is not a directory: $nd"
 done
@@ -218,9 +213,9 @@ mkdir -p -- "${LOCK_FILE%/*}"
 exec {LOCK_FD}>>"$LOCK_FILE"
 flock -n "$LOCK_FD" || die "$EX_LOCKED" "another backup is running (lock held on $LOCK_FILE)"
 
-HOST=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
+HOST=$(</proc/sys/kernel/hostname)
 if [[ -z $INSTANCE_ID ]]; then
-  if [[ ${AWS_EC2_METADATA_DISABLED:-} != true ]] && command -v curl >/dev/null 2>&1; then
+  if [[ ${AWS_EC2_METADATA_DISABLED:-} != true ]]; then
     token=$(curl -fsS --connect-timeout 1 -m 3 -X PUT http://169.254.169.254/latest/api/token \
       -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' 2>/dev/null) || token=""
     if [[ -n $token ]]; then
@@ -234,7 +229,9 @@ if [[ -z $INSTANCE_ID ]]; then
   fi
 fi
 
-TAR_VERSION=$(tar --version 2>/dev/null | sed -n '1{s/[^A-Za-z0-9 ._()-]//g;p;}' || true)
+TAR_VERSION=""
+IFS= read -r TAR_VERSION < <(tar --version 2>/dev/null) || true
+TAR_VERSION=${TAR_VERSION//[^A-Za-z0-9 ._()-]/}
 mkdir -p -- "$STATE_DIR"
 chmod 700 -- "$STATE_DIR"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/platform-backup.XXXXXX")
@@ -309,7 +306,8 @@ backup_one() {
 
   # Size hint for the multipart part size: apparent size + 12.5% + 64 MiB (tar headers).
   local apparent expected
-  apparent=$(du -sb -- "$dir" 2>/dev/null | cut -f1 || true)
+  apparent=""
+  read -r apparent _ < <(du -sb -- "$dir" 2>/dev/null) || true
   is_uint "${apparent:-x}" || apparent=0
   if [[ -n $EXPECTED_SIZE ]]; then
     expected=$EXPECTED_SIZE

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Prepares an Amazon Linux 2023 builder instance to become the web tier's AMI: OS updates,
-# the configured packages, the SSM agent, then removes everything that must not be baked
-# into an image (caches, logs, SSH host keys, cloud-init state, shell history, machine-id).
+# the configured packages, what the backup scripts need (their tools and the directories they
+# back up), the SSM agent, then removes everything that must not be baked into an image
+# (caches, logs, SSH host keys, cloud-init state, shell history, machine-id).
 #
 # Embedded verbatim in the `bake-prepare` SSM Command document and run as root:
-#   bash bake-prepare.sh --packages 'nginx amazon-cloudwatch-agent' [--skip-upgrade] [--dry-run]
+#   bash bake-prepare.sh --packages 'nginx amazon-cloudwatch-agent' \
+#     [--backup-tools '/usr/bin/zstd ...'] [--backup-directories '/var/www ...'] [--skip-upgrade] [--dry-run]
 #
 # --dry-run prints every command instead of running it (tests, and a look before a bake).
 #
-# Exit codes: 0 ok, 2 bad arguments, 3 OS update failed, 4 package install failed,
-#             5 SSM agent missing/not enabled, 6 cleanup failed, 9 not Amazon Linux / no dnf.
+# Exit codes: 0 ok, 2 bad arguments, 3 OS update failed, 4 package install failed (the
+#             configured packages or the backup tools), 5 SSM agent missing/not enabled,
+#             6 cleanup failed, 7 creating a backup directory failed, 9 not Amazon Linux / no dnf.
 set -euo pipefail
 
 readonly PROG="platform-bake-prepare"
 packages=""
+backup_tools=""
+backup_directories=""
 upgrade=1
 dry_run=0
 
@@ -27,8 +32,14 @@ die() {
 
 usage() {
     cat <<'USAGE'
-usage: bash bake-prepare.sh [--packages 'NAME ...'] [--skip-upgrade] [--dry-run]
+usage: bash bake-prepare.sh [--packages 'NAME ...'] [--backup-tools 'PATH ...']
+                            [--backup-directories 'DIR ...'] [--skip-upgrade] [--dry-run]
   --packages LIST   space-separated dnf package names to install (may be empty)
+  --backup-tools LIST
+                    absolute paths of the commands the backup scripts run: dnf installs the
+                    package providing each one that is missing (components/backupTools.ts)
+  --backup-directories LIST
+                    absolute directories the scheduled backup reads: created when missing
   --skip-upgrade    do not apply OS updates (only for quick tests of the pipeline)
   --dry-run         print the commands instead of running them
 USAGE
@@ -56,6 +67,11 @@ while (($# > 0)); do
             packages=${1#--packages=}
             shift
             ;;
+        --backup-tools | --backup-directories)
+            (($# >= 2)) || die 2 "$1 needs a value"
+            if [[ $1 == --backup-tools ]]; then backup_tools=$2; else backup_directories=$2; fi
+            shift 2
+            ;;
         --skip-upgrade)
             upgrade=0
             shift
@@ -80,6 +96,15 @@ done
 read -r -a package_list <<<"$packages" || true
 for p in "${package_list[@]}"; do
     [[ $p =~ ^[A-Za-z0-9][A-Za-z0-9._+-]*$ ]] || die 2 "not a package name: '$p'"
+done
+
+read -r -a tool_list <<<"$backup_tools" || true
+for t in "${tool_list[@]}"; do
+    [[ $t =~ ^/usr/bin/[A-Za-z0-9][A-Za-z0-9._+-]*$ ]] || die 2 "not a tool path under /usr/bin: '$t'"
+done
+read -r -a directory_list <<<"$backup_directories" || true
+for d in "${directory_list[@]}"; do
+    [[ $d =~ ^/[A-Za-z0-9._/-]*$ && /$d/ != */../* ]] || die 2 "not an absolute directory: '$d'"
 done
 
 if ((!dry_run)); then
@@ -107,6 +132,21 @@ if ((${#package_list[@]} > 0)); then
     log "installing: ${package_list[*]}"
     fail_code=4
     run dnf -y install "${package_list[@]}"
+fi
+
+# --- 2b. Backup prerequisites ----------------------------------------------------------------
+# By path: dnf installs the package that provides each missing command and does nothing for the
+# others (AL2023 has conflicting alternatives, e.g. coreutils-single, so no package names here).
+if ((${#tool_list[@]} > 0)); then
+    log "installing the backup tools: ${tool_list[*]}"
+    fail_code=4
+    run dnf -y install "${tool_list[@]}"
+fi
+# mkdir -p leaves existing directories and their modes alone.
+if ((${#directory_list[@]} > 0)); then
+    log "creating the backup directories: ${directory_list[*]}"
+    fail_code=7
+    run mkdir -p -- "${directory_list[@]}"
 fi
 
 # --- 3. SSM agent --------------------------------------------------------------------------

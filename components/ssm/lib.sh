@@ -4,7 +4,8 @@
 # snapshot's keys lives here, so the two scripts cannot drift apart: a restore must derive
 # exactly the slug the backup wrote.
 #
-# The caller sets PROG (the name log lines start with) before calling log or die.
+# The caller sets PROG (the name log lines start with) before calling log or die, and BUCKET
+# (the bucket) and TMP (a private temp dir) before calling the S3 helpers at the end.
 
 # log MESSAGE...: one line on stderr, prefixed with the program's name.
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
@@ -69,4 +70,40 @@ join_key() {
     [[ -n $part ]] && k+="${k:+/}$part"
   done
   REPLY=$k
+}
+
+# ---------------------------------------------------------------- S3
+
+# s3_key_exists KEY -> 0 the object exists, 1 it does not, 2 the listing failed (message in
+# $TMP/list.err).
+#
+# Existence is decided by listing, never from a GetObject/HeadObject error: S3 answers 403
+# AccessDenied, not 404, for a missing key unless the caller holds s3:ListBucket on the bucket
+# (Amazon S3 API Reference, GetObject and HeadObject, "Permissions":
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html), and the instance role's
+# s3:ListBucket carries an s3:prefix condition (components/bucket.ts grantPolicyDocument), which
+# that request does not meet. A ListObjectsV2 whose prefix is the key itself does meet it (the key
+# is under the granted prefix), and lists the key first if it exists: every other key with that
+# prefix is longer, and S3 lists in UTF-8 binary order.
+s3_key_exists() {
+  local key=$1 first
+  if ! first=$(aws s3api list-objects-v2 --bucket "$BUCKET" --prefix "$key" --page-size 1 --max-items 1 \
+    --query 'Contents[0].Key' --output text 2>"$TMP/list.err"); then
+    return 2
+  fi
+  [[ $first == "$key" ]]
+}
+
+# s3_fetch KEY OUTFILE -> 0 ok, 44 the object does not exist, 1 any other failure (message in
+# $TMP/fetch.err). A download that fails on a key that exists (403 from a Deny or a KMS key
+# policy, throttling, the network) is a failure, never "not found".
+s3_fetch() {
+  local key=$1 out=$2 rc=0
+  aws s3 cp --only-show-errors "s3://$BUCKET/$key" "$out" 2>"$TMP/fetch.err" && return 0
+  s3_key_exists "$key" || rc=$?
+  case $rc in
+    1) return 44 ;;
+    2) printf 'and deciding whether it exists failed: %s\n' "$(<"$TMP/list.err")" >>"$TMP/fetch.err" ;;
+  esac
+  return 1
 }

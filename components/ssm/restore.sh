@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # platform-restore: restore a directory snapshot written by backup.sh (full + incremental
 # chain) from S3. Runs as root on Amazon Linux 2023 (bash, GNU tar, zstd, AWS CLI v2,
-# sha256sum, coreutils; no jq/python needed).
+# sha256sum, coreutils; no jq/python needed: see REQUIRED_TOOLS).
 #
 # Usage:
 #   bash restore.sh --bucket B --prefix P --instance-id ID --directory DIR
@@ -28,19 +28,24 @@
 #   0  success
 #   1  unexpected internal error
 #   2  bad arguments
-#   4  S3 download failed
+#   4  S3 download failed (or the listing that decides whether an object exists failed)
 #   5  verification failed (sha256/size mismatch, malformed or inconsistent manifest/chain)
 #   7  extraction failed (tar/zstd error while extracting; the target may be partial)
-#   8  snapshot not found (no latest, unknown snapshot id, or a chain member is missing)
+#   8  snapshot not found (no latest, unknown snapshot id, or a chain member is missing), as
+#      decided by listing the key (S3 answers 403, not 404, for a missing key to this role)
 #   9  a required tool is missing
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
 readonly PROG=platform-restore
 readonly EX_USAGE=2 EX_S3=4 EX_VERIFY=5 EX_EXTRACT=7 EX_NOTFOUND=8 EX_TOOL=9
+# Every external command this script and lib.sh run, checked before anything else happens (exit
+# 9); tests/backupScripts.test.ts derives the list from the code and fails when one is missing here.
+readonly -a REQUIRED_TOOLS=(aws chmod mkdir mkfifo mktemp od rm sha256sum stat tar tee zstd)
 
 # Helpers shared with backup.sh (log, die, on_err, norm_path, slugify, join_key).
-lib_dir=$(dirname -- "${BASH_SOURCE[0]}")
+lib_dir=.
+[[ ${BASH_SOURCE[0]} != */* ]] || lib_dir=${BASH_SOURCE[0]%/*}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$lib_dir/lib.sh" || { printf '%s: ERROR: %s/lib.sh is missing: install it beside this script\n' "$PROG" "$lib_dir" >&2; exit 9; }
 
@@ -58,18 +63,6 @@ cleanup() {
   if [[ -n $TMP && -d $TMP ]]; then rm -rf -- "$TMP"; fi
 }
 trap cleanup EXIT
-
-# s3_fetch KEY OUTFILE -> 0 ok, 44 not found, 1 other error (message in $TMP/fetch.err)
-s3_fetch() {
-  local key=$1 out=$2
-  if aws s3 cp --only-show-errors "s3://$BUCKET/$key" "$out" 2>"$TMP/fetch.err"; then
-    return 0
-  fi
-  if grep -Eq '\((404|NoSuchKey)\)|Not Found|NoSuchKey' "$TMP/fetch.err"; then
-    return 44
-  fi
-  return 1
-}
 
 # ---------------------------------------------------------------- arguments
 
@@ -132,7 +125,7 @@ case $WORK_DIR/ in
 esac
 
 missing=()
-for t in aws tar zstd sha256sum od mkfifo tee wc; do
+for t in "${REQUIRED_TOOLS[@]}"; do
   command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 ((${#missing[@]} == 0)) || die "$EX_TOOL" "required tools missing: ${missing[*]}"
@@ -224,7 +217,7 @@ for i in "${!CHAIN[@]}"; do
   [[ -f $TMP/manifest.$id.json ]] || fetch_manifest "$id"
   parse_manifest "$TMP/manifest.$id.json" "$id"
   ((M_LEVEL == i)) || die "$EX_VERIFY" "chain broken: $id is at position $i but its manifest says level $M_LEVEL"
-  for j in $(seq 0 $((i - 1))); do
+  for ((j = 0; j < i; j++)); do
     [[ ${M_CHAIN[$j]:-} == "${CHAIN[$j]}" ]] || die "$EX_VERIFY" "chain broken: $id does not build on ${CHAIN[$j]}"
   done
   for j in "${!M_ARCH_NAME[@]}"; do
@@ -253,9 +246,13 @@ for k in "${!A_SNAP[@]}"; do
   set -e
   trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
   if ((st[0] != 0)); then
-    if grep -Eq '\((404|NoSuchKey)\)|Not Found|NoSuchKey' "$TMP/aws.err"; then
-      die "$EX_NOTFOUND" "archive s3://$BUCKET/$key is missing; nothing extracted"
-    fi
+    # Not from the error text: a missing key answers 403 here, like a denied one (lib.sh).
+    rc=0
+    s3_key_exists "$key" || rc=$?
+    case $rc in
+      1) die "$EX_NOTFOUND" "archive s3://$BUCKET/$key is missing; nothing extracted" ;;
+      2) die "$EX_S3" "download of s3://$BUCKET/$key failed: $(<"$TMP/aws.err"); listing it failed too: $(<"$TMP/list.err"); nothing extracted" ;;
+    esac
     die "$EX_S3" "download of s3://$BUCKET/$key failed: $(<"$TMP/aws.err"); nothing extracted"
   fi
   ((st[1] == 0 && sha_rc == 0)) || die 1 "staging s3://$BUCKET/$key into $STAGE failed (disk full?); nothing extracted"

@@ -1,9 +1,17 @@
 /**
  * A real S3-compatible server for tests and benchmarks: `s3rver` (npm) started in a
- * child process on 127.0.0.1, on a free port chosen by the kernel, storing objects in
- * a fresh temp dir. The child process matters: the backup scripts are run with
- * spawnSync from the test, which blocks this process's event loop, so the server
- * must not live in it. It also lets a test SIGKILL the server mid-upload.
+ * child process (tests/helpers/s3child.ts) on 127.0.0.1, on a free port chosen by the kernel,
+ * storing objects in a fresh temp dir. The child process matters: the backup scripts are run
+ * with spawnSync from the test, which blocks this process's event loop, so the server must not
+ * live in it. It also lets a test SIGKILL the server mid-upload.
+ *
+ * With `policy` (an IAM identity policy), the endpoint is a loopback proxy in front of s3rver
+ * that answers as Amazon S3 does for a caller holding exactly that policy (tests/helpers/s3Policy.ts):
+ * what the policy does not allow gets 403 AccessDenied, and a GetObject/HeadObject of a missing
+ * key gets 403 rather than 404 unless the policy grants s3:ListBucket without condition (S3 API
+ * Reference, GetObject "Permissions": https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
+ * s3rver itself enforces no IAM at all, so without this the tests would see 404s that the
+ * instance role never gets on AWS.
  *
  * AWS CLI v2.9 ignores AWS_ENDPOINT_URL, so `binDir` holds an `aws` wrapper that
  * execs the real `/usr/bin/aws --endpoint-url http://127.0.0.1:PORT "$@"`; put
@@ -20,6 +28,7 @@ import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import type { PolicyDocument } from '../../components/bucket';
 
 export interface S3Server {
   port: number;
@@ -35,19 +44,15 @@ export interface S3Server {
   stop(): Promise<void>;
   /** SIGKILL the server process (simulates S3 becoming unreachable) */
   kill(): Promise<void>;
+  /** Replaces the caller's IAM policy (only for a server started with `policy`). */
+  setPolicy(policy: PolicyDocument): void;
+  /** `<operation> <key or prefix> <status>` of every request since the last call (with `policy`). */
+  takeRequests(): string[];
 }
 
 const REAL_AWS = '/usr/bin/aws';
 
-const CHILD_SCRIPT = `
-const S3rver = require(process.argv[1]);
-const [dir, bucket] = [process.argv[2], process.argv[3]];
-const server = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true,
-  configureBuckets: [{ name: bucket }] });
-server.run().then(addr => { process.stdout.write(JSON.stringify({ port: addr.port }) + '\\n'); })
-  .catch(err => { console.error(err); process.exit(1); });
-process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
-`;
+const CHILD = path.join(__dirname, 's3child.ts');
 
 /**
  * Throttle used by the wrapper when AWS_WRAPPER_THROTTLE_BPS is set and the CLI is
@@ -88,17 +93,24 @@ export function awsEnv(binDir: string): NodeJS.ProcessEnv {
   };
 }
 
-export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3Server> {
+export async function startS3Server(opts: { bucket?: string; policy?: PolicyDocument } = {}): Promise<S3Server> {
   const bucket = opts.bucket ?? 'backups';
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
   const dir = path.join(root, 'data');
   const binDir = path.join(root, 'bin');
+  const policyFile = path.join(root, 'policy.json');
+  const requestLog = path.join(root, 'requests.log');
   fs.mkdirSync(dir);
   fs.mkdirSync(binDir);
+  const policyArgs = opts.policy ? [policyFile, requestLog] : [];
+  if (opts.policy) {
+    fs.writeFileSync(policyFile, JSON.stringify(opts.policy));
+    fs.writeFileSync(requestLog, '');
+  }
 
   const child: ChildProcess = spawn(
     process.execPath,
-    ['-e', CHILD_SCRIPT, require.resolve('s3rver'), dir, bucket],
+    ['-r', require.resolve('ts-node/register/transpile-only'), CHILD, require.resolve('s3rver'), dir, bucket, ...policyArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -151,6 +163,16 @@ export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3S
     dir,
     binDir,
     env: awsEnv(binDir),
+    setPolicy(policy: PolicyDocument) {
+      if (!opts.policy) throw new Error('setPolicy: this server was started without a policy');
+      fs.writeFileSync(policyFile, JSON.stringify(policy));
+    },
+    takeRequests() {
+      if (!opts.policy) throw new Error('takeRequests: this server was started without a policy');
+      const lines = fs.readFileSync(requestLog, 'utf8').split('\n').filter(Boolean);
+      fs.writeFileSync(requestLog, '');
+      return lines;
+    },
     async kill() {
       child.kill('SIGKILL');
       await exited;
