@@ -29,6 +29,83 @@ export interface MonitoringArgs {
     backupAssociationId?: pulumi.Input<string>;
 }
 
+interface PublisherContext {
+    partition: pulumi.Input<string>;
+    region: string;
+    account: pulumi.Input<string>;
+    /** Every alarm that notifies the topic is named with this prefix. */
+    alarmNamePrefix: string;
+}
+
+/**
+ * Key-policy statements that let the three AWS services publish to the encrypted alert topic
+ * (SNS Developer Guide, "Enable compatibility between event sources from AWS services and
+ * encrypted topics", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+ * SNS calls KMS on the publisher's behalf with the publisher's request context:
+ * - CloudWatch alarms pass `aws:SourceAccount` and `aws:SourceArn` (the alarm): both are kept.
+ * - EventBridge passes neither, so any such condition fails every delivery (the rule's
+ *   FailedInvocations metric counts them, no message arrives): its statement has none, as the
+ *   EventBridge User Guide shows it ("Troubleshooting Amazon EventBridge" / "My rule runs, but I
+ *   don't see any messages published into my Amazon SNS topic", Scenario 2,
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html#eb-no-messages-published-sns).
+ * - AWS Budgets documents its key statement without conditions ("Protecting your Amazon SNS budget
+ *   alerts data with SSE and AWS KMS", https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html);
+ *   its topic-policy statement keeps them (alertPublisherTopicStatements).
+ * The key is this topic's only: a grant without conditions still reaches nothing else.
+ */
+export function alertPublisherKeyStatements(c: PublisherContext): Record<string, unknown>[] {
+    const actions = ["kms:GenerateDataKey*", "kms:Decrypt"];
+    return [
+        {
+            Sid: "CloudWatchAlarmsEncryptAlerts",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: actions,
+            Resource: "*",
+            Condition: {
+                StringEquals: { "aws:SourceAccount": c.account },
+                ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${c.partition}:cloudwatch:${c.region}:${c.account}:alarm:${c.alarmNamePrefix}*` },
+            },
+        },
+        { Sid: "EventBridgeEncryptsAlerts", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: actions, Resource: "*" },
+        { Sid: "BudgetsEncryptAlerts", Effect: "Allow", Principal: { Service: "budgets.amazonaws.com" }, Action: actions, Resource: "*" },
+    ];
+}
+
+/**
+ * Topic-policy statements for the same publishers. CloudWatch: this account's alarms of this
+ * stack (SNS Developer Guide, "Example cases for Amazon SNS access control",
+ * https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html). Budgets: this
+ * account's budgets, as its guide shows. EventBridge: no condition, because "You can't use
+ * Condition blocks in Amazon SNS topic policies for EventBridge" (EventBridge User Guide, "Using
+ * resource-based policies for Amazon EventBridge" / Amazon SNS permissions,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions).
+ */
+export function alertPublisherTopicStatements(c: PublisherContext & { topicArn: pulumi.Input<string> }): Record<string, unknown>[] {
+    return [
+        {
+            Sid: "CloudWatchAlarmsOfThisStack",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: c.topicArn,
+            Condition: {
+                StringEquals: { "aws:SourceAccount": c.account },
+                ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${c.partition}:cloudwatch:${c.region}:${c.account}:alarm:${c.alarmNamePrefix}*` },
+            },
+        },
+        { Sid: "EventBridgeRules", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish", Resource: c.topicArn },
+        {
+            Sid: "BudgetsOfThisAccount",
+            Effect: "Allow",
+            Principal: { Service: "budgets.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: c.topicArn,
+            Condition: { StringEquals: { "aws:SourceAccount": c.account }, ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${c.partition}:budgets::${c.account}:*` } },
+        },
+    ];
+}
+
 /** The failure states SSM reports for commands and automations that did not finish well. */
 export const FAILED_STATUSES = ["Failed", "TimedOut", "Cancelled"];
 
@@ -60,10 +137,9 @@ export class Monitoring extends pulumi.ComponentResource {
         const prefix = `${pulumi.getProject()}-${args.stack}`;
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-        const publishers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"];
-
-        // EventBridge cannot publish to a topic encrypted with the AWS-managed SNS key (its key
-        // policy cannot be changed), so the topic gets its own key that the publishers may use.
+        // CloudWatch, EventBridge and Budgets cannot publish to a topic encrypted with the
+        // AWS-managed SNS key (its key policy cannot be changed), so the topic gets its own key
+        // that the publishers may use (alertPublisherKeyStatements says how, and why so).
         const key = new aws.kms.Key(
             `${name}-topic`,
             {
@@ -103,14 +179,7 @@ export class Monitoring extends pulumi.ComponentResource {
                             ],
                             Resource: "*",
                         },
-                        {
-                            Sid: "AlertPublishersEncryptMessages",
-                            Effect: "Allow",
-                            Principal: { Service: publishers },
-                            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-                            Resource: "*",
-                            Condition: { StringEquals: { "aws:SourceAccount": account } },
-                        },
+                        ...alertPublisherKeyStatements({ partition, region: args.region, account, alarmNamePrefix: `${prefix}-` }),
                     ],
                 }),
             },
@@ -127,16 +196,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 arn: this.topic.arn,
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "AlertPublishers",
-                            Effect: "Allow",
-                            Principal: { Service: publishers },
-                            Action: "sns:Publish",
-                            Resource: this.topic.arn,
-                            Condition: { StringEquals: { "aws:SourceAccount": account } },
-                        },
-                    ],
+                    Statement: alertPublisherTopicStatements({ partition, region: args.region, account, alarmNamePrefix: `${prefix}-`, topicArn: this.topic.arn }),
                 }),
             },
             { parent: this },
@@ -270,10 +330,12 @@ export class Monitoring extends pulumi.ComponentResource {
             });
         }
         if (args.backupAssociationId !== undefined) {
-            rule("backup-association-failed", "The backup association failed on an instance", {
+            // A scheduled run (State Manager runs the document itself: no Run Command command, so
+            // no Command Invocation event) reports per instance and for the whole association.
+            rule("backup-association-failed", "The scheduled backup failed, timed out or was cancelled on an instance, or the association as a whole failed", {
                 source: ["aws.ssm"],
-                "detail-type": ["EC2 State Manager Instance Association State Change"],
-                detail: { "association-id": [args.backupAssociationId], status: ["Failed"] },
+                "detail-type": ["EC2 State Manager Instance Association State Change", "EC2 State Manager Association State Change"],
+                detail: { "association-id": [args.backupAssociationId], $or: [{ status: FAILED_STATUSES }, { "detailed-status": FAILED_STATUSES }] },
             });
             // Compliance events do not name the association: this also catches the account's other
             // associations, which is what an operator wants to hear about anyway.
