@@ -680,6 +680,14 @@ export function serviceRoleTrustPolicy(partition: string, region: string, accoun
 
 const DOCUMENT_NAME = /^[A-Za-z0-9_.-]{3,128}$/;
 
+/** The names the factory gives its SSM documents and associations (config/names.ts checks them against AWS's limits). */
+export function amiFactoryNames(stack: string) {
+    return {
+        documents: { bakePrepare: `${stack}-web-bake-prepare`, bake: `${stack}-web-bake-ami`, imaging: `${stack}-instance-imaging` },
+        associations: { bake: `${stack}-ami-bake`, imaging: `${stack}-instance-imaging` },
+    };
+}
+
 /**
  * The AMI factory: a `bake-prepare` Command document, a bake runbook (builder instance from
  * the base AL2023 image -> bake-prepare -> image -> publish to the web tier's AMI parameter ->
@@ -708,6 +716,7 @@ export class AmiFactory extends pulumi.ComponentResource {
         if (args.rootVolumeGb !== undefined && (!Number.isInteger(args.rootVolumeGb) || args.rootVolumeGb < 8)) problems.push("rootVolumeGb must be an integer of at least 8 (the AL2023 image size)");
         if (problems.length) throw new Error(`AmiFactory "${name}": ${problems.join("; ")}`);
 
+        const names = amiFactoryNames(args.stack);
         const instanceType = args.builderInstanceType ?? (args.architecture === "arm64" ? "t4g.small" : "t3.small");
         const sourceAmiParameter = al2023Parameter(args.architecture);
         this.bakeLogsPrefix = `ami-bake/${args.stack}/`;
@@ -717,7 +726,7 @@ export class AmiFactory extends pulumi.ComponentResource {
         const prepare = new aws.ssm.Document(
             `${name}-bake-prepare`,
             {
-                name: `${args.stack}-web-bake-prepare`,
+                name: names.documents.bakePrepare,
                 documentType: "Command",
                 documentFormat: "JSON",
                 targetType: "/AWS::EC2::Instance",
@@ -772,7 +781,7 @@ export class AmiFactory extends pulumi.ComponentResource {
         const bake = new aws.ssm.Document(
             `${name}-bake`,
             {
-                name: `${args.stack}-web-bake-ami`,
+                name: names.documents.bake,
                 documentType: "Automation",
                 documentFormat: "JSON",
                 content: pulumi
@@ -810,7 +819,7 @@ export class AmiFactory extends pulumi.ComponentResource {
         const imaging = new aws.ssm.Document(
             `${name}-imaging`,
             {
-                name: `${args.stack}-instance-imaging`,
+                name: names.documents.imaging,
                 documentType: "Automation",
                 documentFormat: "JSON",
                 content: role.arn.apply((serviceRoleArn) =>

@@ -177,7 +177,7 @@ export class Backup extends pulumi.ComponentResource {
         const association = new aws.ssm.Association(
             `${name}-schedule`,
             {
-                associationName: `platform-${stack}-backup`,
+                associationName: backupAssociationName(stack),
                 name: backupDocument.name,
                 // Pinned, so a script change shows up as an association update in the diff.
                 documentVersion: backupDocument.latestVersion,
@@ -232,6 +232,11 @@ export class Backup extends pulumi.ComponentResource {
             backupPrefix,
         });
     }
+}
+
+/** The backup association's name (config/names.ts checks it against AWS's limits). */
+export function backupAssociationName(stack: string): string {
+    return `platform-${stack}-backup`;
 }
 
 /** The tag every instance of a stack carries (the provider's default tags and the web tier's launch tags). */

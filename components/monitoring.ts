@@ -106,6 +106,26 @@ export function alertPublisherTopicStatements(c: PublisherContext & { topicArn: 
     ];
 }
 
+/** EventBridge rules Monitoring may create, by id (the rule is named `<prefix>-<id>`). */
+export const EVENT_RULE_IDS = ["command-failed", "automation-failed", "backup-association-failed", "association-noncompliant"] as const;
+
+/** The names Monitoring gives what it creates (config/names.ts checks them against AWS's limits). */
+export function monitoringNames(project: string, stack: string) {
+    const prefix = `${project}-${stack}`;
+    return {
+        prefix,
+        topic: `${prefix}-alerts`,
+        usEast1Topic: `${prefix}-alerts-us-east-1`,
+        keyAlias: `alias/${prefix}-alerts`,
+        usEast1KeyAlias: `alias/${prefix}-alerts-us-east-1`,
+        dashboard: prefix,
+        budget: `${prefix}-monthly`,
+        rules: EVENT_RULE_IDS.map((id) => `${prefix}-${id}`),
+        /** The longest alarm name (alarms are `<prefix>-<id>`). */
+        longestAlarm: `${prefix}-instance-status-check-failed`,
+    };
+}
+
 /** The failure states SSM reports for commands and automations that did not finish well. */
 export const FAILED_STATUSES = ["Failed", "TimedOut", "Cancelled"];
 
@@ -134,7 +154,8 @@ export class Monitoring extends pulumi.ComponentResource {
         if (problems.length > 0) throw new Error(`Monitoring "${name}": ${problems.join("; ")}`);
 
         const c = args.config;
-        const prefix = `${pulumi.getProject()}-${args.stack}`;
+        const names = monitoringNames(pulumi.getProject(), args.stack);
+        const prefix = names.prefix;
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         // CloudWatch, EventBridge and Budgets cannot publish to a topic encrypted with the
@@ -185,9 +206,9 @@ export class Monitoring extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        new aws.kms.Alias(`${name}-topic`, { name: `alias/${prefix}-alerts`, targetKeyId: key.keyId }, { parent: this });
+        new aws.kms.Alias(`${name}-topic`, { name: names.keyAlias, targetKeyId: key.keyId }, { parent: this });
 
-        this.topic = new aws.sns.Topic(`${name}-alerts`, { name: `${prefix}-alerts`, kmsMasterKeyId: key.arn }, { parent: this });
+        this.topic = new aws.sns.Topic(`${name}-alerts`, { name: names.topic, kmsMasterKeyId: key.arn }, { parent: this });
         this.topicArn = this.topic.arn;
         this.topicKeyArn = key.arn;
         new aws.sns.TopicPolicy(
@@ -310,7 +331,7 @@ export class Monitoring extends pulumi.ComponentResource {
             }
         }
 
-        const rule = (id: string, description: string, pattern: pulumi.Input<Record<string, unknown>>) => {
+        const rule = (id: (typeof EVENT_RULE_IDS)[number], description: string, pattern: pulumi.Input<Record<string, unknown>>) => {
             const r = new aws.cloudwatch.EventRule(`${name}-${id}`, { name: `${prefix}-${id}`, description, eventPattern: pulumi.jsonStringify(pattern) }, { parent: this });
             new aws.cloudwatch.EventTarget(`${name}-${id}`, { rule: r.name, arn: this.topic.arn }, { parent: this });
             this.rules.push(r);
@@ -369,14 +390,14 @@ export class Monitoring extends pulumi.ComponentResource {
             ], "Minimum");
         }
         widgets.push({ type: "alarm", width: 24, height: 4, properties: { title: "Alarms", alarms: this.alarms.map((a) => a.arn) } });
-        const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: prefix, dashboardBody: pulumi.jsonStringify({ widgets }) }, { parent: this });
+        const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: names.dashboard, dashboardBody: pulumi.jsonStringify({ widgets }) }, { parent: this });
         this.dashboardName = dashboard.dashboardName;
 
         const subscribers = { subscriberSnsTopicArns: [this.topic.arn], subscriberEmailAddresses: emails.length > 0 ? emails : undefined };
         const budget = new aws.budgets.Budget(
             `${name}-budget`,
             {
-                name: `${prefix}-monthly`,
+                name: names.budget,
                 budgetType: "COST",
                 timeUnit: "MONTHLY",
                 limitAmount: c.budgetUsd.toFixed(2),
