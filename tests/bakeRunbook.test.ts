@@ -236,66 +236,84 @@ describe("Bake runbook: no path leaves the builder running", () => {
 });
 
 const MOTO_HARNESS = `
-import importlib.util, json, os, sys
+import importlib.util, json, sys
 import boto3
 from moto import mock_aws
 
 spec = importlib.util.spec_from_file_location("terminate_builder", sys.argv[1])
 mod = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mod)
-payload = json.loads(sys.argv[2])
-fail_first = int(sys.argv[3])
+real_client = boto3.client
 
-with mock_aws():
-    ec2 = boto3.client("ec2")
-    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    def launch(tags):
-        r = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
-                              TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}])
-        return r["Instances"][0]["InstanceId"]
-    ours = launch({"AutomationExecutionId": "${EXECUTION_ID}", "Purpose": "ami-bake", "Stack": "prod"})
-    stopped = launch({"AutomationExecutionId": "${EXECUTION_ID}", "Purpose": "ami-bake", "Stack": "prod"})
-    ec2.stop_instances(InstanceIds=[stopped])
-    other_execution = launch({"AutomationExecutionId": "another-execution", "Purpose": "ami-bake", "Stack": "prod"})
-    other_stack = launch({"AutomationExecutionId": "${EXECUTION_ID}", "Purpose": "ami-bake", "Stack": "dev"})
-    web = launch({"Stack": "prod", "Backup": "true"})
 
-    real_client = boto3.client
-    calls = {"terminate": 0}
-    def client(*args, **kwargs):
-        c = real_client(*args, **kwargs)
-        original = c.terminate_instances
-        def flaky(**kw):
-            calls["terminate"] += 1
-            if calls["terminate"] <= fail_first:
-                raise Exception("RequestLimitExceeded (injected)")
-            return original(**kw)
-        c.terminate_instances = flaky
-        return c
-    mod.boto3.client = client
-    mod.time.sleep = lambda seconds: None
-    try:
-        result = mod.handler(payload, None)
-        error = None
-    except Exception as err:
-        result, error = None, str(err)
-    states = {}
-    for name, iid in [("ours", ours), ("stopped", stopped), ("other_execution", other_execution), ("other_stack", other_stack), ("web", web)]:
-        states[name] = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
-    print(json.dumps({"result": result, "error": error, "states": states, "calls": calls["terminate"]}))
+def scenario(payload, fail_first):
+  mod.boto3.client = real_client
+  with mock_aws():
+      ec2 = real_client("ec2")
+      ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+      def launch(tags):
+          r = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
+                                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}])
+          return r["Instances"][0]["InstanceId"]
+      ours = launch({"AutomationExecutionId": "${EXECUTION_ID}", "Purpose": "ami-bake", "Stack": "prod"})
+      stopped = launch({"AutomationExecutionId": "${EXECUTION_ID}", "Purpose": "ami-bake", "Stack": "prod"})
+      ec2.stop_instances(InstanceIds=[stopped])
+      other_execution = launch({"AutomationExecutionId": "another-execution", "Purpose": "ami-bake", "Stack": "prod"})
+      other_stack = launch({"AutomationExecutionId": "${EXECUTION_ID}", "Purpose": "ami-bake", "Stack": "dev"})
+      web = launch({"Stack": "prod", "Backup": "true"})
+
+      calls = {"terminate": 0}
+      def client(*args, **kwargs):
+          c = real_client(*args, **kwargs)
+          original = c.terminate_instances
+          def flaky(**kw):
+              calls["terminate"] += 1
+              if calls["terminate"] <= fail_first:
+                  raise Exception("RequestLimitExceeded (injected)")
+              return original(**kw)
+          c.terminate_instances = flaky
+          return c
+      mod.boto3.client = client
+      mod.time.sleep = lambda seconds: None
+      try:
+          result = mod.handler(payload, None)
+          error = None
+      except Exception as err:
+          result, error = None, str(err)
+      states = {}
+      for name, iid in [("ours", ours), ("stopped", stopped), ("other_execution", other_execution), ("other_stack", other_stack), ("web", web)]:
+          states[name] = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
+      return {"result": result, "error": error, "states": states, "calls": calls["terminate"]}
+
+
+print(json.dumps([scenario(payload, fail_first) for payload, fail_first in json.loads(sys.argv[2])]))
 `;
 
 describe("terminate_builder.py", () => {
     const env = { ...process.env, AWS_DEFAULT_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
     const payload = (extra: Record<string, unknown> = {}) => JSON.stringify({ ...(runbook().mainSteps.find((s) => s.name === TERMINATE_STEP)!.inputs as any).InputPayload, InstanceFilters: builderFilters("prod").map((f) => ({ ...f, Values: f.Values.map(resolve) })), ...extra });
-    const runMoto = (ctx: Mocha.Context, failFirst: number, extra?: Record<string, unknown>) => {
-        const r = spawnSync("python3", ["-c", MOTO_HARNESS, TERMINATE_BUILDER_SCRIPT_PATH, payload(extra), String(failFirst)], { encoding: "utf8", env, timeout: 120000 });
-        if (r.status !== 0 && /No module named|ModuleNotFoundError/.test(r.stderr)) {
-            if (process.env.CI === "true") assert.fail(`moto is needed: pip install 'moto[server]==5.2.1' boto3 (${r.stderr.trim().split("\n").pop()})`);
+    type MotoRun = { result: any; error: string | null; states: Record<string, string>; calls: number };
+    let runs: MotoRun[] | string;
+    before(function () {
+        this.timeout(180000);
+        // One python process for both scenarios (importing moto is most of the time).
+        const scenarios = [
+            [JSON.parse(payload()), 2],
+            [JSON.parse(payload({ Attempts: 3, WaitSeconds: 0 })), 99],
+        ];
+        const r = spawnSync("python3", ["-c", MOTO_HARNESS, TERMINATE_BUILDER_SCRIPT_PATH, JSON.stringify(scenarios)], { encoding: "utf8", env, timeout: 170000 });
+        if (r.status !== 0 && /No module named|ModuleNotFoundError/.test(r.stderr)) runs = `moto is needed: pip install 'moto[server]==5.2.1' boto3 (${r.stderr.trim().split("\n").pop()})`;
+        else {
+            assert.strictEqual(r.status, 0, r.stderr);
+            runs = JSON.parse(r.stdout.trim().split("\n").pop()!) as MotoRun[];
+        }
+    });
+    const moto = (ctx: Mocha.Context, i: number): MotoRun => {
+        if (typeof runs === "string") {
+            if (process.env.CI === "true") assert.fail(runs);
             ctx.skip();
         }
-        assert.strictEqual(r.status, 0, r.stderr);
-        return JSON.parse(r.stdout.trim().split("\n").pop()!) as { result: any; error: string | null; states: Record<string, string>; calls: number };
+        return (runs as MotoRun[])[i];
     };
 
     it("compiles (python3 -m py_compile)", () => {
@@ -310,16 +328,14 @@ describe("terminate_builder.py", () => {
     });
 
     it("against moto's EC2: terminates this execution's builders (running and stopped) and nothing else, retrying a failed TerminateInstances", function () {
-        this.timeout(120000);
-        const out = runMoto(this, 2);
+        const out = moto(this, 0);
         assert.strictEqual(out.error, null);
         assert.deepStrictEqual(out.states, { ours: "terminated", stopped: "terminated", other_execution: "running", other_stack: "running", web: "running" });
         assert.strictEqual(out.calls, 3, "two injected failures, then success");
     });
 
     it("against moto's EC2: fails loudly when the builders outlive every attempt", function () {
-        this.timeout(120000);
-        const out = runMoto(this, 99, { Attempts: 3, WaitSeconds: 0 });
+        const out = moto(this, 1);
         assert.match(out.error ?? "", /still alive after 3 attempts/);
         assert.strictEqual(out.states.ours, "running");
     });

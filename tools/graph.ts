@@ -55,6 +55,17 @@ export interface Graph {
     violations: Violation[];
     /** Monthly cost estimate from the price table (`tools/cost.ts`), when the plan computed one. */
     cost?: CostEstimate;
+    /**
+     * Warnings the program logged (`pulumi.log.warn`), in order: what `pulumi preview` would show
+     * as warnings (no alert recipient, DNS delegation to do, ...). The resource is the one the
+     * warning was logged against, or null.
+     */
+    warnings?: PlanWarning[];
+}
+
+export interface PlanWarning {
+    message: string;
+    urn: string | null;
 }
 
 /** One line of the cost estimate: what a resource (or part of it) costs per month. */

@@ -2,7 +2,7 @@
  * Human rendering of an offline plan: the resources as a tree under their components, a
  * count by type, and the policy results grouped by rule.
  */
-import { CostEstimate, Graph, GraphResource, Violation } from "./graph";
+import { CostEstimate, Graph, GraphResource, PlanWarning, Violation } from "./graph";
 
 function label(r: GraphResource): string {
     const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained on delete" : "", r.remote ? "remote component: children created by its provider at deploy time" : ""].filter(Boolean);
@@ -62,6 +62,7 @@ export function renderPlan(graph: Graph): string {
         );
     }
     if (graph.cost) lines.push("", ...renderCost(graph.cost));
+    if (graph.warnings && graph.warnings.length > 0) lines.push("", ...renderWarnings(graph.warnings));
     lines.push("", ...renderViolations(graph.violations));
     return lines.join("\n");
 }
@@ -80,4 +81,10 @@ export function renderCost(cost: CostEstimate): string[] {
         for (const a of cost.assumptions) lines.push(`    - ${a}`);
     }
     return lines;
+}
+
+/** What the program warned about, each once, with the resource it concerns. */
+export function renderWarnings(warnings: PlanWarning[]): string[] {
+    const unique = [...new Set(warnings.map((w) => `  - ${w.message}${w.urn ? `  (${w.urn.split("::").pop()})` : ""}`))];
+    return [`Warnings: ${unique.length}`, ...unique];
 }
