@@ -262,6 +262,8 @@ const outputs = {
     certificateArn,
     siteUrl: dns?.siteUrl ?? (webTier.loadBalancerDnsName ? pulumi.interpolate`${certificateArn ? "https" : "http"}://${webTier.loadBalancerDnsName}` : webTier.publicIp?.apply((ip) => `http://${ip}`)),
     alertTopicArn: monitoring.topicArn,
+    /** Each alarm e-mail and whether it still has to confirm its subscription (it receives nothing until then). */
+    alertSubscriptions: monitoring.subscriptions.length > 0 ? monitoring.subscriptions.map((s) => ({ endpoint: s.endpoint, pendingConfirmation: s.pendingConfirmation })) : undefined,
     dashboardName: monitoring.dashboardName,
     budgetName: monitoring.budgetName,
 };

@@ -171,6 +171,8 @@ export class Monitoring extends pulumi.ComponentResource {
     readonly rules: aws.cloudwatch.EventRule[] = [];
     readonly dashboardName: pulumi.Output<string>;
     readonly budgetName: pulumi.Output<string>;
+    /** The alert topic's e-mail subscriptions (`pendingConfirmation` until the address confirms). */
+    readonly subscriptions: aws.sns.TopicSubscription[];
     /** Outside us-east-1 with a health check: the us-east-1 topic its alarm notifies. */
     readonly healthCheckTopicArn?: pulumi.Output<string>;
 
@@ -252,9 +254,9 @@ export class Monitoring extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        emails.forEach((email, i) => {
-            new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: this.topic.arn, protocol: "email", endpoint: email }, { parent: this });
-        });
+        // E-mail subscriptions stay pending (and receive nothing) until confirmed; AWS deletes them
+        // after 3 days unconfirmed. `subscriptions` exposes that state; the drift check reports it.
+        this.subscriptions = emails.map((email, i) => new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: this.topic.arn, protocol: "email", endpoint: email }, { parent: this }));
 
         if (emails.length === 0) {
             pulumi.log.warn(

@@ -22,6 +22,8 @@ export interface GraphResource {
     protect: boolean;
     /** `retainOnDelete: true` in the resource options. */
     retainOnDelete: boolean;
+    /** The resource's customTimeouts option, when the program set one (e.g. `{ create: "45m" }`). */
+    customTimeouts?: { create?: string; update?: string; delete?: string };
     /** True for provider-managed (custom) resources, false for components. */
     custom: boolean;
     /** True when the component is a remote (multi-language) component such as awsx's: its

@@ -105,6 +105,8 @@ class RecordingMonitor extends MockMonitor {
                     propertyDependencies[key] = deps.getUrnsList();
                 });
                 const provider: string = req.getProvider();
+                const timeouts = req.getCustomtimeouts?.()?.toObject() as { create?: string; update?: string; delete?: string } | undefined;
+                const customTimeouts = timeouts ? Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v)) : {};
                 this.recorded.push({
                     urn: response.getUrn(),
                     type: req.getType(),
@@ -119,6 +121,7 @@ class RecordingMonitor extends MockMonitor {
                     provider: provider ? provider.split("::").slice(0, -1).join("::") : null,
                     id: response.getId() || null,
                     inputs: plainValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+                    ...(Object.keys(customTimeouts).length > 0 ? { customTimeouts } : {}),
                 });
             }
             callback(err, response);
