@@ -14,6 +14,7 @@ import { dnsSection } from "./config/dns";
 import { networkSection } from "./config/network";
 import { amiFactorySection, costSection, monitoringSection } from "./config/operations";
 import { backupSection, bucketsSection } from "./config/storage";
+import { nameProblems } from "./config/names";
 import { ConfigProblem, ENVIRONMENTS, Environment, Section } from "./config/types";
 import { webTierSection } from "./config/webTier";
 
@@ -117,6 +118,8 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
         }
         own[key] = value;
     }
+
+    problems.push(...nameProblems(project, stack));
 
     const region = raw["aws:region"];
     if (region === undefined || !AWS_REGION.test(region)) {

@@ -192,9 +192,9 @@ const dns =
                   healthCheckPath: config.dns.healthCheck.enabled ? config.dns.healthCheck.path : undefined,
                   failover: config.dns.failover,
                   cloudFrontCertificateArn: publicZone.cloudFrontCertificateArn,
-                  // One alarm per check: in us-east-1 Monitoring alarms on it to the alert topic; elsewhere
-                  // Monitoring cannot (the metric is in us-east-1), so Dns does, with its us-east-1 provider.
-                  healthCheckAlarm: config.region !== "us-east-1",
+                  // One alarm per check, Monitoring's: to the alert topic in us-east-1, elsewhere to the
+                  // us-east-1 alert topic it makes for it (the metric and the alarm live in us-east-1).
+                  healthCheckAlarm: false,
                   protect: config.isProduction,
                   tags: config.tags,
               },
@@ -218,6 +218,9 @@ const monitoring = new Monitoring(
         commandDocumentNames: backup ? [backup.backupDocumentName, backup.restoreDocumentName] : undefined,
         automationRunbookNames: amiFactory ? [amiFactory.bakeRunbookName, amiFactory.imagingRunbookName] : undefined,
         backupAssociationId: backup?.associationId,
+        // The lone dev instance has no group to replace it: recover / reboot on failed status checks.
+        instance: webTier.instanceId ? { id: webTier.instanceId, type: config.webTier.instanceType } : undefined,
+        tags: config.tags,
     },
     { providers: [provider] },
 );
@@ -269,6 +272,8 @@ const outputs = {
     certificateArn,
     siteUrl: dns?.siteUrl ?? (webTier.loadBalancerDnsName ? pulumi.interpolate`${certificateArn ? "https" : "http"}://${webTier.loadBalancerDnsName}` : webTier.publicIp?.apply((ip) => `http://${ip}`)),
     alertTopicArn: monitoring.topicArn,
+    /** Each alarm e-mail and whether it still has to confirm its subscription (it receives nothing until then). */
+    alertSubscriptions: monitoring.subscriptions.length > 0 ? monitoring.subscriptions.map((s) => ({ endpoint: s.endpoint, pendingConfirmation: s.pendingConfirmation })) : undefined,
     dashboardName: monitoring.dashboardName,
     budgetName: monitoring.budgetName,
 };

@@ -69,6 +69,18 @@ export const BAKED_BY = "platform-ami-bake";
 export const IMAGED_BY = "platform-instance-imaging";
 /** Step the bake runbook's failure, cancel and success paths all reach. */
 export const TERMINATE_STEP = "TerminateBuilder";
+/** The same termination, for a cancel that arrives while TerminateBuilder itself runs. */
+export const TERMINATE_AFTER_CANCEL_STEP = "TerminateBuilderAfterCancel";
+/** Tag naming the automation execution that launched a builder: what termination selects by. */
+export const EXECUTION_TAG_KEY = "AutomationExecutionId";
+/** The termination step's Python (aws:executeScript), kept as a file so it can be compiled and run in tests. */
+export const TERMINATE_BUILDER_SCRIPT_PATH = path.join(__dirname, "ssm", "terminate_builder.py");
+
+export function readTerminateBuilderScript(): string {
+    const text = fs.readFileSync(TERMINATE_BUILDER_SCRIPT_PATH, "utf8");
+    if (text.includes("{{")) throw new Error("terminate_builder.py must not contain '{{' (SSM would treat it as a parameter reference)");
+    return text;
+}
 /** Space-separated dnf names, or empty: substituted into shell inside single quotes, so no quotes or metacharacters. */
 export const PACKAGES_PATTERN = "^$|^[A-Za-z0-9][A-Za-z0-9._+-]*( [A-Za-z0-9][A-Za-z0-9._+-]*)*$";
 /** Root device of Amazon Linux 2023 images. */
@@ -134,6 +146,8 @@ export interface BakeRunbookOptions {
     keepImages: number;
     logsBucketName: string;
     logsPrefix: string;
+    /** Python of the termination step. Default: components/ssm/terminate_builder.py. */
+    terminateScript?: string;
 }
 
 /** Keeps the newest N available images of this stack's kind; deregisters the rest and deletes their snapshots. */
@@ -182,20 +196,52 @@ def handler(events, context):
 
 const guarded = (step: SsmStep): SsmStep => ({ ...step, onFailure: `step:${TERMINATE_STEP}`, onCancel: `step:${TERMINATE_STEP}`, isCritical: true });
 
+/** DescribeInstances filters (ANDed) that select exactly the builders of the running execution. */
+export function builderFilters(stack: string): Array<{ Name: string; Values: string[] }> {
+    return [
+        { Name: `tag:${EXECUTION_TAG_KEY}`, Values: ["{{ automation:EXECUTION_ID }}"] },
+        { Name: `tag:${BUILDER_TAG.key}`, Values: [BUILDER_TAG.value] },
+        { Name: "tag:Stack", Values: [stack] },
+    ];
+}
+
 /**
  * The bake runbook (pure: exported for tests). Failure semantics, from the SSM docs ("Properties
- * shared by all actions", "Handling timeouts in runbooks"): a step with `onFailure: step:X`
- * hands control to X, and because it stays `isCritical: true` the execution still ends Failed
- * (or Cancelled / TimedOut). So every step from the launch on routes failure and cancel to
- * TerminateBuilder, which is itself not critical and `onFailure: Continue`: the builder is
- * terminated on every path and a failed bake still reports Failed, with no extra assert step.
+ * shared by all actions", https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-actions.html#automation-common):
+ * a step with `onFailure: step:X` hands control to X, and because it stays `isCritical: true`
+ * the execution still ends Failed; `onCancel: step:X` runs X after a cancel and the execution
+ * ends Cancelled; `maxAttempts` retries a step before it counts as failed. So every step from
+ * the launch on routes failure and cancel to TerminateBuilder, which finds the builder by the
+ * tags it got at launch (this execution's id among them), not by the launch step's output (absent
+ * when aws:runInstances launched but its wait failed), retries, and stays critical: a bake whose
+ * builder could not be terminated ends Failed, never Success. tools/ssmDocuments.ts
+ * `simulateAutomation` walks this graph with a failure and a cancel injected at every step.
  */
 export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
     const builderTags = [
         { Key: BUILDER_TAG.key, Value: BUILDER_TAG.value },
         { Key: "Stack", Value: o.stack },
         { Key: "Name", Value: `${o.stack}-ami-builder` },
+        { Key: EXECUTION_TAG_KEY, Value: "{{ automation:EXECUTION_ID }}" },
     ];
+    const terminate = (name: string): SsmStep => ({
+        name,
+        action: "aws:executeScript",
+        timeoutSeconds: 600,
+        maxAttempts: 3,
+        // A builder still alive after every attempt fails the run (Abort, critical): the alert
+        // says so, instead of a Success that leaves an instance running.
+        onFailure: "Abort",
+        isCritical: true,
+        isEnd: true,
+        inputs: {
+            Runtime: "python3.11",
+            Handler: "handler",
+            Script: o.terminateScript ?? readTerminateBuilderScript(),
+            InputPayload: { InstanceFilters: builderFilters(o.stack), Attempts: 5, RetryDelaySeconds: 5, WaitSeconds: 300 },
+        },
+        outputs: [{ Name: "Terminated", Selector: "$.Payload.Terminated", Type: "StringList" }],
+    });
     const imageTags = { Stack: o.stack, CreatedBy: BAKED_BY, SourceAmi: "{{ ResolveSourceAmi.SourceAmiId }}", BakeTime: "{{ global:DATE_TIME }}", GitRevision: "{{ GitRevision }}" };
     const refresh = o.instanceRefresh && o.autoScalingGroupName !== undefined;
     const mainSteps: SsmStep[] = [
@@ -342,16 +388,9 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
             outputs: [{ Name: "Deregistered", Selector: "$.Payload.Deregistered", Type: "StringList" }],
             nextStep: TERMINATE_STEP,
         }),
-        {
-            name: TERMINATE_STEP,
-            action: "aws:changeInstanceState",
-            // Reached on success, failure and cancel; its own failure must not hide the first one.
-            onFailure: "Continue",
-            isCritical: false,
-            isEnd: true,
-            timeoutSeconds: 900,
-            inputs: { InstanceIds: ["{{ LaunchBuilder.InstanceIds }}"], CheckStateOnly: false, DesiredState: "terminated" },
-        },
+        // A cancel that arrives during the termination itself gets a second, uninterrupted one.
+        { ...terminate(TERMINATE_STEP), onCancel: `step:${TERMINATE_AFTER_CANCEL_STEP}` },
+        terminate(TERMINATE_AFTER_CANCEL_STEP),
     ];
     return {
         schemaVersion: "0.3",
@@ -651,6 +690,14 @@ export function serviceRoleTrustPolicy(partition: string, region: string, accoun
 
 const DOCUMENT_NAME = /^[A-Za-z0-9_.-]{3,128}$/;
 
+/** The names the factory gives its SSM documents and associations (config/names.ts checks them against AWS's limits). */
+export function amiFactoryNames(stack: string) {
+    return {
+        documents: { bakePrepare: `${stack}-web-bake-prepare`, bake: `${stack}-web-bake-ami`, imaging: `${stack}-instance-imaging` },
+        associations: { bake: `${stack}-ami-bake`, imaging: `${stack}-instance-imaging` },
+    };
+}
+
 /**
  * The AMI factory: a `bake-prepare` Command document, a bake runbook (builder instance from
  * the base AL2023 image -> bake-prepare -> image -> publish to the web tier's AMI parameter ->
@@ -684,6 +731,7 @@ export class AmiFactory extends pulumi.ComponentResource {
         }
         if (problems.length) throw new Error(`AmiFactory "${name}": ${problems.join("; ")}`);
 
+        const names = amiFactoryNames(args.stack);
         const instanceType = args.builderInstanceType ?? (args.architecture === "arm64" ? "t4g.small" : "t3.small");
         const sourceAmiParameter = al2023Parameter(args.architecture);
         this.bakeLogsPrefix = `ami-bake/${args.stack}/`;
@@ -693,7 +741,7 @@ export class AmiFactory extends pulumi.ComponentResource {
         const prepare = new aws.ssm.Document(
             `${name}-bake-prepare`,
             {
-                name: `${args.stack}-web-bake-prepare`,
+                name: names.documents.bakePrepare,
                 documentType: "Command",
                 documentFormat: "JSON",
                 targetType: "/AWS::EC2::Instance",
@@ -764,7 +812,7 @@ export class AmiFactory extends pulumi.ComponentResource {
         const bake = new aws.ssm.Document(
             `${name}-bake`,
             {
-                name: `${args.stack}-web-bake-ami`,
+                name: names.documents.bake,
                 documentType: "Automation",
                 documentFormat: "JSON",
                 content: pulumi
@@ -802,7 +850,7 @@ export class AmiFactory extends pulumi.ComponentResource {
         const imaging = new aws.ssm.Document(
             `${name}-imaging`,
             {
-                name: `${args.stack}-instance-imaging`,
+                name: names.documents.imaging,
                 documentType: "Automation",
                 documentFormat: "JSON",
                 content: role.arn.apply((serviceRoleArn) =>

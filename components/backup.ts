@@ -129,6 +129,7 @@ export class Backup extends pulumi.ComponentResource {
         must(String(config.compressionLevel), PATTERNS.compressionLevel, "backup.compressionLevel");
         if (config.directories.length === 0) problems.push("backup.directories must name at least one directory");
         if (!/^[\w.:/=+@-]{1,128}$/.test(args.backupTag.key)) problems.push(`backupTag.key = ${JSON.stringify(args.backupTag.key)} is not a valid EC2 tag key`);
+        if (args.backupTag.key === STACK_TAG) problems.push(`backupTag.key must not be "${STACK_TAG}": the association already selects this stack's instances by that tag`);
         const logsBucket = args.logsBucket;
         const isLogsBucket = (b: unknown): b is LogsBucket => typeof b === "object" && b !== null && "grantWrite" in b && "arn" in b;
         if (args.outputWriter && !isLogsBucket(logsBucket)) {
@@ -176,7 +177,7 @@ export class Backup extends pulumi.ComponentResource {
         const association = new aws.ssm.Association(
             `${name}-schedule`,
             {
-                associationName: `platform-${stack}-backup`,
+                associationName: backupAssociationName(stack),
                 name: backupDocument.name,
                 // Pinned, so a script change shows up as an association update in the diff.
                 documentVersion: backupDocument.latestVersion,
@@ -184,7 +185,10 @@ export class Backup extends pulumi.ComponentResource {
                 // No run on every `pulumi up` that touches the association: only on the schedule.
                 // AWS rejects the flag with rate() expressions.
                 applyOnlyAtCronInterval: config.schedule.startsWith("cron(") ? true : undefined,
-                targets: [{ key: `tag:${args.backupTag.key}`, values: [args.backupTag.value] }],
+                // Tag targets are ANDed: the backup tag alone would also select every other stack's
+                // instances in the account (dev and prod share one), so the Stack tag (on every
+                // instance through the launch template / instance tags) narrows it to this stack.
+                targets: backupTargets(stack, args.backupTag),
                 maxConcurrency: config.maxConcurrency,
                 maxErrors: config.maxErrors,
                 complianceSeverity: "HIGH",
@@ -228,6 +232,26 @@ export class Backup extends pulumi.ComponentResource {
             backupPrefix,
         });
     }
+}
+
+/** The backup association's name (config/names.ts checks it against AWS's limits). */
+export function backupAssociationName(stack: string): string {
+    return `platform-${stack}-backup`;
+}
+
+/** The tag every instance of a stack carries (the provider's default tags and the web tier's launch tags). */
+export const STACK_TAG = "Stack";
+
+/**
+ * The association's targets: the backup tag AND this stack's tag. State Manager joins several
+ * tag targets with AND ("Targets" in the CreateAssociation API reference; "Understanding
+ * targets and rate controls in State Manager associations").
+ */
+export function backupTargets(stack: string, backupTag: { key: string; value: string }): Array<{ key: string; values: string[] }> {
+    return [
+        { key: `tag:${backupTag.key}`, values: [backupTag.value] },
+        { key: `tag:${STACK_TAG}`, values: [stack] },
+    ];
 }
 
 function bucketNameOf(ref: BucketRef): pulumi.Input<string> {

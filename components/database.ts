@@ -156,6 +156,25 @@ export class Database extends pulumi.ComponentResource {
               }
             : { performanceInsightsEnabled: false };
 
+        // RDS writes each exported log to /aws/rds/instance/<identifier>/<log> and creates the group
+        // itself when it is missing: retention "never expire", no tags, outside the stack, left
+        // behind by a destroy ("Publishing database logs to Amazon CloudWatch Logs", Amazon RDS User
+        // Guide, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Procedural.UploadtoCloudWatch.html).
+        // Declared here, before the instance, they get the stack's retention, key and tags.
+        const logGroups = ENGINES[engine].logs.map(
+            (log) =>
+                new aws.cloudwatch.LogGroup(
+                    `${name}-log-${log}`,
+                    {
+                        name: rdsLogGroupName(identifier, log),
+                        retentionInDays: db.logRetentionDays,
+                        ...(db.logsKmsKeyArn ? { kmsKeyId: db.logsKmsKeyArn } : {}),
+                        tags: { ...tags, Name: `${identifier}-${log}` },
+                    },
+                    { parent: this },
+                ),
+        );
+
         this.instance = new aws.rds.Instance(
             name,
             {
@@ -204,8 +223,9 @@ export class Database extends pulumi.ComponentResource {
             {
                 parent: this,
                 protect: args.isProduction,
-                // RDS checks the role's permissions when the instance is created.
-                dependsOn: monitoringAttachment ? [monitoringAttachment] : [],
+                // RDS checks the role's permissions when the instance is created, and exports its logs
+                // into the groups above only if they exist first.
+                dependsOn: [...(monitoringAttachment ? [monitoringAttachment] : []), ...logGroups],
             },
         );
 
@@ -263,6 +283,11 @@ export class Database extends pulumi.ComponentResource {
  * Throws one error listing every problem with the args, each saying what to do. Exported so
  * the checks can be tested without a deployment.
  */
+/** The log group RDS exports an instance's log to. */
+export function rdsLogGroupName(identifier: string, log: string): string {
+    return `/aws/rds/instance/${identifier}/${log}`;
+}
+
 export function validateDatabaseArgs(name: string, args: DatabaseArgs, identifier = `${args.project}-${args.stack}`.toLowerCase()): void {
     const problems: string[] = [];
     if (!args.config) {

@@ -57,9 +57,17 @@ export interface PublicZoneArgs {
     cloudFrontCertificate?: boolean;
     /** Protect the zone and the DNSSEC key from deletion (prod). Default false. */
     protect?: boolean;
+    /**
+     * How long `pulumi up` waits for ACM to validate the certificate (a Pulumi duration such as
+     * "45m"). A new zone validates only once the parent domain delegates to it. Default "45m".
+     */
+    certificateValidationTimeout?: string;
     /** Tags for the resources made here; also the us-east-1 provider's default tags. Default none. */
     tags?: Record<string, string>;
 }
+
+/** How long `pulumi up` waits for certificate validation by default. */
+export const CERTIFICATE_VALIDATION_TIMEOUT = "45m";
 
 /**
  * The stack's public hosted zone and its certificate: created before the web tier, whose
@@ -101,7 +109,18 @@ export class PublicZone extends pulumi.ComponentResource {
         const usEast1 = needsUsEast1 ? usEast1Provider(`${name}-zone`, this, tags) : undefined;
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
 
+        const validationTimeout = args.certificateValidationTimeout ?? CERTIFICATE_VALIDATION_TIMEOUT;
         if (args.createZone ?? true) {
+            // A new zone has new name servers: until the parent zone has NS records pointing at
+            // them, nobody resolves the zone, so ACM cannot see the validation records (ACM User
+            // Guide, "DNS validation", https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html;
+            // Route 53 Developer Guide, "Creating a subdomain that uses Amazon Route 53 as the DNS
+            // service without migrating the parent domain").
+            pulumi.log.warn(
+                `PublicZone "${name}": ${args.domainName} is a public zone this stack creates: delegate it from the parent domain by creating an NS record for ${args.domainName} there ` +
+                    `with the four name servers of the stack output nameServers (pulumi stack output nameServers). Until then the certificate cannot validate: pulumi up waits ${validationTimeout} for it, then fails; run it again once the NS records exist.`,
+                this,
+            );
             const zone = new aws.route53.Zone(
                 name,
                 { name: args.domainName, comment: `Public zone of ${args.domainName} (Pulumi ${pulumi.getProject()}/${pulumi.getStack()})`, forceDestroy: false, tags },
@@ -127,7 +146,8 @@ export class PublicZone extends pulumi.ComponentResource {
         this.certificateArn = new aws.acm.CertificateValidation(
             name,
             { certificateArn: certificate.arn, validationRecordFqdns: records.map((r) => r.fqdn) },
-            { parent: this },
+            // Bounded: a zone nobody delegates to would otherwise hold `pulumi up` for the provider's default.
+            { parent: this, customTimeouts: { create: validationTimeout } },
         ).certificateArn;
         if (args.cloudFrontCertificate) {
             if (args.region === US_EAST_1) {
@@ -143,7 +163,7 @@ export class PublicZone extends pulumi.ComponentResource {
                 this.cloudFrontCertificateArn = new aws.acm.CertificateValidation(
                     `${name}-cloudfront`,
                     { certificateArn: cfCertificate.arn, validationRecordFqdns: records.map((r) => r.fqdn) },
-                    { parent: this, provider: usEast1 },
+                    { parent: this, provider: usEast1, customTimeouts: { create: validationTimeout } },
                 ).certificateArn;
             }
         }

@@ -27,6 +27,131 @@ export interface MonitoringArgs {
     automationRunbookNames?: pulumi.Input<string>[];
     /** State Manager association (backup) whose failed runs on an instance alert. Default none. */
     backupAssociationId?: pulumi.Input<string>;
+    /**
+     * A lone instance (no Auto Scaling group to replace it): a failed system status check
+     * recovers it (when its type supports recovery), a failed instance status check reboots it,
+     * both notifying the topic. Default none.
+     */
+    instance?: { id: pulumi.Input<string>; type: string };
+    /** Default tags of the us-east-1 provider made for the health-check alarm outside us-east-1. Default none. */
+    tags?: Record<string, string>;
+}
+
+/**
+ * Instance families the EC2 recover action supports (Amazon EC2 User Guide, "Recover your
+ * instance" / Requirements and "Amazon CloudWatch action based recovery",
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-recover.html). The
+ * instance-store families (M3, C3, R3, X1, X1e) lose that data in a recovery; metal types and
+ * instance-store variants of the others ("d" families) are not supported.
+ */
+export const RECOVERABLE_FAMILIES: ReadonlySet<string> = new Set([
+    "a1", "m4", "m5", "m5a", "m5n", "m5zn", "m6a", "m6g", "m6i", "t1", "t2", "t3", "t3a", "t4g",
+    "c4", "c5", "c5a", "c5n", "c6a", "c6g", "c6gn", "c6i", "hpc6a", "c7g",
+    "r4", "r5", "r5a", "r5b", "r5n", "r6g", "r6i", "g3", "g5g", "inf1", "p2", "p3", "vt1",
+    "m3", "c3", "r3", "x1", "x1e",
+]);
+
+/** Whether the EC2 recover action supports this instance type. */
+export function supportsRecovery(instanceType: string): boolean {
+    const [family, size] = instanceType.split(".");
+    return RECOVERABLE_FAMILIES.has(family) && size !== undefined && !size.includes("metal");
+}
+
+interface PublisherContext {
+    partition: pulumi.Input<string>;
+    region: string;
+    account: pulumi.Input<string>;
+    /** Every alarm that notifies the topic is named with this prefix. */
+    alarmNamePrefix: string;
+}
+
+/**
+ * Key-policy statements that let the three AWS services publish to the encrypted alert topic
+ * (SNS Developer Guide, "Enable compatibility between event sources from AWS services and
+ * encrypted topics", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+ * SNS calls KMS on the publisher's behalf with the publisher's request context:
+ * - CloudWatch alarms pass `aws:SourceAccount` and `aws:SourceArn` (the alarm): both are kept.
+ * - EventBridge passes neither, so any such condition fails every delivery (the rule's
+ *   FailedInvocations metric counts them, no message arrives): its statement has none, as the
+ *   EventBridge User Guide shows it ("Troubleshooting Amazon EventBridge" / "My rule runs, but I
+ *   don't see any messages published into my Amazon SNS topic", Scenario 2,
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html#eb-no-messages-published-sns).
+ * - AWS Budgets documents its key statement without conditions ("Protecting your Amazon SNS budget
+ *   alerts data with SSE and AWS KMS", https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html);
+ *   its topic-policy statement keeps them (alertPublisherTopicStatements).
+ * The key is this topic's only: a grant without conditions still reaches nothing else.
+ */
+export function alertPublisherKeyStatements(c: PublisherContext): Record<string, unknown>[] {
+    const actions = ["kms:GenerateDataKey*", "kms:Decrypt"];
+    return [
+        {
+            Sid: "CloudWatchAlarmsEncryptAlerts",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: actions,
+            Resource: "*",
+            Condition: {
+                StringEquals: { "aws:SourceAccount": c.account },
+                ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${c.partition}:cloudwatch:${c.region}:${c.account}:alarm:${c.alarmNamePrefix}*` },
+            },
+        },
+        { Sid: "EventBridgeEncryptsAlerts", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: actions, Resource: "*" },
+        { Sid: "BudgetsEncryptAlerts", Effect: "Allow", Principal: { Service: "budgets.amazonaws.com" }, Action: actions, Resource: "*" },
+    ];
+}
+
+/**
+ * Topic-policy statements for the same publishers. CloudWatch: this account's alarms of this
+ * stack (SNS Developer Guide, "Example cases for Amazon SNS access control",
+ * https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html). Budgets: this
+ * account's budgets, as its guide shows. EventBridge: no condition, because "You can't use
+ * Condition blocks in Amazon SNS topic policies for EventBridge" (EventBridge User Guide, "Using
+ * resource-based policies for Amazon EventBridge" / Amazon SNS permissions,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions).
+ */
+export function alertPublisherTopicStatements(c: PublisherContext & { topicArn: pulumi.Input<string> }): Record<string, unknown>[] {
+    return [
+        {
+            Sid: "CloudWatchAlarmsOfThisStack",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: c.topicArn,
+            Condition: {
+                StringEquals: { "aws:SourceAccount": c.account },
+                ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${c.partition}:cloudwatch:${c.region}:${c.account}:alarm:${c.alarmNamePrefix}*` },
+            },
+        },
+        { Sid: "EventBridgeRules", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish", Resource: c.topicArn },
+        {
+            Sid: "BudgetsOfThisAccount",
+            Effect: "Allow",
+            Principal: { Service: "budgets.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: c.topicArn,
+            Condition: { StringEquals: { "aws:SourceAccount": c.account }, ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${c.partition}:budgets::${c.account}:*` } },
+        },
+    ];
+}
+
+/** EventBridge rules Monitoring may create, by id (the rule is named `<prefix>-<id>`). */
+export const EVENT_RULE_IDS = ["command-failed", "automation-failed", "backup-association-failed", "association-noncompliant"] as const;
+
+/** The names Monitoring gives what it creates (config/names.ts checks them against AWS's limits). */
+export function monitoringNames(project: string, stack: string) {
+    const prefix = `${project}-${stack}`;
+    return {
+        prefix,
+        topic: `${prefix}-alerts`,
+        usEast1Topic: `${prefix}-alerts-us-east-1`,
+        keyAlias: `alias/${prefix}-alerts`,
+        usEast1KeyAlias: `alias/${prefix}-alerts-us-east-1`,
+        dashboard: prefix,
+        budget: `${prefix}-monthly`,
+        rules: EVENT_RULE_IDS.map((id) => `${prefix}-${id}`),
+        /** The longest alarm name (alarms are `<prefix>-<id>`). */
+        longestAlarm: `${prefix}-instance-status-check-failed`,
+    };
 }
 
 /** The failure states SSM reports for commands and automations that did not finish well. */
@@ -46,6 +171,10 @@ export class Monitoring extends pulumi.ComponentResource {
     readonly rules: aws.cloudwatch.EventRule[] = [];
     readonly dashboardName: pulumi.Output<string>;
     readonly budgetName: pulumi.Output<string>;
+    /** The alert topic's e-mail subscriptions (`pendingConfirmation` until the address confirms). */
+    readonly subscriptions: aws.sns.TopicSubscription[];
+    /** Outside us-east-1 with a health check: the us-east-1 topic its alarm notifies. */
+    readonly healthCheckTopicArn?: pulumi.Output<string>;
 
     constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:monitoring:Monitoring", name, {}, opts);
@@ -57,13 +186,13 @@ export class Monitoring extends pulumi.ComponentResource {
         if (problems.length > 0) throw new Error(`Monitoring "${name}": ${problems.join("; ")}`);
 
         const c = args.config;
-        const prefix = `${pulumi.getProject()}-${args.stack}`;
+        const names = monitoringNames(pulumi.getProject(), args.stack);
+        const prefix = names.prefix;
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-        const publishers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"];
-
-        // EventBridge cannot publish to a topic encrypted with the AWS-managed SNS key (its key
-        // policy cannot be changed), so the topic gets its own key that the publishers may use.
+        // CloudWatch, EventBridge and Budgets cannot publish to a topic encrypted with the
+        // AWS-managed SNS key (its key policy cannot be changed), so the topic gets its own key
+        // that the publishers may use (alertPublisherKeyStatements says how, and why so).
         const key = new aws.kms.Key(
             `${name}-topic`,
             {
@@ -103,22 +232,15 @@ export class Monitoring extends pulumi.ComponentResource {
                             ],
                             Resource: "*",
                         },
-                        {
-                            Sid: "AlertPublishersEncryptMessages",
-                            Effect: "Allow",
-                            Principal: { Service: publishers },
-                            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-                            Resource: "*",
-                            Condition: { StringEquals: { "aws:SourceAccount": account } },
-                        },
+                        ...alertPublisherKeyStatements({ partition, region: args.region, account, alarmNamePrefix: `${prefix}-` }),
                     ],
                 }),
             },
             { parent: this },
         );
-        new aws.kms.Alias(`${name}-topic`, { name: `alias/${prefix}-alerts`, targetKeyId: key.keyId }, { parent: this });
+        new aws.kms.Alias(`${name}-topic`, { name: names.keyAlias, targetKeyId: key.keyId }, { parent: this });
 
-        this.topic = new aws.sns.Topic(`${name}-alerts`, { name: `${prefix}-alerts`, kmsMasterKeyId: key.arn }, { parent: this });
+        this.topic = new aws.sns.Topic(`${name}-alerts`, { name: names.topic, kmsMasterKeyId: key.arn }, { parent: this });
         this.topicArn = this.topic.arn;
         this.topicKeyArn = key.arn;
         new aws.sns.TopicPolicy(
@@ -127,32 +249,35 @@ export class Monitoring extends pulumi.ComponentResource {
                 arn: this.topic.arn,
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "AlertPublishers",
-                            Effect: "Allow",
-                            Principal: { Service: publishers },
-                            Action: "sns:Publish",
-                            Resource: this.topic.arn,
-                            Condition: { StringEquals: { "aws:SourceAccount": account } },
-                        },
-                    ],
+                    Statement: alertPublisherTopicStatements({ partition, region: args.region, account, alarmNamePrefix: `${prefix}-`, topicArn: this.topic.arn }),
                 }),
             },
             { parent: this },
         );
-        emails.forEach((email, i) => {
-            new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: this.topic.arn, protocol: "email", endpoint: email }, { parent: this });
-        });
+        // E-mail subscriptions stay pending (and receive nothing) until confirmed; AWS deletes them
+        // after 3 days unconfirmed. `subscriptions` exposes that state; the drift check reports it.
+        this.subscriptions = emails.map((email, i) => new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: this.topic.arn, protocol: "email", endpoint: email }, { parent: this }));
 
-        const alarm = (id: string, description: string, spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "name" | "alarmDescription">) => {
+        if (emails.length === 0) {
+            pulumi.log.warn(
+                `Monitoring "${name}": alarmEmails is empty: alarms, failed backups/bakes and budget alerts reach the topic ${names.topic} but nobody is subscribed to it; add addresses (or subscribe another endpoint to the topic)`,
+                this,
+            );
+        }
+
+        const alarm = (
+            id: string,
+            description: string,
+            spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "name" | "alarmDescription">,
+            extraActions: pulumi.Input<string>[] = [],
+        ) => {
             this.alarms.push(
                 new aws.cloudwatch.MetricAlarm(
                     `${name}-${id}`,
                     {
                         name: `${prefix}-${id}`,
                         alarmDescription: description,
-                        alarmActions: [this.topic.arn],
+                        alarmActions: [this.topic.arn, ...extraActions],
                         okActions: [this.topic.arn],
                         ...spec,
                     },
@@ -161,6 +286,37 @@ export class Monitoring extends pulumi.ComponentResource {
             );
         };
 
+        if (args.instance !== undefined) {
+            // AWS's recommended shape ("Create alarms that stop, terminate, reboot, or recover an
+            // instance", Amazon CloudWatch User Guide,
+            // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/UsingAlarmActions.html):
+            // Minimum over 1-minute periods above 0; recover after 2 periods and reboot after 3, so the
+            // two actions never race; missing data stays missing (no action on a reporting gap).
+            const dimensions = { InstanceId: args.instance.id };
+            const action = (what: "recover" | "reboot") => pulumi.interpolate`arn:${partition}:automate:${args.region}:ec2:${what}`;
+            const recoverable = supportsRecovery(args.instance.type);
+            if (!recoverable) {
+                pulumi.log.warn(`Monitoring "${name}": instance type ${args.instance.type} does not support the EC2 recover action: a failed system status check only notifies`, this);
+            }
+            alarm(
+                "instance-system-check-failed",
+                `The web instance failed its system status check for 2 minutes${recoverable ? ": EC2 recovers it onto healthy hardware (same id, addresses and volumes)" : ""}`,
+                {
+                    namespace: "AWS/EC2", metricName: "StatusCheckFailed_System", dimensions, statistic: "Minimum", period: 60, evaluationPeriods: 2, datapointsToAlarm: 2,
+                    comparisonOperator: "GreaterThanThreshold", threshold: 0, treatMissingData: "missing",
+                },
+                recoverable ? [action("recover")] : [],
+            );
+            alarm(
+                "instance-status-check-failed",
+                "The web instance failed its instance status check for 3 minutes: EC2 reboots it",
+                {
+                    namespace: "AWS/EC2", metricName: "StatusCheckFailed_Instance", dimensions, statistic: "Minimum", period: 60, evaluationPeriods: 3, datapointsToAlarm: 3,
+                    comparisonOperator: "GreaterThanThreshold", threshold: 0, treatMissingData: "missing",
+                },
+                [action("reboot")],
+            );
+        }
         if (args.autoScalingGroupName !== undefined) {
             alarm("asg-cpu-high", `Web tier CPU above ${c.cpuHighPercent}% for 10 minutes`, {
                 namespace: "AWS/EC2",
@@ -245,12 +401,11 @@ export class Monitoring extends pulumi.ComponentResource {
                     period: 60, evaluationPeriods: 2, comparisonOperator: "LessThanThreshold", threshold: 1, treatMissingData: "breaching",
                 });
             } else {
-                // Route 53 publishes health check metrics only in us-east-1, and an alarm can only notify a topic in its own region.
-                pulumi.log.warn(`Monitoring "${name}": no health check alarm: Route 53 metrics exist only in us-east-1 and this stack is in ${args.region}`, this);
+                this.healthCheckTopicArn = this.createUsEast1HealthAlarm(name, args, names, partition, account, emails);
             }
         }
 
-        const rule = (id: string, description: string, pattern: pulumi.Input<Record<string, unknown>>) => {
+        const rule = (id: (typeof EVENT_RULE_IDS)[number], description: string, pattern: pulumi.Input<Record<string, unknown>>) => {
             const r = new aws.cloudwatch.EventRule(`${name}-${id}`, { name: `${prefix}-${id}`, description, eventPattern: pulumi.jsonStringify(pattern) }, { parent: this });
             new aws.cloudwatch.EventTarget(`${name}-${id}`, { rule: r.name, arn: this.topic.arn }, { parent: this });
             this.rules.push(r);
@@ -270,10 +425,12 @@ export class Monitoring extends pulumi.ComponentResource {
             });
         }
         if (args.backupAssociationId !== undefined) {
-            rule("backup-association-failed", "The backup association failed on an instance", {
+            // A scheduled run (State Manager runs the document itself: no Run Command command, so
+            // no Command Invocation event) reports per instance and for the whole association.
+            rule("backup-association-failed", "The scheduled backup failed, timed out or was cancelled on an instance, or the association as a whole failed", {
                 source: ["aws.ssm"],
-                "detail-type": ["EC2 State Manager Instance Association State Change"],
-                detail: { "association-id": [args.backupAssociationId], status: ["Failed"] },
+                "detail-type": ["EC2 State Manager Instance Association State Change", "EC2 State Manager Association State Change"],
+                detail: { "association-id": [args.backupAssociationId], $or: [{ status: FAILED_STATUSES }, { "detailed-status": FAILED_STATUSES }] },
             });
             // Compliance events do not name the association: this also catches the account's other
             // associations, which is what an operator wants to hear about anyway.
@@ -307,14 +464,14 @@ export class Monitoring extends pulumi.ComponentResource {
             ], "Minimum");
         }
         widgets.push({ type: "alarm", width: 24, height: 4, properties: { title: "Alarms", alarms: this.alarms.map((a) => a.arn) } });
-        const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: prefix, dashboardBody: pulumi.jsonStringify({ widgets }) }, { parent: this });
+        const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: names.dashboard, dashboardBody: pulumi.jsonStringify({ widgets }) }, { parent: this });
         this.dashboardName = dashboard.dashboardName;
 
         const subscribers = { subscriberSnsTopicArns: [this.topic.arn], subscriberEmailAddresses: emails.length > 0 ? emails : undefined };
         const budget = new aws.budgets.Budget(
             `${name}-budget`,
             {
-                name: `${prefix}-monthly`,
+                name: names.budget,
                 budgetType: "COST",
                 timeUnit: "MONTHLY",
                 limitAmount: c.budgetUsd.toFixed(2),
@@ -331,6 +488,78 @@ export class Monitoring extends pulumi.ComponentResource {
         );
         this.budgetName = budget.name;
 
-        this.registerOutputs({ topicArn: this.topicArn, topicKeyArn: this.topicKeyArn, dashboardName: this.dashboardName, budgetName: this.budgetName });
+        this.registerOutputs({ topicArn: this.topicArn, topicKeyArn: this.topicKeyArn, dashboardName: this.dashboardName, budgetName: this.budgetName, healthCheckTopicArn: this.healthCheckTopicArn });
+    }
+
+    /**
+     * Route 53 publishes health-check metrics only in us-east-1, so the alarm must live there, and
+     * a CloudWatch alarm can notify only an SNS topic in its own region ("Using Amazon CloudWatch
+     * alarms" / alarm actions, https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html;
+     * Route 53 Developer Guide, "Monitoring health check status and getting notifications",
+     * https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-monitor-view-status.html).
+     * So outside us-east-1 the stack gets a second, small alert topic there: encrypted with its own
+     * key in that region (KMS keys are regional), the same e-mail subscribers, CloudWatch only.
+     */
+    private createUsEast1HealthAlarm(
+        name: string,
+        args: MonitoringArgs,
+        names: ReturnType<typeof monitoringNames>,
+        partition: pulumi.Output<string>,
+        account: pulumi.Output<string>,
+        emails: string[],
+    ): pulumi.Output<string> {
+        const tags = args.tags ?? {};
+        const provider = new aws.Provider(`${name}-us-east-1`, { region: "us-east-1", ...(Object.keys(tags).length > 0 ? { defaultTags: { tags } } : {}) }, { parent: this });
+        const opts = { parent: this, provider };
+        const context = { partition, region: "us-east-1", account, alarmNamePrefix: `${names.prefix}-` };
+        const key = new aws.kms.Key(
+            `${name}-topic-us-east-1`,
+            {
+                description: `SNS health-check alert topic of ${names.prefix} (us-east-1)`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "AccountAdministersKeyThroughIam",
+                            Effect: "Allow",
+                            Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${account}:root` },
+                            Action: [
+                                "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation", "kms:DisableKeyRotation",
+                                "kms:EnableKey", "kms:DisableKey", "kms:UpdateKeyDescription", "kms:TagResource", "kms:UntagResource", "kms:ListResourceTags",
+                                "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+                                "kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant", "kms:GenerateDataKey", "kms:Decrypt",
+                            ],
+                            Resource: "*",
+                        },
+                        alertPublisherKeyStatements(context)[0],
+                    ],
+                }),
+            },
+            opts,
+        );
+        new aws.kms.Alias(`${name}-topic-us-east-1`, { name: names.usEast1KeyAlias, targetKeyId: key.keyId }, opts);
+        const topic = new aws.sns.Topic(`${name}-alerts-us-east-1`, { name: names.usEast1Topic, kmsMasterKeyId: key.arn }, opts);
+        new aws.sns.TopicPolicy(
+            `${name}-alerts-us-east-1`,
+            { arn: topic.arn, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [alertPublisherTopicStatements({ ...context, topicArn: topic.arn })[0]] }) },
+            opts,
+        );
+        emails.forEach((email, i) => new aws.sns.TopicSubscription(`${name}-email-us-east-1-${i}`, { topic: topic.arn, protocol: "email", endpoint: email }, opts));
+        // Not in this.alarms: the stack region's dashboard shows that region's alarms.
+        new aws.cloudwatch.MetricAlarm(
+                `${name}-health-check-failed`,
+                {
+                    name: `${names.prefix}-health-check-failed`,
+                    alarmDescription: `The site's Route 53 health check reports it unhealthy (alarm in us-east-1, where Route 53 publishes the metric; the stack is in ${args.region})`,
+                    namespace: "AWS/Route53", metricName: "HealthCheckStatus", dimensions: { HealthCheckId: args.healthCheckId! }, statistic: "Minimum",
+                    period: 60, evaluationPeriods: 2, comparisonOperator: "LessThanThreshold", threshold: 1, treatMissingData: "breaching",
+                    alarmActions: [topic.arn],
+                    okActions: [topic.arn],
+                },
+                opts,
+            );
+        return topic.arn;
     }
 }

@@ -4,6 +4,9 @@ import { section } from "./types";
 export type Engine = "postgres" | "mysql" | "mariadb";
 
 /** What each engine offers: versions (major[.minor]), instance class families, port, log exports. */
+/** Retention periods CloudWatch Logs accepts, in days (PutRetentionPolicy, https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
 export const ENGINES: Record<Engine, { versions: RegExp; versionHint: string; classFamilies: readonly string[]; port: number; logs: readonly string[]; defaultVersion: string }> = {
     postgres: {
         versions: /^(13|14|15|16|17)(\.\d+)?$/,
@@ -107,6 +110,16 @@ const databaseSchema = z
         masterUsername: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/, "must start with a letter, letters/digits/_ only, at most 16 characters"),
         /** Database user the web tier connects as with IAM authentication. */
         iamUser: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, "must start with a letter and contain only letters, digits and _"),
+        /**
+         * Retention of the log groups RDS exports to (`/aws/rds/instance/<identifier>/<log>`): one of
+         * the values CloudWatch Logs accepts (PutRetentionPolicy API reference). Without it RDS
+         * creates the groups itself, kept forever and outside the stack.
+         */
+        logRetentionDays: z
+            .number()
+            .refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), `must be one of the retention periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`),
+        /** KMS key for those log groups; its key policy must let logs.<region>.amazonaws.com use it. Default: CloudWatch Logs' own encryption. */
+        logsKmsKeyArn: z.string().regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, "must be a KMS key ARN").optional(),
         /** Customer managed KMS key for storage and Performance Insights; the AWS managed key when absent. */
         kmsKeyArn: z.string().regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, "must be a KMS key ARN").optional(),
     })
@@ -124,6 +137,7 @@ export const databaseSection = section({
         maxAllocatedStorageGb: environment === "prod" ? 200 : 50,
         multiAz: environment === "prod",
         backupRetentionDays: environment === "prod" ? 14 : 1,
+        logRetentionDays: environment === "prod" ? 365 : 30,
         backupWindow: "03:00-03:30",
         maintenanceWindow: "sun:04:00-sun:05:00",
         performanceInsights: environment === "prod",

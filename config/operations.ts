@@ -1,13 +1,17 @@
 import { z } from "zod";
-import { scheduleExpression, section, tagSelector } from "./types";
+import { associationCronSchedule, section, tagSelector } from "./types";
 
 const amiFactorySchema = z
     .object({
         enabled: z.boolean(),
-        /** Bake schedule (State Manager association running the bake runbook). */
-        bakeSchedule: scheduleExpression,
+        /**
+         * Bake schedule (State Manager association running the bake runbook): cron only, and only
+         * what associations accept (daily, weekly, every 1/2/4/8/12 hours). Weekly by default: a
+         * monthly "first Sunday" (SUN#1) is not an expression associations accept.
+         */
+        bakeSchedule: associationCronSchedule,
         /** Instance imaging schedule. */
-        imagingSchedule: scheduleExpression,
+        imagingSchedule: associationCronSchedule,
         /** Keep this many baked AMIs; older ones are deregistered with their snapshots. */
         keepBakedImages: z.number().int().min(1).max(100),
         /** Keep this many images per imaged instance. */
@@ -28,7 +32,7 @@ export const amiFactorySection = section({
     schema: amiFactorySchema,
     defaults: (environment): z.input<typeof amiFactorySchema> => ({
         enabled: true,
-        bakeSchedule: "cron(0 3 ? * SUN#1 *)",
+        bakeSchedule: "cron(0 3 ? * SUN *)",
         imagingSchedule: "cron(0 4 ? * SAT *)",
         keepBakedImages: environment === "prod" ? 5 : 2,
         keepInstanceImages: environment === "prod" ? 4 : 2,

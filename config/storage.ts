@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { absolutePath, scheduleExpression, section } from "./types";
+import { absolutePath, associationSchedule, section } from "./types";
 
 const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as us-west-2");
 
@@ -54,7 +54,7 @@ const backupSchema = z
         /** tar exclude patterns (glob). */
         excludes: z.array(z.string().regex(/^[A-Za-z0-9._*?\[\]\/-]+$/, "must be a glob of letters, digits and . _ * ? [ ] / -")),
         /** State Manager schedule (cron or rate expression). */
-        schedule: scheduleExpression,
+        schedule: associationSchedule,
         /** A full backup every N runs; incrementals in between. */
         fullEvery: z.number().int().min(1).max(100),
         /** zstd compression level. */

@@ -8,8 +8,10 @@ import {
     BAKE_RETENTION_SCRIPT,
     IMAGING_SCRIPT,
     TAG_SNAPSHOTS_SCRIPT,
+    TERMINATE_AFTER_CANCEL_STEP,
     TERMINATE_STEP,
     bakeRunbookContent,
+    readTerminateBuilderScript,
 } from "../components/amiFactory";
 import { backupToolPaths } from "../components/backupTools";
 import { Graph, GraphResource } from "../tools/graph";
@@ -37,7 +39,7 @@ const step = (c: SsmDocumentContent, name: string) => {
 /** The physical name the mock gives a resource: its `name` input, else Pulumi's autoname (logical name + suffix). */
 const physical = (stack: string, r: GraphResource) =>
     (r.inputs.name as string | undefined) ?? `${r.name}-${createHash("sha256").update(`${stack}::${r.type}::${r.name}`).digest("hex").slice(0, 7)}`;
-const bakeChecks = [...DOCUMENT_CHECKS, cleanupPathCheck(TERMINATE_STEP)];
+const bakeChecks = [...DOCUMENT_CHECKS, cleanupPathCheck([TERMINATE_STEP, TERMINATE_AFTER_CANCEL_STEP])];
 
 describe("AmiFactory", function () {
     this.timeout(300000);
@@ -121,7 +123,8 @@ describe("AmiFactory", function () {
                         "ChooseInstanceRefresh:aws:branch",
                         "StartInstanceRefresh:aws:executeAwsApi",
                         "ApplyRetention:aws:executeScript",
-                        "TerminateBuilder:aws:changeInstanceState",
+                        "TerminateBuilder:aws:executeScript",
+                        "TerminateBuilderAfterCancel:aws:executeScript",
                     ],
                 );
                 const privateSubnets = graph.outputs.privateSubnetIds as string[];
@@ -142,6 +145,8 @@ describe("AmiFactory", function () {
                     { Key: "Purpose", Value: "ami-bake" },
                     { Key: "Stack", Value: stack },
                     { Key: "Name", Value: `${stack}-ami-builder` },
+                    // What termination selects by (tests/bakeRunbook.test.ts).
+                    { Key: "AutomationExecutionId", Value: "{{ automation:EXECUTION_ID }}" },
                 ];
                 assert.deepStrictEqual(launch.TagSpecifications, [
                     { ResourceType: "instance", Tags: builderTags },
@@ -193,16 +198,29 @@ describe("AmiFactory", function () {
                 const c = content(doc(graph, "ami-bake"));
                 const from = c.mainSteps.findIndex((s) => s.name === "LaunchBuilder");
                 for (const s of c.mainSteps.slice(from)) {
-                    if (s.name === TERMINATE_STEP) continue;
+                    if (s.name === TERMINATE_STEP || s.name === TERMINATE_AFTER_CANCEL_STEP) continue;
                     assert.strictEqual(s.onFailure, `step:${TERMINATE_STEP}`, s.name);
                     assert.strictEqual(s.onCancel, `step:${TERMINATE_STEP}`, s.name);
                     // Critical: the run still ends Failed after the cleanup.
                     assert.strictEqual(s.isCritical, true, s.name);
                 }
+                // Termination by the execution's tag, retried, critical (tests/bakeRunbook.test.ts simulates every path).
                 const t = step(c, TERMINATE_STEP);
                 assert.deepStrictEqual(
-                    { onFailure: t.onFailure, isCritical: t.isCritical, isEnd: t.isEnd, inputs: t.inputs },
-                    { onFailure: "Continue", isCritical: false, isEnd: true, inputs: { InstanceIds: ["{{ LaunchBuilder.InstanceIds }}"], CheckStateOnly: false, DesiredState: "terminated" } },
+                    { onFailure: t.onFailure, onCancel: t.onCancel, isCritical: t.isCritical, isEnd: t.isEnd, maxAttempts: t.maxAttempts, script: (t.inputs as any).Script, filters: (t.inputs as any).InputPayload.InstanceFilters },
+                    {
+                        onFailure: "Abort",
+                        onCancel: `step:${TERMINATE_AFTER_CANCEL_STEP}`,
+                        isCritical: true,
+                        isEnd: true,
+                        maxAttempts: 3,
+                        script: readTerminateBuilderScript(),
+                        filters: [
+                            { Name: "tag:AutomationExecutionId", Values: ["{{ automation:EXECUTION_ID }}"] },
+                            { Name: "tag:Purpose", Values: ["ami-bake"] },
+                            { Name: "tag:Stack", Values: [stack] },
+                        ],
+                    },
                 );
                 assert.strictEqual(step(c, "ApplyRetention").nextStep, TERMINATE_STEP);
                 assert.strictEqual(step(c, "ResolveSourceAmi").onFailure, "Abort");
@@ -238,7 +256,7 @@ describe("AmiFactory", function () {
                 const roleArn = `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical(stack, role)}`;
                 const policy = byTypeName(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation");
                 for (const [name, document, schedule] of [
-                    ["ami-ami-bake-schedule", `${stack}-web-bake-ami`, "cron(0 3 ? * SUN#1 *)"],
+                    ["ami-ami-bake-schedule", `${stack}-web-bake-ami`, "cron(0 3 ? * SUN *)"],
                     ["ami-instance-imaging-schedule", `${stack}-instance-imaging`, "cron(0 4 ? * SAT *)"],
                 ]) {
                     const a = byTypeName(graph, "aws:ssm/association:Association", name);
@@ -417,10 +435,19 @@ describe("AmiFactory", function () {
             assert.ok(problems.includes("mainSteps[1] (LaunchBuilder): a normal path from here never reaches TerminateBuilder"), problems.join("\n"));
         });
 
-        it("a cleanup step that aborts on failure", () => {
+        // Was "a cleanup step that aborts on failure" (onFailure had to be Continue): with Continue and
+        // isCritical false, a termination that failed on the success path ended the bake Success with
+        // the builder running. The cleanup must now retry and stay critical.
+        it("a cleanup step that is not critical", () => {
             const c = base();
-            delete step(c, TERMINATE_STEP).onFailure;
-            assert.deepStrictEqual(check(c), ['mainSteps[12] (TerminateBuilder): onFailure must be "Continue" (or a step:), not "Abort"']);
+            step(c, TERMINATE_STEP).isCritical = false;
+            assert.deepStrictEqual(check(c), ["mainSteps[12] (TerminateBuilder): must stay critical (isCritical not false, and true with onFailure Continue): a failed cleanup would end the run Success with the resource left behind"]);
+        });
+
+        it("a cleanup step that tries once", () => {
+            const c = base();
+            delete step(c, TERMINATE_AFTER_CANCEL_STEP).maxAttempts;
+            assert.deepStrictEqual(check(c), ["mainSteps[13] (TerminateBuilderAfterCancel): maxAttempts must be at least 2 (one failed call must not leave the resource behind), not 1"]);
         });
     });
 

@@ -218,7 +218,11 @@ describe("Backup (SSM documents and schedule)", function () {
                     documentVersion: "1",
                     scheduleExpression: EXPECTED[stack].schedule,
                     applyOnlyAtCronInterval: true,
-                    targets: [{ key: "tag:Backup", values: ["true"] }],
+                    // ANDed tag targets: the backup tag and this stack's tag (tests/stackIsolation.test.ts).
+                    targets: [
+                        { key: "tag:Backup", values: ["true"] },
+                        { key: "tag:Stack", values: [stack] },
+                    ],
                     maxConcurrency: "50%",
                     maxErrors: "10%",
                     complianceSeverity: "HIGH",
@@ -291,7 +295,7 @@ describe("Backup (SSM documents and schedule)", function () {
     it("prod and dev differ only in the schedule, the names and the prefixes", () => {
         const strip = (g: Graph) => {
             const a = one(g, "aws:ssm/association:Association", "backup-schedule").inputs as Record<string, any>;
-            return { ...a, associationName: undefined, name: undefined, scheduleExpression: undefined, outputLocation: undefined, parameters: { ...a.parameters, Bucket: undefined, Prefix: undefined } };
+            return { ...a, associationName: undefined, name: undefined, scheduleExpression: undefined, outputLocation: undefined, targets: undefined, parameters: { ...a.parameters, Bucket: undefined, Prefix: undefined } };
         };
         assert.deepStrictEqual(strip(graphs.dev), strip(graphs.prod));
         assert.notStrictEqual(one(graphs.dev, "aws:ssm/association:Association", "backup-schedule").inputs.scheduleExpression, one(graphs.prod, "aws:ssm/association:Association", "backup-schedule").inputs.scheduleExpression);

@@ -90,7 +90,8 @@ describe("Database: dev and prod plans", () => {
                 const component = one(graph, COMPONENT, "db");
                 assert.ok(component.parent?.endsWith("pulumi:pulumi:Stack::platform-" + e.stack), component.parent ?? "no parent");
                 const types = children(graph).map((r) => `${r.type}::${r.name}`).sort();
-                const expected = [`${INSTANCE}::db`, `${PARAMETER_GROUP}::db-params`, `${SUBNET_GROUP}::db-subnets`, `${ROLE_POLICY}::db-connect`];
+                // The exported logs' groups too (tests/rdsLogGroups.test.ts).
+                const expected = [`${INSTANCE}::db`, `${PARAMETER_GROUP}::db-params`, `${SUBNET_GROUP}::db-subnets`, `${ROLE_POLICY}::db-connect`, "aws:cloudwatch/logGroup:LogGroup::db-log-postgresql", "aws:cloudwatch/logGroup:LogGroup::db-log-upgrade"];
                 if (prod) expected.push(`${ATTACHMENT}::db-monitoring`, `${ROLE}::db-monitoring`);
                 assert.deepStrictEqual(types, expected.sort());
                 for (const r of children(graph)) assert.ok(r.provider?.endsWith("pulumi:providers:aws::aws"), `${r.name} uses the stack's provider`);
@@ -434,6 +435,7 @@ describe("Database: args are checked up front", () => {
             maxAllocatedStorageGb: 50,
             multiAz: false,
             backupRetentionDays: 1,
+            logRetentionDays: 30,
             backupWindow: "03:00-03:30",
             maintenanceWindow: "sun:04:00-sun:05:00",
             performanceInsights: false,

@@ -459,7 +459,11 @@ describe("DNS: a stack outside us-east-1 with failover", () => {
     before(async () => {
         run = await serialRun({
             stack: "prod",
-            configFile: tempStackFile("prod", { "aws:region": "eu-west-1", "platform:dns": { enabled: true, parentDomain: "example.com", subdomain: "eu" } }),
+            configFile: tempStackFile("prod", {
+                "aws:region": "eu-west-1",
+                "platform:dns": { enabled: true, parentDomain: "example.com", subdomain: "eu" },
+                "platform:alarmEmails": ["ops@example.com", "oncall@example.com"],
+            }),
         });
     });
 
@@ -484,25 +488,50 @@ describe("DNS: a stack outside us-east-1 with failover", () => {
         assert.deepEqual(deps(listener, "certificateArn"), [one(resources, "aws:acm/certificateValidation:CertificateValidation", "dns").urn]);
     });
 
-    it("alarms on the health check from us-east-1 (where Route 53 publishes the metric) through the Dns component", () => {
+    // Route 53 publishes health-check metrics only in us-east-1, and a CloudWatch alarm can notify
+    // only an SNS topic in its own region (Amazon CloudWatch User Guide, "Using Amazon CloudWatch
+    // alarms", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html;
+    // Route 53 Developer Guide, "Monitoring health check status and getting notifications",
+    // https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-monitor-view-status.html).
+    it("alarms on the health check from us-east-1 to a us-east-1 alert topic with the same subscribers", () => {
         const resources = run.graph.resources;
-        const dns = one(resources, "platform:dns:Dns");
+        const monitoring = one(resources, "platform:monitoring:Monitoring");
         const hc = one(resources, "aws:route53/healthCheck:HealthCheck");
-        const provider = one(resources, "pulumi:providers:aws", "dns-us-east-1");
-        assert.equal(provider.parent, dns.urn);
+        const provider = one(resources, "pulumi:providers:aws", "monitoring-us-east-1");
+        assert.equal(provider.parent, monitoring.urn);
         assert.equal(provider.inputs.region, "us-east-1");
         const onCheck = byType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => (a.inputs.dimensions as any)?.HealthCheckId === hc.id);
-        assert.equal(onCheck.length, 1);
+        assert.equal(onCheck.length, 1, "one alarm per check");
         const alarm = onCheck[0];
-        assert.equal(alarm.name, "dns-health");
-        assert.equal(alarm.parent, dns.urn);
         assert.equal(alarm.provider, provider.urn);
         const i = alarm.inputs;
         assert.deepEqual(
-            [i.namespace, i.metricName, i.statistic, i.period, i.evaluationPeriods, i.threshold, i.comparisonOperator, i.treatMissingData],
-            ["AWS/Route53", "HealthCheckStatus", "Minimum", 60, 1, 1, "LessThanThreshold", "breaching"],
+            [i.name, i.namespace, i.metricName, i.statistic, i.period, i.threshold, i.comparisonOperator, i.treatMissingData],
+            ["platform-prod-health-check-failed", "AWS/Route53", "HealthCheckStatus", "Minimum", 60, 1, "LessThanThreshold", "breaching"],
         );
         assert.deepEqual(deps(alarm, "dimensions"), [hc.urn]);
+        // It notifies somebody: a topic in its own region (us-east-1), not the stack's eu-west-1 one.
+        const topic = one(resources, "aws:sns/topic:Topic", "monitoring-alerts-us-east-1");
+        assert.equal(topic.provider, provider.urn);
+        const topicArn = "arn:aws:sns:us-east-1:123456789012:platform-prod-alerts-us-east-1";
+        assert.deepEqual([i.alarmActions, i.okActions], [[topicArn], [topicArn]]);
+        for (const a of byType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")) {
+            for (const arn of [...((a.inputs.alarmActions as string[]) ?? []), ...((a.inputs.okActions as string[]) ?? [])]) {
+                const region = arn.split(":")[3];
+                assert.equal(region, a.provider === provider.urn ? "us-east-1" : "eu-west-1", `${a.name} notifies ${arn}`);
+            }
+        }
+        // Encrypted with a us-east-1 key CloudWatch alarms of this stack may use; the same subscribers.
+        const key = one(resources, "aws:kms/key:Key", "monitoring-topic-us-east-1");
+        assert.equal(key.provider, provider.urn);
+        assert.equal(topic.inputs.kmsMasterKeyId, `arn:aws:kms:us-east-1:123456789012:key/${key.id}`);
+        const cw = JSON.parse(key.inputs.policy as string).Statement.find((st: any) => st.Principal?.Service === "cloudwatch.amazonaws.com");
+        assert.deepEqual(cw.Condition, { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:platform-prod-*" } });
+        const subs = (t: GraphResource) => byType(resources, "aws:sns/topicSubscription:TopicSubscription").filter((x) => deps(x, "topic").includes(t.urn)).map((x) => [x.inputs.protocol, x.inputs.endpoint]).sort();
+        assert.deepEqual(subs(topic), [["email", "ops@example.com"], ["email", "oncall@example.com"]].sort());
+        assert.deepEqual(subs(topic), subs(one(resources, "aws:sns/topic:Topic", "monitoring-alerts")));
+        // The Dns component makes no alarm of its own (one alarm per check).
+        assert.equal(byType(resources, "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.name === "dns-health").length, 0);
     });
 });
 

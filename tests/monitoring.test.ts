@@ -15,7 +15,7 @@ describe("Monitoring (prod)", () => {
         graph = (await stackRun("prod")).graph;
     });
 
-    it("encrypts the alert topic with its own key that the publishers may use", () => {
+    it("encrypts the alert topic with its own key that CloudWatch, EventBridge and Budgets may use, EventBridge without source conditions", () => {
         const component = one("platform:monitoring:Monitoring", "monitoring");
         const topic = one("aws:sns/topic:Topic", "monitoring-alerts");
         const key = one("aws:kms/key:Key", "monitoring-topic");
@@ -23,19 +23,38 @@ describe("Monitoring (prod)", () => {
         assert.equal(topic.inputs.name, "platform-prod-alerts");
         assert.equal(topic.inputs.kmsMasterKeyId, `arn:aws:kms:us-east-1:123456789012:key/${key.id}`);
         const policy = JSON.parse(key.inputs.policy as string);
-        assert.deepEqual(policy.Statement[1], {
-            Sid: "AlertPublishersEncryptMessages",
-            Effect: "Allow",
-            Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"] },
-            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-            Resource: "*",
-            Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
-        });
+        const byService = (service: string) => policy.Statement.filter((s: any) => s.Principal?.Service === service);
+        // SNS calls KMS with the publisher's request context. EventBridge's carries no
+        // aws:SourceAccount / aws:SourceArn, so a key statement conditioned on them denies every
+        // delivery to the encrypted topic (the rule's FailedInvocations). AWS documents the
+        // EventBridge key statement without conditions: EventBridge User Guide, "Troubleshooting
+        // Amazon EventBridge" (My rule runs, but I don't see any messages published into my Amazon
+        // SNS topic, Scenario 2), https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html#eb-no-messages-published-sns;
+        // SNS Developer Guide, https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services.
+        assert.deepEqual(byService("events.amazonaws.com"), [
+            { Sid: "EventBridgeEncryptsAlerts", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: "*" },
+        ]);
+        assert.ok(!/SourceAccount|SourceArn|SourceOrgID/.test(JSON.stringify(byService("events.amazonaws.com"))));
+        // CloudWatch alarms do pass their source: this account's alarms of this stack only.
+        assert.deepEqual(byService("cloudwatch.amazonaws.com"), [
+            {
+                Sid: "CloudWatchAlarmsEncryptAlerts",
+                Effect: "Allow",
+                Principal: { Service: "cloudwatch.amazonaws.com" },
+                Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+                Resource: "*",
+                Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:platform-prod-*" } },
+            },
+        ]);
+        // Budgets' documented key statement has no condition (its topic statement keeps them).
+        assert.deepEqual(byService("budgets.amazonaws.com"), [
+            { Sid: "BudgetsEncryptAlerts", Effect: "Allow", Principal: { Service: "budgets.amazonaws.com" }, Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: "*" },
+        ]);
         assert.ok(!policy.Statement[0].Action.some((a: string) => a.endsWith("*")));
         assert.equal(key.inputs.enableKeyRotation, true);
     });
 
-    it("lets only CloudWatch, EventBridge and Budgets of this account publish", () => {
+    it("lets only CloudWatch alarms of this stack, this account's budgets and EventBridge publish", () => {
         const topic = one("aws:sns/topic:Topic", "monitoring-alerts");
         const policy = one("aws:sns/topicPolicy:TopicPolicy", "monitoring-alerts");
         const arn = "arn:aws:sns:us-east-1:123456789012:platform-prod-alerts";
@@ -44,16 +63,33 @@ describe("Monitoring (prod)", () => {
             Version: "2012-10-17",
             Statement: [
                 {
-                    Sid: "AlertPublishers",
+                    Sid: "CloudWatchAlarmsOfThisStack",
                     Effect: "Allow",
-                    Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"] },
+                    Principal: { Service: "cloudwatch.amazonaws.com" },
                     Action: "sns:Publish",
                     Resource: arn,
-                    Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+                    Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:platform-prod-*" } },
+                },
+                // "You can't use Condition blocks in Amazon SNS topic policies for EventBridge":
+                // EventBridge User Guide, "Using resource-based policies for Amazon EventBridge",
+                // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions.
+                { Sid: "EventBridgeRules", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish", Resource: arn },
+                {
+                    // AWS Cost Management User Guide, "Creating an Amazon SNS topic for budget notifications".
+                    Sid: "BudgetsOfThisAccount",
+                    Effect: "Allow",
+                    Principal: { Service: "budgets.amazonaws.com" },
+                    Action: "sns:Publish",
+                    Resource: arn,
+                    Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:budgets::123456789012:*" } },
                 },
             ],
         });
         assert.ok(policy.propertyDependencies.arn.includes(topic.urn));
+        // Every alarm that notifies the topic is named under the prefix the conditions allow.
+        for (const a of graph.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && (r.inputs.alarmActions as string[] | undefined)?.includes(arn))) {
+            assert.match(a.inputs.name as string, /^platform-prod-/, a.name);
+        }
     });
 
     it("alarms on the web tier, the load balancer and the database with the configured thresholds, to the topic", () => {
@@ -108,8 +144,8 @@ describe("Monitoring (prod)", () => {
             detail: { "compliance-type": ["Association"], "compliance-status": ["non_compliant"] },
         });
         const assoc = pattern("backup-association-failed");
-        assert.deepEqual(assoc["detail-type"], ["EC2 State Manager Instance Association State Change"]);
-        assert.deepEqual(assoc.detail.status, ["Failed"]);
+        assert.deepEqual(assoc["detail-type"], ["EC2 State Manager Instance Association State Change", "EC2 State Manager Association State Change"]);
+        assert.deepEqual(assoc.detail.$or, [{ status: ["Failed", "TimedOut", "Cancelled"] }, { "detailed-status": ["Failed", "TimedOut", "Cancelled"] }]);
         const targets = graph.resources.filter((r) => r.type === "aws:cloudwatch/eventTarget:EventTarget");
         assert.equal(targets.length, 4);
         for (const t of targets) assert.equal(t.inputs.arn, "arn:aws:sns:us-east-1:123456789012:platform-prod-alerts");

@@ -26,6 +26,8 @@ export interface GraphResource {
     deleteBeforeReplace?: boolean;
     /** The `replaceOnChanges` resource option: input paths whose change replaces the resource. */
     replaceOnChanges?: string[];
+    /** The resource's customTimeouts option, when the program set one (e.g. `{ create: "45m" }`). */
+    customTimeouts?: { create?: string; update?: string; delete?: string };
     /** True for provider-managed (custom) resources, false for components. */
     custom: boolean;
     /** True when the component is a remote (multi-language) component such as awsx's: its
@@ -59,8 +61,17 @@ export interface Graph {
     violations: Violation[];
     /** Monthly cost estimate from the price table (`tools/cost.ts`), when the plan computed one. */
     cost?: CostEstimate;
-    /** Plan warnings (not policy violations), when the plan produced any. */
-    warnings?: Array<string | { message: string; [key: string]: unknown }>;
+    /**
+     * Warnings the program logged (`pulumi.log.warn`), in order: what `pulumi preview` would show
+     * as warnings (no alert recipient, DNS delegation to do, ...). The resource is the one the
+     * warning was logged against, or null.
+     */
+    warnings?: PlanWarning[];
+}
+
+export interface PlanWarning {
+    message: string;
+    urn: string | null;
 }
 
 /** One line of the cost estimate: what a resource (or part of it) costs per month. */

@@ -233,6 +233,9 @@ export class OfflineMocks implements Mocks {
             case "aws:ssm/document:Document":
                 // A new document is version 1, and the default (what `$DEFAULT` runs).
                 return { latestVersion: "1", defaultVersion: "1", documentVersion: "1", status: "Active", owner: MOCK_ACCOUNT_ID };
+            case "aws:sns/topicSubscription:TopicSubscription":
+                // A new e-mail subscription waits for the address to confirm it.
+                return /^email/.test(String(inputs.protocol)) ? { pendingConfirmation: true, confirmationWasAuthenticated: false } : { pendingConfirmation: false };
             case "aws:ssm/association:Association":
                 return { associationId: `${hex(id, 8)}-${hex(id + "a", 4)}-${hex(id + "b", 4)}-${hex(id + "c", 4)}-${hex(id + "d", 12)}` };
             default:

@@ -7,7 +7,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { COMPUTED, Graph, GraphResource, SECRET } from "./graph";
+import { COMPUTED, Graph, GraphResource, PlanWarning, SECRET } from "./graph";
 import { OfflineMocks } from "./mocks";
 import { readStackSettings, StackSettings } from "./stackFiles";
 
@@ -15,6 +15,7 @@ import { readStackSettings, StackSettings } from "./stackFiles";
 const settingsModule = require("@pulumi/pulumi/runtime/settings");
 const stateModule = require("@pulumi/pulumi/runtime/state");
 const rpcModule = require("@pulumi/pulumi/runtime/rpc");
+const logModule = require("@pulumi/pulumi/log");
 
 /** The directory of this project (the default program). */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -104,6 +105,8 @@ class RecordingMonitor extends MockMonitor {
                     propertyDependencies[key] = deps.getUrnsList();
                 });
                 const provider: string = req.getProvider();
+                const timeouts = req.getCustomtimeouts?.()?.toObject() as { create?: string; update?: string; delete?: string } | undefined;
+                const customTimeouts = timeouts ? Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v)) : {};
                 this.recorded.push({
                     urn: response.getUrn(),
                     type: req.getType(),
@@ -120,6 +123,7 @@ class RecordingMonitor extends MockMonitor {
                     provider: provider ? provider.split("::").slice(0, -1).join("::") : null,
                     id: response.getId() || null,
                     inputs: plainValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+                    ...(Object.keys(customTimeouts).length > 0 ? { customTimeouts } : {}),
                 });
             }
             callback(err, response);
@@ -189,6 +193,14 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     // source maps is most of an offline run's time, so during the run a stack is its message.
     const prepareStackTrace = Error.prepareStackTrace;
     Error.prepareStackTrace = (error: Error) => `${error.name}: ${error.message}`;
+    // With no engine, pulumi.log.warn only prints to stderr; the real engine shows warnings in
+    // the preview, so the offline plan records them in the graph (and prints them).
+    const warnings: Array<Promise<PlanWarning>> = [];
+    const warn = logModule.warn;
+    logModule.warn = (message: string, resource?: pulumi.Resource) => {
+        warnings.push((resource ? (resource.urn as any).promise() : Promise.resolve(null)).then((urn: string | null) => ({ message, urn: urn ?? null })));
+        return Promise.resolve();
+    };
     let outputs: Record<string, unknown> = {};
     try {
         const result = await pulumi.runtime.runInPulumiStack(async () => {
@@ -203,6 +215,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     } finally {
         Error.prepareStackTrace = prepareStackTrace;
         process.off("unhandledRejection", onRejection);
+        logModule.warn = warn;
     }
     if (asyncErrors.length > 0) {
         throw toProgramError(asyncErrors[0]);
@@ -213,6 +226,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
         resources: monitor.recorded,
         outputs,
         violations: [],
+        warnings: await Promise.all(warnings),
     };
     return { graph, settings, invokes: monitor.invokes };
 }

@@ -5,7 +5,7 @@
  * first) and the policy results grouped by rule.
  */
 import { formatTotal } from "./costDiff";
-import { CostEstimate, Graph, GraphResource, Violation } from "./graph";
+import { CostEstimate, Graph, GraphResource, PlanWarning, Violation } from "./graph";
 
 function label(r: GraphResource): string {
     const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained on delete" : "", r.remote ? "remote component: children created by its provider at deploy time" : ""].filter(Boolean);
@@ -125,8 +125,7 @@ export function renderSummary(graph: Graph): string[] {
     }
     lines.push(`  Public endpoints: ${endpoints.length === 0 ? "none" : endpoints.join("; ")}`);
     lines.push(`  Policy violations: ${graph.violations.length === 0 ? "none" : `${mandatory} mandatory, ${graph.violations.length - mandatory} other`}`);
-    lines.push(`  Warnings: ${warnings.length === 0 ? "none" : warnings.length}`);
-    for (const w of warnings) lines.push(`    - ${typeof w === "string" ? w : String(w.message ?? JSON.stringify(w))}`);
+    lines.push(`  Warnings: ${warnings.length === 0 ? "none" : `${uniqueWarnings(warnings).length} (listed at the end)`}`);
     const outputs = Object.entries(graph.outputs ?? {});
     lines.push(`  Stack outputs: ${outputs.length === 0 ? "none" : ""}`.trimEnd());
     for (const [k, v] of outputs) lines.push(`  ${outputLine(k, v)}`);
@@ -146,6 +145,7 @@ export function renderPlan(graph: Graph): string {
         );
     }
     if (graph.cost) lines.push("", ...renderCost(graph.cost));
+    if (graph.warnings && graph.warnings.length > 0) lines.push("", ...renderWarnings(graph.warnings));
     lines.push("", ...renderViolations(graph.violations));
     return lines.join("\n");
 }
@@ -171,4 +171,14 @@ export function renderCost(cost: CostEstimate): string[] {
         for (const a of rest) lines.push(`    - ${a}`);
     }
     return lines;
+}
+
+/** What the program warned about, each once, with the resource it concerns. */
+export function renderWarnings(warnings: PlanWarning[]): string[] {
+    const unique = uniqueWarnings(warnings);
+    return [`Warnings: ${unique.length}`, ...unique];
+}
+
+function uniqueWarnings(warnings: PlanWarning[]): string[] {
+    return [...new Set(warnings.map((w) => `  - ${w.message}${w.urn ? `  (${w.urn.split("::").pop()})` : ""}`))];
 }

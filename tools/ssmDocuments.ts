@@ -495,35 +495,134 @@ export function allPathsReach(content: SsmDocumentContent, start: string, target
  * builder instance). From the first step of action `fromAction` (default `aws:runInstances`)
  * on, every step other than `cleanupStep` must have `onFailure` and `onCancel` set to a
  * `step:` whose every path reaches `cleanupStep`; the normal path from that first step must
- * reach it too; and `cleanupStep` itself must not abort (`onFailure: Continue` or a `step:`),
- * so a failing cleanup does not hide the original failure's path.
+ * reach it too; and `cleanupStep` itself must retry (`maxAttempts` of at least 2: one failed
+ * call must not leave the resource) and stay critical (`isCritical` not false: a cleanup that
+ * finally fails must fail the run, not let it end Success with the resource left behind).
  */
-export function cleanupPathCheck(cleanupStep: string, fromAction = "aws:runInstances"): DocumentCheck {
+export function cleanupPathCheck(cleanupStep: string | string[], fromAction = "aws:runInstances"): DocumentCheck {
+    // Several names: the first is the cleanup every path must reach; the others are further
+    // copies of it (e.g. the one a cancel during the cleanup goes to), checked as cleanups.
+    const cleanups = Array.isArray(cleanupStep) ? cleanupStep : [cleanupStep];
+    const main = cleanups[0];
     return (content) => {
         const problems: string[] = [];
         const list = steps(content);
-        const cleanup = list.find((s) => s?.name === cleanupStep);
-        if (!cleanup) return [`cleanup step "${cleanupStep}" does not exist`];
+        const cleanupSteps = cleanups.map((name) => list.find((s) => s?.name === name));
+        if (!cleanupSteps[0]) return [`cleanup step "${main}" does not exist`];
         const first = list.findIndex((s) => s?.action === fromAction);
         if (first < 0) return [`no ${fromAction} step: nothing to clean up after`];
-        if (cleanup.onFailure !== "Continue" && !(typeof cleanup.onFailure === "string" && cleanup.onFailure.startsWith("step:"))) {
-            problems.push(`${stepLabel(cleanup, list.indexOf(cleanup))}: onFailure must be "Continue" (or a step:), not ${JSON.stringify(cleanup.onFailure ?? "Abort")}`);
-        }
+        cleanupSteps.forEach((cleanup, k) => {
+            if (!cleanup) {
+                problems.push(`cleanup step "${cleanups[k]}" does not exist`);
+                return;
+            }
+            const where = stepLabel(cleanup, list.indexOf(cleanup));
+            if (cleanup.isCritical === false || (cleanup.onFailure === "Continue" && cleanup.isCritical !== true)) {
+                problems.push(`${where}: must stay critical (isCritical not false, and true with onFailure Continue): a failed cleanup would end the run Success with the resource left behind`);
+            }
+            if (!(typeof cleanup.maxAttempts === "number" && cleanup.maxAttempts >= 2)) {
+                problems.push(`${where}: maxAttempts must be at least 2 (one failed call must not leave the resource behind), not ${JSON.stringify(cleanup.maxAttempts ?? 1)}`);
+            }
+        });
+        const reaches = (start: string) => cleanups.some((c) => allPathsReach(content, start, c));
         list.forEach((step, i) => {
-            if (i < first || step === cleanup || !step || typeof step.name !== "string") return;
+            if (i < first || cleanups.includes(step?.name) || !step || typeof step.name !== "string") return;
             for (const handler of ["onFailure", "onCancel"] as const) {
                 const targets = handlerTargets(content, step, handler);
                 if (targets.length === 0) {
-                    problems.push(`${stepLabel(step, i)}: ${handler} is ${JSON.stringify(step[handler] ?? "Abort (default)")}: the run would end without reaching ${cleanupStep}`);
-                } else if (!targets.every((t) => allPathsReach(content, t, cleanupStep))) {
-                    problems.push(`${stepLabel(step, i)}: ${handler} ${JSON.stringify(step[handler])} leads to a path that never reaches ${cleanupStep}`);
+                    problems.push(`${stepLabel(step, i)}: ${handler} is ${JSON.stringify(step[handler] ?? "Abort (default)")}: the run would end without reaching ${main}`);
+                } else if (!targets.every(reaches)) {
+                    problems.push(`${stepLabel(step, i)}: ${handler} ${JSON.stringify(step[handler])} leads to a path that never reaches ${main}`);
                 }
             }
         });
         const start = list[first];
-        if (!successors(content, start).every((n) => allPathsReach(content, n, cleanupStep)) || successors(content, start).length === 0) {
-            problems.push(`${stepLabel(start, first)}: a normal path from here never reaches ${cleanupStep}`);
+        if (!successors(content, start).every(reaches) || successors(content, start).length === 0) {
+            problems.push(`${stepLabel(start, first)}: a normal path from here never reaches ${main}`);
         }
         return problems;
     };
+}
+
+// --- Step-graph simulation (Automation runbooks) -------------------------------------------
+
+/** What one attempt of a step does in a simulated run. */
+export type StepOutcome = "success" | "failure" | "cancel";
+
+export interface SimulationScenario<State> {
+    /** The outcome of attempt `attempt` (1-based) of `step`. A cancel arrives at most once per run. */
+    outcome(step: SsmStep, attempt: number, state: State): StepOutcome;
+    /** Called after every attempt with its outcome: the scenario's model of the step's effect. */
+    effect?(step: SsmStep, outcome: StepOutcome, state: State): void;
+    /** The step an `aws:branch` goes to (default: its Default). */
+    branch?(step: SsmStep, state: State): string;
+}
+
+export interface SimulationResult {
+    /** The execution's final status as SSM reports it. */
+    status: "Success" | "Failed" | "Cancelled";
+    /** Every attempt, in order: `Step:outcome`. */
+    trace: string[];
+}
+
+/**
+ * Walks an Automation runbook's step graph for one scenario, following SSM's rules ("Properties
+ * shared by all actions", AWS Systems Manager User Guide,
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-actions.html#automation-common):
+ * - a step runs up to `maxAttempts` times (default 1) and has failed only when every attempt failed;
+ * - on success: `isEnd` ends the run, an `aws:branch` goes to its choice, else `nextStep`, else
+ *   the next step in the list (none: the run ends);
+ * - on failure: `onFailure` `Abort` (default) ends the run, `Continue` goes on as on success,
+ *   `step:X` goes to X; the run ends Failed if the failed step was critical (`isCritical`,
+ *   default true, but false when onFailure is Continue and isCritical is not given);
+ * - on cancel (StopAutomationExecution while the step runs): `onCancel` `step:X` runs X, anything
+ *   else ends the run; the run ends Cancelled either way. A second cancel is not modelled: the
+ *   run is already Cancelling, so the handler steps run to completion.
+ */
+export function simulateAutomation<State>(content: SsmDocumentContent, scenario: SimulationScenario<State>, state: State, maxSteps = 500): SimulationResult {
+    const list = steps(content);
+    const byName = new Map(list.map((s) => [s.name, s]));
+    const trace: string[] = [];
+    let cancelled = false;
+    let failedCritical = false;
+    let current: SsmStep | undefined = list[0];
+    for (let n = 0; current && n < maxSteps; n++) {
+        const step: SsmStep = current;
+        const attempts = typeof step.maxAttempts === "number" && step.maxAttempts >= 1 ? step.maxAttempts : 1;
+        let outcome: StepOutcome = "failure";
+        for (let attempt = 1; attempt <= attempts; attempt++) {
+            outcome = scenario.outcome(step, attempt, state);
+            if (outcome === "cancel" && cancelled) outcome = "success";
+            trace.push(`${step.name}:${outcome}`);
+            scenario.effect?.(step, outcome, state);
+            if (outcome !== "failure") break;
+        }
+        let next: string | undefined;
+        if (outcome === "cancel") {
+            cancelled = true;
+            next = typeof step.onCancel === "string" && step.onCancel.startsWith("step:") ? step.onCancel.slice(5) : undefined;
+        } else if (outcome === "failure") {
+            const critical = step.isCritical === undefined ? step.onFailure !== "Continue" : step.isCritical === true;
+            if (critical) failedCritical = true;
+            const handler = typeof step.onFailure === "string" ? step.onFailure : "Abort";
+            next = handler.startsWith("step:") ? handler.slice(5) : handler === "Continue" ? normalNext(list, step, scenario, state) : undefined;
+        } else {
+            next = normalNext(list, step, scenario, state);
+        }
+        if (next !== undefined && !byName.has(next)) throw new Error(`${step.name} goes to unknown step ${next}`);
+        current = next === undefined ? undefined : byName.get(next);
+    }
+    if (current) throw new Error(`the run did not end within ${maxSteps} steps (a loop?)`);
+    return { status: cancelled ? "Cancelled" : failedCritical ? "Failed" : "Success", trace };
+}
+
+function normalNext<State>(list: SsmStep[], step: SsmStep, scenario: SimulationScenario<State>, state: State): string | undefined {
+    if (step.isEnd === true) return undefined;
+    if (step.action === "aws:branch") {
+        const inputs = (step.inputs ?? {}) as { Default?: string };
+        return scenario.branch ? scenario.branch(step, state) : inputs.Default;
+    }
+    if (typeof step.nextStep === "string") return step.nextStep;
+    const i = list.indexOf(step);
+    return i >= 0 && i + 1 < list.length ? list[i + 1].name : undefined;
 }
