@@ -6,8 +6,8 @@ const amiFactorySchema = z
         enabled: z.boolean(),
         /**
          * Bake schedule (State Manager association running the bake runbook): cron only, and only
-         * what associations accept (daily, weekly, every 1/2/4/8/12 hours). Weekly by default: a
-         * monthly "first Sunday" (SUN#1) is not an expression associations accept.
+         * what associations accept (daily, weekly, the Nth weekday of the month, every 1/2/4/8/12
+         * hours). Default: the first Sunday of every month, 03:00 UTC.
          */
         bakeSchedule: associationCronSchedule,
         /** Instance imaging schedule. */
@@ -32,7 +32,7 @@ export const amiFactorySection = section({
     schema: amiFactorySchema,
     defaults: (environment): z.input<typeof amiFactorySchema> => ({
         enabled: true,
-        bakeSchedule: "cron(0 3 ? * SUN *)",
+        bakeSchedule: "cron(0 3 ? * SUN#1 *)",
         imagingSchedule: "cron(0 4 ? * SAT *)",
         keepBakedImages: environment === "prod" ? 5 : 2,
         keepInstanceImages: environment === "prod" ? 4 : 2,

@@ -73,15 +73,20 @@ export function associationScheduleProblem(expression: string, cronOnly = false)
     if (fields.length !== 6) return `a cron expression has six fields (minutes hours day-of-month month day-of-week year), not ${fields.length}; ${examples}`;
     const [minute, hour, dom, month, dow, year] = fields;
     const single = (v: string, max: number) => /^\d{1,2}$/.test(v) && Number(v) <= max;
-    const unsupported = `State Manager associations accept only every 30 minutes, every 1, 2, 4, 8 or 12 hours, or daily or weekly at a fixed time; ${examples}`;
+    const unsupported = `State Manager associations accept only every 30 minutes, every 1, 2, 4, 8 or 12 hours, or daily, weekly or on the Nth weekday of the month (e.g. SUN#1) at a fixed time; ${examples}`;
     if (month !== "*" || year !== "*") return unsupported;
     if ((dom === "?") === (dow === "?")) return "exactly one of day-of-month and day-of-week must be ? (a value in one needs ? in the other)";
     const daily = (dom === "*" || dom === "?") && (dow === "*" || dow === "?");
     const weekly = dom === "?" && (/^(SUN|MON|TUE|WED|THU|FRI|SAT)$/.test(dow) || /^[1-7]$/.test(dow));
+    // The Nth weekday of every month ("THU#2"): the form the Systems Manager User Guide's own
+    // association example uses (Reference: Cron and rate expressions for Systems Manager,
+    // "Association example": cron(0 0 ? * THU#2 *) with --schedule-offset,
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/reference-cron-and-rate-expressions.html).
+    const monthlyNthWeekday = dom === "?" && /^(SUN|MON|TUE|WED|THU|FRI|SAT|[1-7])#[1-5]$/.test(dow);
     const every = (v: string) => /^(0|\*)\/(\d+)$/.exec(v)?.[2];
     if (daily && hour === "*" && every(minute) === "30") return undefined;
     if (daily && single(minute, 59) && (hour === "*" || ["1", "2", "4", "8", "12"].includes(every(hour) ?? ""))) return undefined;
-    if ((daily || weekly) && single(minute, 59) && single(hour, 23)) return undefined;
+    if ((daily || weekly || monthlyNthWeekday) && single(minute, 59) && single(hour, 23)) return undefined;
     return unsupported;
 }
 

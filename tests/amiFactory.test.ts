@@ -256,7 +256,7 @@ describe("AmiFactory", function () {
                 const roleArn = `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical(stack, role)}`;
                 const policy = byTypeName(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation");
                 for (const [name, document, schedule] of [
-                    ["ami-ami-bake-schedule", `${stack}-web-bake-ami`, "cron(0 3 ? * SUN *)"],
+                    ["ami-ami-bake-schedule", `${stack}-web-bake-ami`, "cron(0 3 ? * SUN#1 *)"],
                     ["ami-instance-imaging-schedule", `${stack}-instance-imaging`, "cron(0 4 ? * SAT *)"],
                 ]) {
                     const a = byTypeName(graph, "aws:ssm/association:Association", name);

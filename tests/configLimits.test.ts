@@ -36,7 +36,9 @@ describe("config: State Manager association schedules", () => {
         "cron(0 */30 * * * ? *)", // the documented 7-field form: Seconds 0
         "cron(15 13 ? * * *)",
         "cron(15 13 ? * MON *)", // weekly
-        "cron(0 3 ? * SUN *)", // the default bake schedule
+        "cron(0 3 ? * SUN *)", // weekly
+        "cron(0 3 ? * SUN#1 *)", // the default bake schedule: first Sunday of the month
+        "cron(0 0 ? * THU#2 *)", // the User Guide's own association example
         "cron(0 4 ? * SAT *)",
         "cron(5 0/12 * * ? *)",
         "cron(0 * * * ? *)",
@@ -54,7 +56,7 @@ describe("config: State Manager association schedules", () => {
         ["rate(0 minutes)", /positive/],
         ["cron(0/15 * * * ? *)", /only every 30 minutes, every 1, 2, 4, 8 or 12 hours/], // every 15 minutes
         ["cron(0 0/3 * * ? *)", /only every 30 minutes/], // every 3 hours
-        ["cron(0 3 ? * SUN#1 *)", /only every 30 minutes/], // monthly: the old bake default
+        ["cron(0 3 ? * SUN#6 *)", /only every 30 minutes/], // there is no sixth Sunday
         ["cron(0 8 1 * ? *)", /only every 30 minutes/], // monthly on the 1st
         ["cron(0 18 ? * MON-FRI *)", /only every 30 minutes/],
         ["cron(0 2 * * * *)", /exactly one of day-of-month and day-of-week must be \?/],
@@ -71,7 +73,7 @@ describe("config: State Manager association schedules", () => {
     });
 
     it("names the key: backup.schedule, amiFactory.bakeSchedule, amiFactory.imagingSchedule, all at once", () => {
-        const found = problems({ "platform:backup": { schedule: "rate(10 minutes)" }, "platform:amiFactory": { bakeSchedule: "cron(0 3 ? * SUN#1 *)", imagingSchedule: "rate(7 days)" } });
+        const found = problems({ "platform:backup": { schedule: "rate(10 minutes)" }, "platform:amiFactory": { bakeSchedule: "cron(0 3 ? * SUN#9 *)", imagingSchedule: "rate(7 days)" } });
         assert.deepStrictEqual(
             found.map((p) => p.split(" = ")[0]),
             ["platform:backup.schedule", "platform:amiFactory.bakeSchedule", "platform:amiFactory.imagingSchedule"],
