@@ -21,6 +21,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { EXIT, main, parseArgs, slugToPath } from "../tools/ops";
 
 const OUTPUTS = {
+    environment: "dev",
     region: "us-east-1",
     bakeRunbookName: "dev-web-bake-ami",
     imagingRunbookName: "dev-instance-imaging",
@@ -242,10 +243,10 @@ describe("ops CLI", () => {
         }
 
         it("a missing stack output names it and the outputs present", async () => {
-            fs.writeFileSync(path.join(dir, "partial.json"), JSON.stringify({ region: "us-east-1" }));
+            fs.writeFileSync(path.join(dir, "partial.json"), JSON.stringify({ environment: "dev", region: "us-east-1" }));
             const code = await main(["bake", "--stack", "dev", "--outputs", path.join(dir, "partial.json")], { io: { out: (l) => out.push(l), err: (l) => err.push(l) } });
             assert.strictEqual(code, EXIT.USAGE);
-            assert.match(err[0], /stack output "bakeRunbookName" is missing \(is amiFactory enabled for this stack\?\); outputs present: region/);
+            assert.match(err[0], /stack output "bakeRunbookName" is missing \(is amiFactory enabled for this stack\?\); outputs present: environment, region/);
         });
 
         it("no pulumi CLI: says to pass --outputs", async () => {
