@@ -49,7 +49,7 @@ export function runShell(commandLine: string, options: { cwd?: string; env?: Nod
 /** The environment of a user's shell: this one without what mocha or CI set for the test run. */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-    for (const key of Object.keys(env)) if (key.startsWith("MOCHA_") || key.startsWith("npm_")) delete env[key];
+    for (const key of Object.keys(env)) if (key.startsWith("MOCHA_") || key.startsWith("npm_") || env[key] === undefined) delete env[key];
     return env;
 }
 
