@@ -140,7 +140,7 @@ export async function loadOutputs(args: ParsedArgs, run: (cmd: string, argv: str
             throw new OpsError(`cannot read the outputs of stack "${args.stack}" with the pulumi CLI (${(err as Error).message.split("\n")[0]}); log in and select the project, or pass --outputs FILE`, EXIT.USAGE);
         }
     }
-    const source = args.outputsFile ? `--outputs ${args.outputsFile}` : `the outputs of stack "${args.stack}"`;
+    const source = args.outputsFile ? `--outputs ${args.outputsFile}` : `the output of \`pulumi stack output --json --stack ${args.stack}\``;
     let parsed: unknown;
     try {
         parsed = JSON.parse(text);
