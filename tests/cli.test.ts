@@ -192,7 +192,8 @@ describe("npm run ops, as a process", function () {
     const offline = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1", AWS_EC2_METADATA_DISABLED: "true" };
     const helpForms = [["--help"], ["-h"], ["help"], ["backup-now", "--help"], ["restore", "-h"]];
     const run = processes({
-        ...Object.fromEntries(helpForms.map((args) => [args.join(" "), () => runShell(`npm run -s ops -- ${args.join(" ")}`)])),
+        // The first through npm as a user types it, the others as the same process without npm (faster to start).
+        ...Object.fromEntries(helpForms.map((args, i) => [args.join(" "), () => (i === 0 ? runShell(`npm run -s ops -- ${args.join(" ")}`) : ops(args))])),
         empty: () => ops(["status", "--stack", "dev", "--outputs", (files.empty = outputsFile({}))]),
         otherEnvironment: () => ops(["backups", "--stack", "dev", "--outputs", (files.otherEnvironment = outputsFile({ environment: "prod", region: "us-east-1", backupBucketName: "backups-prod" }))]),
         plan: () => ops(["bake", "--stack", "dev", "--outputs", (files.plan = outputsFile({ project: "platform", stack: "dev", resources: [], outputs: { environment: "dev" }, violations: [] }))]),
@@ -202,7 +203,7 @@ describe("npm run ops, as a process", function () {
     } as Record<string, () => Promise<ProcessResult>>);
 
     for (const args of helpForms) {
-        it(`npm run -s ops -- ${args.join(" ")}: the usage on stdout, exit 0`, async () => {
+        it(`ops ${args.join(" ")}: the usage on stdout, exit 0`, async () => {
             const result = await run[args.join(" ")];
             assert.equal(result.code, 0, result.stderr);
             assert.equal(result.stderr, "");
