@@ -219,9 +219,9 @@ function evaluateSections(given: Record<string, Record<string, unknown> | undefi
     return { problems, sections };
 }
 
-/** The problems every scenario reports (same key and message), in the first scenario's order. */
+/** The problems every scenario reports (same key, value and message), in the first scenario's order. */
 function commonProblems(scenarios: ConfigProblem[][]): ConfigProblem[] {
-    const id = (p: ConfigProblem) => `${p.key}\u0000${p.message}`;
+    const id = (p: ConfigProblem) => `${p.key}\u0000${JSON.stringify(p.value)}\u0000${p.message}`;
     const others = scenarios.slice(1).map((list) => new Set(list.map(id)));
     const seen = new Set<string>();
     return scenarios[0].filter((p) => {
