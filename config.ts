@@ -15,10 +15,12 @@ import { networkSection } from "./config/network";
 import { amiFactorySection, costSection, monitoringSection } from "./config/operations";
 import { backupSection, bucketsSection } from "./config/storage";
 import { nameProblems } from "./config/names";
+import { suggest } from "./config/suggest";
 import { ConfigProblem, ENVIRONMENTS, Environment, Section } from "./config/types";
 import { webTierSection } from "./config/webTier";
 
 export { ConfigProblem, ENVIRONMENTS, Environment } from "./config/types";
+export { suggest } from "./config/suggest";
 
 /** The object-valued keys, one per concern, in the order they are reported. */
 export const SECTIONS = [
@@ -81,12 +83,13 @@ export interface StackConfig {
 
 /** Thrown with every problem found; `message` lists them all, one per line. */
 export class ConfigError extends pulumi.RunError {
-    // A RunError: the engine prints the message alone, without a stack trace.
+    // A RunError: the engine prints the message alone, without a stack trace. (`stackName`,
+    // not `stack`: that would overwrite Error's own `stack`, which Node prints.)
     constructor(
-        readonly stack: string,
+        readonly stackName: string,
         readonly problems: ConfigProblem[],
     ) {
-        super(formatProblems(stack, problems));
+        super(formatProblems(stackName, problems));
         this.name = "ConfigError";
     }
 }
@@ -127,12 +130,13 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
     }
 
     const environment = own.environment;
+    const envValid = environment !== undefined && (ENVIRONMENTS as readonly string[]).includes(environment);
     if (environment === undefined) {
         problems.push({ key: `${ns}environment`, value: undefined, message: `is required; one of ${ENVIRONMENTS.join(", ")}` });
-    } else if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
-        problems.push({ key: `${ns}environment`, value: environment, message: `unknown environment; allowed: ${ENVIRONMENTS.join(", ")}` });
+    } else if (!envValid) {
+        problems.push({ key: `${ns}environment`, value: environment, message: `unknown environment${suggest(environment, [...ENVIRONMENTS])}; allowed: ${ENVIRONMENTS.join(", ")}` });
     }
-    const env: Environment = (ENVIRONMENTS as readonly string[]).includes(environment ?? "") ? (environment as Environment) : "dev";
+    const env: Environment = envValid ? (environment as Environment) : "dev";
 
     const owner = own.owner ?? SIMPLE_KEYS.owner.default;
     if (!/^[\w .:/=+@-]{1,256}$/.test(owner)) {
@@ -145,26 +149,15 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
         }
     });
 
-    const sections: Record<string, unknown> = {};
-    for (const s of SECTIONS) {
-        const given = decodeObject(own[s.key], `${ns}${s.key}`, problems);
-        const merged = deepMerge(s.defaults(env, stack), given ?? {});
-        const parsed = (s.schema as z.ZodType).safeParse(merged);
-        if (!parsed.success) {
-            for (const issue of parsed.error.issues) {
-                problems.push(...issueToProblems(issue, `${ns}${s.key}`, given ?? {}, s.schema as z.ZodType));
-            }
-            continue;
-        }
-        const checked = s.check ? (s.check as (v: unknown, c: { environment: Environment; stack: string }) => Array<{ path: string; message: string }>)(parsed.data, { environment: env, stack }) : [];
-        for (const p of checked) {
-            problems.push({ key: `${ns}${s.key}.${p.path}`, value: lookup(given ?? {}, p.path.split(".")) ?? lookup(merged, p.path.split(".")), message: p.message });
-        }
-        sections[s.key] = parsed.data;
-    }
-
-    problems.push(...crossSectionProblems(sections as Partial<StackConfig>, ns));
-    if (problems.length > 0) {
+    const given: Record<string, Record<string, unknown> | undefined> = {};
+    for (const s of SECTIONS) given[s.key] = decodeObject(own[s.key], `${ns}${s.key}`, problems);
+    // The sections start from the environment's defaults. Without a valid environment, only what
+    // is wrong whichever environment was meant is reported (a check against dev's defaults could
+    // blame a key that is right for the prod the user intended).
+    const scenarios = (envValid ? [env] : [...ENVIRONMENTS]).map((e) => evaluateSections(given, e, stack, ns));
+    problems.push(...commonProblems(scenarios.map((sc) => sc.problems)));
+    const sections = scenarios[0].sections;
+    if (!envValid || problems.length > 0) {
         throw new ConfigError(stack, problems);
     }
     return {
@@ -178,6 +171,152 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
         tags: { Project: project, Stack: stack, Environment: env, Owner: owner, ManagedBy: "pulumi" },
         ...(sections as Omit<StackConfig, "project" | "stack" | "environment" | "isProduction" | "region" | "owner" | "alarmEmails" | "tags">),
     };
+}
+
+type Scenario = { problems: ConfigProblem[]; sections: Record<string, unknown> };
+type CheckFn = (v: unknown, c: { environment: Environment; stack: string }) => Array<{ path: string; message: string }>;
+
+/** Every section validated for one environment: schema problems, then each section's checks, then the checks across sections. */
+function evaluateSections(given: Record<string, Record<string, unknown> | undefined>, env: Environment, stack: string, ns: string): Scenario {
+    const problems: ConfigProblem[] = [];
+    const sections: Record<string, unknown> = {};
+    for (const s of SECTIONS) {
+        const schema = s.schema as z.ZodType;
+        const defaults = s.defaults(env, stack);
+        const ownValue = given[s.key] ?? {};
+        const merged = deepMerge(defaults, ownValue);
+        const parsed = schema.safeParse(merged);
+        const at = (p: string) => `${ns}${s.key}.${p}`;
+        const checkProblems = (value: unknown) =>
+            (s.check ? (s.check as CheckFn)(value, { environment: env, stack }) : []).map((p) => ({
+                key: at(p.path),
+                value: lookup(ownValue, p.path.split(".")) ?? lookup(merged, p.path.split(".")),
+                message: p.message,
+            }));
+        if (parsed.success) {
+            problems.push(...checkProblems(parsed.data));
+            sections[s.key] = parsed.data;
+            continue;
+        }
+        for (const issue of parsed.error.issues) {
+            problems.push(...issueToProblems(issue, `${ns}${s.key}`, ownValue, schema));
+        }
+        // A wrong field must not hide the section's other checks, nor make one up: the checks run
+        // with each wrong field replaced by its default and again by another value, and only what
+        // both runs report, on fields that are not wrong, is a problem of its own.
+        const repaired = repairSection(schema, merged, defaults, parsed.error.issues);
+        if (!repaired) continue;
+        const runs = [repaired.value, perturb(schema, repaired.value, repaired.tainted)].map((value) => {
+            try {
+                return checkProblems(value);
+            } catch {
+                return undefined;
+            }
+        });
+        if (runs.some((r) => r === undefined)) continue;
+        const tainted = repaired.tainted.map((p) => at(p.join(".")));
+        const independent = commonProblems(runs as ConfigProblem[][]).filter((p) => !tainted.some((t) => p.key === t || p.key.startsWith(`${t}.`) || t.startsWith(`${p.key}.`)));
+        problems.push(...independent);
+    }
+    problems.push(...crossSectionProblems(sections as Partial<StackConfig>, ns));
+    return { problems, sections };
+}
+
+/** The problems every scenario reports (same key, value and message), in the first scenario's order. */
+function commonProblems(scenarios: ConfigProblem[][]): ConfigProblem[] {
+    const id = (p: ConfigProblem) => `${p.key}\u0000${JSON.stringify(p.value)}\u0000${p.message}`;
+    const others = scenarios.slice(1).map((list) => new Set(list.map(id)));
+    const seen = new Set<string>();
+    return scenarios[0].filter((p) => {
+        const keep = others.every((o) => o.has(id(p))) && !seen.has(id(p));
+        seen.add(id(p));
+        return keep;
+    });
+}
+
+/**
+ * The section with every field the schema refused replaced by its default (or dropped when it
+ * has none) and unknown keys removed; `tainted` lists the fields replaced. Undefined when the
+ * result still does not parse.
+ */
+function repairSection(schema: z.ZodType, merged: unknown, defaults: unknown, issues: z.core.$ZodIssue[]): { value: unknown; tainted: string[][] } | undefined {
+    let value = structuredClone(merged);
+    const tainted: string[][] = [];
+    for (let round = 0; round < 3; round++) {
+        for (const issue of issues) {
+            const path = issue.path.map(String);
+            if (issue.code === "unrecognized_keys") {
+                for (const k of issue.keys) setAt(value, [...path, k], undefined);
+                continue;
+            }
+            // Inside a list, the whole list is replaced: its items are not checked one by one.
+            const index = path.findIndex((p) => /^\d+$/.test(p));
+            const field = index >= 0 ? path.slice(0, index) : path;
+            if (field.length === 0) return undefined;
+            setAt(value, field, structuredClone(lookup(defaults, field)));
+            if (!tainted.some((t) => t.join(".") === field.join("."))) tainted.push(field);
+        }
+        const reparsed = schema.safeParse(value);
+        if (reparsed.success) return { value: reparsed.data, tainted };
+        issues = reparsed.error.issues;
+    }
+    return undefined;
+}
+
+/** The value with each tainted field changed to another value of the same type (an enum's next option, a number plus one, a negated flag...). */
+function perturb(schema: z.ZodType, value: unknown, tainted: string[][]): unknown {
+    const out = structuredClone(value);
+    for (const field of tainted) {
+        const current = lookup(out, field);
+        if (current !== undefined) setAt(out, field, otherValue(schemaAt(schema, field), current));
+    }
+    return out;
+}
+
+function otherValue(schema: z.ZodType | undefined, v: unknown): unknown {
+    const options = enumOptions(schema);
+    if (options.length > 1) return options[(options.indexOf(v as string) + 1) % options.length];
+    if (typeof v === "number") return v + 1;
+    if (typeof v === "boolean") return !v;
+    if (typeof v === "string") return `${v}-other`;
+    if (Array.isArray(v)) return v.length > 0 ? [] : v;
+    if (isPlainObject(v)) {
+        const obj = unwrap(schema);
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, otherValue(obj instanceof z.ZodObject ? (obj.shape as Record<string, z.ZodType>)[k] : undefined, x)]));
+    }
+    return v;
+}
+
+function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
+    let cur = schema;
+    while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault) cur = cur.unwrap() as z.ZodType;
+    return cur;
+}
+
+function enumOptions(schema: z.ZodType | undefined): unknown[] {
+    const s = unwrap(schema);
+    return s instanceof z.ZodEnum ? (s.options as unknown[]) : [];
+}
+
+function schemaAt(schema: z.ZodType, path: string[]): z.ZodType | undefined {
+    let cur: z.ZodType | undefined = schema;
+    for (const part of path) {
+        const obj = unwrap(cur);
+        if (!(obj instanceof z.ZodObject)) return undefined;
+        cur = (obj.shape as Record<string, z.ZodType>)[part];
+    }
+    return cur;
+}
+
+function setAt(obj: unknown, path: string[], value: unknown): void {
+    let cur = obj as Record<string, unknown>;
+    for (const part of path.slice(0, -1)) {
+        if (!isPlainObject(cur[part])) cur[part] = {};
+        cur = cur[part] as Record<string, unknown>;
+    }
+    const last = path[path.length - 1];
+    if (value === undefined) delete cur[last];
+    else cur[last] = value;
 }
 
 /** Checks that span sections; each runs only when the sections it reads are valid. */
@@ -313,32 +452,4 @@ function objectKeysAt(schema: z.ZodType, path: string[]): string[] {
         cur = (cur.shape as Record<string, unknown>)[part];
     }
     return cur instanceof z.ZodObject ? Object.keys(cur.shape) : [];
-}
-
-/** A " (did you mean X?)" hint for a near miss, or "". */
-export function suggest(word: string, candidates: string[]): string {
-    let best: string | undefined;
-    let bestDistance = Infinity;
-    for (const c of candidates) {
-        const d = editDistance(word.toLowerCase(), c.toLowerCase());
-        if (d < bestDistance) {
-            best = c;
-            bestDistance = d;
-        }
-    }
-    return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean "${best}"?)` : "";
-}
-
-function editDistance(a: string, b: string): number {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let prev = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const tmp = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-            prev = tmp;
-        }
-    }
-    return row[b.length];
 }

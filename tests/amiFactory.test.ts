@@ -18,6 +18,7 @@ import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { runOffline } from "../tools/offline";
 import { devWithLoadBalancer, tempStackFile } from "./support/stacks";
+import { requireTools } from "./support/tools";
 import { runPolicies } from "../tools/policyCheck";
 import { DOCUMENT_CHECKS, SsmDocumentContent, checkDocument, cleanupPathCheck } from "../tools/ssmDocuments";
 
@@ -452,7 +453,8 @@ describe("AmiFactory", function () {
     });
 
     describe("bake-prepare.sh", () => {
-        it("is shellcheck-clean", () => {
+        it("is shellcheck-clean", function () {
+            requireTools(this, ["shellcheck"]);
             const r = spawnSync("shellcheck", [BAKE_PREPARE_SCRIPT_PATH], { encoding: "utf8" });
             assert.strictEqual(r.status, 0, r.stdout + r.stderr);
         });

@@ -22,9 +22,9 @@ import { APP_SERVICE, userDataScript } from "../components/webTier";
 import { Graph, GraphResource } from "../tools/graph";
 import { evaluate } from "./helpers/s3Policy";
 import { json, serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
+import { requireTools } from "./support/tools";
 
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
-const INSTALL_CMD = "sudo apt-get update && sudo apt-get install -y util-linux shellcheck";
 
 function configuredDirectories(stack: string): string[] {
     return (shippedConfig(stack)["platform:backup"] as { directories: string[] }).directories;
@@ -132,14 +132,8 @@ describe("backup prerequisites on the instances", function () {
 
     describe("the user data, run for real", function () {
         before(function () {
-            const probe = spawnSync("unshare", ["--mount", "--propagation", "private", "true"]);
-            const shellcheck = spawnSync("shellcheck", ["--version"]);
-            if (probe.status !== 0 || shellcheck.status !== 0) {
-                const msg = `needs unshare (util-linux, as root) and shellcheck: ${probe.stderr?.toString() ?? ""} Install with: ${INSTALL_CMD}`;
-                if (process.env.CI === "true") throw new Error(msg);
-                console.warn(`SKIPPING: ${msg}`);
-                this.skip();
-            }
+            // A private mount namespace (unshare, util-linux) needs root.
+            requireTools(this, ["unshare", "shellcheck", "root"]);
         });
 
         it("creates every configured directory on a stock image, leaves an existing one's mode alone, and asks dnf for the tools by path", () => {

@@ -21,23 +21,14 @@ import { grantPolicyDocument, PolicyDocument } from '../components/bucket';
 import { S3Server, startS3Server } from './helpers/s3server';
 import { evaluate, missingKeyStatus, s3Authorization } from './helpers/s3Policy';
 import { arrayAssignment, scriptCommands } from './helpers/shellCommands';
+import { requireTools, RequirementName } from './support/tools';
 
 const ROOT = path.resolve(__dirname, '..');
 const BACKUP = path.join(ROOT, 'components/ssm/backup.sh');
 const RESTORE = path.join(ROOT, 'components/ssm/restore.sh');
 const LIB = path.join(ROOT, 'components/ssm/lib.sh');
-const INSTALL_CMD = 'sudo apt-get update && sudo apt-get install -y awscli zstd acl attr shellcheck shfmt curl';
-
-/** Which required tools are missing (AWS CLI must be v2 at /usr/bin/aws). */
-export function missingBackupTools(): string[] {
-  const missing: string[] = [];
-  const v = spawnSync('/usr/bin/aws', ['--version'], { encoding: 'utf8' });
-  if (v.status !== 0 || !/^aws-cli\/2\./.test(`${v.stdout}${v.stderr}`)) missing.push('aws (v2 at /usr/bin/aws)');
-  for (const t of ['zstd', 'setfacl', 'getfacl', 'setfattr', 'getfattr', 'shellcheck', 'shfmt', 'flock', 'tar', 'curl', 'cmp']) {
-    if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) missing.push(t);
-  }
-  return missing;
-}
+/** What the backup and restore scripts need here (tests/support/tools.ts says how to install each). */
+export const BACKUP_TOOLS: RequirementName[] = ['awsCliV2', 'zstd', 'setfacl', 'getfacl', 'setfattr', 'getfattr', 'shellcheck', 'flock', 'tar', 'shfmt', 'curl', 'cmp', 'root'];
 
 // ------------------------------------------------------------------ tree description
 
@@ -196,19 +187,7 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
   };
 
   before(async function () {
-    const missing = missingBackupTools();
-    if (missing.length) {
-      const msg = `backup script tests need: ${missing.join(', ')}. Install with: ${INSTALL_CMD}`;
-      if (process.env.CI === 'true') throw new Error(msg);
-      console.warn(`SKIPPING: ${msg}`);
-      this.skip();
-    }
-    if (process.getuid && process.getuid() !== 0) {
-      const msg = 'backup script tests must run as root (chown/setuid/ACL round trips)';
-      if (process.env.CI === 'true') throw new Error(msg);
-      console.warn(`SKIPPING: ${msg}`);
-      this.skip();
-    }
+    requireTools(this, BACKUP_TOOLS);
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-test-'));
     s3 = await startS3Server({ bucket: BUCKET, policy: GRANT });
   });

@@ -171,3 +171,35 @@ describe("config: validation names every bad key, the value and what is allowed"
         }
     });
 });
+
+describe("config: a wrong field hides nothing else, and invents nothing", () => {
+    it("a wrong type in a section still runs the section's checks that do not read it", () => {
+        assert.deepEqual(problems({ "platform:webTier": { maxSize: "two", instanceType: "m5.large" } }), [
+            'platform:webTier.maxSize = "two": must be a number',
+            'platform:webTier.instanceType = "m5.large": family "m5" is not a known arm64 family (m5 is an x86_64 family: set architecture: x86_64); allowed: t4g, m6g, m6gd, m7g, m7gd, m8g, c6g, c6gd, c6gn, c7g, c7gd, c7gn, c8g, r6g, r6gd, r7g, r7gd, r8g',
+        ]);
+    });
+
+    it("a check that reads the wrong field stays silent instead of judging a made-up value", () => {
+        // maxSize is wrong: "minSize must not exceed maxSize (2)" would blame the default, not the user.
+        assert.deepEqual(problems({ "platform:webTier": { maxSize: "two", minSize: 5, desiredCapacity: 9 } }), ['platform:webTier.maxSize = "two": must be a number']);
+        // encryption is wrong: "kmsKeyArn needs encryption kms" would be about a value the user never wrote.
+        assert.deepEqual(problems({ "platform:buckets": { encryption: "kmss", kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/abc" } }), ['platform:buckets.encryption = "kmss": must be one of "s3", "kms"']);
+        // A wrong item in a list: the list is left out of the checks (no "lists /srv twice" about the defaults).
+        assert.deepEqual(problems({ "platform:backup": { directories: ["/srv", "relative"] } }).map((p) => p.split(":").slice(0, 2).join(":")), ['platform:backup.directories[1] = "relative"']);
+    });
+
+    it("the checks still run on the fields that are right, also in nested objects", () => {
+        const found = problems({ "platform:backup": { fullEvery: "often", glacierAfterDays: 10, infrequentAccessAfterDays: 30 } });
+        assert.deepEqual(found, ['platform:backup.fullEvery = "often": must be a number', "platform:backup.glacierAfterDays = 10: must be greater than infrequentAccessAfterDays (30)"]);
+    });
+
+    it("an unknown environment: a did-you-mean, and only the problems that hold whichever environment was meant", () => {
+        // desiredCapacity 4 is within prod's defaults (2..6) but not dev's or staging's (1..2): not reported.
+        const found = problems({ "platform:environment": "prdo", "platform:webTier": { desiredCapacity: 4 }, "platform:network": { azCount: 9 } });
+        assert.deepEqual(found, [
+            'platform:environment = "prdo": unknown environment (did you mean "prod"?); allowed: dev, staging, prod',
+            "platform:network.azCount = 9: must be at most 6",
+        ]);
+    });
+});

@@ -18,12 +18,13 @@ import {
     StopAutomationExecutionCommand,
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { EXIT, main, parseArgs, slugToPath } from "../tools/ops";
+import { EXIT, main, outputsProblem, parseArgs, slugToPath } from "../tools/ops";
 import { parseOpsOutputs } from "../tools/opsOutputs";
 import { serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
 
 const OUTPUTS = {
     stack: "dev",
+    environment: "dev",
     region: "us-east-1",
     backupTag: { key: "Backup", value: "true" },
     backupPrefix: "backups/dev",
@@ -255,10 +256,24 @@ describe("ops CLI", () => {
         }
 
         it("a missing stack output names it and the outputs present", async () => {
-            fs.writeFileSync(path.join(dir, "partial.json"), JSON.stringify({ region: "us-east-1" }));
+            fs.writeFileSync(path.join(dir, "partial.json"), JSON.stringify({ environment: "dev", region: "us-east-1" }));
             const code = await main(["bake", "--stack", "dev", "--outputs", path.join(dir, "partial.json")], { io: { out: (l) => out.push(l), err: (l) => err.push(l) } });
             assert.strictEqual(code, EXIT.USAGE);
-            assert.match(err[0], /stack output "bakeRunbookName" is missing \(is amiFactory enabled for this stack\?\); outputs present: region/);
+            assert.match(err[0], /stack output "bakeRunbookName" is missing \(is amiFactory enabled for this stack\?\); outputs present: environment, region/);
+        });
+
+        it("outputs that are not this stack's, from the pulumi CLI too: exit 2 naming what is wrong", async () => {
+            const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+            const fromCli = (outputs: unknown) => main(["status", "--stack", "prod"], { io, runPulumi: () => Promise.resolve(JSON.stringify(outputs)) });
+            assert.strictEqual(await fromCli({}), EXIT.USAGE);
+            assert.strictEqual(err.pop(), 'ops: the output of `pulumi stack output --json --stack prod` is not the outputs of a stack of this program: environment and region are missing (every stack exports environment and region; keys present: none); use pulumi stack output --json --stack prod');
+            // Pulumi.prod.yaml says us-east-1: outputs of the same environment in another region are another stack's.
+            assert.strictEqual(await fromCli({ environment: "prod", region: "eu-west-1", backupBucketName: "b" }), EXIT.USAGE);
+            assert.strictEqual(err.pop(), 'ops: the output of `pulumi stack output --json --stack prod` belongs to a stack in eu-west-1, but Pulumi.prod.yaml says aws:region us-east-1: wrong file for --stack prod?');
+            assert.deepStrictEqual(out, [], "nothing ran");
+            // A stack this checkout has no file for: the outputs only need to be a stack's.
+            assert.strictEqual(outputsProblem({ environment: "staging", region: "eu-west-1" }, "staging", undefined), undefined);
+            assert.strictEqual(outputsProblem([] as never, "dev"), "is not the outputs of a stack of this program: environment and region are missing (every stack exports environment and region; keys present: none); use pulumi stack output --json --stack dev");
         });
 
         it("no pulumi CLI: says to pass --outputs", async () => {

@@ -1,12 +1,12 @@
 /** The `npm run plan` contract: flags, the JSON shape, exit codes and the human output. */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Graph } from "../tools/graph";
 import { parseArgs, UsageError } from "../tools/plan";
 import { runPlan } from "./support/cli";
 import { tempStackFile } from "./support/stacks";
+import { tempDir } from "./support/tmp";
 
 
 describe("npm run plan", () => {
@@ -68,7 +68,7 @@ describe("npm run plan", () => {
     });
 
     it("--out writes the JSON to a file", async () => {
-        const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "nested", "dev.json");
+        const out = path.join(tempDir("plan-"), "nested", "dev.json");
         const { code } = await runPlan(["--stack", "dev", "--out", out]);
         assert.equal(code, 0);
         assert.equal(JSON.parse(fs.readFileSync(out, "utf8")).stack, "dev");

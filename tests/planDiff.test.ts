@@ -1,10 +1,10 @@
 /** The offline plan diff (tools/planDiff.ts) and `npm run plan -- --diff <base.json>`. */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Graph, GraphResource, Violation } from "../tools/graph";
 import { runPlan } from "./support/cli";
+import { tempDir } from "./support/tmp";
 import { diffGraphs, diffInputs, GITHUB_COMMENT_LIMIT, isSecretKey, parseGraphJson, PlanDiff, renderDiffMarkdown } from "../tools/planDiff";
 
 const STACK = "urn:pulumi:dev::platform::pulumi:pulumi:Stack::platform-dev";
@@ -168,7 +168,7 @@ describe("plan diff: diffGraphs", () => {
 
 
 describe("npm run plan -- --diff", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-diff-"));
+    const dir = tempDir("plan-diff-");
     let dev: Graph;
     let removed: GraphResource;
     let changed: GraphResource;

@@ -6,10 +6,12 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { parseStackConfig, SECTIONS, SIMPLE_KEYS } from "../config";
+import { SIMPLE_KEYS } from "../config";
 import { PROJECT_DIR } from "../tools/offline";
 import { readStackSettings } from "../tools/stackFiles";
+import { sharedVpcRanges, stackFileProblems } from "./support/stackFileChecks";
 import { serialRun, tempStackFile } from "./support/stacks";
+import { tempDir } from "./support/tmp";
 
 const project = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8"));
 const stackFiles = fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
@@ -57,39 +59,45 @@ describe("stack files", () => {
 
     for (const file of stackFiles) {
         const stack = file.split(".")[1];
-        it(`${file}: every key is known and has the declared type`, () => {
-            const config = parse(fs.readFileSync(path.join(PROJECT_DIR, file), "utf8")).config as Record<string, unknown>;
-            const sectionKeys = SECTIONS.map((s) => s.key);
-            for (const [fullKey, value] of Object.entries(config)) {
-                const [ns, key] = fullKey.split(":");
-                if (ns === "aws") {
-                    assert.ok(["region", "profile", "allowedAccountIds"].includes(key), `${fullKey}: unexpected aws key`);
-                    continue;
-                }
-                assert.equal(ns, "platform", `${fullKey}: keys belong to the project namespace`);
-                if (key in project.config) {
-                    assert.equal(typeOf(value), project.config[key].type, `${fullKey}: declared as ${project.config[key].type}`);
-                } else {
-                    assert.ok(sectionKeys.includes(key), `${fullKey}: not a known key`);
-                    assert.equal(typeOf(value), "object", `${fullKey}: sections are objects`);
-                }
-            }
+        it(`${file}: every key is known, has the declared type, what is required is there, and it validates`, () => {
+            assert.deepEqual(stackFileProblems(PROJECT_DIR, stack), []);
         });
+    }
 
-        it(`${file}: states the settings that differ between environments and validates`, () => {
-            const config = parse(fs.readFileSync(path.join(PROJECT_DIR, file), "utf8")).config as Record<string, any>;
+    for (const stack of ["dev", "prod"]) {
+        it(`the shipped Pulumi.${stack}.yaml states the settings that differ between environments`, () => {
+            // Documentation for the reader of the shipped files; a stack of one's own may leave them to the defaults.
+            const config = parse(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, any>;
             for (const key of ["vpcCidr", "azCount", "natGateways"]) assert.ok(key in config["platform:network"], `network.${key} is stated`);
             for (const key of ["instanceType", "minSize", "maxSize", "desiredCapacity"]) assert.ok(key in config["platform:webTier"], `webTier.${key} is stated`);
             for (const key of ["instanceClass", "multiAz"]) assert.ok(key in config["platform:database"], `database.${key} is stated`);
-            const settings = readStackSettings(PROJECT_DIR, stack);
-            assert.deepEqual(settings.problems, []);
-            assert.doesNotThrow(() => parseStackConfig(settings.config, "platform", stack));
         });
     }
 
     it("gives every stack its own VPC range", () => {
-        const cidrs = stackFiles.map((f) => parse(fs.readFileSync(path.join(PROJECT_DIR, f), "utf8")).config["platform:network"].vpcCidr);
-        assert.equal(new Set(cidrs).size, cidrs.length);
+        assert.deepEqual(sharedVpcRanges(PROJECT_DIR), []);
+    });
+
+    it("the stack-file checks catch what the engine or config.ts refuses (so the checks above are not vacuous)", () => {
+        const dir = tempDir("stack-checks-");
+        fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), "config:\n  aws:regoin: us-east-1\n  platform:owner: 42\n  platform:netwrk: {}\n  platform:webTier: small\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.twin.yaml"), "config:\n  aws:region: us-east-1\n  platform:environment: dev\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.other.yaml"), "config:\n  aws:region: us-east-1\n  platform:environment: staging\n");
+        const problems = stackFileProblems(dir, "bad");
+        for (const expected of [
+            "aws:regoin: not an aws provider key this project uses",
+            "platform:owner: declared in Pulumi.yaml as string, not integer",
+            "platform:netwrk: not a known key",
+            "platform:webTier: sections are objects, not string",
+            "aws:region: required",
+            "platform:environment: required (declared in Pulumi.yaml without a default)",
+        ]) {
+            assert.ok(problems.some((p) => p.startsWith(expected)), `expected "${expected}" in:\n${problems.join("\n")}`);
+        }
+        assert.deepEqual(stackFileProblems(dir, "twin"), []);
+        fs.rmSync(path.join(dir, "Pulumi.bad.yaml"));
+        assert.deepEqual(sharedVpcRanges(dir), ["other and twin: 10.0.0.0/16"], "two stacks left to the default range collide");
     });
 
     it("a new stack works by writing only its config file", async () => {

@@ -113,19 +113,41 @@ describe("GitHub Actions workflows", () => {
         assert.doesNotMatch(files.map((f) => fs.readFileSync(path.join(WORKFLOWS, f), "utf8")).join("\n"), /write-all|pull_request_target/);
     });
 
-    it("deploy with `pulumi up` on dev, then prod behind the production environment, one deploy per stack at a time", () => {
+    it("take their stacks from the Pulumi.<stack>.yaml files (npm run -s stacks), never from a list of their own", () => {
+        for (const [file, wf] of Object.entries(workflows)) {
+            const stacks = wf.jobs.stacks;
+            assert.ok(stacks, `${file}: a stacks job`);
+            assert.deepEqual(stacks.steps.map((s: Step) => s.run).filter(Boolean), ["npm ci --no-audit --no-fund", "npm run -s stacks -- --github-output"], file);
+            assert.deepEqual(stacks.outputs, { all: "${{ steps.list.outputs.all }}", nonprod: "${{ steps.list.outputs.nonprod }}", prod: "${{ steps.list.outputs.prod }}" }, file);
+            for (const [job, def] of Object.entries<any>(wf.jobs)) {
+                const matrix = def.strategy?.matrix?.stack;
+                if (matrix === undefined) continue;
+                assert.match(String(matrix), /^\$\{\{ fromJSON\(needs\.stacks\.outputs\.(all|nonprod|prod)\) \}\}$/, `${file} ${job}: matrix from the stacks job`);
+                assert.ok([def.needs].flat().includes("stacks"), `${file} ${job}: needs stacks`);
+            }
+        }
+        const text = files.map((f) => fs.readFileSync(path.join(WORKFLOWS, f), "utf8")).join("\n");
+        assert.doesNotMatch(text, /\[\s*dev\s*,\s*prod\s*\]|stack-name: (dev|prod)\b|Pulumi\.(dev|prod)\.yaml/, "no stack named in a workflow");
+    });
+
+    it("deploy with `pulumi up`: the non-prod stacks, then the prod ones behind the production environment, one deploy per stack at a time", () => {
         const deploy = workflows["deploy.yml"];
         assert.deepEqual(deploy.on.push, { branches: ["main"] });
         const ups = allSteps().filter(({ step }) => step.uses?.startsWith("pulumi/actions@") && step.with?.command === "up");
-        assert.deepEqual(ups.map(({ file, job, step }) => [file, job, step.with!["stack-name"], step.with!.policyPacks]), [
-            ["deploy.yml", "dev", "dev", "policies"],
-            ["deploy.yml", "prod", "prod", "policies"],
+        assert.deepEqual(ups.map(({ file, job, jobDef, step }) => [file, job, jobDef.strategy.matrix.stack, step.with!["stack-name"], step.with!.policyPacks]), [
+            ["deploy.yml", "nonprod", "${{ fromJSON(needs.stacks.outputs.nonprod) }}", "${{ matrix.stack }}", "policies"],
+            ["deploy.yml", "prod", "${{ fromJSON(needs.stacks.outputs.prod) }}", "${{ matrix.stack }}", "policies"],
         ]);
         for (const { job, jobDef } of ups) {
-            assert.deepEqual(jobDef.concurrency, { group: `deploy-${job}`, "cancel-in-progress": false }, `${job}: concurrency`);
+            assert.deepEqual(jobDef.concurrency, { group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false }, `${job}: concurrency`);
+            assert.equal(jobDef.strategy["fail-fast"], false, `${job}: one stack's failure does not cancel another's up`);
+            assert.ok(jobDef.steps.some((s: Step) => s.run === 'npm run plan -- --stack "${{ matrix.stack }}"'), `${job}: the offline policy check first`);
         }
-        assert.equal(deploy.jobs.prod.needs, "dev");
+        assert.deepEqual(deploy.jobs.prod.needs, ["stacks", "nonprod"]);
         assert.equal(deploy.jobs.prod.environment, "production");
+        // Prod runs after the others succeeded, or when there are none (an empty matrix is an error, so that job is skipped).
+        assert.equal(deploy.jobs.nonprod.if, "needs.stacks.outputs.nonprod != '[]'");
+        assert.equal(deploy.jobs.prod.if, "${{ !cancelled() && needs.stacks.outputs.prod != '[]' && needs.stacks.result == 'success' && (needs.nonprod.result == 'success' || needs.nonprod.result == 'skipped') }}");
         // The drift check shares each stack's group, so it never reads a stack mid-deploy.
         assert.deepEqual(workflows["drift.yml"].jobs.drift.concurrency, { group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false });
     });
@@ -140,11 +162,14 @@ describe("GitHub Actions workflows", () => {
             { command: preview.with.command, stack: preview.with["stack-name"], comment: preview.with["comment-on-pr"], edit: preview.with["edit-pr-comment"], packs: preview.with.policyPacks },
             { command: "preview", stack: "${{ matrix.stack }}", comment: true, edit: true, packs: "policies" },
         );
-        for (const job of ["preview", "offline-preview", "policy"]) assert.deepEqual(pr.jobs[job].strategy.matrix.stack, ["dev", "prod"], job);
+        for (const job of ["preview", "offline-preview", "policy"]) assert.equal(pr.jobs[job].strategy.matrix.stack, "${{ fromJSON(needs.stacks.outputs.all) }}", job);
+        assert.equal(workflows["drift.yml"].jobs.drift.strategy.matrix.stack, "${{ fromJSON(needs.stacks.outputs.all) }}");
         const offline = pr.jobs["offline-preview"].steps.map((s: Step) => s.run ?? "").join("\n");
         assert.match(offline, /npm run plan -- --stack "\$\{\{ matrix\.stack \}\}" --out base\.json/);
         assert.match(offline, /npm run --silent plan -- --stack "\$\{\{ matrix\.stack \}\}" --diff \.\.\/base\/base\.json > diff\.md/);
         assert.match(offline, /cat diff\.md >> "\$GITHUB_STEP_SUMMARY"/);
+        // A stack the pull request adds has no file in the base: it is diffed against an empty plan.
+        assert.match(offline, /if \[ ! -f "Pulumi\.\$\{\{ matrix\.stack \}\}\.yaml" \]; then\n.*\n\s+echo '\{"project":"platform","stack":"\$\{\{ matrix\.stack \}\}","resources":\[\],"outputs":\{\},"violations":\[\]\}' > base\.json/);
         assert.match(pr.jobs.policy.steps.map((s: Step) => s.run ?? "").join("\n"), /npm run plan -- --stack "\$\{\{ matrix\.stack \}\}"/);
     });
 

@@ -7,6 +7,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { claimAsyncErrors } from "./cli";
 import { COMPUTED, Graph, GraphResource, PlanWarning, SECRET } from "./graph";
 import { OfflineMocks } from "./mocks";
 import { readStackSettings, StackSettings } from "./stackFiles";
@@ -164,11 +165,9 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     } catch (err) {
         throw new ProgramError((err as Error).message, "config");
     }
-    if (settings.problems.length > 0) {
-        const lines = settings.problems.map((p) => `  - ${p.key}${p.value === undefined ? "" : ` = ${JSON.stringify(p.value)}`}: ${p.message}`);
-        throw new ProgramError(`Invalid configuration for stack "${options.stack}" (${settings.problems.length} problem${settings.problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`, "config");
-    }
-
+    // What the engine itself refuses (a required key missing, a declared type wrong) does not
+    // stop the run: the program's own validation then names every other bad key in the same message.
+    const engineProblems = settings.problems;
     const region = settings.config["aws:region"] ?? "us-east-1";
     const monitor = new RecordingMonitor(new OfflineMocks(region, options.stack, {}, options.preview ?? false));
     settingsModule.setMockOptions(monitor, settings.project.name, options.stack, options.preview ?? false);
@@ -185,14 +184,26 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
 
     forgetProgramModules(programDir);
     const entry = path.join(programDir, typeof settings.project.runtime === "object" && (settings.project as any).main ? (settings.project as any).main : "index.ts");
+    // The run owns every rejection and exception the program causes, including the late ones:
+    // a failed stack leaves rejected outputs behind that Node reports only after the run's own
+    // promise has settled, and nobody else is listening for them then.
     const asyncErrors: unknown[] = [];
-    const onRejection = (reason: unknown) => asyncErrors.push(reason);
-    process.on("unhandledRejection", onRejection);
+    // Touching `stack` while the run's formatter is installed records where the program threw.
+    const keep = (err: unknown) => (void (err as Error | undefined)?.stack, err);
+    const onAsyncError = (reason: unknown) => asyncErrors.push(keep(reason));
+    const release = claimAsyncErrors();
+    process.on("unhandledRejection", onAsyncError);
+    process.on("uncaughtException", onAsyncError);
     // The runtime records a stack trace for every promise and resource (for leak reports and
     // source positions, neither of which the graph keeps). Formatting them through ts-node's
-    // source maps is most of an offline run's time, so during the run a stack is its message.
+    // source maps is most of an offline run's time, so during the run a stack is its message
+    // (and the program's own frame that threw, kept aside for the error message).
     const prepareStackTrace = Error.prepareStackTrace;
-    Error.prepareStackTrace = (error: Error) => `${error.name}: ${error.message}`;
+    Error.prepareStackTrace = (error: Error, sites: NodeJS.CallSite[]) => {
+        const site = sites.find((s) => isProgramFile(programDir, s.getFileName()));
+        if (site) programFrames.set(error, { file: site.getFileName()!, line: site.getLineNumber() ?? 0, column: site.getColumnNumber() ?? 0 });
+        return `${error.name}: ${error.message}`;
+    };
     // With no engine, pulumi.log.warn only prints to stderr; the real engine shows warnings in
     // the preview, so the offline plan records them in the graph (and prints them).
     const warnings: Array<Promise<PlanWarning>> = [];
@@ -202,6 +213,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
         return Promise.resolve();
     };
     let outputs: Record<string, unknown> = {};
+    let failure: { error: unknown } | undefined;
     try {
         const result = await pulumi.runtime.runInPulumiStack(async () => {
             const mod = require(entry);
@@ -211,15 +223,24 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
         await settingsModule.waitForRPCs();
         outputs = plainValue(await serializeOutputs(result ?? {})) as Record<string, unknown>;
     } catch (err) {
-        throw toProgramError(err);
+        failure = { error: keep(err) };
+    }
+    try {
+        await settle(asyncErrors);
     } finally {
         Error.prepareStackTrace = prepareStackTrace;
-        process.off("unhandledRejection", onRejection);
+        process.off("unhandledRejection", onAsyncError);
+        process.off("uncaughtException", onAsyncError);
+        release();
         logModule.warn = warn;
     }
-    if (asyncErrors.length > 0) {
-        throw toProgramError(asyncErrors[0]);
+    const error = failure ? toProgramError(failure.error, programDir) : asyncErrors.length > 0 ? toProgramError(asyncErrors[0], programDir) : undefined;
+    if (engineProblems.length > 0) {
+        // The program's failure may only be a consequence of the missing key: only its config problems count.
+        const programProblems = error?.kind === "config" ? ((failure?.error ?? asyncErrors[0]) as { problems?: ConfigProblem[] }).problems ?? [] : [];
+        throw configError(options.stack, mergeProblems(engineProblems, programProblems));
     }
+    if (error) throw error;
     const graph: Graph = {
         project: settings.project.name,
         stack: options.stack,
@@ -231,16 +252,73 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     return { graph, settings, invokes: monitor.invokes };
 }
 
+interface ConfigProblem {
+    key: string;
+    value: unknown;
+    message: string;
+}
+
+/** The engine's problems and the program's, one per key (the program's words win: they say what is allowed). */
+function mergeProblems(engine: ConfigProblem[], program: ConfigProblem[]): ConfigProblem[] {
+    const programKeys = new Set(program.map((p) => p.key));
+    return [...engine.filter((p) => !programKeys.has(p.key)), ...program];
+}
+
+function configError(stack: string, problems: ConfigProblem[]): ProgramError {
+    const lines = problems.map((p) => `  - ${p.key}${p.value === undefined ? "" : ` = ${JSON.stringify(p.value)}`}: ${p.message}`);
+    return new ProgramError(`Invalid configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`, "config");
+}
+
 async function serializeOutputs(outputs: Record<string, unknown>): Promise<unknown> {
     return rpcModule.serializeProperties("stack outputs", outputs, { keepOutputValues: false });
 }
 
-function toProgramError(err: unknown): ProgramError {
+/**
+ * Waits until the runtime has nothing in flight and Node has reported every rejection left
+ * unhandled (it reports them after the microtask queue drains, so once per macrotask turn).
+ */
+async function settle(asyncErrors: unknown[]): Promise<void> {
+    for (let turn = 0; turn < 100; turn++) {
+        const seen = asyncErrors.length;
+        await settingsModule.waitForRPCs().catch((err: unknown) => asyncErrors.push(err));
+        await new Promise((resolve) => setImmediate(resolve));
+        if (asyncErrors.length === seen) return;
+    }
+}
+
+/** Where in the program an error was thrown (recorded while the run formats stacks cheaply). */
+const programFrames = new WeakMap<Error, { file: string; line: number; column: number }>();
+
+function isProgramFile(programDir: string, file: string | null | undefined): boolean {
+    return !!file && file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(path.join(PROJECT_DIR, "tools") + path.sep);
+}
+
+/** " (index.ts:4:15)": the program's frame that threw, mapped to the TypeScript source when ts-node's source maps know it. */
+function programLocation(err: Error, programDir: string): string {
+    const frame = programFrames.get(err);
+    if (!frame) return "";
+    let { file, line, column } = frame;
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        // Call sites count columns from 1, source maps from 0.
+        const mapped = require("@cspotcode/source-map-support").mapSourcePosition({ source: file, line, column: column - 1 });
+        if (mapped?.source && typeof mapped.line === "number") ({ source: file, line, column } = { ...mapped, column: mapped.column + 1 });
+    } catch {
+        // no source maps: the transpiled position is still close
+    }
+    return ` (${path.relative(programDir, file.replace(/^file:\/\//, ""))}:${line}:${column})`;
+}
+
+function toProgramError(err: unknown, programDir: string): ProgramError {
     if (err instanceof ProgramError) return err;
     const e = err as Error;
     if (e && e.name === "ConfigError") {
         return new ProgramError(e.message, "config");
     }
-    const message = e && e.message ? e.message : String(err);
-    return new ProgramError(`the program failed: ${message}`, "program");
+    if (e instanceof Error) {
+        // A RunError is the program's own message for its user; anything else is a bug to locate.
+        const isRunError = (e as { __pulumiRunError?: boolean }).__pulumiRunError === true;
+        return new ProgramError(`the program failed: ${isRunError ? e.message : `${e.name}: ${e.message}${programLocation(e, programDir)}`}`, "program");
+    }
+    return new ProgramError(`the program failed: ${String(err)}`, "program");
 }

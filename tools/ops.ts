@@ -18,6 +18,7 @@
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import {
     CancelCommandCommand,
@@ -33,6 +34,12 @@ import {
     StopAutomationExecutionCommand,
 } from "@aws-sdk/client-ssm";
 import { OpsOutputs, opsOutputsSchema, parseOpsOutputs } from "./opsOutputs";
+
+import { runCli } from "./cli";
+import { readStackSettings } from "./stackFiles";
+
+/** This project's directory (its stack files say which environment and region each stack is). */
+const PROJECT_DIR = path.resolve(__dirname, "..");
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, TIMEOUT: 3, INTERRUPTED: 130 } as const;
 
@@ -70,6 +77,11 @@ commands: ${COMMANDS.join(", ")}
   backups     [--instance-id ID] [--prefix backups/<stack>]
   status
 exit codes: 0 ok, 1 operation failed, 2 bad arguments/config, 3 timeout, 130 interrupted`;
+
+/** `ops --help`, `ops -h`, `ops help [command]`, `ops <command> --help`: usage on stdout, exit 0. */
+export function wantsHelp(argv: string[]): boolean {
+    return argv[0] === "help" || argv.some((a) => a === "--help" || a === "-h");
+}
 
 export function parseArgs(argv: string[]): ParsedArgs {
     const [command, ...rest] = argv;
@@ -129,22 +141,67 @@ export async function loadOutputs(args: ParsedArgs, run: (cmd: string, argv: str
             throw new OpsError(`cannot read the outputs of stack "${args.stack}" with the pulumi CLI (${(err as Error).message.split("\n")[0]}); log in and select the project, or pass --outputs FILE`, EXIT.USAGE);
         }
     }
+    const source = args.outputsFile ? `--outputs ${args.outputsFile}` : `the output of \`pulumi stack output --json --stack ${args.stack}\``;
     let parsed: unknown;
     try {
         parsed = JSON.parse(text);
     } catch (err) {
-        throw new OpsError(`stack outputs are not a JSON object: ${(err as Error).message}`, EXIT.USAGE);
+        throw new OpsError(`${source} is not JSON: ${(err as Error).message.replace(/\s*\n\s*/g, " ")}`, EXIT.USAGE);
     }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw new OpsError(`${source} is not a JSON object of stack outputs (${Array.isArray(parsed) ? "a list" : JSON.stringify(parsed)})`, EXIT.USAGE);
+    }
+    const problem = outputsProblem(parsed as StackOutputs, args.stack, readStackFile(args.stack));
+    if (problem) throw new OpsError(`${source} ${problem}`, EXIT.USAGE);
     let outputs: StackOutputs;
     try {
         outputs = parseOpsOutputs(parsed);
     } catch (err) {
-        throw new OpsError(`stack outputs are not what ops expects: ${(err as Error).message}`, EXIT.USAGE);
+        throw new OpsError(`${source} is not what ops expects: ${(err as Error).message}`, EXIT.USAGE);
     }
     if (outputs.stack !== undefined && outputs.stack !== args.stack) {
-        throw new OpsError(`the outputs are those of stack "${outputs.stack}", not --stack ${args.stack}`, EXIT.USAGE);
+        throw new OpsError(`${source} holds the outputs of stack "${outputs.stack}", not --stack ${args.stack}`, EXIT.USAGE);
     }
     return outputs;
+}
+
+/** What this project's stack file says about a stack, when the project has one (`Pulumi.<stack>.yaml`). */
+export interface StackFileFacts {
+    file: string;
+    environment?: string;
+    region?: string;
+}
+
+function readStackFile(stack: string): StackFileFacts | undefined {
+    try {
+        const settings = readStackSettings(PROJECT_DIR, stack);
+        return { file: path.basename(settings.stackFile), environment: settings.config["platform:environment"], region: settings.config["aws:region"] };
+    } catch {
+        return undefined; // a stack this checkout does not have: the outputs speak for themselves
+    }
+}
+
+/**
+ * Why these are not the outputs of this program's stack `stack`, or undefined. Every stack of
+ * the program exports `environment` and `region`; a command must never read another stack's
+ * (or a plan's) names and report "not enabled" or act on the wrong buckets.
+ */
+export function outputsProblem(outputs: StackOutputs, stack: string, stackFile?: StackFileFacts): string | undefined {
+    if (Array.isArray(outputs.resources) && typeof outputs.stack === "string") {
+        return `is a plan of stack "${outputs.stack}" (npm run plan --json / --out), not stack outputs: use pulumi stack output --json --stack ${stack} > outputs.json`;
+    }
+    const missing = ["environment", "region"].filter((k) => typeof outputs[k] !== "string" || outputs[k] === "");
+    if (missing.length > 0) {
+        const present = Object.keys(outputs).sort();
+        return `is not the outputs of a stack of this program: ${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} missing (every stack exports environment and region; keys present: ${present.join(", ") || "none"}); use pulumi stack output --json --stack ${stack}`;
+    }
+    if (stackFile?.environment !== undefined && outputs.environment !== stackFile.environment) {
+        return `belongs to a "${String(outputs.environment)}" stack, but ${stackFile.file} says environment "${stackFile.environment}": wrong file for --stack ${stack}?`;
+    }
+    if (stackFile?.region !== undefined && outputs.region !== stackFile.region) {
+        return `belongs to a stack in ${String(outputs.region)}, but ${stackFile.file} says aws:region ${stackFile.region}: wrong file for --stack ${stack}?`;
+    }
+    return undefined;
 }
 
 function execText(cmd: string, argv: string[]): Promise<string> {
@@ -486,6 +543,10 @@ export interface MainDeps {
 /** Runs one CLI invocation and returns its exit code (never throws). */
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
     const io = deps.io ?? { out: (l) => process.stdout.write(l + "\n"), err: (l) => process.stderr.write(l + "\n") };
+    if (wantsHelp(argv)) {
+        io.out(USAGE);
+        return EXIT.OK;
+    }
     try {
         const args = parseArgs(argv);
         const outputs = await loadOutputs(args, deps.runPulumi);
@@ -514,11 +575,16 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
 }
 
 if (require.main === module) {
+    // The SDK warns on every run that its releases after January 2027 need Node 22: a notice for
+    // whoever upgrades the toolchain, not for each operator command, whose first lines it buries.
+    // This is the SDK's own switch for exactly that warning (aws/aws-sdk-js-v3#7983); other
+    // warnings still show, and setting it to anything else brings this one back.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     const controller = new AbortController();
     process.on("SIGINT", () => {
         if (controller.signal.aborted) process.exit(EXIT.INTERRUPTED);
         process.stderr.write("ops: interrupt: stopping (Ctrl-C again to quit at once)\n");
         controller.abort();
     });
-    main(process.argv.slice(2), { signal: controller.signal }).then((code) => process.exit(code));
+    runCli("ops", (argv) => main(argv, { signal: controller.signal }), EXIT.FAILED, { exitWhenDone: true });
 }

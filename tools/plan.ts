@@ -12,13 +12,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseStackConfig } from "../config";
+import { suggest } from "../config/suggest";
+import { describeError, runCli } from "./cli";
 import { estimateCost, graphRegion } from "./cost";
 import { Graph } from "./graph";
-import { runOffline, ProgramError } from "./offline";
 import { diffGraphs, parseGraphJson, renderDiffMarkdown } from "./planDiff";
 import { renderPlan } from "./planReport";
-import { loadPolicyConfig, runPolicies } from "./policyCheck";
+import type { PolicyConfig } from "./policyCheck";
 
 export interface PlanOptions {
     stack: string;
@@ -35,7 +35,11 @@ export interface PlanOptions {
 
 export class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE] [--policy-config FILE] [--diff BASE.json] [--preview]";
+export const USAGE = "usage: npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE] [--policy-config FILE] [--diff BASE.json] [--preview]";
+
+const HELP = `Runs the program offline for one stack (no AWS account, Pulumi CLI or plugin), judges it with the policy pack and prints the plan.
+exit codes: 0 no mandatory policy violation; 1 mandatory violation(s); 2 bad arguments, stack file, policy config or a program error (one message on stderr)
+machine-readable output: npm run -s plan -- --stack <name> --json (-s keeps npm's banner off stdout)`;
 
 export function parseArgs(argv: string[]): PlanOptions {
     const options: Partial<PlanOptions> = { json: false };
@@ -59,21 +63,30 @@ export function parseArgs(argv: string[]): PlanOptions {
         } else if (flag === "--help" || flag === "-h") {
             throw new UsageError(USAGE);
         } else {
-            problems.push(`unknown argument ${arg}`);
+            problems.push(`unknown argument ${arg}${arg.startsWith("-") ? suggest(flag, [...Object.keys(valueFlags), "--json", "--preview", "--help"]) : ""}`);
         }
     }
-    if (!options.stack) problems.push("--stack is required");
+    if (!options.stack) {
+        if (!problems.includes("--stack needs a value")) problems.push("--stack is required");
+    }
     else if (!/^[A-Za-z0-9_.-]+$/.test(options.stack)) problems.push(`--stack "${options.stack}" may contain only letters, digits, '-', '_' and '.'`);
     if (problems.length > 0) throw new UsageError(`${problems.join("; ")}\n${USAGE}`);
     return options as PlanOptions;
 }
 
-/** Runs the whole plan and returns the graph with its violations. Throws ProgramError.
- *  `base`, when given without a cost estimate (a graph from before estimates existed), is
- *  estimated with the same cost settings, in its own region. */
-export async function plan(options: Omit<PlanOptions, "json" | "out">, base?: Graph): Promise<Graph> {
+/**
+ * Runs the whole plan and returns the graph with its violations. Throws ProgramError (the
+ * program or its config) or PolicyConfigError. The engine, the program's config and the
+ * policy rules load here, not at start-up: a bad argument is reported at once. `checked.base`,
+ * when given without a cost estimate (a graph from before estimates existed), is estimated
+ * with the same cost settings, in its own region.
+ */
+export async function plan(options: Omit<PlanOptions, "json" | "out">, checked: { policyConfig?: PolicyConfig; base?: Graph } = {}): Promise<Graph> {
+    const { loadPolicyConfig, runPolicies } = await import("./policyCheck");
+    const policyConfig = checked.policyConfig ?? (options.policyConfig ? loadPolicyConfig(options.policyConfig) : undefined);
+    const { runOffline } = await import("./offline");
+    const { parseStackConfig } = await import("../config");
     const { graph, settings } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir, preview: options.preview });
-    const policyConfig = options.policyConfig ? loadPolicyConfig(options.policyConfig) : undefined;
     graph.violations = await runPolicies(graph, policyConfig ? { config: policyConfig } : undefined);
     // The program already validated this config; another program (--program) may not have a `cost` section.
     const costConfig = (() => {
@@ -84,6 +97,7 @@ export async function plan(options: Omit<PlanOptions, "json" | "out">, base?: Gr
         }
     })();
     graph.cost = estimateCost(graph, { region: graphRegion(graph), ...costConfig });
+    const base = checked.base;
     if (base && !base.cost) base.cost = estimateCost(base, { region: graphRegion(base), ...costConfig });
     return graph;
 }
@@ -97,8 +111,12 @@ export async function main(argv: string[]): Promise<number> {
     try {
         options = parseArgs(argv);
     } catch (err) {
+        if (err instanceof UsageError && argv.some((a) => a === "--help" || a === "-h")) {
+            process.stdout.write(`${USAGE}\n${HELP}\n`);
+            return 0;
+        }
         process.stderr.write(`${(err as Error).message}\n`);
-        return err instanceof UsageError && argv.some((a) => a === "--help" || a === "-h") ? 0 : 2;
+        return 2;
     }
     let base: Graph | undefined;
     if (options.diff) {
@@ -112,13 +130,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     let graph: Graph;
     try {
-        graph = await plan(options, base);
+        // The policy config is read before the (slower) program run: a typo in it fails at once.
+        const { loadPolicyConfig } = await import("./policyCheck");
+        const policyConfig = options.policyConfig ? loadPolicyConfig(options.policyConfig) : undefined;
+        graph = await plan(options, { policyConfig, base });
     } catch (err) {
-        if (err instanceof ProgramError) {
-            process.stderr.write(`${err.message}\n`);
-            return 2;
-        }
-        process.stderr.write(`plan failed: ${(err as Error).message ?? String(err)}\n`);
+        // One message: the program's (it names every bad key), the policy config's, or what failed.
+        const known = (err as Error).name;
+        process.stderr.write(known === "ProgramError" || known === "PolicyConfigError" ? `${(err as Error).message}\n` : `plan failed: ${describeError(err)}\n`);
         return 2;
     }
     const json = JSON.stringify(graph, null, 2);
@@ -137,13 +156,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => {
-            process.exitCode = code;
-        },
-        (err) => {
-            process.stderr.write(`plan failed: ${err?.message ?? err}\n`);
-            process.exitCode = 2;
-        },
-    );
+    runCli("plan", main, 2);
 }

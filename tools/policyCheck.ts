@@ -23,6 +23,7 @@ import type {
     ResourceValidation, ResourceValidationArgs, StackValidation, StackValidationArgs,
 } from "@pulumi/policy";
 import { PACK_ENFORCEMENT_LEVEL, PlatformPolicy, allPolicies } from "../policies/rules";
+import { suggest } from "../config/suggest";
 import type { GraphResource, Violation } from "./graph";
 
 /** The slice of a Graph the runner needs. */
@@ -111,24 +112,89 @@ export function effectiveEnforcementLevel(policy: PlatformPolicy, config: Policy
     return resolvePolicyConfig(policy, config).enforcementLevel ?? policy.enforcementLevel ?? packLevel;
 }
 
-/** Loads a policy config JSON file (the `--policy-pack-config` format) and checks its levels. */
-export function loadPolicyConfig(path: string): PolicyConfig {
-    const parsed: unknown = JSON.parse(fs.readFileSync(path, "utf8"));
+/** A policy config file the runner refuses: `message` names every problem in it. */
+export class PolicyConfigError extends Error {
+    constructor(
+        readonly file: string,
+        readonly problems: string[],
+    ) {
+        super(`Invalid policy config ${file} (${problems.length === 1 ? "1 problem" : `${problems.length} problems`}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "PolicyConfigError";
+    }
+}
+
+type SchemaProperty = { type?: string; items?: { type?: string }; minimum?: number; maximum?: number; enum?: unknown[] };
+
+function jsonType(v: unknown): string {
+    if (Array.isArray(v)) return "array";
+    if (v === null) return "null";
+    if (typeof v === "number") return Number.isInteger(v) ? "integer" : "number";
+    return typeof v;
+}
+
+/** What is wrong with one setting against its JSON-schema property (the subset the pack's rules use). */
+function settingProblem(value: unknown, schema: SchemaProperty): string | undefined {
+    const actual = jsonType(value);
+    if (schema.type && !(actual === schema.type || (schema.type === "number" && actual === "integer"))) return `must be of type ${schema.type}, not ${actual}`;
+    if (schema.enum && !schema.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) return `must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(", ")}`;
+    if (typeof value === "number" && schema.minimum !== undefined && value < schema.minimum) return `must be at least ${schema.minimum}`;
+    if (typeof value === "number" && schema.maximum !== undefined && value > schema.maximum) return `must be at most ${schema.maximum}`;
+    if (Array.isArray(value) && schema.items?.type) {
+        const bad = value.findIndex((item) => jsonType(item) !== schema.items!.type);
+        if (bad >= 0) return `[${bad}] must be of type ${schema.items.type}`;
+    }
+    return undefined;
+}
+
+/**
+ * Loads a policy config JSON file (the `--policy-pack-config` format) and checks it as a whole:
+ * every rule name, level and setting must exist (a typo is an error with a did-you-mean, never
+ * a rule silently left at its default). Throws a PolicyConfigError naming every problem.
+ */
+export function loadPolicyConfig(path: string, policies: PlatformPolicy[] = allPolicies): PolicyConfig {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(fs.readFileSync(path, "utf8"));
+    } catch (err) {
+        throw new PolicyConfigError(path, [(err as NodeJS.ErrnoException).code ? `cannot read it: ${(err as Error).message}` : `is not JSON: ${(err as Error).message}`]);
+    }
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-        throw new Error(`${path}: a policy config must be a JSON object of rule name -> level or settings`);
+        throw new PolicyConfigError(path, ["a policy config must be a JSON object of rule name -> level or settings"]);
     }
     const config = parsed as PolicyConfig;
+    const names = policies.map((p) => p.name);
+    const problems: string[] = [];
+    const checkLevel = (v: unknown, where: string) => {
+        if (typeof v === "string" && (ENFORCEMENT_LEVELS as string[]).includes(v)) return;
+        const hint = typeof v === "string" ? suggest(v, ENFORCEMENT_LEVELS) : "";
+        problems.push(`${where}: unknown enforcement level ${JSON.stringify(v)}${hint}; allowed: ${ENFORCEMENT_LEVELS.join(", ")}`);
+    };
     for (const [name, entry] of Object.entries(config)) {
+        const policy = policies.find((p) => p.name === name);
+        if (name !== "all" && !policy) {
+            problems.push(`"${name}": unknown policy${suggest(name, [...names, "all"])}; the pack's policies: ${names.join(", ")} (or "all")`);
+            continue;
+        }
         if (typeof entry === "string") {
-            asLevel(entry, `"${name}" in ${path}`);
+            checkLevel(entry, `"${name}"`);
         } else if (entry && typeof entry === "object" && !Array.isArray(entry)) {
-            if (entry.enforcementLevel !== undefined) {
-                asLevel(entry.enforcementLevel, `"${name}".enforcementLevel in ${path}`);
+            const properties = (policy?.configSchema?.properties ?? {}) as Record<string, SchemaProperty>;
+            const known = ["enforcementLevel", ...Object.keys(properties)];
+            for (const [key, value] of Object.entries(entry)) {
+                if (key === "enforcementLevel") {
+                    checkLevel(value, `"${name}".enforcementLevel`);
+                } else if (!(key in properties)) {
+                    problems.push(`"${name}".${key}: unknown setting${suggest(key, known)}; ${name === "all" ? '"all" takes only enforcementLevel' : `known: ${known.join(", ")}`}`);
+                } else {
+                    const problem = settingProblem(value, properties[key]);
+                    if (problem) problems.push(`"${name}".${key} = ${JSON.stringify(value)}: ${problem}`);
+                }
             }
         } else {
-            throw new Error(`${path}: "${name}" must be an enforcement level or an object`);
+            problems.push(`"${name}": must be an enforcement level or an object of settings, not ${JSON.stringify(entry)}`);
         }
     }
+    if (problems.length > 0) throw new PolicyConfigError(path, problems);
     return config;
 }
 

@@ -46,11 +46,21 @@ export function readProject(projectDir: string): ProjectFile {
     if (!file) {
         throw new StackFileError(`no Pulumi.yaml in ${projectDir}: --program must name a Pulumi project directory`);
     }
-    const project = parse(fs.readFileSync(file, "utf8")) as ProjectFile;
+    const project = parseYaml(file) as ProjectFile;
     if (!project || typeof project.name !== "string") {
         throw new StackFileError(`${file} has no project name`);
     }
     return project;
+}
+
+/** Parses a YAML file; a syntax error names the file and the line (the first line of the parser's message). */
+function parseYaml(file: string): unknown {
+    try {
+        return parse(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+        const message = (err as Error).message.split("\n")[0].replace(/:$/, "");
+        throw new StackFileError(`${file} is not valid YAML: ${message}`);
+    }
 }
 
 export function stackFilePath(projectDir: string, project: ProjectFile, stack: string): string {
@@ -97,9 +107,12 @@ export function readStackSettings(projectDir: string, stack: string, configFile?
     if (!fs.existsSync(stackFile)) {
         throw new StackFileError(`no stack file ${stackFile}: create it (see README "Adding a stack") or pass --config FILE`);
     }
-    const parsed = (parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const parsed = (parseYaml(stackFile) ?? {}) as { config?: Record<string, unknown> };
+    if (typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw new StackFileError(`${stackFile}: must be a YAML mapping with a "config:" key, not ${Array.isArray(parsed) ? "a list" : JSON.stringify(parsed)}`);
+    }
     const stackConfig = parsed.config ?? {};
-    if (typeof stackConfig !== "object" || Array.isArray(stackConfig)) {
+    if (stackConfig === null || typeof stackConfig !== "object" || Array.isArray(stackConfig)) {
         throw new StackFileError(`${stackFile}: "config:" must be a mapping of keys to values`);
     }
     const config: Record<string, string> = {};

@@ -6,7 +6,7 @@ import * as aws from "@pulumi/aws";
 import { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, unknownCheckingProxy, validateResourceOfType } from "@pulumi/policy";
 import * as proxy from "@pulumi/policy/proxy";
 import { allPolicies, ruleMetadata } from "../../policies/rules";
-import { effectiveEnforcementLevel, loadPolicyConfig, runPolicies } from "../../tools/policyCheck";
+import { effectiveEnforcementLevel, loadPolicyConfig, PolicyConfigError, runPolicies } from "../../tools/policyCheck";
 import { B, ec2TrustPolicy, graph, res, secureBucket, STACK_URN, violationsOf } from "./helpers";
 
 /** A stack with one instance of everything, all compliant. */
@@ -193,10 +193,40 @@ describe("policies: rule metadata and the offline runner", () => {
             const [v] = await violationsOf(g(), "ec2-imdsv2-required", config);
             assert.strictEqual(v.level, "mandatory");
             fs.writeFileSync(file, JSON.stringify({ "ec2-imdsv2-required": "sometimes" }));
-            assert.throws(() => loadPolicyConfig(file), /invalid enforcement level/);
+            assert.throws(() => loadPolicyConfig(file), /"ec2-imdsv2-required": unknown enforcement level "sometimes"; allowed: advisory, mandatory, remediate, disabled/);
             fs.writeFileSync(file, "[]");
             assert.throws(() => loadPolicyConfig(file), /JSON object/);
             fs.rmSync(dir, { recursive: true });
+        });
+
+        it("loadPolicyConfig refuses every typo at once, with a did-you-mean: rule names, levels, settings and their types", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-config-"));
+            const file = path.join(dir, "config.json");
+            fs.writeFileSync(file, JSON.stringify({
+                "ec2-imdsv2-requird": "mandatory",
+                all: { enforcementLevel: "mandtory", minimumDays: 3 },
+                "rds-backup-retention": { minimumDay: 3 },
+                "rds-deletion-protection-in-production": { environment: 7 },
+                "iam-no-broad-managed-policies": { allowedPolicyArns: "arn:aws:iam::aws:policy/ReadOnlyAccess" },
+            }));
+            const names = allPolicies.map((p) => p.name);
+            assert.ok(["ec2-imdsv2-required", "rds-backup-retention", "rds-deletion-protection-in-production", "iam-no-broad-managed-policies"].every((n) => names.includes(n)), names.join(", "));
+            try {
+                loadPolicyConfig(file);
+                assert.fail("expected a PolicyConfigError");
+            } catch (err) {
+                assert.ok(err instanceof PolicyConfigError, String(err));
+                assert.deepStrictEqual(err.problems.map((p) => p.replace(/; (the pack's policies|known|allowed):.*$/, "")), [
+                    '"ec2-imdsv2-requird": unknown policy (did you mean "ec2-imdsv2-required"?)',
+                    '"all".enforcementLevel: unknown enforcement level "mandtory" (did you mean "mandatory"?)',
+                    '"all".minimumDays: unknown setting; "all" takes only enforcementLevel',
+                    '"rds-backup-retention".minimumDay: unknown setting (did you mean "minimumDays"?)',
+                    '"rds-deletion-protection-in-production".environment = 7: must be of type string, not integer',
+                    '"iam-no-broad-managed-policies".allowedPolicyArns = "arn:aws:iam::aws:policy/ReadOnlyAccess": must be of type array, not string',
+                ]);
+            } finally {
+                fs.rmSync(dir, { recursive: true });
+            }
         });
     });
 

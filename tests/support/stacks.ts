@@ -3,11 +3,11 @@
  * and small graph queries. runOffline is process-global, so runs are serialised here.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { GraphResource } from "../../tools/graph";
 import { OfflineResult, PROJECT_DIR, runOffline } from "../../tools/offline";
+import { tempDir } from "./tmp";
 
 const cache = new Map<string, Promise<OfflineResult>>();
 let queue: Promise<unknown> = Promise.resolve();
@@ -41,7 +41,7 @@ export function tempStackFile(base: string | null, overrides: Record<string, unk
         if (v === undefined) delete config[k];
         else config[k] = v;
     }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-stack-"));
+    const dir = tempDir("platform-stack-");
     const file = path.join(dir, "Pulumi.test.yaml");
     fs.writeFileSync(file, stringify({ config }));
     return file;

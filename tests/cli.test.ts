@@ -1,0 +1,254 @@
+/**
+ * The command-line contract as a user's shell sees it: the real `npm run plan` and `npm run ops`
+ * processes, their exit codes and exactly what they print. Each failure is one message on
+ * stderr, never Node's dump of an internal object or a stack trace: an unhandled rejection after
+ * `main()` returned used to turn a config error (exit 2) into Node's default exit 1.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { PROJECT_DIR } from "../tools/offline";
+import { assertCleanFailure, cleanEnv, ProcessResult, runProcess, runScript, runShell, scriptCommand } from "./support/processes";
+import { tempDir } from "./support/tmp";
+
+const plan = (args: string[]) => runScript("plan", args);
+const ops = (args: string[], env?: NodeJS.ProcessEnv) => runScript("ops", args, { env: env && cleanEnv(env) });
+
+/** Writes `text` as a stack file in a fresh temporary directory (removed after the run) and returns its path. */
+function stackFile(text: string): string {
+    const file = path.join(tempDir("cli-stack-"), "Pulumi.test.yaml");
+    fs.writeFileSync(file, text);
+    return file;
+}
+
+/**
+ * Each case's process starts when its suite does (two at a time), so the cases' start-up
+ * times overlap; each test then awaits its own process.
+ */
+function processes<K extends string>(runs: Record<K, () => Promise<ProcessResult>>): Record<K, Promise<ProcessResult>> {
+    const started = {} as Record<K, Promise<ProcessResult>>;
+    before(() => {
+        for (const [name, run] of Object.entries(runs) as Array<[K, () => Promise<ProcessResult>]>) {
+            started[name] = run();
+            started[name].catch(() => undefined); // awaited (and reported) by its test
+        }
+    });
+    return new Proxy(started, { get: (target, name) => target[name as K] ?? Promise.reject(new Error(`no process ${String(name)}`)) });
+}
+
+const USAGE_LINE = "usage: npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE] [--policy-config FILE] [--diff BASE.json] [--preview]";
+
+describe("npm run plan, as a process", function () {
+    // Every case is a process start (ts-node included).
+    this.timeout(180_000);
+    const files: Record<string, string> = {};
+    const fixture = path.join("tests", "fixtures", "failing");
+    const run = processes({
+        unknownKey: () => plan(["--stack", "dev", "--config", (files.unknownKey = stackFile("config:\n  aws:region: us-east-1\n  platform:environment: dev\n  platform:netwrk:\n    azCount: 2\n"))]),
+        badValue: () => plan(["--stack", "dev", "--config", stackFile("config:\n  aws:region: us-east-1\n  platform:environment: dev\n  platform:network:\n    azCount: 9\n")]),
+        missingEnvironment: () =>
+            plan([
+                "--stack",
+                "dev",
+                "--config",
+                stackFile(
+                    [
+                        "config:",
+                        "  aws:region: us-east-1",
+                        "  platform:buckets:",
+                        "    encryption: kmss", // wrong: and the check that kmsKeyArn needs "kms" must not fire on a made-up value
+                        "    kmsKeyArn: arn:aws:kms:us-east-1:123456789012:key/abc",
+                        "  platform:webTier:",
+                        '    maxSize: "two"', // wrong type: the checks against maxSize must stay silent...
+                        "    minSize: 5",
+                        "    instanceType: m5.large", // ...while the architecture check, which does not read it, still runs
+                        "",
+                    ].join("\n"),
+                ),
+            ]),
+        badYaml: () => plan(["--stack", "dev", "--config", (files.badYaml = stackFile("config:\n  aws:region: us-east-1\n  platform:environment: [dev\n"))]),
+        noStackFile: () => plan(["--stack", "nosuch"]),
+        typeError: () => plan(["--program", fixture, "--stack", "type-error"]),
+        runError: () => plan(["--program", fixture, "--stack", "run-error"]),
+        lateThrow: () => plan(["--program", fixture, "--stack", "late-throw"]),
+        unknownFlag: () => plan(["--stack", "dev", "--jsn"]),
+        flagWithoutValue: () => plan(["--stack"]),
+        policyConfig: () => {
+            files.policyConfig = path.join(tempDir("cli-policy-"), "policy.json");
+            fs.writeFileSync(files.policyConfig, JSON.stringify({ "ec2-imdsv2-requird": "mandatory", all: "advisry" }));
+            return plan(["--stack", "dev", "--policy-config", files.policyConfig]);
+        },
+        violations: () => plan(["--program", "tests/fixtures/noncompliant", "--stack", "dev"]),
+        help: () => runShell("npm run -s plan -- --help"),
+        earlyReader: () => {
+            const [node, argv] = scriptCommand("plan", ["--stack", "dev", "--json"]);
+            return runProcess("bash", ["-c", `set -o pipefail; ${[node, ...argv].join(" ")} | head -c 1; echo " rc=\${PIPESTATUS[0]}"`]);
+        },
+    });
+
+    describe("exit 2: a bad stack file is one message naming every bad key", () => {
+        it("an unknown key, with a did-you-mean", async () => {
+            const lines = assertCleanFailure(await run.unknownKey, 2).split("\n");
+            assert.equal(lines[0], 'Invalid configuration for stack "dev" (1 problem):');
+            assert.match(lines[1], /^ {2}- platform:netwrk = \{"azCount":2\}: unknown key \(did you mean "network"\?\); known keys: environment, owner, alarmEmails, network, /);
+            assert.equal(lines.length, 3, "the message and its final newline only");
+        });
+
+        it("a value out of range", async () => {
+            assert.equal(assertCleanFailure(await run.badValue, 2), 'Invalid configuration for stack "dev" (1 problem):\n  - platform:network.azCount = 9: must be at most 6\n');
+        });
+
+        it("a missing platform:environment no longer hides the other mistakes, and a wrong type no longer hides its section's checks", async () => {
+            const lines = assertCleanFailure(await run.missingEnvironment, 2).trimEnd().split("\n");
+            assert.deepEqual(lines.slice(0, 4), [
+                'Invalid configuration for stack "dev" (4 problems):',
+                "  - platform:environment: is required; one of dev, staging, prod",
+                '  - platform:buckets.encryption = "kmss": must be one of "s3", "kms"',
+                '  - platform:webTier.maxSize = "two": must be a number',
+            ]);
+            assert.match(lines[4], /^ {2}- platform:webTier\.instanceType = "m5\.large": family "m5" is not a known arm64 family \(m5 is an x86_64 family: set architecture: x86_64\); allowed: t4g, /);
+            assert.equal(lines.length, 5);
+        });
+
+        it("a file that is not valid YAML names the file and the line", async () => {
+            const stderr = assertCleanFailure(await run.badYaml, 2);
+            assert.match(stderr, new RegExp(`^${escape(files.badYaml)} is not valid YAML: .+ at line \\d+, column \\d+\\n$`));
+        });
+
+        it("a stack without a stack file says how to add one", async () => {
+            assert.equal(assertCleanFailure(await run.noStackFile, 2), `no stack file ${path.join(PROJECT_DIR, "Pulumi.nosuch.yaml")}: create it (see README "Adding a stack") or pass --config FILE\n`);
+        });
+    });
+
+    describe("exit 2: a program that fails is one line naming the error, never a stack trace", () => {
+        it("a TypeError in index.ts, with the line it was thrown from", async () => {
+            const line = fs.readFileSync(path.join(PROJECT_DIR, fixture, "index.ts"), "utf8").split("\n").findIndex((l) => l.includes("FAILS HERE")) + 1;
+            const stderr = assertCleanFailure(await run.typeError, 2);
+            assert.match(stderr, new RegExp(`^the program failed: TypeError: Cannot read properties of undefined \\(reading 'name'\\) \\(index\\.ts:${line}:\\d+\\)\\n$`));
+        });
+
+        it("a RunError: the program's own message, as the engine prints it", async () => {
+            assert.equal(assertCleanFailure(await run.runError, 2), "the program failed: set failing:bucket first (pulumi config set failing:bucket NAME)\n");
+        });
+
+        it("an exception thrown from a timer, even after the plan was printed", async () => {
+            // Thrown 1.5 s after the program's code ran: usually after the plan was printed (the
+            // CLI's last-resort handler), on a slow machine during the run (the engine's).
+            assert.match(assertCleanFailure(await run.lateThrow, 2, { stdoutAllowed: true }), /^(plan failed: Error: boom after the run|the program failed: Error: boom after the run \(index\.ts:\d+:\d+\))\n$/);
+        });
+    });
+
+    describe("exit 2: bad arguments and a bad policy config fail at once, before the program runs", () => {
+        it("an unknown flag, with a did-you-mean and the usage", async () => {
+            assert.equal(assertCleanFailure(await run.unknownFlag, 2), `unknown argument --jsn (did you mean "--json"?)\n${USAGE_LINE}\n`);
+        });
+
+        it("a flag without its value", async () => {
+            assert.equal(assertCleanFailure(await run.flagWithoutValue, 2), `--stack needs a value\n${USAGE_LINE}\n`);
+        });
+
+        it("a policy config with an unknown rule and an unknown level: both named, with a did-you-mean", async () => {
+            const lines = assertCleanFailure(await run.policyConfig, 2).trimEnd().split("\n");
+            assert.equal(lines[0], `Invalid policy config ${files.policyConfig} (2 problems):`);
+            assert.match(lines[1], /^ {2}- "ec2-imdsv2-requird": unknown policy \(did you mean "ec2-imdsv2-required"\?\); the pack's policies: .*ec2-imdsv2-required/);
+            assert.equal(lines[2], '  - "all": unknown enforcement level "advisry" (did you mean "advisory"?); allowed: advisory, mandatory, remediate, disabled');
+            assert.equal(lines.length, 3);
+        });
+    });
+
+    describe("exit 1 and 0", () => {
+        it("exit 1: mandatory violations, printed on stdout, nothing on stderr", async () => {
+            const result = await run.violations;
+            assert.equal(result.code, 1, result.stderr);
+            assert.equal(result.stderr, "");
+            assert.match(result.stdout, /s3-no-public-acl \(mandatory\)/);
+        });
+
+        it("exit 0: npm run -s plan -- --help prints the usage and the exit codes on stdout", async () => {
+            const result = await run.help;
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(result.stderr, "");
+            assert.ok(result.stdout.startsWith(`${USAGE_LINE}\n`), result.stdout);
+            assert.match(result.stdout, /exit codes: 0 no mandatory policy violation; 1 mandatory violation\(s\); 2 bad arguments/);
+        });
+
+        it("a reader that stops early (| head) is not an error: no EPIPE message, the plan's own exit code", async () => {
+            const result = await run.earlyReader;
+            assert.equal(result.stdout, "{ rc=0\n");
+            assert.equal(result.stderr, "", "no 'write EPIPE' message");
+        });
+    });
+});
+
+describe("npm run ops, as a process", function () {
+    this.timeout(120_000);
+    const outputsFile = (content: unknown) => {
+        const file = path.join(tempDir("cli-outputs-"), "outputs.json");
+        fs.writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
+        return file;
+    };
+    const files: Record<string, string> = {};
+    // Nothing listens on port 9: an SDK request fails at once, after the clients were made.
+    const offline = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1", AWS_EC2_METADATA_DISABLED: "true" };
+    const helpForms = [["--help"], ["-h"], ["help"], ["backup-now", "--help"], ["restore", "-h"]];
+    const run = processes({
+        // The first through npm as a user types it, the others as the same process without npm (faster to start).
+        ...Object.fromEntries(helpForms.map((args, i) => [args.join(" "), () => (i === 0 ? runShell(`npm run -s ops -- ${args.join(" ")}`) : ops(args))])),
+        empty: () => ops(["status", "--stack", "dev", "--outputs", (files.empty = outputsFile({}))]),
+        otherEnvironment: () => ops(["backups", "--stack", "dev", "--outputs", (files.otherEnvironment = outputsFile({ environment: "prod", region: "us-east-1", backupBucketName: "backups-prod" }))]),
+        plan: () => ops(["bake", "--stack", "dev", "--outputs", (files.plan = outputsFile({ project: "platform", stack: "dev", resources: [], outputs: { environment: "dev" }, violations: [] }))]),
+        notJson: () => ops(["status", "--stack", "dev", "--outputs", (files.notJson = outputsFile("environment: dev\n"))]),
+        quiet: () => ops(["backups", "--stack", "dev", "--outputs", (files.quiet = outputsFile({ environment: "dev", region: "us-east-1", backupBucketName: "backups-dev" }))], offline),
+        loud: () => ops(["backups", "--stack", "dev", "--outputs", outputsFile({ environment: "dev", region: "us-east-1", backupBucketName: "backups-dev" })], { ...offline, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "false" }),
+    } as Record<string, () => Promise<ProcessResult>>);
+
+    for (const args of helpForms) {
+        it(`ops ${args.join(" ")}: the usage on stdout, exit 0`, async () => {
+            const result = await run[args.join(" ")];
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(result.stderr, "");
+            assert.match(result.stdout, /^usage: npm run ops -- <command> --stack <name>/);
+            assert.match(result.stdout, /\nexit codes: 0 ok, 1 operation failed, 2 bad arguments\/config, 3 timeout, 130 interrupted\n$/);
+        });
+    }
+
+    describe("an --outputs file that is not this stack's outputs is exit 2 naming what is wrong, never a silent \"not enabled\"", () => {
+        it("{}", async () => {
+            assert.equal(
+                assertCleanFailure(await run.empty, 2),
+                `ops: --outputs ${files.empty} is not the outputs of a stack of this program: environment and region are missing (every stack exports environment and region; keys present: none); use pulumi stack output --json --stack dev\n`,
+            );
+        });
+
+        it("another environment's outputs", async () => {
+            assert.equal(assertCleanFailure(await run.otherEnvironment, 2), `ops: --outputs ${files.otherEnvironment} belongs to a "prod" stack, but Pulumi.dev.yaml says environment "dev": wrong file for --stack dev?\n`);
+        });
+
+        it("a plan's JSON", async () => {
+            assert.equal(
+                assertCleanFailure(await run.plan, 2),
+                `ops: --outputs ${files.plan} is a plan of stack "dev" (npm run plan --json / --out), not stack outputs: use pulumi stack output --json --stack dev > outputs.json\n`,
+            );
+        });
+
+        it("not JSON", async () => {
+            assert.match(assertCleanFailure(await run.notJson, 2), new RegExp(`^ops: --outputs ${escape(files.notJson)} is not JSON: [^\\n]+\\n$`));
+        });
+    });
+
+    it("the AWS SDK's Node-version warning does not come before the command's own first line", async () => {
+        const quiet = await run.quiet;
+        assert.equal(quiet.code, 1, quiet.stderr);
+        assert.match(quiet.stderr, /^ops: .*ECONNREFUSED/);
+        assert.doesNotMatch(quiet.stderr, /NodeVersionSupportWarning|NodeDeprecationWarning|AWS SDK for JavaScript/);
+        // Not vacuous, and exactly that warning: ops turns it off with the SDK's own switch, so
+        // with the switch set otherwise the SDK prints it again (a global silence would not).
+        const loud = await run.loud;
+        if (Number(process.versions.node.split(".")[0]) < 22) assert.match(loud.stderr, /NodeVersionSupportWarning: The AWS SDK for JavaScript \(v3\)/);
+        assert.match(loud.stderr, /ops: .*ECONNREFUSED/);
+    });
+});
+
+function escape(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}

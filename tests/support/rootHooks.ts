@@ -1,0 +1,51 @@
+/**
+ * Mocha root hooks and global fixtures (loaded by .mocharc.json for every run, serial or
+ * `--parallel`).
+ *
+ * The suite must leave nothing in the temporary directory. The run gets a directory of its
+ * own as TMPDIR (set before mocha starts its workers, which inherit it), so what other
+ * programs on the machine put in /tmp at the same time cannot be mistaken for a leftover;
+ * at the end, whatever is still in it fails the run, named, and is removed.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { removeTempDirs } from "./tmp";
+
+export const mochaHooks = {
+    afterAll(): void {
+        removeTempDirs();
+    },
+};
+
+let runDir: string | undefined;
+const saved: Record<string, string | undefined> = {};
+const TMP_VARS = ["TMPDIR", "TMP", "TEMP"];
+
+export function mochaGlobalSetup(): void {
+    const systemTmp = os.tmpdir();
+    runDir = fs.mkdtempSync(path.join(systemTmp, "platform-tests-"));
+    for (const name of TMP_VARS) {
+        saved[name] = process.env[name];
+        process.env[name] = runDir;
+    }
+    // ts-node's compile cache (v8-compile-cache-lib) lives in the temporary directory too: keep
+    // using the machine's, so that the run stays as fast as before and the cache is not a leftover.
+    saved.V8_COMPILE_CACHE_CACHE_DIR = process.env.V8_COMPILE_CACHE_CACHE_DIR;
+    process.env.V8_COMPILE_CACHE_CACHE_DIR ??= path.join(systemTmp, `v8-compile-cache-${process.getuid?.() ?? "user"}`, process.versions.v8);
+}
+
+export function mochaGlobalTeardown(): void {
+    if (!runDir) return;
+    const left = fs.readdirSync(runDir).sort();
+    fs.rmSync(runDir, { recursive: true, force: true });
+    for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+    }
+    if (left.length > 0) {
+        process.stderr.write(`\nThe tests left ${left.length} entr${left.length === 1 ? "y" : "ies"} in the temporary directory (now removed): ${left.join(", ")}\n` + "Make them with tempDir() from tests/support/tmp.ts, or remove them in an after hook.\n");
+        // Mocha sets the exit code from the failure count when it exits; this is the last word.
+        process.exit(1);
+    }
+}
