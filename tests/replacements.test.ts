@@ -96,6 +96,87 @@ describe("replacement table", function () {
     });
 });
 
+describe("replacement table: create-only inputs read from terraform-provider-aws", () => {
+    const res = (type: string, inputs: Record<string, unknown> = {}) => ({ urn: `u-${type}`, type, name: "r", inputs } as unknown as GraphResource);
+    const kinds = (type: string, path: string, inputs: Record<string, unknown> = {}, base?: Record<string, unknown>) =>
+        forceNewTriggers(res(type, inputs), [{ path }], base ? res(type, base) : undefined).map((t) => t.kind);
+
+    // Each line cites the schema attribute read (file @ commit in tools/replacements/forceNew.ts). A path that
+    // drops out of the table makes its line fail; a path that is updated in place must stay out of it.
+    const replaces: Array<[string, string, string]> = [
+        ["aws:rds/instance:Instance", "engine", "rds/instance.go: engine ForceNew"],
+        ["aws:rds/instance:Instance", "kmsKeyId", "rds/instance.go: kms_key_id ForceNew"],
+        ["aws:rds/instance:Instance", "storageEncrypted", "rds/instance.go: storage_encrypted ForceNew"],
+        ["aws:s3/bucket:Bucket", "bucket", "s3/bucket.go: bucket ForceNew"],
+        ["aws:s3/bucket:Bucket", "objectLockEnabled", "s3/bucket.go: object_lock_enabled ForceNew"],
+        ["aws:ec2/subnet:Subnet", "cidrBlock", "ec2/vpc_subnet.go: cidr_block ForceNew"],
+        ["aws:ec2/subnet:Subnet", "vpcId", "ec2/vpc_subnet.go: vpc_id ForceNew"],
+        ["aws:ec2/securityGroup:SecurityGroup", "vpcId", "ec2/vpc_security_group.go: vpc_id ForceNew"],
+        ["aws:ec2/securityGroup:SecurityGroup", "name", "ec2/vpc_security_group.go: name ForceNew"],
+        ["aws:lb/targetGroup:TargetGroup", "port", "elbv2/target_group.go: port ForceNew"],
+        ["aws:lb/targetGroup:TargetGroup", "protocol", "elbv2/target_group.go: protocol ForceNew"],
+        ["aws:lb/targetGroup:TargetGroup", "vpcId", "elbv2/target_group.go: vpc_id ForceNew"],
+        ["aws:kms/key:Key", "customerMasterKeySpec", "kms/key.go: customer_master_key_spec ForceNew"],
+        ["aws:kms/key:Key", "keyUsage", "kms/key.go: key_usage ForceNew"],
+        ["aws:ec2/natGateway:NatGateway", "subnetId", "ec2/vpc_nat_gateway.go: subnet_id ForceNew"],
+        ["aws:ec2/natGateway:NatGateway", "connectivityType", "ec2/vpc_nat_gateway.go: connectivity_type ForceNew"],
+        ["aws:ec2/routeTable:RouteTable", "vpcId", "ec2/vpc_route_table.go: vpc_id ForceNew"],
+        ["aws:ec2/route:Route", "destinationCidrBlock", "ec2/vpc_route.go: destination_cidr_block ForceNew"],
+        ["aws:ec2/routeTableAssociation:RouteTableAssociation", "subnetId", "ec2/vpc_route_table_association.go: subnet_id ForceNew"],
+        ["aws:ec2/launchTemplate:LaunchTemplate", "name", "ec2/ec2_launch_template.go: name ForceNew"],
+        ["aws:autoscaling/group:Group", "name", "autoscaling/group.go: name ForceNew"],
+        ["aws:iam/policy:Policy", "description", "iam/policy.go: description ForceNew"],
+        ["aws:ebs/volume:Volume", "encrypted", "ec2/ebs_volume.go: encrypted ForceNew"],
+        ["aws:ebs/volume:Volume", "kmsKeyId", "ec2/ebs_volume.go: kms_key_id ForceNew"],
+        ["aws:acm/certificate:Certificate", "subjectAlternativeNames", "acm/certificate.go: subject_alternative_names ForceNew"],
+        ["aws:route53/healthCheck:HealthCheck", "requestInterval", "route53/health_check.go: request_interval ForceNew"],
+        ["aws:route53/keySigningKey:KeySigningKey", "hostedZoneId", "route53/key_signing_key.go: hosted_zone_id ForceNew"],
+        ["aws:secretsmanager/secret:Secret", "name", "secretsmanager/secret.go: name ForceNew"],
+        ["aws:secretsmanager/secretVersion:SecretVersion", "secretString", "secretsmanager/secret_version.go: secret_string ForceNew"],
+        ["aws:sns/topicSubscription:TopicSubscription", "topic", "sns/topic_subscription.go: topic_arn ForceNew"],
+        ["aws:cloudwatch/metricAlarm:MetricAlarm", "name", "cloudwatch/metric_alarm.go: alarm_name ForceNew"],
+        ["aws:cloudwatch/compositeAlarm:CompositeAlarm", "actionsEnabled", "cloudwatch/composite_alarm.go: actions_enabled ForceNew"],
+        ["aws:s3/bucketVersioning:BucketVersioning", "bucket", "s3/bucket_versioning.go: bucket ForceNew"],
+        ["aws:dlm/lifecyclePolicy:LifecyclePolicy", "policyDetails.schedules[0].copyTags", "dlm/lifecycle_policy.go: schedule.copy_tags ForceNew"],
+    ];
+    const inPlace: Array<[string, string, string]> = [
+        ["aws:rds/instance:Instance", "instanceClass", "rds/instance.go: instance_class modified in place"],
+        ["aws:rds/instance:Instance", "allocatedStorage", "rds/instance.go: allocated_storage modified in place"],
+        ["aws:lb/listenerRule:ListenerRule", "priority", "elbv2/listener_rule.go: priority ForceNew: false"],
+        ["aws:ec2/routeTableAssociation:RouteTableAssociation", "routeTableId", "vpc_route_table_association.go: route_table_id not ForceNew"],
+        ["aws:ec2/internetGateway:InternetGateway", "vpcId", "vpc_internet_gateway.go: vpc_id detach/attach"],
+        ["aws:ssm/document:Document", "documentType", "ssm/document.go: document_type not ForceNew"],
+        ["aws:ec2/launchTemplate:LaunchTemplate", "instanceType", "ec2_launch_template.go: new version"],
+        ["aws:secretsmanager/secret:Secret", "kmsKeyId", "secretsmanager/secret.go: kms_key_id via UpdateSecret"],
+        ["aws:ebs/volume:Volume", "size", "ec2/ebs_volume.go: size via ModifyVolume"],
+        ["aws:route53/keySigningKey:KeySigningKey", "keyManagementServiceArn", "key_signing_key.go: not ForceNew"],
+    ];
+
+    it("replaces on the create-only inputs the schemas mark ForceNew", () => {
+        for (const [type, path, why] of replaces) assert.deepEqual(kinds(type, path), ["force-new"], `${type} ${path} (${why})`);
+    });
+
+    it("updates in place what the schemas do not mark ForceNew", () => {
+        for (const [type, path, why] of inPlace) assert.deepEqual(kinds(type, path), [], `${type} ${path} (${why})`);
+    });
+
+    it("implements the NAT gateway's CustomizeDiff ForceNew cases", () => {
+        const nat = "aws:ec2/natGateway:NatGateway";
+        assert.deepEqual(kinds(nat, "secondaryPrivateIpAddressCount", { connectivityType: "private", secondaryPrivateIpAddressCount: 2 }, { connectivityType: "private", secondaryPrivateIpAddressCount: 1 }), ["conditional"]);
+        assert.deepEqual(kinds(nat, "secondaryPrivateIpAddressCount", { connectivityType: "public" }, { connectivityType: "public" }), []);
+        const regional = { availabilityMode: "regional" };
+        assert.deepEqual(kinds(nat, "availabilityZoneAddresses", { ...regional, availabilityZoneAddresses: [{ availabilityZone: "a" }] }, { ...regional }), ["conditional"]);
+        assert.deepEqual(kinds(nat, "availabilityZoneAddresses", { ...regional, availabilityZoneAddresses: [{ availabilityZone: "b" }] }, { ...regional, availabilityZoneAddresses: [{ availabilityZone: "a" }] }), []);
+    });
+
+    it("was read from source for every type but the CloudFront distribution (listed as not read)", () => {
+        const notRead = Object.entries(REPLACEMENT_RULES).filter(([, r]) => !r.verified).map(([t]) => t);
+        assert.deepEqual(notRead, ["aws:cloudfront/distribution:Distribution"]);
+        for (const [type, rule] of Object.entries(REPLACEMENT_RULES)) if (rule.alsoRead) assert.ok(rule.verified && /source-index file \d+/.test(rule.alsoRead), type);
+        assert.match(PROVIDER_SOURCE.upstream, /v6\.46\.0/);
+    });
+});
+
 describe("price table regions", () => {
     it("prices the eight regions users deploy to, every figure with a source and a date", () => {
         for (const region of ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2"]) {

@@ -59,12 +59,12 @@ const PRICES_BY_REGION: Record<string, Record<string, Price>> = {
         "ebs.gp3.gbMonth": p(0.08, "GB-month", "estimate, not verified: third-party EBS article (menuvis1-blip.github.io, 2026-02-24)", "2026-02-24", false),
         "alb.hour": p(0.0225, "hour", `${INFRACOST} (lb_test)`, "2024-07-01"),
         "alb.lcuHour": p(0.008, "LCU-hour", `${INFRACOST} (lb_test)`, "2024-07-01"),
-        "rds.postgres.db.t4g.micro.singleAz.hour": p(0.016, "hour", "infratally.com RDS pricing article", "2026"),
-        "rds.postgres.db.t4g.micro.multiAz.hour": p(0.032, "hour", "infratally.com RDS pricing article", "2026"),
-        "rds.postgres.db.t4g.small.singleAz.hour": p(0.032, "hour", "infratally.com RDS pricing article", "2026"),
-        "rds.postgres.db.t4g.small.multiAz.hour": p(0.064, "hour", "infratally.com RDS pricing article", "2026"),
-        "rds.postgres.db.t4g.medium.singleAz.hour": p(0.065, "hour", "infratally.com RDS pricing article", "2026"),
-        "rds.postgres.db.t4g.medium.multiAz.hour": p(0.13, "hour", "infratally.com RDS pricing article", "2026"),
+        "rds.postgres.db.t4g.micro.singleAz.hour": p(0.016, "hour", "infratally.com RDS pricing article (third-party)", "2026", false),
+        "rds.postgres.db.t4g.micro.multiAz.hour": p(0.032, "hour", "infratally.com RDS pricing article (third-party)", "2026", false),
+        "rds.postgres.db.t4g.small.singleAz.hour": p(0.032, "hour", "infratally.com RDS pricing article (third-party)", "2026", false),
+        "rds.postgres.db.t4g.small.multiAz.hour": p(0.064, "hour", "infratally.com RDS pricing article (third-party)", "2026", false),
+        "rds.postgres.db.t4g.medium.singleAz.hour": p(0.065, "hour", "infratally.com RDS pricing article (third-party)", "2026", false),
+        "rds.postgres.db.t4g.medium.multiAz.hour": p(0.13, "hour", "infratally.com RDS pricing article (third-party)", "2026", false),
         "rds.gp3.singleAz.gbMonth": p(0.115, "GB-month", "estimate, not verified: commonly quoted RDS gp3 figure", "2026-11", false),
         "rds.gp3.multiAz.gbMonth": p(0.23, "GB-month", "estimate, not verified: commonly quoted RDS gp3 figure, doubled for Multi-AZ", "2026-11", false),
         "route53.zone.month": p(0.5, "zone-month", `${INFRACOST} (route53 tests)`, "2024-07-01"),
@@ -74,8 +74,8 @@ const PRICES_BY_REGION: Record<string, Record<string, Price>> = {
         "s3.standardIa.gbMonth": p(0.0125, "GB-month", `${INFRACOST} (s3_bucket_test)`, "2026-05-03"),
         "s3.glacierIr.gbMonth": p(0.004, "GB-month", `${INFRACOST} (s3_bucket_test), unverified`, "2026-05-03", false),
         "s3.deepArchive.gbMonth": p(0.00099, "GB-month", `${INFRACOST} (s3_bucket_test)`, "2026-05-03"),
-        "secretsmanager.secret.month": p(0.4, "secret-month", "AWS Secrets Manager pricing", "2024-07-01"),
-        "secretsmanager.10kCalls": p(0.05, "10,000 API calls", "AWS Secrets Manager pricing", "2024-07-01"),
+        "secretsmanager.secret.month": p(0.4, "secret-month", 'https://aws.amazon.com/secrets-manager/pricing/ pricing example ("$0.40 / secret / month"), as transcribed verbatim in github.com/api-evangelist/amazon-secrets-manager plans/amazon-secrets-manager-plans-pricing.yml', "2026-09-20", false),
+        "secretsmanager.10kCalls": p(0.05, "10,000 API calls", 'https://aws.amazon.com/secrets-manager/pricing/ pricing example ("$0.05/10,000 calls"), as transcribed in github.com/api-evangelist/amazon-secrets-manager', "2026-09-20", false),
         "kms.key.month": p(1, "key-month", "estimate, not verified: commonly quoted AWS KMS customer managed key price", "2026-11", false),
         "cloudwatch.alarm.month": p(0.1, "alarm-month", "estimate, not verified: c3x.dev aws_cloudwatch_metric_alarm page (standard resolution)", "2026-11", false),
         "cloudwatch.dashboard.month": p(3, "dashboard-month", "estimate, not verified: commonly quoted CloudWatch dashboard price (first 3 per account free)", "2026-11", false),
@@ -108,11 +108,20 @@ function sameEverywhere(region: string): Record<string, Price> {
     ]);
 }
 
+/**
+ * An AWS bill for May 2025 (Asia Pacific (Singapore) line items, AWS's own wording, e.g. "$0.059 per NAT
+ * Gateway Hour"), reproduced in a public repository. The figures are AWS's billed rates, but the copy is
+ * third-party, so they are not marked verified.
+ */
+const SG_BILL = "AWS bill, May 2025, Asia Pacific (Singapore) line items, as reproduced in github.com/rahmat-ullah/DocParser backend/sample_full_document.md @ d890afd";
+/** api-evangelist's transcription of https://aws.amazon.com/vpc/pricing/ (each price quoted verbatim from the page's US East (Ohio) example). */
+const VPC_PAGE_OHIO = "https://aws.amazon.com/vpc/pricing/ US East (Ohio) example, as transcribed verbatim in github.com/api-evangelist/amazon-vpc plans/amazon-vpc-plans-pricing.yml";
+
 /** Region-specific figures other than us-east-1, each read from the page named in its source. */
 const REGIONAL: Record<string, Record<string, Price>> = {
     "us-east-2": {
-        "nat.hour": p(0.045, "hour", "rajesh.medampudi.com, 'AWS NAT Gateway Pricing: The Hidden Tax' (us-east-1 and us-east-2: $0.045 per NAT Gateway-hour)", "2026", false),
-        "nat.gb": p(0.045, "GB processed", "rajesh.medampudi.com, 'AWS NAT Gateway Pricing: The Hidden Tax'", "2026", false),
+        "nat.hour": p(0.045, "hour", `${VPC_PAGE_OHIO} ("$0.045 per hour"); also rajesh.medampudi.com, 'AWS NAT Gateway Pricing: The Hidden Tax'`, "2026-09-20", false),
+        "nat.gb": p(0.045, "GB processed", `${VPC_PAGE_OHIO} ("a charge of $0.045 per GB")`, "2026-09-20", false),
     },
     "us-west-2": {
         "nat.hour": p(0.045, "hour", "cloudpipelines.pages.dev, 'AWS NAT Gateway pricing 2026' (US West (Oregon): ~$0.045/h)", "2026", false),
@@ -122,8 +131,15 @@ const REGIONAL: Record<string, Record<string, Price>> = {
     },
     "eu-central-1": {},
     "ap-southeast-1": {
-        "nat.hour": p(0.059, "hour", "basavytix.com, 'AWS NAT Gateway pricing' (ap-southeast-1 (Singapore): $0.059/hr and $0.059/GB)", "2026", false),
-        "nat.gb": p(0.059, "GB processed", "basavytix.com, 'AWS NAT Gateway pricing'", "2026", false),
+        "nat.hour": p(0.059, "hour", `${SG_BILL} ("$0.059 per NAT Gateway Hour"); also basavytix.com, 'AWS NAT Gateway pricing'`, "2025-05", false),
+        "nat.gb": p(0.059, "GB processed", `${SG_BILL} ("$0.059 per GB Data Processed by NAT Gateways")`, "2025-05", false),
+        "ipv4.hour": p(0.005, "hour", `${SG_BILL} ("$0.005 per In-use public IPv4 address per hour")`, "2025-05", false),
+        "ec2.t3.small.hour": p(0.0264, "hour", `${SG_BILL} ("$0.0264 per On Demand Linux t3.small Instance Hour")`, "2025-05", false),
+        "ebs.gp3.gbMonth": p(0.096, "GB-month", `${SG_BILL} ("$0.096 per GB-month of General Purpose (gp3) provisioned storage")`, "2025-05", false),
+        "alb.hour": p(0.0252, "hour", `${SG_BILL} ("$0.0252 per Application LoadBalancer-hour")`, "2025-05", false),
+        "rds.postgres.db.t3.small.singleAz.hour": p(0.056, "hour", `${SG_BILL} ("USD 0.056 per db.t3.small Single-AZ instance hour ... running PostgreSQL")`, "2025-05", false),
+        "rds.postgres.db.t3.small.multiAz.hour": p(0.112, "hour", `${SG_BILL} ("USD 0.112 per db.t3.small Multi-AZ instance hour ... running PostgreSQL")`, "2025-05", false),
+        "rds.gp3.singleAz.gbMonth": p(0.138, "GB-month", `${SG_BILL} ("$0.138 per GB-month of provisioned GP3 storage running PostgreSQL")`, "2025-05", false),
     },
     "ap-southeast-2": {},
     "ap-northeast-1": {

@@ -106,6 +106,19 @@ function conditionalTriggers(r: GraphResource, paths: string[], base?: GraphReso
             if (base && kind(b) !== kind(i)) out.push({ kind: "conditional", path: kind(i) ?? "cidrIpv4", why: `the rule's source changes kind (${kind(b)} → ${kind(i)}): the provider replaces it` });
             break;
         }
+        case "aws:ec2/natGateway:NatGateway": {
+            // resourceNATGatewayCustomizeDiff (vpc_nat_gateway.go): ForceNew on an existing private gateway's
+            // secondary_private_ip_address_count, and on a regional gateway whose zone addresses go from none to
+            // listed or back (automatic <-> manual mode).
+            if (base && has("secondaryPrivateIpAddressCount") && i.connectivityType === "private") {
+                out.push({ kind: "conditional", path: "secondaryPrivateIpAddressCount", why: "a private NAT gateway's secondary address count cannot change in place" });
+            }
+            const listed = (x: Record<string, unknown>) => Array.isArray(x.availabilityZoneAddresses) && x.availabilityZoneAddresses.length > 0;
+            if (base && has("availabilityZoneAddresses") && i.availabilityMode === "regional" && listed(b) !== listed(i)) {
+                out.push({ kind: "conditional", path: "availabilityZoneAddresses", why: "a regional NAT gateway switching between automatic and listed zone addresses is recreated" });
+            }
+            break;
+        }
         case "aws:ec2/subnet:Subnet":
             if (has("ipv6CidrBlock") && b.assignIpv6AddressOnCreation === true) out.push({ kind: "conditional", path: "ipv6CidrBlock", why: "the subnet assigns IPv6 on creation: a new IPv6 CIDR replaces it" });
             break;
