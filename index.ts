@@ -11,7 +11,7 @@ import { Database } from "./components/database";
 import { Dns, PublicZone } from "./components/dns";
 import { PrivateBucket } from "./components/bucket";
 import { Network } from "./components/network";
-import { Monitoring } from "./components/monitoring";
+import { Monitoring, REFRESH_GUARD_ALARM_IDS, monitoringAlarmName } from "./components/monitoring";
 import { WebTier } from "./components/webTier";
 import { ENGINES } from "./config/database";
 import { stackDomain } from "./config/dns";
@@ -114,6 +114,8 @@ const webTier = new WebTier(
         certificateArn: publicZone?.certificateArn ?? config.webTier.certificateArn,
         // Instances an Auto Scaling group launches do not get the provider's default tags.
         launchTags: config.tags,
+        // Monitoring's load balancer alarms (created after the tier, looked up when a refresh starts).
+        instanceRefreshAlarmNames: REFRESH_GUARD_ALARM_IDS.map((id) => monitoringAlarmName(config.project, config.stack, id)),
     },
     { providers: [provider] },
 );

@@ -35,6 +35,13 @@ export interface WebTierArgs {
      * `config.certificateArn`, else none (plain HTTP forward). Not allowed in `single` mode.
      */
     certificateArn?: pulumi.Input<string>;
+    /**
+     * CloudWatch alarm names an instance refresh watches: when one goes into ALARM the refresh
+     * fails and stops replacing instances (RefreshPreferences.AlarmSpecification, at most 10).
+     * The alarms may be created after the group (Monitoring's load balancer alarms are): AWS
+     * looks them up when a refresh starts. Default none.
+     */
+    instanceRefreshAlarmNames?: string[];
     /** Extra tags for the resources created here. Default none. */
     tags?: Record<string, string>;
     /**
@@ -330,7 +337,15 @@ export class WebTier extends pulumi.ComponentResource {
                         minHealthyPercentage: args.isProduction ? 90 : 50,
                         instanceWarmup: String(HEALTH_CHECK_GRACE_SECONDS),
                         skipMatching: true,
-                        autoRollback: true,
+                        // No autoRollback: EC2 Auto Scaling refuses rollbacks (auto or manual) when the
+                        // template's ImageId is an SSM parameter (resolve:ssm:, as here) or the group
+                        // uses $Latest/$Default (RefreshPreferences, EC2 Auto Scaling API Reference;
+                        // "Undo changes with a manual or auto rollback"). A bad refresh is stopped
+                        // instead: an alarm fails it, minHealthyPercentage keeps the rest of the
+                        // group serving, and the fix rolls forward (README: instance refresh).
+                        ...(args.instanceRefreshAlarmNames && args.instanceRefreshAlarmNames.length > 0
+                            ? { alarmSpecification: { alarms: args.instanceRefreshAlarmNames } }
+                            : {}),
                     },
                 },
                 tags: [

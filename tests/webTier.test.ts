@@ -223,12 +223,41 @@ describe("web tier", function () {
                 assert.match(String((group.inputs.targetGroupArns as string[])[0]), /^arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup\/web\/[0-9a-f]{16}$/);
                 assert.deepStrictEqual(group.inputs.instanceRefresh, {
                     strategy: "Rolling",
-                    preferences: { minHealthyPercentage: stack === "prod" ? 90 : 50, instanceWarmup: "300", skipMatching: true, autoRollback: true },
+                    preferences: {
+                        minHealthyPercentage: stack === "prod" ? 90 : 50,
+                        instanceWarmup: "300",
+                        skipMatching: true,
+                        alarmSpecification: { alarms: [`platform-${stack}-alb-unhealthy-hosts`, `platform-${stack}-alb-5xx`, `platform-${stack}-target-5xx`] },
+                    },
                 });
                 assert.deepStrictEqual(group.inputs.tags, [
                     { key: "Name", value: `${stack}-web`, propagateAtLaunch: true },
                     { key: "Backup", value: "true", propagateAtLaunch: true },
                 ]);
+            });
+
+            it("asks for no refresh rollback AWS would refuse; the refresh alarms exist in the stack", () => {
+                // EC2 Auto Scaling API Reference, RefreshPreferences (AutoRollback):
+                // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
+                // and the user guide "Undo changes with a manual or auto rollback":
+                // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html
+                // A rollback is not supported when the launch template's ImageId is an SSM parameter
+                // or the group uses $Latest/$Default: StartInstanceRefresh with AutoRollback fails.
+                const { children } = tier(g());
+                const group = only(children, GROUP);
+                const lt = only(children, LAUNCH_TEMPLATE);
+                const refresh = group.inputs.instanceRefresh as { preferences?: Record<string, unknown> };
+                const imageIsParameter = String(lt.inputs.imageId).startsWith("resolve:ssm:");
+                const version = String((group.inputs.launchTemplate as { version: string }).version);
+                if (imageIsParameter || version === "$Latest" || version === "$Default") {
+                    assert.notStrictEqual(refresh.preferences?.autoRollback, true, "autoRollback with an SSM-parameter image or $Latest/$Default");
+                }
+                assert.ok(imageIsParameter, "the template resolves the AMI parameter");
+                // AlarmSpecification fails the refresh without a rollback; at most 10 alarms, each one the stack creates.
+                const alarms = (refresh.preferences?.alarmSpecification as { alarms: string[] }).alarms;
+                assert.ok(alarms.length >= 1 && alarms.length <= 10);
+                const alarmNames = ofType(g().resources, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name);
+                for (const a of alarms) assert.ok(alarmNames.includes(a), `${a} is an alarm of the stack (got ${alarmNames.join(", ")})`);
             });
 
             it("scales on average CPU at the configured target", () => {
