@@ -185,6 +185,7 @@ const dns =
                   domainName: publicZone.domainName,
                   loadBalancerDnsName: webTier.loadBalancerDnsName,
                   loadBalancerZoneId: webTier.loadBalancerZoneId,
+                  loadBalancerDualStack: webTier.loadBalancerIpAddressType === "dualstack",
                   vpcId: network.vpcId,
                   privateZoneName: config.dns.privateZoneName,
                   databaseAddress: database?.address,

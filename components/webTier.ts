@@ -65,6 +65,8 @@ export const SNAPSHOT_TAG_KEY = "SnapshotPolicy";
 /** systemd unit the baked AMI installs; user data only starts it. */
 export const APP_SERVICE = "platform-app.service";
 
+/** The network is IPv4-only (no IPv6 ranges on the VPC or subnets), so is the load balancer. */
+const LOAD_BALANCER_IP_ADDRESS_TYPE = "ipv4";
 /** Seconds a new instance gets to boot and pass the health check before it counts as unhealthy. */
 const HEALTH_CHECK_GRACE_SECONDS = 300;
 const ANYWHERE_V4 = "0.0.0.0/0";
@@ -97,6 +99,11 @@ export class WebTier extends pulumi.ComponentResource {
     readonly loadBalancerArn?: pulumi.Output<string>;
     readonly loadBalancerDnsName?: pulumi.Output<string>;
     readonly loadBalancerZoneId?: pulumi.Output<string>;
+    /**
+     * How the load balancer answers: `ipv4` (the network has no IPv6 ranges), so DNS makes no
+     * AAAA records for it. `dualstack` needs an IPv6 VPC, subnets and security group rules first.
+     */
+    readonly loadBalancerIpAddressType?: "ipv4" | "dualstack";
     /** For CloudWatch `LoadBalancer` dimensions. */
     readonly loadBalancerArnSuffix?: pulumi.Output<string>;
     readonly targetGroupArn?: pulumi.Output<string>;
@@ -192,6 +199,7 @@ export class WebTier extends pulumi.ComponentResource {
             this.loadBalancerArn = lb.loadBalancer.arn;
             this.loadBalancerDnsName = lb.loadBalancer.dnsName;
             this.loadBalancerZoneId = lb.loadBalancer.zoneId;
+            this.loadBalancerIpAddressType = LOAD_BALANCER_IP_ADDRESS_TYPE;
             this.loadBalancerArnSuffix = lb.loadBalancer.arnSuffix;
             this.targetGroupArn = lb.targetGroup.arn;
             this.targetGroupArnSuffix = lb.targetGroup.arnSuffix;
@@ -284,6 +292,7 @@ export class WebTier extends pulumi.ComponentResource {
             {
                 loadBalancerType: "application",
                 internal: false,
+                ipAddressType: LOAD_BALANCER_IP_ADDRESS_TYPE,
                 subnets: args.publicSubnetIds,
                 securityGroups: [args.loadBalancerSecurityGroupId],
                 dropInvalidHeaderFields: true,

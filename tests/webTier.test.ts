@@ -282,6 +282,7 @@ describe("web tier", function () {
                 assert.deepStrictEqual(lb.inputs, {
                     loadBalancerType: "application",
                     internal: false,
+                    ipAddressType: "ipv4",
                     subnets: g().outputs.publicSubnetIds,
                     securityGroups: [albSg.id],
                     dropInvalidHeaderFields: true,
