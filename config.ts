@@ -160,7 +160,7 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
         sections[s.key] = parsed.data;
     }
 
-    problems.push(...crossSectionProblems(sections as Partial<StackConfig>, ns));
+    problems.push(...crossSectionProblems(sections as Partial<StackConfig>, ns, env));
     if (problems.length > 0) {
         throw new ConfigError(stack, problems);
     }
@@ -178,9 +178,27 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
 }
 
 /** Checks that span sections; each runs only when the sections it reads are valid. */
-function crossSectionProblems(c: Partial<StackConfig>, ns: string): ConfigProblem[] {
+function crossSectionProblems(c: Partial<StackConfig>, ns: string, environment: Environment): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
     const { network, webTier, dns } = c;
+    if (environment === "prod" && webTier && webTier.mode === "single") {
+        problems.push({
+            key: `${ns}webTier.mode`,
+            value: webTier.mode,
+            message: 'must be "asg" in prod: single mode has no load balancer, so no HTTPS termination, no redundancy and no health-checked replacement',
+        });
+    }
+    // Production never serves plain HTTP from the internet: its load balancer forwards HTTPS only
+    // and HTTP only redirects, which needs a certificate from one of two sources.
+    if (environment === "prod" && webTier && dns && webTier.mode === "asg" && !dns.enabled && webTier.certificateArn === undefined) {
+        problems.push({
+            key: `${ns}webTier.certificateArn`,
+            value: undefined,
+            message:
+                "prod serves HTTPS only and needs a certificate: either enable DNS (dns.enabled: true with dns.parentDomain set to your domain; " +
+                "the stack creates its zone and a DNS-validated ACM certificate) or set webTier.certificateArn to an ACM certificate in the stack's region",
+        });
+    }
     if (dns && webTier && dns.enabled && webTier.mode === "single") {
         problems.push({
             key: `${ns}dns.enabled`,

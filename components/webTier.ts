@@ -32,7 +32,8 @@ export interface WebTierArgs {
     backupPrefix?: string;
     /**
      * ACM certificate for the HTTPS listener; when given, HTTP redirects to HTTPS. Default
-     * `config.certificateArn`, else none (plain HTTP forward). Not allowed in `single` mode.
+     * `config.certificateArn`, else none (plain HTTP forward, refused when `isProduction`: prod
+     * never forwards plain HTTP from the internet). Not allowed in `single` mode.
      */
     certificateArn?: pulumi.Input<string>;
     /**
@@ -125,6 +126,9 @@ export class WebTier extends pulumi.ComponentResource {
         }
         if (cfg.mode === "single" && certificateArn !== undefined) {
             throw new Error(`WebTier "${name}": a certificate needs the load balancer; set webTier.mode to "asg" or drop certificateArn (single mode serves HTTP(S) from the instance itself)`);
+        }
+        if (args.isProduction && cfg.mode === "asg" && certificateArn === undefined) {
+            throw new Error(`WebTier "${name}": production serves HTTPS only (HTTP redirects): give certificateArn (an ACM certificate in the stack's region, or the DNS component's)`);
         }
         if (cfg.mode === "asg" && (cfg.minSize > cfg.maxSize || cfg.desiredCapacity < cfg.minSize || cfg.desiredCapacity > cfg.maxSize)) {
             throw new Error(`WebTier "${name}": need minSize <= desiredCapacity <= maxSize (got ${cfg.minSize} <= ${cfg.desiredCapacity} <= ${cfg.maxSize})`);

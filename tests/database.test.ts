@@ -33,6 +33,8 @@ function stackFileVariant(file: string, database: Record<string, unknown>, label
     const doc = parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     doc.config["platform:database"] = { ...((doc.config["platform:database"] as object) ?? {}), ...database };
     if (environment) doc.config["platform:environment"] = environment;
+    // prod needs a certificate source (config.ts); the fixture has no web tier to use it.
+    if (environment === "prod") doc.config["platform:webTier"] = { certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0" };
     const out = path.join(tmpDir, `Pulumi.${label}.yaml`);
     fs.writeFileSync(out, stringify(doc));
     return out;

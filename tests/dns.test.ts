@@ -1,7 +1,8 @@
 /**
  * DNS: PublicZone (zone, DNSSEC, query logs, certificate) and Dns (records, private zone,
  * health check, failover to a CloudFront maintenance page), under the offline engine, for
- * both shipped stacks with a `platform:dns` block added (the shipped files keep DNS off).
+ * both shipped stacks with a `platform:dns` block added (dev ships with DNS off; prod ships with
+ * DNS on for its certificate, at a placeholder domain).
  */
 import { strict as assert } from "assert";
 import * as path from "path";
@@ -529,8 +530,15 @@ describe("DNS: config errors", () => {
 });
 
 describe("DNS: shipped stacks", () => {
-    it("keep DNS off: no zone, no records, the web tier's own name", async () => {
-        for (const stack of ["dev", "prod"]) {
+    it("prod ships DNS on at the placeholder domain, for its HTTPS certificate", async () => {
+        const { graph } = await stackRun("prod");
+        assert.equal(graph.outputs.siteUrl, "https://prod.example.com");
+        assert.match(String(graph.outputs.certificateArn), /^arn:aws:acm:us-east-1:123456789012:certificate\//);
+        assert.equal(graph.resources.filter((r) => r.type === "aws:route53/zone:Zone" && r.name === "dns").length, 1);
+    });
+
+    it("dev keeps DNS off: no zone, no records, the web tier's own name", async () => {
+        for (const stack of ["dev"]) {
             const { graph } = await stackRun(stack);
             assert.equal(graph.resources.filter((r) => r.type.startsWith("platform:dns:") || r.type.startsWith("aws:route53/")).length, 0);
             assert.equal(graph.outputs.publicZoneId, undefined);

@@ -151,6 +151,7 @@ describe("web tier", function () {
                         `${ROLE}::web-dlm`,
                         `${ROLE}::web-instance`,
                         `${LISTENER}::web-http`,
+                        ...(stack === "prod" ? [`${LISTENER}::web-https`] : []),
                         `${LOAD_BALANCER}::web`,
                         `${TARGET_GROUP}::web`,
                         `${PARAMETER}::web-ami`,
@@ -310,8 +311,17 @@ describe("web tier", function () {
                 });
             });
 
-            it("without a certificate: one plain HTTP listener forwarding to the target group", () => {
+            it(stack === "prod" ? "prod: HTTPS forwards, HTTP only redirects (the shipped certificate comes from DNS)" : "dev without a certificate: one plain HTTP listener forwarding to the target group", () => {
                 const { children } = tier(g());
+                if (stack === "prod") {
+                    const listeners = ofType(children, LISTENER);
+                    const forwarding = listeners.filter((l) => (l.inputs.defaultActions as Array<{ type: string }>).some((a) => a.type === "forward"));
+                    assert.deepStrictEqual(forwarding.map((l) => [l.inputs.protocol, l.inputs.port, l.inputs.sslPolicy]), [["HTTPS", 443, TLS_POLICY]]);
+                    assert.strictEqual(forwarding[0].inputs.certificateArn, g().outputs.certificateArn);
+                    const http = listeners.filter((l) => l.inputs.protocol === "HTTP");
+                    assert.deepStrictEqual(http.map((l) => l.inputs.defaultActions), [[{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]]);
+                    return;
+                }
                 const listeners = ofType(children, LISTENER);
                 const tg = only(children, TARGET_GROUP);
                 const lb = only(children, LOAD_BALANCER);
@@ -452,7 +462,9 @@ describe("web tier", function () {
                 const compute = violations.filter((v) => ["ec2-imdsv2-required", "ebs-encrypted", "security-group-no-public-admin-ports"].includes(v.policy));
                 assert.deepStrictEqual(compute, []);
                 const mine = new Set(tier(g()).children.map((r) => r.urn));
-                assert.deepStrictEqual(violations.filter((v) => v.urn !== null && mine.has(v.urn)), []);
+                // dev here has a load balancer and no certificate: plain HTTP, reported as advisory only.
+                const expected = stack === "dev" ? [["lb-no-plain-http-forward", "advisory", "web-http"]] : [];
+                assert.deepStrictEqual(violations.filter((v) => v.urn !== null && mine.has(v.urn)).map((v) => [v.policy, v.level, v.urn!.split("::").pop()]), expected);
             });
         });
     }

@@ -52,7 +52,16 @@ function noncompliantStack() {
         res("aws:ec2/instance:Instance", "vm", { ami: "ami-1", ebsBlockDevices: [{ encrypted: false }] }),
         res("aws:ec2/securityGroup:SecurityGroup", "ssh", { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }] }),
         res("aws:rds/instance:Instance", "db", { instanceClass: "db.t4g.micro", publiclyAccessible: true, tags: { Environment: "prod" } }),
+        ...plainHttpListeners(),
     );
+}
+
+/** An internet-facing load balancer forwarding plain HTTP, in prod and in dev (one offence per rule level). */
+function plainHttpListeners() {
+    return ["prod", "dev"].flatMap((env) => {
+        const lb = res("aws:lb/loadBalancer:LoadBalancer", `lb-${env}`, { loadBalancerType: "application", internal: false, tags: { Environment: env } });
+        return [lb, res("aws:lb/listener:Listener", `http-${env}`, { loadBalancerArn: "<computed>", port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: "<computed>" }] }, { loadBalancerArn: [lb] })];
+    });
 }
 
 describe("policies: rule metadata and the offline runner", () => {
@@ -71,7 +80,7 @@ describe("policies: rule metadata and the offline runner", () => {
         }
         assert.strictEqual(ruleMetadata.length, allPolicies.length);
         const advisory = allPolicies.filter(p => p.enforcementLevel === "advisory").map(p => p.name).sort();
-        assert.deepStrictEqual(advisory, ["ebs-encrypted", "ec2-imdsv2-required", "security-group-no-public-admin-ports"]);
+        assert.deepStrictEqual(advisory, ["ebs-encrypted", "ec2-imdsv2-required", "lb-no-plain-http-forward", "security-group-no-public-admin-ports"]);
     });
 
     it("a fully compliant stack has no violations", async () => {
