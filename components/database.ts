@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { DatabaseConfig } from "../config";
 import { databaseSection, ENGINES, Engine, isEngine } from "../config/database";
 import { serviceTrustPolicy } from "./iam";
@@ -46,6 +47,13 @@ const FORCE_TLS: Record<Engine, { name: string; value: string }> = {
     mysql: { name: "require_secure_transport", value: "ON" },
     mariadb: { name: "require_secure_transport", value: "ON" },
 };
+
+/**
+ * The inputs this component sets on aws.rds.Instance that force a replacement (ForceNew in
+ * terraform-provider-aws internal/service/rds/instance.go, which @pulumi/aws is built from):
+ * a change to any of them creates a new, empty instance. They key the final snapshot's name.
+ */
+export const RDS_REPLACING_INPUTS = ["identifier", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId"] as const;
 
 /** Performance Insights' free retention (days); longer retention is billed. */
 const PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7;
@@ -148,6 +156,23 @@ export class Database extends pulumi.ComponentResource {
             monitoringAttachment = new aws.iam.RolePolicyAttachment(`${name}-monitoring`, { role: monitoringRole.name, policyArn: ENHANCED_MONITORING_POLICY_ARN }, { parent: this });
         }
 
+        // The identifier is fixed (operators and alarms know the instance by it), so a replacing
+        // change cannot create the new instance first (Pulumi's default): RDS would refuse the
+        // second instance of that name. Outside prod the old instance is deleted first
+        // (deleteBeforeReplace); in prod it is `protect`ed and Pulumi refuses the replacement
+        // (the offline diff says what to do). Either way the deleted instance leaves a final
+        // snapshot whose name must be new each time (RDS refuses an existing snapshot name):
+        // a random suffix that changes exactly when a replacing input changes.
+        const replacingInputs: Record<(typeof RDS_REPLACING_INPUTS)[number], pulumi.Input<string>> = {
+            identifier,
+            engine,
+            dbName: db.databaseName,
+            username: db.masterUsername,
+            storageEncrypted: "true",
+            kmsKeyId: db.kmsKeyArn ?? "aws/rds",
+        };
+        const finalSnapshotSuffix = new random.RandomId(`${name}-final-snapshot`, { byteLength: 4, keepers: replacingInputs }, { parent: this });
+
         const performanceInsights = db.performanceInsights
             ? {
                   performanceInsightsEnabled: true,
@@ -189,8 +214,9 @@ export class Database extends pulumi.ComponentResource {
                 copyTagsToSnapshot: true,
                 autoMinorVersionUpgrade: true,
                 deletionProtection: args.isProduction,
-                skipFinalSnapshot: !args.isProduction,
-                ...(args.isProduction ? { finalSnapshotIdentifier: `${identifier}-final` } : {}),
+                // Every environment: a replacement or a destroy must not lose the data unasked.
+                skipFinalSnapshot: false,
+                finalSnapshotIdentifier: pulumi.interpolate`${identifier}-final-${finalSnapshotSuffix.hex}`,
                 // After a prod delete the automated backups stay restorable until they expire.
                 deleteAutomatedBackups: !args.isProduction,
 
@@ -204,6 +230,7 @@ export class Database extends pulumi.ComponentResource {
             {
                 parent: this,
                 protect: args.isProduction,
+                deleteBeforeReplace: !args.isProduction,
                 // RDS checks the role's permissions when the instance is created.
                 dependsOn: monitoringAttachment ? [monitoringAttachment] : [],
             },

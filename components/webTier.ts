@@ -149,7 +149,8 @@ export class WebTier extends pulumi.ComponentResource {
                 value: publicAmi.value,
                 tags,
             },
-            { parent: this, ignoreChanges: ["value"] },
+            // A fixed name with a force-new input (dataType): a replacement must free the name first.
+            { parent: this, ignoreChanges: ["value"], deleteBeforeReplace: true },
         );
         this.amiParameterName = amiParameter.name;
         this.amiParameterArn = amiParameter.arn;

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { parameterGroupFamily, validateDatabaseArgs, DatabaseArgs } from "../components/database";
+import { RDS_REPLACING_INPUTS, parameterGroupFamily, validateDatabaseArgs, DatabaseArgs } from "../components/database";
 import { windowsOverlap } from "../config/database";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
@@ -92,10 +92,10 @@ describe("Database: dev and prod plans", () => {
                 const component = one(graph, COMPONENT, "db");
                 assert.ok(component.parent?.endsWith("pulumi:pulumi:Stack::platform-" + e.stack), component.parent ?? "no parent");
                 const types = children(graph).map((r) => `${r.type}::${r.name}`).sort();
-                const expected = [`${INSTANCE}::db`, `${PARAMETER_GROUP}::db-params`, `${SUBNET_GROUP}::db-subnets`, `${ROLE_POLICY}::db-connect`];
+                const expected = [`${INSTANCE}::db`, `${PARAMETER_GROUP}::db-params`, `${SUBNET_GROUP}::db-subnets`, `${ROLE_POLICY}::db-connect`, "random:index/randomId:RandomId::db-final-snapshot"];
                 if (prod) expected.push(`${ATTACHMENT}::db-monitoring`, `${ROLE}::db-monitoring`);
                 assert.deepStrictEqual(types, expected.sort());
-                for (const r of children(graph)) assert.ok(r.provider?.endsWith("pulumi:providers:aws::aws"), `${r.name} uses the stack's provider`);
+                for (const r of children(graph).filter((c) => c.type.startsWith("aws:"))) assert.ok(r.provider?.endsWith("pulumi:providers:aws::aws"), `${r.name} uses the stack's provider`);
             });
 
             it("runs the configured engine, version, class and gp3 storage with autoscaling", () => {
@@ -179,15 +179,36 @@ describe("Database: dev and prod plans", () => {
                 assert.strictEqual(input.copyTagsToSnapshot, true);
             });
 
-            it(prod ? "takes a final snapshot, has deletion protection and is protected" : "skips the final snapshot and can be deleted", () => {
-                assert.strictEqual(input.skipFinalSnapshot, !prod);
+            it(prod ? "takes a final snapshot, has deletion protection and is protected" : "takes a final snapshot and can be deleted or replaced", () => {
+                // Every environment keeps a final snapshot (the old expectation, dev skipping it,
+                // lost the data of any replacement or destroy without asking).
+                assert.strictEqual(input.skipFinalSnapshot, false);
                 assert.strictEqual(input.deletionProtection, prod);
                 assert.strictEqual(db.protect, prod);
                 assert.strictEqual(input.deleteAutomatedBackups, !prod);
-                if (prod) assert.strictEqual(input.finalSnapshotIdentifier, "platform-prod-final");
-                else assert.ok(!("finalSnapshotIdentifier" in input));
+                const suffix = one(graph, "random:index/randomId:RandomId", "db-final-snapshot");
+                assert.match(String(input.finalSnapshotIdentifier), new RegExp(`^platform-${e.stack}-final-[0-9a-f]{8}$`));
+                assert.deepStrictEqual(db.propertyDependencies.finalSnapshotIdentifier, [suffix.urn]);
                 // Only the instance holds data; nothing else is protected.
                 for (const r of children(graph).filter((c) => c !== db)) assert.strictEqual(r.protect, false, r.name);
+            });
+
+            it(prod ? "refuses replacement by protection (Pulumi will not replace a protected resource)" : "can be replaced despite its fixed identifier: delete first, final snapshot named anew", () => {
+                // terraform-provider-aws internal/service/rds/instance.go: these inputs are ForceNew.
+                // With a fixed identifier, Pulumi's create-before-delete would ask RDS for a second
+                // instance of the same name (DBInstanceAlreadyExists); a reused final snapshot
+                // name fails the delete (DBSnapshotAlreadyExists, RDS DeleteDBInstance API reference).
+                const forceNew = ["identifier", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId", "availabilityZone", "characterSetName", "ncharCharacterSetName", "snapshotIdentifier", "timezone", "customIamInstanceProfile", "restoreToPointInTime", "identifierPrefix"];
+                const setHere = forceNew.filter((k) => k in input);
+                assert.deepStrictEqual([...RDS_REPLACING_INPUTS].filter((k) => k !== "kmsKeyId").sort(), setHere.filter((k) => k !== "kmsKeyId").sort());
+                assert.strictEqual(typeof input.identifier, "string");
+                assert.strictEqual(db.deleteBeforeReplace, !prod);
+                const suffix = one(graph, "random:index/randomId:RandomId", "db-final-snapshot");
+                // The random suffix is replaced (a new value) exactly when a replacing input changes.
+                assert.deepStrictEqual(Object.keys(suffix.inputs.keepers as object).sort(), [...RDS_REPLACING_INPUTS].sort());
+                for (const k of RDS_REPLACING_INPUTS) {
+                    if (k in input) assert.strictEqual(String((suffix.inputs.keepers as Record<string, unknown>)[k]), String(input[k]), k);
+                }
             });
 
             it(prod ? "has Performance Insights for 7 days" : "has no Performance Insights", () => {

@@ -170,6 +170,10 @@ describe("web tier", function () {
                     value: "<secret>",
                     tags: {},
                 });
+                // Fixed name + a ForceNew input (data_type, terraform-provider-aws
+                // internal/service/ssm/parameter.go) whose create uses Overwrite=false: a
+                // create-before-delete replacement would fail with ParameterAlreadyExists.
+                assert.strictEqual(p.deleteBeforeReplace, true);
             });
 
             it("launches from a template: AMI resolved from the parameter, IMDSv2 only, encrypted gp3 root, no key pair", () => {

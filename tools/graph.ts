@@ -22,6 +22,12 @@ export interface GraphResource {
     protect: boolean;
     /** `retainOnDelete: true` in the resource options. */
     retainOnDelete: boolean;
+    /**
+     * `deleteBeforeReplace: true` in the resource options: a replacement deletes the old resource
+     * first (needed where the new one would take the old one's fixed name). Absent in graphs
+     * recorded before this field existed.
+     */
+    deleteBeforeReplace?: boolean;
     /** True for provider-managed (custom) resources, false for components. */
     custom: boolean;
     /** True when the component is a remote (multi-language) component such as awsx's: its

@@ -233,6 +233,12 @@ export class OfflineMocks implements Mocks {
             case "aws:ssm/document:Document":
                 // A new document is version 1, and the default (what `$DEFAULT` runs).
                 return { latestVersion: "1", defaultVersion: "1", documentVersion: "1", status: "Active", owner: MOCK_ACCOUNT_ID };
+            case "random:index/randomId:RandomId": {
+                // What the random provider computes: byteLength random bytes in hex, decimal and base64.
+                const bytes = Buffer.from(hex(id + "random", 2 * Number(inputs.byteLength ?? 8)), "hex");
+                const b64Url = bytes.toString("base64url");
+                return { id: b64Url, hex: bytes.toString("hex"), dec: BigInt(`0x${bytes.toString("hex")}`).toString(), b64Std: bytes.toString("base64"), b64Url };
+            }
             case "aws:ssm/association:Association":
                 return { associationId: `${hex(id, 8)}-${hex(id + "a", 4)}-${hex(id + "b", 4)}-${hex(id + "c", 4)}-${hex(id + "d", 12)}` };
             default:

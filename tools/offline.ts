@@ -113,6 +113,7 @@ class RecordingMonitor extends MockMonitor {
                     propertyDependencies,
                     protect: req.getProtect() === true,
                     retainOnDelete: req.getRetainondelete() === true,
+                    deleteBeforeReplace: req.getDeletebeforereplace() === true,
                     custom: req.getCustom(),
                     remote: req.getRemote(),
                     provider: provider ? provider.split("::").slice(0, -1).join("::") : null,
