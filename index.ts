@@ -72,6 +72,13 @@ const backupBucket = new PrivateBucket(
     },
     { providers: [provider] },
 );
+// Release artifacts of the web app (`releases/<stack>/<version>.tar.gz` + `.sha256`, and the
+// `current` pointer): versioned like every private bucket, never expired (a rollback needs them).
+const releasesBucket = new PrivateBucket(
+    "releases",
+    { ...bucketDefaults, lifecycle: housekeeping, accessLogs: { bucket: logsBucket, prefix: "s3/releases/" } },
+    { providers: [provider] },
+);
 const bakeLogsBucket = new PrivateBucket(
     "bake-logs",
     { ...bucketDefaults, lifecycle: { ...housekeeping, expireAfterDays: 90 }, accessLogs: { bucket: logsBucket, prefix: "s3/bake-logs/" } },
@@ -111,6 +118,7 @@ const webTier = new WebTier(
         uploadsBucket,
         backupBucket,
         logsBucket,
+        releasesBucket,
         certificateArn: publicZone?.certificateArn ?? config.webTier.certificateArn,
         // Instances an Auto Scaling group launches do not get the provider's default tags.
         launchTags: config.tags,
@@ -241,6 +249,10 @@ const outputs = {
     uploadsBucketName: uploadsBucket.bucketName,
     backupBucketName: backupBucket.bucketName,
     bakeLogsBucketName: bakeLogsBucket.bucketName,
+    releaseBucketName: releasesBucket.bucketName,
+    releasePrefix: webTier.releasePrefix,
+    deployDocumentName: webTier.deployDocumentName,
+    webInstanceId: webTier.instanceId,
     webRoleArn: webTier.roleArn,
     loadBalancerDnsName: webTier.loadBalancerDnsName,
     autoScalingGroupName: webTier.autoScalingGroupName,

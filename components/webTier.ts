@@ -2,8 +2,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { WebTierConfig } from "../config";
 import { al2023Parameter } from "../config/webTier";
+import { AppOptions, ReleaseSource, appSetupLines, bootReleaseLines, deployDocumentContent, readDeployScript } from "./app";
 import { PrivateBucket } from "./bucket";
 import { serviceTrustPolicy } from "./iam";
+
+export { APP_SERVICE } from "./app";
 
 export interface WebTierArgs {
     /** The validated `webTier` section of the stack config (mode, sizes, ports, snapshots...). Required. */
@@ -26,8 +29,20 @@ export interface WebTierArgs {
     uploadsBucket: PrivateBucket;
     /** File backups (components/ssm/backup.sh): read and write under `backupPrefix` only. Required. */
     backupBucket: PrivateBucket;
-    /** Receives the load balancer's access logs under `alb/<stack>`. Required. */
+    /**
+     * Receives the load balancer's access logs under `alb/<stack>`, and the deploy command's
+     * output under `ssm/deploy/<stack>/` (the instances write it). Required.
+     */
     logsBucket: PrivateBucket;
+    /**
+     * The stack's release artifacts (`<releasePrefix>/<version>.tar.gz` + `.sha256`, and the
+     * `current` pointer): the instances may only read under `releasePrefix`. Required.
+     */
+    releasesBucket: PrivateBucket;
+    /** Key prefix of this stack's releases (no trailing slash). Default `releases/<stack>`. */
+    releasePrefix?: string;
+    /** Seconds one instance may take to install a release (the deploy document's step timeout). Default 600. */
+    deployTimeoutSeconds?: number;
     /** Key prefix of this stack's backups in the backup bucket. Default `backups/<stack>/`. */
     backupPrefix?: string;
     /**
@@ -63,15 +78,12 @@ export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 export const ROOT_DEVICE = "/dev/xvda";
 /** Tag key DLM selects volumes by; its value names this stack's tier (see the DLM policy). */
 export const SNAPSHOT_TAG_KEY = "SnapshotPolicy";
-/** systemd unit the baked AMI installs; user data only starts it. */
-export const APP_SERVICE = "platform-app.service";
 
 /** The network is IPv4-only (no IPv6 ranges on the VPC or subnets), so is the load balancer. */
 const LOAD_BALANCER_IP_ADDRESS_TYPE = "ipv4";
 /** Seconds a new instance gets to boot and pass the health check before it counts as unhealthy. */
 const HEALTH_CHECK_GRACE_SECONDS = 300;
 const ANYWHERE_V4 = "0.0.0.0/0";
-const ANYWHERE_V6 = "::/0";
 
 /**
  * The web tier on EC2: instances from a launch template whose AMI is resolved from an SSM
@@ -110,6 +122,13 @@ export class WebTier extends pulumi.ComponentResource {
     readonly targetGroupArn?: pulumi.Output<string>;
     /** For CloudWatch `TargetGroup` dimensions. */
     readonly targetGroupArnSuffix?: pulumi.Output<string>;
+    /** The Command document that installs a release on an instance (`npm run ops -- deploy`). */
+    readonly deployDocumentName: pulumi.Output<string>;
+    /** Where the stack's releases are: the bucket and the key prefix. */
+    readonly releaseBucketName: pulumi.Output<string>;
+    readonly releasePrefix: string;
+    /** The default app's port and health path (the bake installs the same app). */
+    readonly app: AppOptions;
     // `single` mode only:
     readonly instanceId?: pulumi.Output<string>;
     readonly publicIp?: pulumi.Output<string>;
@@ -120,6 +139,7 @@ export class WebTier extends pulumi.ComponentResource {
         const cfg = args.config;
         const tags = args.tags ?? {};
         const backupPrefix = args.backupPrefix ?? `backups/${args.stack}/`;
+        const releasePrefix = (args.releasePrefix ?? `releases/${args.stack}`).replace(/\/+$/, "");
         const certificateArn = args.certificateArn ?? cfg.certificateArn;
         if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/.test(backupPrefix)) {
             throw new Error(`WebTier "${name}": backupPrefix "${backupPrefix}" must be a relative S3 key prefix ending in "/", e.g. "backups/${args.stack}/"`);
@@ -155,7 +175,15 @@ export class WebTier extends pulumi.ComponentResource {
         this.amiParameterName = amiParameter.name;
         this.amiParameterArn = amiParameter.arn;
 
-        const { role, profile } = this.createInstanceRole(name, args, backupPrefix, tags);
+        if (!/^[A-Za-z0-9][A-Za-z0-9/_.-]*$/.test(releasePrefix)) {
+            throw new Error(`WebTier "${name}": releasePrefix "${releasePrefix}" must be a relative S3 key prefix such as "releases/${args.stack}"`);
+        }
+        // Single mode has no load balancer: the instance itself answers on port 80 too.
+        this.app = { port: cfg.appPort, healthPath: cfg.healthCheckPath, ...(cfg.mode === "single" && cfg.appPort !== 80 ? { extraPorts: [80] } : {}) };
+        this.releasePrefix = releasePrefix;
+        this.releaseBucketName = pulumi.output(args.releasesBucket.bucketName);
+
+        const { role, profile } = this.createInstanceRole(name, args, backupPrefix, releasePrefix, tags);
         this.role = role;
         this.roleArn = role.arn;
         this.roleName = role.name;
@@ -167,7 +195,25 @@ export class WebTier extends pulumi.ComponentResource {
         const launchTags = { ...(args.launchTags ?? {}), ...tags, Name: `${args.stack}-${name}`, [cfg.backupTag.key]: cfg.backupTag.value };
         const volumeTags = { ...launchTags, ...(cfg.snapshots.enabled ? snapshotTag : {}) };
         const metadataOptions = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 };
-        const userData = Buffer.from(userDataScript()).toString("base64");
+        const deployScript = readDeployScript();
+        const userData = this.releaseBucketName.apply((bucket) => Buffer.from(userDataScript({ app: this.app, releases: { bucket, prefix: releasePrefix }, deployScript })).toString("base64"));
+
+        const deployDocument = new aws.ssm.Document(
+            `${name}-deploy`,
+            {
+                documentType: "Command",
+                documentFormat: "JSON",
+                targetType: "/AWS::EC2::Instance",
+                content: pulumi.jsonStringify(
+                    this.releaseBucketName.apply((bucket) =>
+                        deployDocumentContent({ ...this.app, bucket, prefix: releasePrefix, deployScript, timeoutSeconds: args.deployTimeoutSeconds ?? 600 }),
+                    ),
+                ),
+                tags,
+            },
+            { parent: this },
+        );
+        this.deployDocumentName = deployDocument.name;
 
         if (cfg.mode === "asg") {
             const launchTemplate = new aws.ec2.LaunchTemplate(
@@ -238,10 +284,12 @@ export class WebTier extends pulumi.ComponentResource {
             targetGroupArnSuffix: this.targetGroupArnSuffix,
             instanceId: this.instanceId,
             publicIp: this.publicIp,
+            deployDocumentName: this.deployDocumentName,
+            releaseBucketName: this.releaseBucketName,
         });
     }
 
-    private createInstanceRole(name: string, args: WebTierArgs, backupPrefix: string, tags: Record<string, string>) {
+    private createInstanceRole(name: string, args: WebTierArgs, backupPrefix: string, releasePrefix: string, tags: Record<string, string>) {
         const role = new aws.iam.Role(
             `${name}-instance`,
             {
@@ -262,6 +310,24 @@ export class WebTier extends pulumi.ComponentResource {
         // verify-before-commit step, so read-write, but only under this stack's prefix: an
         // instance can never touch another stack's backups.
         args.backupBucket.grantReadWrite(role, backupPrefix);
+        // deploy.sh (boot, bake, ops deploy) reads releases and the `current` pointer; listing
+        // the prefix tells a missing release from a denied one. Never writes: releases are
+        // uploaded by whoever runs `ops deploy`.
+        args.releasesBucket.grantRead(role, `${releasePrefix}/`);
+        // The SSM agent uploads the deploy command's output with the instance's credentials, and
+        // checks the bucket's encryption first.
+        args.logsBucket.grantWrite(role, `ssm/deploy/${args.stack}/`);
+        new aws.iam.RolePolicy(
+            `${name}-command-output`,
+            {
+                role: role.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Sid: "CommandOutputBucketEncryption", Effect: "Allow", Action: "s3:GetEncryptionConfiguration", Resource: args.logsBucket.arn }],
+                }),
+            },
+            { parent: this },
+        );
         return { role, profile };
     }
 
@@ -393,7 +459,7 @@ export class WebTier extends pulumi.ComponentResource {
         amiParameter: aws.ssm.Parameter,
         profile: aws.iam.InstanceProfile,
         metadataOptions: aws.types.input.ec2.InstanceMetadataOptions,
-        userData: string,
+        userData: pulumi.Input<string>,
         launchTags: Record<string, string>,
         volumeTags: Record<string, string>,
         tags: Record<string, string>,
@@ -401,16 +467,15 @@ export class WebTier extends pulumi.ComponentResource {
         const cfg = args.config;
         // No load balancer in front: the instance (the app or a local proxy) answers HTTP(S)
         // itself. Never SSH: shells go through Session Manager.
+        // Only what the instance serves: the default app answers HTTP on port 80 (and the app
+        // port, which the app group opens to the load balancer group only). Nothing listens on
+        // 443 and the instance has no IPv6 address (the VPC is IPv4-only), so neither is opened.
         const sg = new aws.ec2.SecurityGroup(
             `${name}-single`,
-            { vpcId: args.vpcId, description: "Single web instance: HTTP and HTTPS from the internet", tags: { ...tags, Name: `${name}-single` } },
+            { vpcId: args.vpcId, description: "Single web instance: HTTP from the internet", tags: { ...tags, Name: `${name}-single` } },
             { parent: this },
         );
-        for (const port of [80, 443]) {
-            const what = port === 443 ? "HTTPS" : "HTTP";
-            new aws.vpc.SecurityGroupIngressRule(`${name}-single-in-${port}-v4`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: ANYWHERE_V4, description: `${what} from anywhere`, tags }, { parent: this });
-            new aws.vpc.SecurityGroupIngressRule(`${name}-single-in-${port}-v6`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv6: ANYWHERE_V6, description: `${what} from anywhere (IPv6)`, tags }, { parent: this });
-        }
+        new aws.vpc.SecurityGroupIngressRule(`${name}-single-in-80-v4`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: ANYWHERE_V4, description: "HTTP from anywhere", tags }, { parent: this });
         new aws.vpc.SecurityGroupEgressRule(`${name}-single-out-https`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: ANYWHERE_V4, description: "HTTPS to AWS APIs and package repositories", tags }, { parent: this });
 
         const instance = new aws.ec2.Instance(
@@ -484,19 +549,39 @@ export class WebTier extends pulumi.ComponentResource {
     }
 }
 
+export interface UserDataOptions {
+    /** The default app's port, health path and extra ports. */
+    app: AppOptions;
+    /** Where the stack's releases are (the `current` pointer is installed at boot). */
+    releases: ReleaseSource;
+    /** components/ssm/deploy.sh (readDeployScript()). */
+    deployScript: string;
+}
+
+/** One titled part of the boot script. */
+export interface UserDataSection {
+    title: string;
+    lines: string[];
+}
+
 /**
- * Boot script, kept small and free of secrets (anyone allowed ec2:DescribeInstanceAttribute can
- * read user data): the baked AMI carries the app and its unit; this only starts it.
+ * The boot script's parts, in order. Kept as separate sections so each concern (the app, the
+ * release, backups...) is added or changed on its own. Free of secrets: anyone allowed
+ * ec2:DescribeInstanceAttribute can read user data.
  */
-export function userDataScript(): string {
+export function userDataSections(o: UserDataOptions): UserDataSection[] {
     return [
-        "#!/bin/bash",
-        "set -euo pipefail",
-        `if systemctl cat ${APP_SERVICE} >/dev/null 2>&1; then`,
-        `  systemctl enable --now ${APP_SERVICE}`,
-        "else",
-        `  echo "${APP_SERVICE} is not installed: the stock image is running until the first bake" >&2`,
-        "fi",
-        "",
-    ].join("\n");
+        { title: "default app: nginx, its config and platform-app.service, the built-in release (components/app.ts)", lines: appSetupLines(o.app, o.deployScript) },
+        { title: "the stack's current release, when one is set (components/ssm/deploy.sh)", lines: bootReleaseLines(o.app, o.releases) },
+    ];
+}
+
+/**
+ * The boot script (EC2 user data, at most 16 KB before base64): runs once, at an instance's
+ * first boot, as root. Works on the stock Amazon Linux 2023 image (it installs nginx) and on a
+ * baked one (everything is already there and is rewritten to today's config).
+ */
+export function userDataScript(o: UserDataOptions): string {
+    const body = userDataSections(o).flatMap((s) => ["", `# --- ${s.title} ---`, ...s.lines]);
+    return ["#!/bin/bash", "set -euo pipefail", ...body, ""].join("\n");
 }

@@ -10,6 +10,7 @@ import * as path from "path";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { parse, stringify } from "yaml";
 import { APP_SERVICE, DLM_SERVICE_POLICY_ARN, SSM_CORE_POLICY_ARN, TLS_POLICY, userDataScript } from "../components/webTier";
+import { DEPLOY_SCRIPT_PATH, deployDocumentContent, nginxConfig, readDeployScript } from "../components/app";
 import { al2023Parameter } from "../config/webTier";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
@@ -74,6 +75,12 @@ async function runRecordingIgnoreChanges(configFile: string): Promise<{ graph: G
 }
 
 /** The web tier component and everything below it. */
+/** The boot script the stack's web tier should carry (its release bucket, the stack's prefix). */
+function expectedUserData(graph: Graph, stack: string, extraPorts?: number[]): string {
+    const app = { port: 8080, healthPath: "/healthz", ...(extraPorts ? { extraPorts } : {}) };
+    return userDataScript({ app, releases: { bucket: String(graph.outputs.releaseBucketName), prefix: `releases/${stack}` }, deployScript: readDeployScript() });
+}
+
 function tier(graph: Graph): { component: GraphResource; children: GraphResource[] } {
     const components = graph.resources.filter((r) => r.type === COMPONENT);
     assert.strictEqual(components.length, 1, "exactly one WebTier");
@@ -155,6 +162,8 @@ describe("web tier", function () {
                         `${LOAD_BALANCER}::web`,
                         `${TARGET_GROUP}::web`,
                         `${PARAMETER}::web-ami`,
+                        "aws:ssm/document:Document::web-deploy",
+                        `${ROLE_POLICY}::web-command-output`,
                     ].sort(),
                 );
             });
@@ -196,7 +205,7 @@ describe("web tier", function () {
                 assert.strictEqual(lt.inputs.updateDefaultVersion, true);
                 const appSg = g().resources.find((r) => r.type === SECURITY_GROUP && r.name === "network-app")!;
                 assert.deepStrictEqual(lt.inputs.vpcSecurityGroupIds, [appSg.id]);
-                assert.strictEqual(Buffer.from(String(lt.inputs.userData), "base64").toString(), userDataScript());
+                assert.strictEqual(Buffer.from(String(lt.inputs.userData), "base64").toString(), expectedUserData(g(), stack));
             });
 
             it("tags instances and volumes at launch: stack tags, Name, the backup tag; volumes also the snapshot tag", () => {
@@ -390,6 +399,29 @@ describe("web tier", function () {
                         ...kms("backups"),
                     ],
                 });
+                // Releases: read only, under this stack's prefix only (deploy.sh lists the prefix to tell
+                // a missing release from a denied one).
+                const releases = bucketArn(g(), "releases");
+                const releaseGrant = inline.find((r) => r.parent === bucketUrn("releases"))!;
+                assert.deepStrictEqual(json(releaseGrant.inputs.policy), {
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Sid: "Objects", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: `${releases}/releases/${stack}/*` },
+                        { Sid: "List", Effect: "Allow", Action: "s3:ListBucket", Resource: releases, Condition: { StringLike: { "s3:prefix": [`releases/${stack}/*`] } } },
+                        ...kms("releases").map((s) => ({ ...s, Action: ["kms:Decrypt"] })),
+                    ],
+                });
+                // The deploy command's output: written under ssm/deploy/<stack>/ of the logs bucket.
+                const logs = bucketArn(g(), "logs");
+                const deployOutput = inline.find((r) => r.parent === bucketUrn("logs") && JSON.stringify(r.inputs.policy).includes(`ssm/deploy/${stack}/`))!;
+                assert.ok(deployOutput, "deploy output grant");
+                assert.deepStrictEqual(
+                    json(deployOutput.inputs.policy).Statement.filter((s: any) => s.Sid === "Objects").map((s: any) => s.Resource),
+                    [`${logs}/ssm/deploy/${stack}/*`],
+                );
+                assert.deepStrictEqual(json(only(children, ROLE_POLICY, "web-command-output").inputs.policy).Statement, [
+                    { Sid: "CommandOutputBucketEncryption", Effect: "Allow", Action: "s3:GetEncryptionConfiguration", Resource: logs },
+                ]);
                 // Whatever else other components grant the role (operations logs, database), nothing is a wildcard.
                 for (const p of inline) {
                     const doc = json(p.inputs.policy);
@@ -489,12 +521,29 @@ describe("web tier", function () {
         assert.deepStrictEqual(withCertIgnore.get(`${LAUNCH_TEMPLATE}::web`), []);
     });
 
-    it("user data only starts the baked app service and carries no secret", () => {
-        const script = userDataScript();
-        assert.ok(script.startsWith("#!/bin/bash\n"));
-        assert.ok(script.includes(`systemctl enable --now ${APP_SERVICE}`));
-        assert.ok(script.length < 512);
-        assert.doesNotMatch(script, /password|secret|token|key/i);
+    it("user data installs and starts the default app, then the stack's current release; no secret", () => {
+        const script = expectedUserData(prod, "prod");
+        assert.ok(script.startsWith("#!/bin/bash\nset -euo pipefail\n"));
+        assert.ok(script.includes(nginxConfig({ port: 8080, healthPath: "/healthz" })), "the app's nginx config, verbatim");
+        assert.ok(script.includes(`systemctl enable ${APP_SERVICE}\nsystemctl restart ${APP_SERVICE}\n`));
+        const bucket = String(prod.outputs.releaseBucketName);
+        assert.match(bucket, /^releases-[0-9a-f]{7}$/);
+        assert.ok(script.includes(`bash ${DEPLOY_SCRIPT_PATH} --bucket '${bucket}' --prefix 'releases/prod' --port 8080 --health-path '/healthz' --release current --missing-ok`));
+        // The app starts before the release is fetched: an instance serves even when S3 is slow.
+        assert.ok(script.lastIndexOf(`systemctl restart ${APP_SERVICE}`) < script.lastIndexOf("--release current --missing-ok"));
+        assert.ok(Buffer.byteLength(script) < 16 * 1024, "EC2 user data: at most 16 KB");
+        assert.doesNotMatch(script.replace(readDeployScript(), ""), /password|secret|access.?key|session.?token/i);
+    });
+
+    it("has a deploy Command document: the stack's bucket and prefix, deploy.sh verbatim, the app's port and health path", () => {
+        for (const [g, stack] of [[dev, "dev"], [prod, "prod"]] as const) {
+            const doc = only(tier(g).children, "aws:ssm/document:Document", "web-deploy");
+            assert.deepStrictEqual({ documentType: doc.inputs.documentType, targetType: doc.inputs.targetType }, { documentType: "Command", targetType: "/AWS::EC2::Instance" });
+            const expected = deployDocumentContent({ port: 8080, healthPath: "/healthz", bucket: String(g.outputs.releaseBucketName), prefix: `releases/${stack}`, deployScript: readDeployScript(), timeoutSeconds: 600 });
+            assert.deepStrictEqual(json(doc.inputs.content), expected);
+            assert.strictEqual(g.outputs.deployDocumentName, doc.inputs.name ?? g.outputs.deployDocumentName);
+            assert.strictEqual(g.outputs.releasePrefix, `releases/${stack}`);
+        }
     });
 
     describe("with a certificate", () => {
@@ -551,13 +600,14 @@ describe("web tier", function () {
             assert.strictEqual(instance.inputs.keyName, undefined);
             assert.deepStrictEqual(instance.inputs.tags, { ...TAGS_DEV, Name: "dev-web", Backup: "true" });
             assert.deepStrictEqual(instance.inputs.volumeTags, { ...TAGS_DEV, Name: "dev-web", Backup: "true", SnapshotPolicy: "dev-web" });
-            assert.strictEqual(Buffer.from(String(instance.inputs.userDataBase64), "base64").toString(), userDataScript());
+            // Single mode: the instance answers on port 80 as well (no load balancer in front).
+            assert.strictEqual(Buffer.from(String(instance.inputs.userDataBase64), "base64").toString(), expectedUserData(single, "dev", [80]));
             assert.match(String(instance.inputs.ami), /^ami-[0-9a-f]{17}$/);
             assert.deepStrictEqual(instance.propertyDependencies.ami, [param.urn]);
             assert.deepStrictEqual(singleIgnore.get(`${INSTANCE}::web`), ["ami"]);
         });
 
-        it("admits HTTP and HTTPS from anywhere through its own group, HTTPS out, never SSH", () => {
+        it("admits HTTP from anywhere through its own group (what the app serves), HTTPS out, never SSH", () => {
             const { children } = tier(single);
             const sg = only(children, SECURITY_GROUP);
             const appSg = single.resources.find((r) => r.type === SECURITY_GROUP && r.name === "network-app")!;
@@ -570,7 +620,8 @@ describe("web tier", function () {
                         return `${r.inputs.ipProtocol} ${r.inputs.fromPort}-${r.inputs.toPort} ${r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6}`;
                     })
                     .sort();
-            assert.deepStrictEqual(rules(INGRESS), ["tcp 443-443 ::/0", "tcp 443-443 0.0.0.0/0", "tcp 80-80 ::/0", "tcp 80-80 0.0.0.0/0"].sort());
+            // Only what it serves: the default app on port 80; no 443 (nothing listens), no IPv6 (no address).
+            assert.deepStrictEqual(rules(INGRESS), ["tcp 80-80 0.0.0.0/0"]);
             assert.deepStrictEqual(rules(EGRESS), ["tcp 443-443 0.0.0.0/0"]);
         });
 
