@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AmiFactoryConfig } from "../config";
 import { al2023Parameter } from "../config/webTier";
 import type { SsmDocumentContent, SsmStep } from "../tools/ssmDocuments";
+import { AppOptions, DEPLOY_SCRIPT_PATH, RELEASE_VERSION_PATTERN, ReleaseSource, appSetupLines, readDeployScript } from "./app";
 import type { PrivateBucket } from "./bucket";
 
 /** What the factory needs of the web tier (a `WebTier` satisfies it). */
@@ -19,6 +20,11 @@ export interface AmiFactoryWebTier {
     /** The SSM parameter the launch template resolves (`resolve:ssm:`); each bake writes its AMI id there. */
     readonly amiParameterName: pulumi.Input<string>;
     readonly amiParameterArn: pulumi.Input<string>;
+    /** The default app (port, health path): baked into the image with a release. Absent: no app is baked. */
+    readonly app?: AppOptions;
+    /** The stack's release bucket and prefix (a release is baked from there). Required with `app`. */
+    readonly releaseBucketName?: pulumi.Input<string>;
+    readonly releasePrefix?: string;
 }
 
 export interface AmiFactoryArgs {
@@ -72,8 +78,22 @@ export function readBakePrepareScript(): string {
     return fs.readFileSync(BAKE_PREPARE_SCRIPT_PATH, "utf8");
 }
 
-/** The `bake-prepare` Command document (pure: exported for tests). */
-export function bakePrepareDocumentContent(script: string, packages: string[]): SsmDocumentContent {
+/** `Release` of the bake: `current` (the stack's current release, if one is set), a version, or `none`. */
+export const BAKE_RELEASE_PATTERN = `^(none|current)$|${RELEASE_VERSION_PATTERN}`;
+
+/** What the bake needs to bake the default app and a release (WebTier's app, its release location, deploy.sh). */
+export interface BakeApp extends ReleaseSource {
+    app: AppOptions;
+    deployScript: string;
+}
+
+/**
+ * The `bake-prepare` Command document (pure: exported for tests). With `bakeApp`, the builder
+ * first gets the default app (components/app.ts, as user data installs it) and the `Release`
+ * parameter's release, installed and health-checked by deploy.sh: a release that is not
+ * healthy fails the bake.
+ */
+export function bakePrepareDocumentContent(script: string, packages: string[], bakeApp?: BakeApp): SsmDocumentContent {
     if (script.split("\n").includes(BAKE_HEREDOC_TERMINATOR)) throw new Error(`bake-prepare.sh must not contain a line "${BAKE_HEREDOC_TERMINATOR}" (it ends the heredoc)`);
     if (script.includes("{{")) throw new Error("bake-prepare.sh must not contain '{{' (SSM would treat it as a parameter reference)");
     return {
@@ -81,6 +101,9 @@ export function bakePrepareDocumentContent(script: string, packages: string[]): 
         description: "Prepares an AMI builder: OS updates, packages, SSM agent, then removes host keys, logs, cloud-init state, history and machine-id for imaging.",
         parameters: {
             Packages: { type: "String", description: "Space-separated dnf packages to install.", default: packages.join(" "), allowedPattern: PACKAGES_PATTERN },
+            ...(bakeApp
+                ? { Release: { type: "String", description: "Release baked into the image: current (the stack's current release, if set), a version, or none.", default: "current", allowedPattern: BAKE_RELEASE_PATTERN } }
+                : {}),
         },
         mainSteps: [
             {
@@ -91,6 +114,15 @@ export function bakePrepareDocumentContent(script: string, packages: string[]): 
                     timeoutSeconds: 3600,
                     runCommand: [
                         "set -euo pipefail",
+                        ...(bakeApp
+                            ? [
+                                  ...appSetupLines(bakeApp.app, bakeApp.deployScript),
+                                  "release='{{ Release }}'",
+                                  'if [ "$release" != none ]; then',
+                                  `  bash ${DEPLOY_SCRIPT_PATH} --bucket '${bakeApp.bucket}' --prefix '${bakeApp.prefix}' --port ${bakeApp.app.port} --health-path '${bakeApp.app.healthPath}' --release "$release" --missing-ok`,
+                                  "fi",
+                              ]
+                            : []),
                         "umask 077",
                         // Quoted heredoc: the script reaches the file byte for byte, no expansion.
                         `cat > ${BAKE_PREPARE_INSTANCE_PATH} <<'${BAKE_HEREDOC_TERMINATOR}'`,
@@ -124,6 +156,8 @@ export interface BakeRunbookOptions {
     keepImages: number;
     logsBucketName: string;
     logsPrefix: string;
+    /** The prepare document takes a `Release` (the web tier's app is baked). */
+    bakesRelease?: boolean;
 }
 
 /** Keeps the newest N available images of this stack's kind; deregisters the rest and deletes their snapshots. */
@@ -186,7 +220,14 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
         { Key: "Stack", Value: o.stack },
         { Key: "Name", Value: `${o.stack}-ami-builder` },
     ];
-    const imageTags = { Stack: o.stack, CreatedBy: BAKED_BY, SourceAmi: "{{ ResolveSourceAmi.SourceAmiId }}", BakeTime: "{{ global:DATE_TIME }}", GitRevision: "{{ GitRevision }}" };
+    const imageTags = {
+        Stack: o.stack,
+        CreatedBy: BAKED_BY,
+        SourceAmi: "{{ ResolveSourceAmi.SourceAmiId }}",
+        BakeTime: "{{ global:DATE_TIME }}",
+        GitRevision: "{{ GitRevision }}",
+        ...(o.bakesRelease ? { Release: "{{ Release }}" } : {}),
+    };
     const refresh = o.instanceRefresh && o.autoScalingGroupName !== undefined;
     const mainSteps: SsmStep[] = [
         {
@@ -239,7 +280,7 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
             inputs: {
                 DocumentName: o.bakePrepareDocumentName,
                 InstanceIds: ["{{ LaunchBuilder.InstanceIds }}"],
-                Parameters: { Packages: "{{ Packages }}" },
+                Parameters: { Packages: "{{ Packages }}", ...(o.bakesRelease ? { Release: "{{ Release }}" } : {}) },
                 OutputS3BucketName: o.logsBucketName,
                 OutputS3KeyPrefix: o.logsPrefix,
                 TimeoutSeconds: 3600,
@@ -354,6 +395,9 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
             InstanceType: { type: "String", description: "Builder instance type (must match the base image's architecture).", default: o.instanceType, allowedPattern: "^[a-z][a-z0-9-]*\\.[a-z0-9]+$" },
             Packages: { type: "String", description: "Space-separated dnf packages to install.", default: o.packages.join(" "), allowedPattern: PACKAGES_PATTERN },
             GitRevision: { type: "String", description: "Revision recorded in the image's GitRevision tag.", default: "unspecified", allowedPattern: "^[A-Za-z0-9._/-]{1,128}$" },
+            ...(o.bakesRelease
+                ? { Release: { type: "String", description: "Release of the web app baked into the image: current (the stack's current release, if set), a version, or none.", default: "current", allowedPattern: BAKE_RELEASE_PATTERN } }
+                : {}),
             InstanceRefresh: { type: "Boolean", description: "Start an instance refresh of the web tier's group after publishing.", default: refresh },
             KeepImages: { type: "Integer", description: "Baked AMIs to keep; older ones are deregistered with their snapshots.", default: o.keepImages },
         },
@@ -682,7 +726,11 @@ export class AmiFactory extends pulumi.ComponentResource {
                 documentType: "Command",
                 documentFormat: "JSON",
                 targetType: "/AWS::EC2::Instance",
-                content: JSON.stringify(bakePrepareDocumentContent(readBakePrepareScript(), cfg.packages), null, 2),
+                content: pulumi.output(args.webTier.releaseBucketName).apply((bucket) => {
+                    const web = args.webTier;
+                    const bakeApp = web.app && bucket && web.releasePrefix ? { app: web.app, bucket, prefix: web.releasePrefix, deployScript: readDeployScript() } : undefined;
+                    return JSON.stringify(bakePrepareDocumentContent(readBakePrepareScript(), cfg.packages, bakeApp), null, 2);
+                }),
                 tags,
             },
             { parent: this },
@@ -758,6 +806,7 @@ export class AmiFactory extends pulumi.ComponentResource {
                                 keepImages: cfg.keepBakedImages,
                                 logsBucketName: bucket,
                                 logsPrefix: this.bakeLogsPrefix.replace(/\/$/, ""),
+                                bakesRelease: args.webTier.app !== undefined && args.webTier.releasePrefix !== undefined,
                             }),
                             null,
                             2,

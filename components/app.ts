@@ -72,7 +72,7 @@ export interface AppOptions {
     /** The target group's health check path. */
     healthPath: string;
     /** More ports to serve the same site on (single mode: 80, the instance's public port). Default none. */
-    extraPorts?: number[];
+    extraPorts?: readonly number[];
     /** Default INSTANCE_APP_PATHS (tests run the same config under a temp directory). */
     paths?: AppPaths;
 }

@@ -17,7 +17,7 @@ import { NGINX, RunningNginx, get, startNginx, tempAppPaths } from "./helpers/ng
 const ROOT = path.resolve(__dirname, "..");
 
 /** The boot script of a stack with these app settings. */
-function bootScript(app: { port: number; healthPath: string; extraPorts?: number[] }): string {
+function bootScript(app: { port: number; healthPath: string; extraPorts?: readonly number[] }): string {
     return userDataScript({ app, releases: { bucket: "platform-releases-0123456", prefix: "releases/dev" }, deployScript: readDeployScript() });
 }
 

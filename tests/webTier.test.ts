@@ -11,6 +11,7 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { parse, stringify } from "yaml";
 import { APP_SERVICE, DLM_SERVICE_POLICY_ARN, SSM_CORE_POLICY_ARN, TLS_POLICY, userDataScript } from "../components/webTier";
 import { DEPLOY_SCRIPT_PATH, deployDocumentContent, nginxConfig, readDeployScript } from "../components/app";
+import { checkDocument } from "../tools/ssmDocuments";
 import { al2023Parameter } from "../config/webTier";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
@@ -541,6 +542,8 @@ describe("web tier", function () {
             assert.deepStrictEqual({ documentType: doc.inputs.documentType, targetType: doc.inputs.targetType }, { documentType: "Command", targetType: "/AWS::EC2::Instance" });
             const expected = deployDocumentContent({ port: 8080, healthPath: "/healthz", bucket: String(g.outputs.releaseBucketName), prefix: `releases/${stack}`, deployScript: readDeployScript(), timeoutSeconds: 600 });
             assert.deepStrictEqual(json(doc.inputs.content), expected);
+            // The static checker: parameter references, failure paths, known actions, the 64 KB quota.
+            assert.deepStrictEqual(checkDocument(String(doc.inputs.content)), []);
             assert.strictEqual(g.outputs.deployDocumentName, doc.inputs.name ?? g.outputs.deployDocumentName);
             assert.strictEqual(g.outputs.releasePrefix, `releases/${stack}`);
         }
