@@ -184,6 +184,9 @@ const database = config.database.enabled
       )
     : undefined;
 
+// db-bootstrap's command output, uploaded by the web instance it runs on.
+if (database) logsBucket.grantWrite(webTier.role, `ssm/db-bootstrap/${config.stack}/`);
+
 const dns =
     publicZone && webTier.loadBalancerDnsName && webTier.loadBalancerZoneId
         ? new Dns(
@@ -265,6 +268,7 @@ const outputs = {
     databasePort: database?.port,
     databaseSecretArn: database?.secretArn,
     databaseResourceId: database?.resourceId,
+    dbBootstrapDocumentName: database?.bootstrapDocumentName,
     backupDocumentName: backup?.backupDocumentName,
     restoreDocumentName: backup?.restoreDocumentName,
     backupAssociationId: backup?.associationId,

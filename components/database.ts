@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DatabaseConfig } from "../config";
 import { databaseSection, ENGINES, Engine, isEngine } from "../config/database";
+import { dbBootstrapDocumentContent, readDbBootstrapScript } from "./dbBootstrap";
 import { serviceTrustPolicy } from "./iam";
 
 export interface DatabaseArgs {
@@ -97,6 +98,8 @@ export class Database extends pulumi.ComponentResource {
     readonly parameterGroupFamily: string;
     /** The database user the app role may connect as. */
     readonly iamUser: string;
+    /** The Command document that creates `iamUser` (run on one app instance: `npm run ops -- db-bootstrap`); with `appRole`. */
+    readonly bootstrapDocumentName?: pulumi.Output<string>;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:database:Database", name, {}, opts);
@@ -273,6 +276,10 @@ export class Database extends pulumi.ComponentResource {
             );
         }
 
+        if (args.appRole) {
+            this.bootstrapDocumentName = this.createBootstrap(name, args, tags);
+        }
+
         this.registerOutputs({
             endpoint: this.endpoint,
             address: this.address,
@@ -282,7 +289,62 @@ export class Database extends pulumi.ComponentResource {
             securityGroupId: this.securityGroupId,
             identifier: this.identifier,
             arn: this.arn,
+            bootstrapDocumentName: this.bootstrapDocumentName,
         });
+    }
+
+    /**
+     * The db-bootstrap document and what running it needs from the app role: the master secret
+     * (exactly this instance's, read through Secrets Manager) and, when the secret is encrypted
+     * with a customer managed key, kms:Decrypt on that key through Secrets Manager only. With the
+     * AWS managed key (aws/secretsmanager) its key policy already allows use through Secrets
+     * Manager to principals of the account allowed to read the secret.
+     */
+    private createBootstrap(name: string, args: DatabaseArgs, tags: Record<string, string>): pulumi.Output<string> {
+        const db = args.config;
+        const role = args.appRole!;
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        const script = readDbBootstrapScript();
+        const document = new aws.ssm.Document(
+            `${name}-bootstrap`,
+            {
+                documentType: "Command",
+                documentFormat: "JSON",
+                targetType: "/AWS::EC2::Instance",
+                content: pulumi.jsonStringify(
+                    pulumi.all([this.address, this.secretArn, region]).apply(([host, secretArn, r]) =>
+                        dbBootstrapDocumentContent({ engine: db.engine, engineVersion: db.engineVersion, host, port: ENGINES[db.engine].port, database: db.databaseName, iamUser: db.iamUser, secretArn, region: r, script }),
+                    ),
+                ),
+                tags,
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-bootstrap-secret`,
+            {
+                role: role.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: this.secretArn },
+                        ...(db.kmsKeyArn
+                            ? [
+                                  {
+                                      Sid: "DecryptMasterSecret",
+                                      Effect: "Allow",
+                                      Action: "kms:Decrypt",
+                                      Resource: db.kmsKeyArn,
+                                      Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`secretsmanager.${region}.amazonaws.com` } },
+                                  },
+                              ]
+                            : []),
+                    ],
+                }),
+            },
+            { parent: this },
+        );
+        return document.name;
     }
 }
 

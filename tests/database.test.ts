@@ -92,7 +92,10 @@ describe("Database: dev and prod plans", () => {
                 const component = one(graph, COMPONENT, "db");
                 assert.ok(component.parent?.endsWith("pulumi:pulumi:Stack::platform-" + e.stack), component.parent ?? "no parent");
                 const types = children(graph).map((r) => `${r.type}::${r.name}`).sort();
-                const expected = [`${INSTANCE}::db`, `${PARAMETER_GROUP}::db-params`, `${SUBNET_GROUP}::db-subnets`, `${ROLE_POLICY}::db-connect`, "random:index/randomId:RandomId::db-final-snapshot"];
+                const expected = [
+                    `${INSTANCE}::db`, `${PARAMETER_GROUP}::db-params`, `${SUBNET_GROUP}::db-subnets`, `${ROLE_POLICY}::db-connect`, "random:index/randomId:RandomId::db-final-snapshot",
+                    "aws:ssm/document:Document::db-bootstrap", `${ROLE_POLICY}::db-bootstrap-secret`,
+                ];
                 if (prod) expected.push(`${ATTACHMENT}::db-monitoring`, `${ROLE}::db-monitoring`);
                 assert.deepStrictEqual(types, expected.sort());
                 for (const r of children(graph).filter((c) => c.type.startsWith("aws:"))) assert.ok(r.provider?.endsWith("pulumi:providers:aws::aws"), `${r.name} uses the stack's provider`);
@@ -366,7 +369,27 @@ describe("Database: the component alone with an app role and a KMS key (fixture)
                 policy.inputs.policy,
                 `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"arn:aws:rds-db:eu-west-1:${MOCK_ACCOUNT_ID}:dbuser:${resourceId}/${iamUser}"}]}`,
             );
-            assert.strictEqual(graph.resources.filter((r) => r.type === ROLE_POLICY).length, 1);
+            assert.deepStrictEqual(graph.resources.filter((r) => r.type === ROLE_POLICY).map((r) => r.name).sort(), ["db-bootstrap-secret", "db-connect"]);
+        });
+
+        it(`${label}: lets the app role read exactly this instance's master secret${label === "prod" ? ", and decrypt it with the CMK through Secrets Manager only" : ""} (db-bootstrap)`, () => {
+            const graph = get();
+            const policy = one(graph, ROLE_POLICY, "db-bootstrap-secret");
+            assert.strictEqual(policy.inputs.role, one(graph, ROLE, "app").id);
+            const secretArn = String(graph.outputs.secretArn);
+            assert.match(secretArn, /^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:rds!db-/);
+            const statements: unknown[] = [{ Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn }];
+            if (label === "prod") {
+                // A customer managed key: GetSecretValue decrypts with it, as Secrets Manager, for the caller.
+                statements.push({ Sid: "DecryptMasterSecret", Effect: "Allow", Action: "kms:Decrypt", Resource: KMS_KEY, Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } } });
+            }
+            assert.deepStrictEqual(JSON.parse(String(policy.inputs.policy)), { Version: "2012-10-17", Statement: statements });
+            const doc = one(graph, "aws:ssm/document:Document", "db-bootstrap");
+            const content = JSON.parse(String(doc.inputs.content));
+            const command = (content.mainSteps[0].inputs.runCommand as string[]).at(-1)!;
+            assert.ok(command.includes(`--secret-arn '${secretArn}'`), command);
+            assert.ok(command.includes(`--user '${iamUser}'`), command);
+            assert.strictEqual(graph.outputs.bootstrapDocumentName ?? doc.inputs.name ?? "auto-named", doc.inputs.name ?? "auto-named");
         });
     }
 
