@@ -614,7 +614,7 @@ export async function deploy(ctx: OpsContext, args: ParsedArgs): Promise<number>
         }),
     );
     const id = sent.Command!.CommandId!;
-    ctx.io.out(`deploying ${version} (current: ${previous ?? "none"}) to ${targets.what}, ${maxConcurrency} at a time, stopping after ${Number(maxErrors) + 1 || maxErrors} failure(s): command ${id}`);
+    ctx.io.out(`deploying ${version} (current: ${previous ?? "none"}) to ${targets.what}, ${maxConcurrency} at a time, ${maxErrors === "0" ? "stopping at the first failure" : `stopping when more than ${maxErrors} fail`}: command ${id}`);
     const outcome = await followCommandResult(ctx, args, id, "deploy", (code) => DEPLOY_EXIT_CODES[code]);
     if (outcome.code !== EXIT.OK) {
         ctx.io.err(
