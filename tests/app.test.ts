@@ -9,7 +9,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { APP_CONFIG_PATH, APP_SERVICE, DEFAULT_RELEASE, DEPLOY_SCRIPT_PATH, INSTANCE_APP_PATHS, appUnit, defaultReleaseFiles, nginxConfig, readDeployScript } from "../components/app";
+import { bakePrepareDocumentContent, readBakePrepareScript } from "../components/amiFactory";
+import { APP_CONFIG_PATH, APP_SERVICE, DEFAULT_RELEASE, DEPLOY_SCRIPT_PATH, INSTANCE_APP_PATHS, appUnit, defaultReleaseFiles, deployDocumentContent, nginxConfig, readDeployScript } from "../components/app";
+import { checkDocument } from "../tools/ssmDocuments";
 import { userDataScript } from "../components/webTier";
 import { freePort, requireTools } from "./helpers/localTools";
 import { NGINX, RunningNginx, get, startNginx, tempAppPaths } from "./helpers/nginx";
@@ -130,6 +132,29 @@ describe("default app: the unit and the boot script", function () {
             }
             const deploy = spawnSync("shellcheck", ["-x", path.join(ROOT, "components/ssm/deploy.sh")], { encoding: "utf8" });
             assert.equal(deploy.status, 0, deploy.stdout);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the deploy and bake-prepare documents' shell, as SSM substitutes it, is shellcheck-clean", function () {
+        requireTools(this, "shellcheck of the documents", ["shellcheck"]);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-docs-"));
+        try {
+            const app = { port: 8080, healthPath: "/healthz" };
+            const documents = {
+                deploy: deployDocumentContent({ ...app, bucket: "platform-releases-0123456", prefix: "releases/dev", deployScript: readDeployScript(), timeoutSeconds: 600 }),
+                "bake-prepare": bakePrepareDocumentContent(readBakePrepareScript(), ["nginx"], { app, bucket: "platform-releases-0123456", prefix: "releases/dev", deployScript: readDeployScript() }),
+            };
+            for (const [label, content] of Object.entries(documents)) {
+                const values: Record<string, string> = { Release: "1.4.0", Bucket: "platform-releases-0123456", Prefix: "releases/dev", Packages: "nginx" };
+                const shell = (content.mainSteps[0].inputs!.runCommand as string[]).join("\n").replace(/\{\{ (\w+) \}\}/g, (_, p: string) => values[p]);
+                const file = path.join(dir, `${label}.sh`);
+                fs.writeFileSync(file, `#!/bin/bash\n${shell}\n`);
+                const r = spawnSync("shellcheck", ["-s", "bash", file], { encoding: "utf8" });
+                assert.equal(r.status, 0, `${label}: ${r.stdout}`);
+                assert.deepEqual(checkDocument(JSON.stringify(content)), [], label);
+            }
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
