@@ -6,6 +6,7 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as path from "path";
 import { AppOptions, AppPaths, nginxConfig } from "../../components/app";
 import { waitFor } from "./localTools";
@@ -26,9 +27,20 @@ export function tempAppPaths(dir: string): AppPaths {
     return { root: path.join(dir, "app"), pidFile: path.join(dir, "run", "nginx.pid"), logDir: path.join(dir, "log"), tempDir: path.join(dir, "cache"), mimeTypes: "/etc/nginx/mime.types" };
 }
 
-export async function get(url: string): Promise<{ status: number; body: string }> {
-    const response = await fetch(url);
-    return { status: response.status, body: await response.text() };
+/**
+ * One GET on a fresh connection (no keep-alive pool: a reload of nginx closes idle kept-alive
+ * connections, and a pooled client would then fail on a socket the server has just closed).
+ */
+export function get(url: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        const req = http.get(url, { agent: false, headers: { connection: "close" } }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+    });
 }
 
 export async function startNginx(dir: string, app: Omit<AppOptions, "paths">): Promise<RunningNginx> {
@@ -52,7 +64,7 @@ export async function startNginx(dir: string, app: Omit<AppOptions, "paths">): P
     await waitFor(`nginx on port ${port} (${stderr})`, async () => {
         if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${stderr}`);
         try {
-            await fetch(`http://127.0.0.1:${port}/`);
+            await get(`http://127.0.0.1:${port}/`);
             return true;
         } catch {
             return false;
