@@ -218,7 +218,7 @@ function evaluateSections(given: Record<string, Record<string, unknown> | undefi
         const independent = commonProblems(runs as ConfigProblem[][]).filter((p) => !tainted.some((t) => p.key === t || p.key.startsWith(`${t}.`) || t.startsWith(`${p.key}.`)));
         problems.push(...independent);
     }
-    problems.push(...crossSectionProblems(sections as Partial<StackConfig>, ns));
+    problems.push(...crossSectionProblems(sections as Partial<StackConfig>, ns, env));
     return { problems, sections };
 }
 
@@ -320,9 +320,27 @@ function setAt(obj: unknown, path: string[], value: unknown): void {
 }
 
 /** Checks that span sections; each runs only when the sections it reads are valid. */
-function crossSectionProblems(c: Partial<StackConfig>, ns: string): ConfigProblem[] {
+function crossSectionProblems(c: Partial<StackConfig>, ns: string, environment: Environment): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
     const { network, webTier, dns } = c;
+    if (environment === "prod" && webTier && webTier.mode === "single") {
+        problems.push({
+            key: `${ns}webTier.mode`,
+            value: webTier.mode,
+            message: 'must be "asg" in prod: single mode has no load balancer, so no HTTPS termination, no redundancy and no health-checked replacement',
+        });
+    }
+    // Production never serves plain HTTP from the internet: its load balancer forwards HTTPS only
+    // and HTTP only redirects, which needs a certificate from one of two sources.
+    if (environment === "prod" && webTier && dns && webTier.mode === "asg" && !dns.enabled && webTier.certificateArn === undefined) {
+        problems.push({
+            key: `${ns}webTier.certificateArn`,
+            value: undefined,
+            message:
+                "prod serves HTTPS only and needs a certificate: either enable DNS (dns.enabled: true with dns.parentDomain set to your domain; " +
+                "the stack creates its zone and a DNS-validated ACM certificate) or set webTier.certificateArn to an ACM certificate in the stack's region",
+        });
+    }
     if (dns && webTier && dns.enabled && webTier.mode === "single") {
         problems.push({
             key: `${ns}dns.enabled`,

@@ -11,7 +11,7 @@ import { Database } from "./components/database";
 import { Dns, PublicZone } from "./components/dns";
 import { PrivateBucket } from "./components/bucket";
 import { Network } from "./components/network";
-import { Monitoring } from "./components/monitoring";
+import { Monitoring, REFRESH_GUARD_ALARM_IDS, monitoringAlarmName } from "./components/monitoring";
 import { WebTier } from "./components/webTier";
 import { ENGINES } from "./config/database";
 import { stackDomain } from "./config/dns";
@@ -72,6 +72,13 @@ const backupBucket = new PrivateBucket(
     },
     { providers: [provider] },
 );
+// Release artifacts of the web app (`releases/<stack>/<version>.tar.gz` + `.sha256`, and the
+// `current` pointer): versioned like every private bucket, never expired (a rollback needs them).
+const releasesBucket = new PrivateBucket(
+    "releases",
+    { ...bucketDefaults, lifecycle: housekeeping, accessLogs: { bucket: logsBucket, prefix: "s3/releases/" } },
+    { providers: [provider] },
+);
 const bakeLogsBucket = new PrivateBucket(
     "bake-logs",
     { ...bucketDefaults, lifecycle: { ...housekeeping, expireAfterDays: 90 }, accessLogs: { bucket: logsBucket, prefix: "s3/bake-logs/" } },
@@ -111,11 +118,14 @@ const webTier = new WebTier(
         uploadsBucket,
         backupBucket,
         logsBucket,
+        releasesBucket,
         certificateArn: publicZone?.certificateArn ?? config.webTier.certificateArn,
         // Instances an Auto Scaling group launches do not get the provider's default tags.
         launchTags: config.tags,
         // The user data prepares what a scheduled backup needs on the stock image (before any bake).
         backupDirectories: config.backup.enabled ? config.backup.directories : undefined,
+        // Monitoring's load balancer alarms (created after the tier, looked up when a refresh starts).
+        instanceRefreshAlarmNames: REFRESH_GUARD_ALARM_IDS.map((id) => monitoringAlarmName(config.project, config.stack, id)),
     },
     { providers: [provider] },
 );
@@ -177,6 +187,9 @@ const database = config.database.enabled
       )
     : undefined;
 
+// db-bootstrap's command output, uploaded by the web instance it runs on.
+if (database) logsBucket.grantWrite(webTier.role, `ssm/db-bootstrap/${config.stack}/`);
+
 const dns =
     publicZone && webTier.loadBalancerDnsName && webTier.loadBalancerZoneId
         ? new Dns(
@@ -186,6 +199,7 @@ const dns =
                   domainName: publicZone.domainName,
                   loadBalancerDnsName: webTier.loadBalancerDnsName,
                   loadBalancerZoneId: webTier.loadBalancerZoneId,
+                  loadBalancerDualStack: webTier.loadBalancerIpAddressType === "dualstack",
                   vpcId: network.vpcId,
                   privateZoneName: config.dns.privateZoneName,
                   databaseAddress: database?.address,
@@ -245,6 +259,10 @@ const outputs = {
     uploadsBucketName: uploadsBucket.bucketName,
     backupBucketName: backupBucket.bucketName,
     bakeLogsBucketName: bakeLogsBucket.bucketName,
+    releaseBucketName: releasesBucket.bucketName,
+    releasePrefix: webTier.releasePrefix,
+    deployDocumentName: webTier.deployDocumentName,
+    webInstanceId: webTier.instanceId,
     webRoleArn: webTier.roleArn,
     loadBalancerDnsName: webTier.loadBalancerDnsName,
     autoScalingGroupName: webTier.autoScalingGroupName,
@@ -257,6 +275,7 @@ const outputs = {
     databasePort: database?.port,
     databaseSecretArn: database?.secretArn,
     databaseResourceId: database?.resourceId,
+    dbBootstrapDocumentName: database?.bootstrapDocumentName,
     backupDocumentName: backup?.backupDocumentName,
     restoreDocumentName: backup?.restoreDocumentName,
     backupAssociationId: backup?.associationId,

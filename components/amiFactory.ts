@@ -6,6 +6,7 @@ import type { AmiFactoryConfig } from "../config";
 import { al2023Parameter } from "../config/webTier";
 import type { SsmDocumentContent, SsmStep } from "../tools/ssmDocuments";
 import { backupToolPaths, checkBackupDirectories } from "./backupTools";
+import { AppOptions, DEPLOY_SCRIPT_PATH, RELEASE_VERSION_PATTERN, ReleaseSource, appSetupLines, readDeployScript } from "./app";
 import type { PrivateBucket } from "./bucket";
 
 /** What the factory needs of the web tier (a `WebTier` satisfies it). */
@@ -20,6 +21,11 @@ export interface AmiFactoryWebTier {
     /** The SSM parameter the launch template resolves (`resolve:ssm:`); each bake writes its AMI id there. */
     readonly amiParameterName: pulumi.Input<string>;
     readonly amiParameterArn: pulumi.Input<string>;
+    /** The default app (port, health path): baked into the image with a release. Absent: no app is baked. */
+    readonly app?: AppOptions;
+    /** The stack's release bucket and prefix (a release is baked from there). Required with `app`. */
+    readonly releaseBucketName?: pulumi.Input<string>;
+    readonly releasePrefix?: string;
 }
 
 export interface AmiFactoryArgs {
@@ -90,12 +96,32 @@ export function readBakePrepareScript(): string {
     return fs.readFileSync(BAKE_PREPARE_SCRIPT_PATH, "utf8");
 }
 
+/** `Release` of the bake: `current` (the stack's current release, if one is set), a version, or `none`. */
+export const BAKE_RELEASE_PATTERN = `^(none|current)$|${RELEASE_VERSION_PATTERN}`;
+
+/** What the bake needs to bake the default app and a release (WebTier's app, its release location, deploy.sh). */
+export interface BakeApp extends ReleaseSource {
+    app: AppOptions;
+    deployScript: string;
+}
+
+export interface BakePrepareOptions {
+    /** Directories the scheduled backup reads: created in the image. Default none. */
+    backupDirectories?: readonly string[];
+    /** The default app and the release to bake (see BakeApp). Default none: no app is baked. */
+    bakeApp?: BakeApp;
+}
+
 /**
- * The `bake-prepare` Command document (pure: exported for tests). Every bake installs the backup
- * scripts' tools (components/backupTools.ts) whatever `packages` says, and creates
- * `backupDirectories`: an image the backup cannot run on is not a usable image.
+ * The `bake-prepare` Command document (pure: exported for tests). With `bakeApp`, the builder
+ * first gets the default app (components/app.ts, as user data installs it) and the `Release`
+ * parameter's release, installed and health-checked by deploy.sh: a release that is not
+ * healthy fails the bake. Every bake then installs the backup scripts' tools
+ * (components/backupTools.ts) whatever `packages` says, and creates `backupDirectories`: an
+ * image the backup cannot run on is not a usable image.
  */
-export function bakePrepareDocumentContent(script: string, packages: string[], backupDirectories: readonly string[] = []): SsmDocumentContent {
+export function bakePrepareDocumentContent(script: string, packages: string[], options: BakePrepareOptions = {}): SsmDocumentContent {
+    const { bakeApp, backupDirectories = [] } = options;
     if (script.split("\n").includes(BAKE_HEREDOC_TERMINATOR)) throw new Error(`bake-prepare.sh must not contain a line "${BAKE_HEREDOC_TERMINATOR}" (it ends the heredoc)`);
     if (script.includes("{{")) throw new Error("bake-prepare.sh must not contain '{{' (SSM would treat it as a parameter reference)");
     return {
@@ -103,6 +129,9 @@ export function bakePrepareDocumentContent(script: string, packages: string[], b
         description: "Prepares an AMI builder: OS updates, packages, SSM agent, then removes host keys, logs, cloud-init state, history and machine-id for imaging.",
         parameters: {
             Packages: { type: "String", description: "Space-separated dnf packages to install.", default: packages.join(" "), allowedPattern: PACKAGES_PATTERN },
+            ...(bakeApp
+                ? { Release: { type: "String", description: "Release baked into the image: current (the stack's current release, if set), a version, or none.", default: "current", allowedPattern: BAKE_RELEASE_PATTERN } }
+                : {}),
         },
         mainSteps: [
             {
@@ -113,6 +142,15 @@ export function bakePrepareDocumentContent(script: string, packages: string[], b
                     timeoutSeconds: 3600,
                     runCommand: [
                         "set -euo pipefail",
+                        ...(bakeApp
+                            ? [
+                                  ...appSetupLines(bakeApp.app, bakeApp.deployScript),
+                                  "release='{{ Release }}'",
+                                  'if [ "$release" != none ]; then',
+                                  `  bash ${DEPLOY_SCRIPT_PATH} --bucket '${bakeApp.bucket}' --prefix '${bakeApp.prefix}' --port ${bakeApp.app.port} --health-path '${bakeApp.app.healthPath}' --release "$release" --missing-ok`,
+                                  "fi",
+                              ]
+                            : []),
                         "umask 077",
                         // Quoted heredoc: the script reaches the file byte for byte, no expansion.
                         `cat > ${BAKE_PREPARE_INSTANCE_PATH} <<'${BAKE_HEREDOC_TERMINATOR}'`,
@@ -148,6 +186,8 @@ export interface BakeRunbookOptions {
     logsPrefix: string;
     /** Python of the termination step. Default: components/ssm/terminate_builder.py. */
     terminateScript?: string;
+    /** The prepare document takes a `Release` (the web tier's app is baked). */
+    bakesRelease?: boolean;
 }
 
 /** Keeps the newest N available images of this stack's kind; deregisters the rest and deletes their snapshots. */
@@ -242,7 +282,14 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
         },
         outputs: [{ Name: "Terminated", Selector: "$.Payload.Terminated", Type: "StringList" }],
     });
-    const imageTags = { Stack: o.stack, CreatedBy: BAKED_BY, SourceAmi: "{{ ResolveSourceAmi.SourceAmiId }}", BakeTime: "{{ global:DATE_TIME }}", GitRevision: "{{ GitRevision }}" };
+    const imageTags = {
+        Stack: o.stack,
+        CreatedBy: BAKED_BY,
+        SourceAmi: "{{ ResolveSourceAmi.SourceAmiId }}",
+        BakeTime: "{{ global:DATE_TIME }}",
+        GitRevision: "{{ GitRevision }}",
+        ...(o.bakesRelease ? { Release: "{{ Release }}" } : {}),
+    };
     const refresh = o.instanceRefresh && o.autoScalingGroupName !== undefined;
     const mainSteps: SsmStep[] = [
         {
@@ -295,7 +342,7 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
             inputs: {
                 DocumentName: o.bakePrepareDocumentName,
                 InstanceIds: ["{{ LaunchBuilder.InstanceIds }}"],
-                Parameters: { Packages: "{{ Packages }}" },
+                Parameters: { Packages: "{{ Packages }}", ...(o.bakesRelease ? { Release: "{{ Release }}" } : {}) },
                 OutputS3BucketName: o.logsBucketName,
                 OutputS3KeyPrefix: o.logsPrefix,
                 TimeoutSeconds: 3600,
@@ -403,6 +450,9 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
             InstanceType: { type: "String", description: "Builder instance type (must match the base image's architecture).", default: o.instanceType, allowedPattern: "^[a-z][a-z0-9-]*\\.[a-z0-9]+$" },
             Packages: { type: "String", description: "Space-separated dnf packages to install.", default: o.packages.join(" "), allowedPattern: PACKAGES_PATTERN },
             GitRevision: { type: "String", description: "Revision recorded in the image's GitRevision tag.", default: "unspecified", allowedPattern: "^[A-Za-z0-9._/-]{1,128}$" },
+            ...(o.bakesRelease
+                ? { Release: { type: "String", description: "Release of the web app baked into the image: current (the stack's current release, if set), a version, or none.", default: "current", allowedPattern: BAKE_RELEASE_PATTERN } }
+                : {}),
             InstanceRefresh: { type: "Boolean", description: "Start an instance refresh of the web tier's group after publishing.", default: refresh },
             KeepImages: { type: "Integer", description: "Baked AMIs to keep; older ones are deregistered with their snapshots.", default: o.keepImages },
         },
@@ -745,7 +795,11 @@ export class AmiFactory extends pulumi.ComponentResource {
                 documentType: "Command",
                 documentFormat: "JSON",
                 targetType: "/AWS::EC2::Instance",
-                content: JSON.stringify(bakePrepareDocumentContent(readBakePrepareScript(), cfg.packages, args.backupDirectories), null, 2),
+                content: pulumi.output(args.webTier.releaseBucketName).apply((bucket) => {
+                    const web = args.webTier;
+                    const bakeApp = web.app && bucket && web.releasePrefix ? { app: web.app, bucket, prefix: web.releasePrefix, deployScript: readDeployScript() } : undefined;
+                    return JSON.stringify(bakePrepareDocumentContent(readBakePrepareScript(), cfg.packages, { backupDirectories: args.backupDirectories, bakeApp }), null, 2);
+                }),
                 tags,
             },
             { parent: this },
@@ -837,6 +891,7 @@ export class AmiFactory extends pulumi.ComponentResource {
                                 keepImages: cfg.keepBakedImages,
                                 logsBucketName: bucket,
                                 logsPrefix: this.bakeLogsPrefix.replace(/\/$/, ""),
+                                bakesRelease: args.webTier.app !== undefined && args.webTier.releasePrefix !== undefined,
                             }),
                             null,
                             2,

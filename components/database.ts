@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { DatabaseConfig } from "../config";
 import { databaseSection, ENGINES, Engine, isEngine } from "../config/database";
+import { dbBootstrapDocumentContent, readDbBootstrapScript } from "./dbBootstrap";
 import { serviceTrustPolicy } from "./iam";
 
 export interface DatabaseArgs {
@@ -47,6 +49,13 @@ const FORCE_TLS: Record<Engine, { name: string; value: string }> = {
     mariadb: { name: "require_secure_transport", value: "ON" },
 };
 
+/**
+ * The inputs this component sets on aws.rds.Instance that force a replacement (ForceNew in
+ * terraform-provider-aws internal/service/rds/instance.go, which @pulumi/aws is built from):
+ * a change to any of them creates a new, empty instance. They key the final snapshot's name.
+ */
+export const RDS_REPLACING_INPUTS = ["identifier", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId"] as const;
+
 /** Performance Insights' free retention (days); longer retention is billed. */
 const PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7;
 const ENHANCED_MONITORING_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole";
@@ -89,6 +98,8 @@ export class Database extends pulumi.ComponentResource {
     readonly parameterGroupFamily: string;
     /** The database user the app role may connect as. */
     readonly iamUser: string;
+    /** The Command document that creates `iamUser` (run on one app instance: `npm run ops -- db-bootstrap`); with `appRole`. */
+    readonly bootstrapDocumentName?: pulumi.Output<string>;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:database:Database", name, {}, opts);
@@ -147,6 +158,23 @@ export class Database extends pulumi.ComponentResource {
             );
             monitoringAttachment = new aws.iam.RolePolicyAttachment(`${name}-monitoring`, { role: monitoringRole.name, policyArn: ENHANCED_MONITORING_POLICY_ARN }, { parent: this });
         }
+
+        // The identifier is fixed (operators and alarms know the instance by it), so a replacing
+        // change cannot create the new instance first (Pulumi's default): RDS would refuse the
+        // second instance of that name. Outside prod the old instance is deleted first
+        // (deleteBeforeReplace); in prod it is `protect`ed and Pulumi refuses the replacement
+        // (the offline diff says what to do). Either way the deleted instance leaves a final
+        // snapshot whose name must be new each time (RDS refuses an existing snapshot name):
+        // a random suffix that changes exactly when a replacing input changes.
+        const replacingInputs: Record<(typeof RDS_REPLACING_INPUTS)[number], pulumi.Input<string>> = {
+            identifier,
+            engine,
+            dbName: db.databaseName,
+            username: db.masterUsername,
+            storageEncrypted: "true",
+            kmsKeyId: db.kmsKeyArn ?? "aws/rds",
+        };
+        const finalSnapshotSuffix = new random.RandomId(`${name}-final-snapshot`, { byteLength: 4, keepers: replacingInputs }, { parent: this });
 
         const performanceInsights = db.performanceInsights
             ? {
@@ -208,8 +236,9 @@ export class Database extends pulumi.ComponentResource {
                 copyTagsToSnapshot: true,
                 autoMinorVersionUpgrade: true,
                 deletionProtection: args.isProduction,
-                skipFinalSnapshot: !args.isProduction,
-                ...(args.isProduction ? { finalSnapshotIdentifier: `${identifier}-final` } : {}),
+                // Every environment: a replacement or a destroy must not lose the data unasked.
+                skipFinalSnapshot: false,
+                finalSnapshotIdentifier: pulumi.interpolate`${identifier}-final-${finalSnapshotSuffix.hex}`,
                 // After a prod delete the automated backups stay restorable until they expire.
                 deleteAutomatedBackups: !args.isProduction,
 
@@ -223,6 +252,7 @@ export class Database extends pulumi.ComponentResource {
             {
                 parent: this,
                 protect: args.isProduction,
+                deleteBeforeReplace: !args.isProduction,
                 // RDS checks the role's permissions when the instance is created, and exports its logs
                 // into the groups above only if they exist first.
                 dependsOn: [...(monitoringAttachment ? [monitoringAttachment] : []), ...logGroups],
@@ -266,6 +296,10 @@ export class Database extends pulumi.ComponentResource {
             );
         }
 
+        if (args.appRole) {
+            this.bootstrapDocumentName = this.createBootstrap(name, args, tags);
+        }
+
         this.registerOutputs({
             endpoint: this.endpoint,
             address: this.address,
@@ -275,7 +309,62 @@ export class Database extends pulumi.ComponentResource {
             securityGroupId: this.securityGroupId,
             identifier: this.identifier,
             arn: this.arn,
+            bootstrapDocumentName: this.bootstrapDocumentName,
         });
+    }
+
+    /**
+     * The db-bootstrap document and what running it needs from the app role: the master secret
+     * (exactly this instance's, read through Secrets Manager) and, when the secret is encrypted
+     * with a customer managed key, kms:Decrypt on that key through Secrets Manager only. With the
+     * AWS managed key (aws/secretsmanager) its key policy already allows use through Secrets
+     * Manager to principals of the account allowed to read the secret.
+     */
+    private createBootstrap(name: string, args: DatabaseArgs, tags: Record<string, string>): pulumi.Output<string> {
+        const db = args.config;
+        const role = args.appRole!;
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        const script = readDbBootstrapScript();
+        const document = new aws.ssm.Document(
+            `${name}-bootstrap`,
+            {
+                documentType: "Command",
+                documentFormat: "JSON",
+                targetType: "/AWS::EC2::Instance",
+                content: pulumi.jsonStringify(
+                    pulumi.all([this.address, this.secretArn, region]).apply(([host, secretArn, r]) =>
+                        dbBootstrapDocumentContent({ engine: db.engine, engineVersion: db.engineVersion, host, port: ENGINES[db.engine].port, database: db.databaseName, iamUser: db.iamUser, secretArn, region: r, script }),
+                    ),
+                ),
+                tags,
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-bootstrap-secret`,
+            {
+                role: role.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: this.secretArn },
+                        ...(db.kmsKeyArn
+                            ? [
+                                  {
+                                      Sid: "DecryptMasterSecret",
+                                      Effect: "Allow",
+                                      Action: "kms:Decrypt",
+                                      Resource: db.kmsKeyArn,
+                                      Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`secretsmanager.${region}.amazonaws.com` } },
+                                  },
+                              ]
+                            : []),
+                    ],
+                }),
+            },
+            { parent: this },
+        );
+        return document.name;
     }
 }
 

@@ -307,6 +307,13 @@ export interface DnsArgs {
     loadBalancerDnsName: pulumi.Input<string>;
     /** The load balancer's canonical hosted zone id (alias target). Required. */
     loadBalancerZoneId: pulumi.Input<string>;
+    /**
+     * The load balancer answers on IPv6 (`ipAddressType: "dualstack"`): AAAA aliases are made
+     * next to the A aliases. An AAAA alias to an IPv4-only load balancer answers nothing, and
+     * with failover an AAAA pair whose PRIMARY never answers would send every IPv6 client to
+     * the maintenance page, so an IPv4-only load balancer gets A records only. Default false.
+     */
+    loadBalancerDualStack?: boolean;
     /** The VPC the private zone is associated with. Required. */
     vpcId: pulumi.Input<string>;
     /** The private zone's name, e.g. `dev.internal`. Required. */
@@ -339,8 +346,8 @@ export interface DnsArgs {
 }
 
 /**
- * The stack's names, created after the web tier and the database: alias records (A and
- * AAAA, apex and `www`) to the load balancer, a private zone with `db.<private zone>`, a
+ * The stack's names, created after the web tier and the database: alias records (A, and
+ * AAAA when the load balancer is dualstack; apex and `www`) to the load balancer, a private zone with `db.<private zone>`, a
  * health check with an alarm, and optionally failover to a static maintenance page served by
  * CloudFront from a private bucket through origin access control.
  */
@@ -422,6 +429,7 @@ export class Dns extends pulumi.ComponentResource {
         }
 
         const loadBalancerAlias = { name: args.loadBalancerDnsName, zoneId: args.loadBalancerZoneId, evaluateTargetHealth: true };
+        const recordTypes = args.loadBalancerDualStack ? (["A", "AAAA"] as const) : (["A"] as const);
         if (args.failover) {
             const page = this.createMaintenancePage(name, names, args, protect, tags);
             this.maintenanceBucket = page.bucket;
@@ -429,7 +437,7 @@ export class Dns extends pulumi.ComponentResource {
             this.distributionDomainName = page.distribution.domainName;
             const target = { name: page.distribution.domainName, zoneId: page.distribution.hostedZoneId };
             for (const [label, fqdn] of [["apex", names[0]], ["www", names[1]]] as const) {
-                for (const type of ["A", "AAAA"] as const) {
+                for (const type of recordTypes) {
                     new aws.route53.Record(
                         `${name}-${label}-${type.toLowerCase()}-primary`,
                         { zoneId: args.zoneId, name: fqdn, type, setIdentifier: "primary", failoverRoutingPolicies: [{ type: "PRIMARY" }], healthCheckId: this.healthCheckId, aliases: [loadBalancerAlias] },
@@ -445,7 +453,7 @@ export class Dns extends pulumi.ComponentResource {
             }
         } else {
             for (const [label, fqdn] of [["apex", names[0]], ["www", names[1]]] as const) {
-                for (const type of ["A", "AAAA"] as const) {
+                for (const type of recordTypes) {
                     new aws.route53.Record(`${name}-${label}-${type.toLowerCase()}`, { zoneId: args.zoneId, name: fqdn, type, aliases: [loadBalancerAlias] }, { parent: this });
                 }
             }

@@ -154,6 +154,18 @@ export function monitoringNames(project: string, stack: string) {
     };
 }
 
+/**
+ * The name Monitoring gives one of its alarms (`<project>-<stack>-<id>`). Exported so the web
+ * tier can name the load balancer alarms in its instance refresh before Monitoring creates them
+ * (Monitoring comes after the web tier: it watches the group and the load balancer).
+ */
+export function monitoringAlarmName(project: string, stack: string, id: string): string {
+    return `${monitoringNames(project, stack).prefix}-${id}`;
+}
+
+/** The alarms that stop an instance refresh when they fire: unhealthy targets and 5xx from the load balancer or the targets. */
+export const REFRESH_GUARD_ALARM_IDS = ["alb-unhealthy-hosts", "alb-5xx", "target-5xx"] as const;
+
 /** The failure states SSM reports for commands and automations that did not finish well. */
 export const FAILED_STATUSES = ["Failed", "TimedOut", "Cancelled"];
 
@@ -187,6 +199,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
         const c = args.config;
         const names = monitoringNames(pulumi.getProject(), args.stack);
+        // Alarm names: `${prefix}-${id}`, as monitoringAlarmName gives them.
         const prefix = names.prefix;
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;

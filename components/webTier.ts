@@ -2,9 +2,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { WebTierConfig } from "../config";
 import { al2023Parameter } from "../config/webTier";
+import { AppOptions, ReleaseSource, appSetupLines, bootReleaseLines, deployDocumentContent, readDeployScript } from "./app";
 import { backupToolPaths, checkBackupDirectories } from "./backupTools";
 import { PrivateBucket } from "./bucket";
 import { serviceTrustPolicy } from "./iam";
+
+export { APP_SERVICE } from "./app";
 
 export interface WebTierArgs {
     /** The validated `webTier` section of the stack config (mode, sizes, ports, snapshots...). Required. */
@@ -27,8 +30,20 @@ export interface WebTierArgs {
     uploadsBucket: PrivateBucket;
     /** File backups (components/ssm/backup.sh): read and write under `backupPrefix` only. Required. */
     backupBucket: PrivateBucket;
-    /** Receives the load balancer's access logs under `alb/<stack>`. Required. */
+    /**
+     * Receives the load balancer's access logs under `alb/<stack>`, and the deploy command's
+     * output under `ssm/deploy/<stack>/` (the instances write it). Required.
+     */
     logsBucket: PrivateBucket;
+    /**
+     * The stack's release artifacts (`<releasePrefix>/<version>.tar.gz` + `.sha256`, and the
+     * `current` pointer): the instances may only read under `releasePrefix`. Required.
+     */
+    releasesBucket: PrivateBucket;
+    /** Key prefix of this stack's releases (no trailing slash). Default `releases/<stack>`. */
+    releasePrefix?: string;
+    /** Seconds one instance may take to install a release (the deploy document's step timeout). Default 600. */
+    deployTimeoutSeconds?: number;
     /** Key prefix of this stack's backups in the backup bucket. Default `backups/<stack>/`. */
     backupPrefix?: string;
     /**
@@ -40,9 +55,17 @@ export interface WebTierArgs {
     backupDirectories?: string[];
     /**
      * ACM certificate for the HTTPS listener; when given, HTTP redirects to HTTPS. Default
-     * `config.certificateArn`, else none (plain HTTP forward). Not allowed in `single` mode.
+     * `config.certificateArn`, else none (plain HTTP forward, refused when `isProduction`: prod
+     * never forwards plain HTTP from the internet). Not allowed in `single` mode.
      */
     certificateArn?: pulumi.Input<string>;
+    /**
+     * CloudWatch alarm names an instance refresh watches: when one goes into ALARM the refresh
+     * fails and stops replacing instances (RefreshPreferences.AlarmSpecification, at most 10).
+     * The alarms may be created after the group (Monitoring's load balancer alarms are): AWS
+     * looks them up when a refresh starts. Default none.
+     */
+    instanceRefreshAlarmNames?: string[];
     /** Extra tags for the resources created here. Default none. */
     tags?: Record<string, string>;
     /**
@@ -63,13 +86,12 @@ export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 export const ROOT_DEVICE = "/dev/xvda";
 /** Tag key DLM selects volumes by; its value names this stack's tier (see the DLM policy). */
 export const SNAPSHOT_TAG_KEY = "SnapshotPolicy";
-/** systemd unit the baked AMI installs; user data only starts it. */
-export const APP_SERVICE = "platform-app.service";
 
+/** The network is IPv4-only (no IPv6 ranges on the VPC or subnets), so is the load balancer. */
+const LOAD_BALANCER_IP_ADDRESS_TYPE = "ipv4";
 /** Seconds a new instance gets to boot and pass the health check before it counts as unhealthy. */
 const HEALTH_CHECK_GRACE_SECONDS = 300;
 const ANYWHERE_V4 = "0.0.0.0/0";
-const ANYWHERE_V6 = "::/0";
 
 /**
  * The web tier on EC2: instances from a launch template whose AMI is resolved from an SSM
@@ -98,11 +120,23 @@ export class WebTier extends pulumi.ComponentResource {
     readonly loadBalancerArn?: pulumi.Output<string>;
     readonly loadBalancerDnsName?: pulumi.Output<string>;
     readonly loadBalancerZoneId?: pulumi.Output<string>;
+    /**
+     * How the load balancer answers: `ipv4` (the network has no IPv6 ranges), so DNS makes no
+     * AAAA records for it. `dualstack` needs an IPv6 VPC, subnets and security group rules first.
+     */
+    readonly loadBalancerIpAddressType?: "ipv4" | "dualstack";
     /** For CloudWatch `LoadBalancer` dimensions. */
     readonly loadBalancerArnSuffix?: pulumi.Output<string>;
     readonly targetGroupArn?: pulumi.Output<string>;
     /** For CloudWatch `TargetGroup` dimensions. */
     readonly targetGroupArnSuffix?: pulumi.Output<string>;
+    /** The Command document that installs a release on an instance (`npm run ops -- deploy`). */
+    readonly deployDocumentName: pulumi.Output<string>;
+    /** Where the stack's releases are: the bucket and the key prefix. */
+    readonly releaseBucketName: pulumi.Output<string>;
+    readonly releasePrefix: string;
+    /** The default app's port and health path (the bake installs the same app). */
+    readonly app: AppOptions;
     // `single` mode only:
     readonly instanceId?: pulumi.Output<string>;
     readonly publicIp?: pulumi.Output<string>;
@@ -113,12 +147,16 @@ export class WebTier extends pulumi.ComponentResource {
         const cfg = args.config;
         const tags = args.tags ?? {};
         const backupPrefix = args.backupPrefix ?? `backups/${args.stack}/`;
+        const releasePrefix = (args.releasePrefix ?? `releases/${args.stack}`).replace(/\/+$/, "");
         const certificateArn = args.certificateArn ?? cfg.certificateArn;
         if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/.test(backupPrefix)) {
             throw new Error(`WebTier "${name}": backupPrefix "${backupPrefix}" must be a relative S3 key prefix ending in "/", e.g. "backups/${args.stack}/"`);
         }
         if (cfg.mode === "single" && certificateArn !== undefined) {
             throw new Error(`WebTier "${name}": a certificate needs the load balancer; set webTier.mode to "asg" or drop certificateArn (single mode serves HTTP(S) from the instance itself)`);
+        }
+        if (args.isProduction && cfg.mode === "asg" && certificateArn === undefined) {
+            throw new Error(`WebTier "${name}": production serves HTTPS only (HTTP redirects): give certificateArn (an ACM certificate in the stack's region, or the DNS component's)`);
         }
         if (cfg.mode === "asg" && (cfg.minSize > cfg.maxSize || cfg.desiredCapacity < cfg.minSize || cfg.desiredCapacity > cfg.maxSize)) {
             throw new Error(`WebTier "${name}": need minSize <= desiredCapacity <= maxSize (got ${cfg.minSize} <= ${cfg.desiredCapacity} <= ${cfg.maxSize})`);
@@ -139,12 +177,21 @@ export class WebTier extends pulumi.ComponentResource {
                 value: publicAmi.value,
                 tags,
             },
-            { parent: this, ignoreChanges: ["value"] },
+            // A fixed name with a force-new input (dataType): a replacement must free the name first.
+            { parent: this, ignoreChanges: ["value"], deleteBeforeReplace: true },
         );
         this.amiParameterName = amiParameter.name;
         this.amiParameterArn = amiParameter.arn;
 
-        const { role, profile } = this.createInstanceRole(name, args, backupPrefix, tags);
+        if (!/^[A-Za-z0-9][A-Za-z0-9/_.-]*$/.test(releasePrefix)) {
+            throw new Error(`WebTier "${name}": releasePrefix "${releasePrefix}" must be a relative S3 key prefix such as "releases/${args.stack}"`);
+        }
+        // Single mode has no load balancer: the instance itself answers on port 80 too.
+        this.app = { port: cfg.appPort, healthPath: cfg.healthCheckPath, ...(cfg.mode === "single" && cfg.appPort !== 80 ? { extraPorts: [80] } : {}) };
+        this.releasePrefix = releasePrefix;
+        this.releaseBucketName = pulumi.output(args.releasesBucket.bucketName);
+
+        const { role, profile } = this.createInstanceRole(name, args, backupPrefix, releasePrefix, tags);
         this.role = role;
         this.roleArn = role.arn;
         this.roleName = role.name;
@@ -157,7 +204,25 @@ export class WebTier extends pulumi.ComponentResource {
         const volumeTags = { ...launchTags, ...(cfg.snapshots.enabled ? snapshotTag : {}) };
         const metadataOptions = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 };
         if (args.backupDirectories) checkBackupDirectories(`WebTier "${name}"`, args.backupDirectories);
-        const userData = Buffer.from(userDataScript({ backupDirectories: args.backupDirectories })).toString("base64");
+        const deployScript = readDeployScript();
+        const userData = this.releaseBucketName.apply((bucket) => Buffer.from(userDataScript({ app: this.app, releases: { bucket, prefix: releasePrefix }, deployScript, backupDirectories: args.backupDirectories })).toString("base64"));
+
+        const deployDocument = new aws.ssm.Document(
+            `${name}-deploy`,
+            {
+                documentType: "Command",
+                documentFormat: "JSON",
+                targetType: "/AWS::EC2::Instance",
+                content: pulumi.jsonStringify(
+                    this.releaseBucketName.apply((bucket) =>
+                        deployDocumentContent({ ...this.app, bucket, prefix: releasePrefix, deployScript, timeoutSeconds: args.deployTimeoutSeconds ?? 600 }),
+                    ),
+                ),
+                tags,
+            },
+            { parent: this },
+        );
+        this.deployDocumentName = deployDocument.name;
 
         if (cfg.mode === "asg") {
             const launchTemplate = new aws.ec2.LaunchTemplate(
@@ -194,6 +259,7 @@ export class WebTier extends pulumi.ComponentResource {
             this.loadBalancerArn = lb.loadBalancer.arn;
             this.loadBalancerDnsName = lb.loadBalancer.dnsName;
             this.loadBalancerZoneId = lb.loadBalancer.zoneId;
+            this.loadBalancerIpAddressType = LOAD_BALANCER_IP_ADDRESS_TYPE;
             this.loadBalancerArnSuffix = lb.loadBalancer.arnSuffix;
             this.targetGroupArn = lb.targetGroup.arn;
             this.targetGroupArnSuffix = lb.targetGroup.arnSuffix;
@@ -227,10 +293,12 @@ export class WebTier extends pulumi.ComponentResource {
             targetGroupArnSuffix: this.targetGroupArnSuffix,
             instanceId: this.instanceId,
             publicIp: this.publicIp,
+            deployDocumentName: this.deployDocumentName,
+            releaseBucketName: this.releaseBucketName,
         });
     }
 
-    private createInstanceRole(name: string, args: WebTierArgs, backupPrefix: string, tags: Record<string, string>) {
+    private createInstanceRole(name: string, args: WebTierArgs, backupPrefix: string, releasePrefix: string, tags: Record<string, string>) {
         const role = new aws.iam.Role(
             `${name}-instance`,
             {
@@ -251,6 +319,24 @@ export class WebTier extends pulumi.ComponentResource {
         // verify-before-commit step, so read-write, but only under this stack's prefix: an
         // instance can never touch another stack's backups.
         args.backupBucket.grantReadWrite(role, backupPrefix);
+        // deploy.sh (boot, bake, ops deploy) reads releases and the `current` pointer; listing
+        // the prefix tells a missing release from a denied one. Never writes: releases are
+        // uploaded by whoever runs `ops deploy`.
+        args.releasesBucket.grantRead(role, `${releasePrefix}/`);
+        // The SSM agent uploads the deploy command's output with the instance's credentials, and
+        // checks the bucket's encryption first.
+        args.logsBucket.grantWrite(role, `ssm/deploy/${args.stack}/`);
+        new aws.iam.RolePolicy(
+            `${name}-command-output`,
+            {
+                role: role.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Sid: "CommandOutputBucketEncryption", Effect: "Allow", Action: "s3:GetEncryptionConfiguration", Resource: args.logsBucket.arn }],
+                }),
+            },
+            { parent: this },
+        );
         return { role, profile };
     }
 
@@ -286,6 +372,7 @@ export class WebTier extends pulumi.ComponentResource {
             {
                 loadBalancerType: "application",
                 internal: false,
+                ipAddressType: LOAD_BALANCER_IP_ADDRESS_TYPE,
                 subnets: args.publicSubnetIds,
                 securityGroups: [args.loadBalancerSecurityGroupId],
                 dropInvalidHeaderFields: true,
@@ -339,7 +426,15 @@ export class WebTier extends pulumi.ComponentResource {
                         minHealthyPercentage: args.isProduction ? 90 : 50,
                         instanceWarmup: String(HEALTH_CHECK_GRACE_SECONDS),
                         skipMatching: true,
-                        autoRollback: true,
+                        // No autoRollback: EC2 Auto Scaling refuses rollbacks (auto or manual) when the
+                        // template's ImageId is an SSM parameter (resolve:ssm:, as here) or the group
+                        // uses $Latest/$Default (RefreshPreferences, EC2 Auto Scaling API Reference;
+                        // "Undo changes with a manual or auto rollback"). A bad refresh is stopped
+                        // instead: an alarm fails it, minHealthyPercentage keeps the rest of the
+                        // group serving, and the fix rolls forward (README: instance refresh).
+                        ...(args.instanceRefreshAlarmNames && args.instanceRefreshAlarmNames.length > 0
+                            ? { alarmSpecification: { alarms: args.instanceRefreshAlarmNames } }
+                            : {}),
                     },
                 },
                 tags: [
@@ -373,7 +468,7 @@ export class WebTier extends pulumi.ComponentResource {
         amiParameter: aws.ssm.Parameter,
         profile: aws.iam.InstanceProfile,
         metadataOptions: aws.types.input.ec2.InstanceMetadataOptions,
-        userData: string,
+        userData: pulumi.Input<string>,
         launchTags: Record<string, string>,
         volumeTags: Record<string, string>,
         tags: Record<string, string>,
@@ -381,16 +476,15 @@ export class WebTier extends pulumi.ComponentResource {
         const cfg = args.config;
         // No load balancer in front: the instance (the app or a local proxy) answers HTTP(S)
         // itself. Never SSH: shells go through Session Manager.
+        // Only what the instance serves: the default app answers HTTP on port 80 (and the app
+        // port, which the app group opens to the load balancer group only). Nothing listens on
+        // 443 and the instance has no IPv6 address (the VPC is IPv4-only), so neither is opened.
         const sg = new aws.ec2.SecurityGroup(
             `${name}-single`,
-            { vpcId: args.vpcId, description: "Single web instance: HTTP and HTTPS from the internet", tags: { ...tags, Name: `${name}-single` } },
+            { vpcId: args.vpcId, description: "Single web instance: HTTP from the internet", tags: { ...tags, Name: `${name}-single` } },
             { parent: this },
         );
-        for (const port of [80, 443]) {
-            const what = port === 443 ? "HTTPS" : "HTTP";
-            new aws.vpc.SecurityGroupIngressRule(`${name}-single-in-${port}-v4`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: ANYWHERE_V4, description: `${what} from anywhere`, tags }, { parent: this });
-            new aws.vpc.SecurityGroupIngressRule(`${name}-single-in-${port}-v6`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv6: ANYWHERE_V6, description: `${what} from anywhere (IPv6)`, tags }, { parent: this });
-        }
+        new aws.vpc.SecurityGroupIngressRule(`${name}-single-in-80-v4`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: ANYWHERE_V4, description: "HTTP from anywhere", tags }, { parent: this });
         new aws.vpc.SecurityGroupEgressRule(`${name}-single-out-https`, { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: ANYWHERE_V4, description: "HTTPS to AWS APIs and package repositories", tags }, { parent: this });
 
         const instance = new aws.ec2.Instance(
@@ -465,19 +559,45 @@ export class WebTier extends pulumi.ComponentResource {
 }
 
 export interface UserDataOptions {
-    /** Directories the scheduled backup reads: created when missing, with the backup tools installed. Default none. */
+    /** The default app's port, health path and extra ports. */
+    app: AppOptions;
+    /** Where the stack's releases are (the `current` pointer is installed at boot). */
+    releases: ReleaseSource;
+    /** components/ssm/deploy.sh (readDeployScript()). */
+    deployScript: string;
+    /**
+     * Directories the scheduled backup reads (config backup.directories): created when missing,
+     * and the backup scripts' tools installed. Default none (no backup preparation).
+     */
     backupDirectories?: readonly string[];
 }
 
+/** One titled part of the boot script. */
+export interface UserDataSection {
+    title: string;
+    lines: string[];
+}
+
 /**
- * Boot script, kept small and free of secrets (anyone allowed ec2:DescribeInstanceAttribute can
- * read user data), assembled from independent sections in the order they run: the backup
- * directories (instant, so they exist before any scheduled backup), the app, then the backup
- * tools (a package install, so it must not delay the app).
+ * The boot script's parts, in the order they run. Kept as separate sections so each concern is
+ * added or changed on its own:
+ * 1. the backup directories: instant, so they exist before any scheduled backup can run;
+ * 2. the default app, started before anything is fetched, so the instance serves even when S3 is slow;
+ * 3. the stack's current release, right after, so a new instance serves the placeholder as briefly
+ *    as possible (a release that cannot be installed stops the app and ends the script: the
+ *    instance is replaced);
+ * 4. the backup tools: a package install nothing serving waits for.
+ * Free of secrets: anyone allowed ec2:DescribeInstanceAttribute can read user data.
  */
-export function userDataScript(options: UserDataOptions = {}): string {
-    const directories = options.backupDirectories ?? [];
-    return ["#!/bin/bash", "set -euo pipefail", ...backupDirectoriesSection(directories), ...appServiceSection(), ...backupToolsSection(directories.length > 0), ""].join("\n");
+export function userDataSections(o: UserDataOptions): UserDataSection[] {
+    const directories = o.backupDirectories ?? [];
+    const backup = directories.length > 0;
+    return [
+        ...(backup ? [{ title: "backup directories (config backup.directories)", lines: backupDirectoriesLines(directories) }] : []),
+        { title: "default app: nginx, its config and platform-app.service, the built-in release (components/app.ts)", lines: appSetupLines(o.app, o.deployScript) },
+        { title: "the stack's current release, when one is set (components/ssm/deploy.sh)", lines: bootReleaseLines(o.app, o.releases) },
+        ...(backup ? [{ title: "backup tools (components/backupTools.ts)", lines: backupToolsLines() }] : []),
+    ];
 }
 
 /**
@@ -485,21 +605,9 @@ export function userDataScript(options: UserDataOptions = {}): string {
  * and their modes alone). Neither default exists on a stock AL2023 image: `/etc/platform` is on
  * no image, `/var/www` only with httpd; a scheduled backup of a missing directory exits 3.
  */
-export function backupDirectoriesSection(directories: readonly string[]): string[] {
-    if (directories.length === 0) return [];
-    return ["# --- backup directories (config backup.directories) ---", `mkdir -p ${directories.join(" ")}`];
-}
-
-/** Starts the app the baked AMI carries; the stock image has none. */
-export function appServiceSection(): string[] {
-    return [
-        "# --- app ---",
-        `if systemctl cat ${APP_SERVICE} >/dev/null 2>&1; then`,
-        `  systemctl enable --now ${APP_SERVICE}`,
-        "else",
-        `  echo "${APP_SERVICE} is not installed: the stock image is running until the first bake" >&2`,
-        "fi",
-    ];
+export function backupDirectoriesLines(directories: readonly string[]): string[] {
+    checkBackupDirectories("backupDirectories", directories);
+    return [`mkdir -p ${directories.join(" ")}`];
 }
 
 /**
@@ -508,12 +616,20 @@ export function appServiceSection(): string[] {
  * baked image has them all). A failure is reported, not fatal: the app keeps running, and every
  * backup then exits 9 naming the missing tool, which alerts.
  */
-export function backupToolsSection(enabled: boolean): string[] {
-    if (!enabled) return [];
+export function backupToolsLines(): string[] {
     return [
-        "# --- backup tools (components/backupTools.ts) ---",
         `if ! dnf install -y ${backupToolPaths().join(" ")} >/var/log/platform-backup-tools.log 2>&1; then`,
         '  echo "installing the backup tools failed (see /var/log/platform-backup-tools.log): backups exit 9 until they are installed" >&2',
         "fi",
     ];
+}
+
+/**
+ * The boot script (EC2 user data, at most 16 KB before base64): runs once, at an instance's
+ * first boot, as root. Works on the stock Amazon Linux 2023 image (it installs nginx and the
+ * backup tools) and on a baked one (everything is already there and is rewritten to today's config).
+ */
+export function userDataScript(o: UserDataOptions): string {
+    const body = userDataSections(o).flatMap((s) => ["", `# --- ${s.title} ---`, ...s.lines]);
+    return ["#!/bin/bash", "set -euo pipefail", ...body, ""].join("\n");
 }

@@ -27,8 +27,8 @@ const webTierSchema = z
         rootVolumeGb: z.number().int().min(8, "must be at least 8 GiB (the Amazon Linux 2023 image size)").max(16384),
         /** Port the application listens on behind the load balancer. */
         appPort: z.number().int().min(1).max(65535),
-        /** Target group health check path. */
-        healthCheckPath: z.string().regex(/^\/[\x21-\x7e]*$/, 'must start with "/" and contain no spaces, e.g. "/healthz"'),
+        /** Target group health check path; the default app answers it from the release's file at that path. */
+        healthCheckPath: z.string().regex(/^\/[A-Za-z0-9\/_.~-]*$/, 'must start with "/" and contain only letters, digits and / _ . ~ - (the default app serves it as a file of the release), e.g. "/healthz"'),
         /** Target-tracking scaling: keep average CPU near this percentage. */
         cpuTargetPercent: z.number().min(10).max(90),
         /** EC2 detailed (1-minute) monitoring. */

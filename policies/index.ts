@@ -11,7 +11,7 @@ import { PolicyPack } from "@pulumi/policy";
 import { PACK_ENFORCEMENT_LEVEL, POLICY_PACK_NAME, allPolicies } from "./rules";
 
 new PolicyPack(POLICY_PACK_NAME, {
-    description: "Platform guardrails: private S3 buckets, role-based IAM access, compute hygiene and RDS safety.",
+    description: "Platform guardrails: private S3 buckets, role-based IAM access, compute hygiene, RDS safety and HTTPS-only load balancers in production.",
     provider: "aws",
     tags: ["aws", "security", "platform"],
     policies: allPolicies,

@@ -4,6 +4,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import {
     BAKE_HEREDOC_TERMINATOR,
+    BAKE_RELEASE_PATTERN,
     BAKE_PREPARE_SCRIPT_PATH,
     BAKE_RETENTION_SCRIPT,
     IMAGING_SCRIPT,
@@ -14,6 +15,7 @@ import {
     readTerminateBuilderScript,
 } from "../components/amiFactory";
 import { backupToolPaths } from "../components/backupTools";
+import { DEPLOY_SCRIPT_PATH, appSetupLines, nginxConfig, readDeployScript } from "../components/app";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { runOffline } from "../tools/offline";
@@ -103,6 +105,28 @@ describe("AmiFactory", function () {
                 for (const bad of ["nginx'; rm -rf /", "a  b", " nginx", "$(id)"]) assert.ok(!pattern.test(bad), bad);
             });
 
+            it("bake-prepare bakes the default app and a release (the runbook's Release: current, a version or none)", () => {
+                const c = content(doc(graph, "ami-bake-prepare"));
+                assert.deepStrictEqual(c.parameters!.Release, {
+                    type: "String",
+                    description: "Release baked into the image: current (the stack's current release, if set), a version, or none.",
+                    default: "current",
+                    allowedPattern: BAKE_RELEASE_PATTERN,
+                });
+                const pattern = new RegExp(BAKE_RELEASE_PATTERN);
+                for (const ok of ["current", "none", "v1.2.3", "2026-12-01_1"]) assert.ok(pattern.test(ok), ok);
+                for (const bad of ["../x", "v1'; reboot", "", "-v"]) assert.ok(!pattern.test(bad), bad);
+                const lines = (c.mainSteps[0].inputs!.runCommand as string[]).join("\n");
+                // The app exactly as user data installs it, before the OS update and the cleanup.
+                assert.ok(lines.includes(nginxConfig({ port: 8080, healthPath: "/healthz" })));
+                assert.ok(lines.includes(appSetupLines({ port: 8080, healthPath: "/healthz" }, readDeployScript()).join("\n")));
+                assert.ok(lines.includes(`  bash ${DEPLOY_SCRIPT_PATH} --bucket '${graph.outputs.releaseBucketName}' --prefix 'releases/${stack}' --port 8080 --health-path '/healthz' --release "$release" --missing-ok`));
+                assert.ok(lines.indexOf("--release \"$release\"") < lines.indexOf("bash /root/platform-bake-prepare.sh"));
+                const runbook = content(doc(graph, "ami-bake"));
+                assert.strictEqual(runbook.parameters!.Release.default, "current");
+                assert.deepStrictEqual(step(runbook, "PrepareImage").inputs!.Parameters, { Packages: "{{ Packages }}", Release: "{{ Release }}" });
+            });
+
             it("bake runbook: steps in order, builder from the base image with IMDSv2 in a private subnet", () => {
                 const r = doc(graph, "ami-bake");
                 assert.strictEqual(r.inputs.documentType, "Automation");
@@ -165,6 +189,7 @@ describe("AmiFactory", function () {
                     { Key: "SourceAmi", Value: "{{ ResolveSourceAmi.SourceAmiId }}" },
                     { Key: "BakeTime", Value: "{{ global:DATE_TIME }}" },
                     { Key: "GitRevision", Value: "{{ GitRevision }}" },
+                    { Key: "Release", Value: "{{ Release }}" },
                     { Key: "Name", Value: `${stack}-web-{{ global:DATE_TIME }}` },
                 ]);
                 assert.strictEqual(step(c, "ApplyRetention").inputs!.Script, BAKE_RETENTION_SCRIPT);

@@ -7,13 +7,13 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { backupDocumentContent, HEREDOC_TERMINATOR, PATTERNS, readScript, restoreDocumentContent } from "../components/backup";
 import { Graph, GraphResource } from "../tools/graph";
 import { runOffline } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
 import { checkDocument, SsmDocumentContent } from "../tools/ssmDocuments";
+import { tempDir } from "./support/tmp";
 
 const SCRIPTS = path.join(__dirname, "..", "components", "ssm");
 const BACKUP_SH = fs.readFileSync(path.join(SCRIPTS, "backup.sh"), "utf8");
@@ -308,7 +308,7 @@ describe("Backup with other config", function () {
     let rateGraph: Graph;
     let offGraph: Graph;
     before(async () => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "backup-config-"));
+        dir = tempDir("backup-config-");
         const dev = fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8");
         const withBackup = (block: string) => dev.replace(/  platform:backup:\n(    .*\n)+/, block);
         assert.notStrictEqual(withBackup("X"), dev, "Pulumi.dev.yaml has a platform:backup block to replace");
@@ -354,7 +354,7 @@ describe("Backup document wrapper under /bin/sh", function () {
     // PATH replaced by a stub that prints its arguments: proves the install and the argv.
     let dir: string;
     beforeEach(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "backup-doc-"));
+        dir = tempDir("backup-doc-");
         fs.mkdirSync(path.join(dir, "stub"));
         fs.writeFileSync(path.join(dir, "stub", "bash"), "#!/bin/sh\nfor a; do printf '<%s>\\n' \"$a\"; done\n", { mode: 0o755 });
         // Files the exclude globs would match if the shell expanded them.

@@ -14,14 +14,15 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { BACKUP_TOOL_PACKAGES, backupToolPaths } from "../components/backupTools";
+import { readDeployScript } from "../components/app";
 import { grantPolicyDocument, PolicyDocument } from "../components/bucket";
 import { APP_SERVICE, userDataScript } from "../components/webTier";
 import { Graph, GraphResource } from "../tools/graph";
 import { evaluate } from "./helpers/s3Policy";
 import { json, serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
+import { tempDir } from "./support/tmp";
 import { requireTools } from "./support/tools";
 
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
@@ -65,30 +66,44 @@ function webRolePolicies(graph: Graph): { policies: GraphResource[]; union: Poli
     return { policies, union: { Version: "2012-10-17", Statement: policies.flatMap((p) => json(p.inputs.policy).Statement) } };
 }
 
-/** Runs a user data script for real in a private mount namespace whose /var, /etc, /srv, /opt are empty temp dirs. */
-function runUserData(script: string, opts: { dnfFails?: boolean; existing?: Record<string, number> } = {}) {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "userdata-"));
+/** The web tier's user data for these backup directories (the app settings do not matter here). */
+function userData(backupDirectories: string[]): string {
+    return userDataScript({ app: { port: 8080, healthPath: "/healthz" }, releases: { bucket: "platform-releases-0123456", prefix: "releases/dev" }, deployScript: readDeployScript(), backupDirectories });
+}
+
+/**
+ * Runs a user data script for real in a private mount namespace whose /var, /etc, /srv, /opt and
+ * /usr/local are empty temp dirs. dnf, rpm, systemctl and aws are not on this Debian machine (or
+ * must not touch it): stand-ins record how they were called. rpm says no nginx (the stock image);
+ * aws copies nothing (no current release in S3 yet: deploy.sh keeps the built-in one).
+ */
+function runUserData(script: string, opts: { toolInstallFails?: boolean; existing?: Record<string, number> } = {}) {
+    const root = tempDir("userdata-");
     const mnt = path.join(root, "mnt");
     const bin = path.join(root, "bin");
+    const tops = ["var", "etc", "srv", "opt", "usr/local"];
     fs.mkdirSync(bin);
-    for (const top of ["var", "etc", "srv", "opt"]) fs.mkdirSync(path.join(mnt, top), { recursive: true });
+    for (const top of tops) fs.mkdirSync(path.join(mnt, top), { recursive: true });
     fs.mkdirSync(path.join(mnt, "var", "log")); // on every image
     for (const [dir, mode] of Object.entries(opts.existing ?? {})) {
         fs.mkdirSync(path.join(mnt, dir), { recursive: true });
         fs.chmodSync(path.join(mnt, dir), mode);
     }
-    // dnf and systemctl are not on this Debian machine: stand-ins record how they were called.
-    fs.writeFileSync(path.join(bin, "dnf"), `#!/bin/bash\nprintf '%s\\n' "$*" >>${root}/dnf.calls\necho "dnf output"\nexit ${opts.dnfFails ? 1 : 0}\n`, { mode: 0o755 });
+    // Only the backup tools' install (by path) fails with toolInstallFails: nginx still installs.
+    const toolsFail = opts.toolInstallFails ? `case "$*" in *" /usr/bin/"*) exit 1 ;; esac\n` : "";
+    fs.writeFileSync(path.join(bin, "dnf"), `#!/bin/bash\nprintf '%s\\n' "$*" >>${root}/dnf.calls\necho "dnf output"\n${toolsFail}exit 0\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "rpm"), `#!/bin/bash\nexit 1\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/bash\nprintf '%s\\n' "$*" >>${root}/systemctl.calls\n[ "$1" != cat ]\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "aws"), `#!/bin/bash\nprintf '%s\\n' "$*" >>${root}/aws.calls\n`, { mode: 0o755 });
     const file = path.join(root, "user-data.sh");
     fs.writeFileSync(file, script);
-    const mounts = ["var", "etc", "srv", "opt"].map((t) => `mount --bind ${mnt}/${t} /${t}`).join(" && ");
+    const mounts = tops.map((t) => `mount --bind ${mnt}/${t} /${t}`).join(" && ");
     const r = spawnSync("unshare", ["--mount", "--propagation", "private", "/bin/bash", "-c", `${mounts} && exec /bin/bash ${file}`], {
         encoding: "utf8",
         env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` },
     });
     const read = (f: string) => (fs.existsSync(path.join(root, f)) ? fs.readFileSync(path.join(root, f), "utf8") : "");
-    return { root, mnt, status: r.status, stderr: r.stderr, dnf: read("dnf.calls"), systemctl: read("systemctl.calls"), log: read("mnt/var/log/platform-backup-tools.log") };
+    return { root, mnt, status: r.status, stderr: r.stderr, dnf: read("dnf.calls"), systemctl: read("systemctl.calls"), aws: read("aws.calls"), log: read("mnt/var/log/platform-backup-tools.log") };
 }
 
 describe("backup prerequisites on the instances", function () {
@@ -107,7 +122,11 @@ describe("backup prerequisites on the instances", function () {
 
         it(`${stack}: the user data creates the configured backup directories and installs the backup tools`, () => {
             const script = userDataOf(graphs[stack]);
-            assert.strictEqual(script, userDataScript({ backupDirectories: directories() }));
+            // "other" is dev with other directories; dev runs single mode (the instance answers on port 80 too).
+            const stackName = stack === "other" ? "dev" : stack;
+            const app = { port: 8080, healthPath: "/healthz", ...(stackName === "dev" ? { extraPorts: [80] } : {}) };
+            const releases = { bucket: String(graphs[stack].outputs.releaseBucketName), prefix: `releases/${stackName}` };
+            assert.strictEqual(script, userDataScript({ app, releases, deployScript: readDeployScript(), backupDirectories: directories() }));
             assert.ok(script.split("\n").includes(`mkdir -p ${directories().join(" ")}`), script);
             assert.ok(script.includes(`dnf install -y ${backupToolPaths().join(" ")} `), script);
         });
@@ -138,28 +157,31 @@ describe("backup prerequisites on the instances", function () {
 
         it("creates every configured directory on a stock image, leaves an existing one's mode alone, and asks dnf for the tools by path", () => {
             const dirs = ["/var/www", "/etc/platform", ...OTHER_DIRECTORIES];
-            const run = runUserData(userDataScript({ backupDirectories: dirs }), { existing: { "etc/platform": 0o750 } });
+            const run = runUserData(userData(dirs), { existing: { "etc/platform": 0o750 } });
             assert.strictEqual(run.status, 0, run.stderr);
             for (const d of dirs) assert.ok(fs.statSync(path.join(run.mnt, d)).isDirectory(), `${d} was not created`);
             assert.strictEqual(fs.statSync(path.join(run.mnt, "etc/platform")).mode & 0o777, 0o750);
-            assert.strictEqual(run.dnf, `install -y ${backupToolPaths().join(" ")}\n`);
+            // nginx for the app (the stock image lacks it), then the backup tools by path, last.
+            assert.strictEqual(run.dnf, `-y install nginx\ninstall -y ${backupToolPaths().join(" ")}\n`);
             assert.strictEqual(run.log, "dnf output\n");
-            assert.match(run.systemctl, new RegExp(`^cat ${APP_SERVICE}$`, "m"));
-            assert.match(run.stderr, /is not installed: the stock image is running until the first bake/);
-            fs.rmSync(run.root, { recursive: true, force: true });
+            // The app is started on the stock image too, and the stack's current release looked up.
+            assert.match(run.systemctl, new RegExp(`^enable ${APP_SERVICE}\nrestart ${APP_SERVICE}$`, "m"));
+            assert.ok(fs.lstatSync(path.join(run.mnt, "srv/platform-app/current")).isSymbolicLink());
+            assert.match(run.aws, /^s3 cp --recursive --only-show-errors s3:\/\/platform-releases-0123456\/releases\/dev\/ /m);
+            assert.match(run.stderr, /no current release under .* yet: keeping what is installed/);
         });
 
         it("a failed tool install is reported but does not stop the boot; the directories are there first", () => {
-            const run = runUserData(userDataScript({ backupDirectories: ["/var/www"] }), { dnfFails: true });
+            const run = runUserData(userData(["/var/www"]), { toolInstallFails: true });
             assert.strictEqual(run.status, 0, run.stderr);
             assert.ok(fs.statSync(path.join(run.mnt, "var/www")).isDirectory());
             assert.match(run.stderr, /installing the backup tools failed \(see \/var\/log\/platform-backup-tools\.log\): backups exit 9/);
-            fs.rmSync(run.root, { recursive: true, force: true });
+            assert.match(run.systemctl, new RegExp(`^restart ${APP_SERVICE}$`, "m"));
         });
 
         it("passes bash -n and shellcheck", () => {
-            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "userdata-")), "user-data.sh");
-            fs.writeFileSync(file, userDataScript({ backupDirectories: ["/var/www", "/etc/platform"] }));
+            const file = path.join(tempDir("userdata-"), "user-data.sh");
+            fs.writeFileSync(file, userData(["/var/www", "/etc/platform"]));
             for (const [cmd, args] of [["bash", ["-n", file]], ["shellcheck", ["--severity=style", file]]] as Array<[string, string[]]>) {
                 const r = spawnSync(cmd, args, { encoding: "utf8" });
                 assert.strictEqual(r.status, 0, `${cmd}: ${r.stdout}${r.stderr}`);

@@ -14,7 +14,6 @@ import { strict as assert } from 'assert';
 import { spawn, spawnSync, SpawnSyncReturns, ChildProcess } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { BACKUP_TOOL_PACKAGES } from '../components/backupTools';
 import { grantPolicyDocument, PolicyDocument } from '../components/bucket';
@@ -22,6 +21,7 @@ import { S3Server, startS3Server } from './helpers/s3server';
 import { evaluate, missingKeyStatus, s3Authorization } from './helpers/s3Policy';
 import { arrayAssignment, scriptCommands } from './helpers/shellCommands';
 import { requireTools, RequirementName } from './support/tools';
+import { tempDir } from './support/tmp';
 
 const ROOT = path.resolve(__dirname, '..');
 const BACKUP = path.join(ROOT, 'components/ssm/backup.sh');
@@ -188,7 +188,7 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
 
   before(async function () {
     requireTools(this, BACKUP_TOOLS);
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-test-'));
+    work = tempDir('backup-test-');
     s3 = await startS3Server({ bucket: BUCKET, policy: GRANT });
   });
 

@@ -39,7 +39,7 @@ describe("config: environment defaults", () => {
     });
 
     it("makes prod highly available: 3 zones, one NAT gateway per zone, Multi-AZ, 14 days of backups", () => {
-        const c = parse({ "platform:environment": "prod" }, "prod");
+        const c = parse({ "platform:environment": "prod", "platform:dns": { enabled: true } }, "prod");
         assert.equal(c.isProduction, true);
         assert.deepEqual([c.network.azCount, c.network.natGateways, c.network.interfaceEndpoints, c.webTier.mode], [3, "onePerAz", true, "asg"]);
         assert.deepEqual([c.database.multiAz, c.database.backupRetentionDays, c.webTier.minSize], [true, 14, 2]);
@@ -94,6 +94,19 @@ describe("config: validation names every bad key, the value and what is allowed"
         assert.deepEqual([staging.network.natGateways, staging.webTier.mode, staging.isProduction], ["single", "asg", false]);
         expectProblem({ "platform:network": { interfaceEndpoints: true, interfaceEndpointAzCount: 3 } }, "platform:network.interfaceEndpointAzCount", /must not exceed azCount \(2\)/);
         expectProblem({ "platform:network": { flowLogs: { enabled: true, retentionDays: 10, trafficType: "ALL" } } }, "platform:network.flowLogs.retentionDays", /one of CloudWatch Logs' retention periods/);
+    });
+
+    it("refuses a prod stack with no certificate source, naming both ways to get one, and prod in single mode", () => {
+        const found = problems({ "platform:environment": "prod" });
+        assert.deepEqual(found, [
+            'platform:webTier.certificateArn = undefined: prod serves HTTPS only and needs a certificate: either enable DNS (dns.enabled: true with dns.parentDomain set to your domain; ' +
+                "the stack creates its zone and a DNS-validated ACM certificate) or set webTier.certificateArn to an ACM certificate in the stack's region",
+        ]);
+        assert.doesNotThrow(() => parse({ "platform:environment": "prod", "platform:dns": { enabled: true, parentDomain: "example.org" } }, "prod"));
+        assert.doesNotThrow(() => parse({ "platform:environment": "prod", "platform:webTier": { certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0" } }, "prod"));
+        expectProblem({ "platform:environment": "prod", "platform:webTier": { mode: "single" } }, "platform:webTier.mode", /must be "asg" in prod: single mode has no load balancer/);
+        // Outside prod plain HTTP stays possible (the policy pack reports it as advisory).
+        assert.doesNotThrow(() => parse({ "platform:environment": "staging" }, "staging"));
     });
 
     it("rejects min > max and a desired capacity outside the range", () => {

@@ -5,15 +5,15 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { parameterGroupFamily, validateDatabaseArgs, DatabaseArgs } from "../components/database";
+import { RDS_REPLACING_INPUTS, parameterGroupFamily, validateDatabaseArgs, DatabaseArgs } from "../components/database";
 import { windowsOverlap } from "../config/database";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { PROJECT_DIR, ProgramError, runOffline } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
+import { tempDir } from "./support/tmp";
 
 const COMPONENT = "platform:database:Database";
 const INSTANCE = "aws:rds/instance:Instance";
@@ -25,7 +25,7 @@ const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 const FIXTURE_DIR = path.join(PROJECT_DIR, "tests", "fixtures", "database");
 const KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
-const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-database-test-"));
+const tmpDir = tempDir("platform-database-test-");
 after(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
 
 /** A copy of a stack file with `platform:database` (and `platform:environment`) overridden. */
@@ -33,6 +33,8 @@ function stackFileVariant(file: string, database: Record<string, unknown>, label
     const doc = parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     doc.config["platform:database"] = { ...((doc.config["platform:database"] as object) ?? {}), ...database };
     if (environment) doc.config["platform:environment"] = environment;
+    // prod needs a certificate source (config.ts); the fixture has no web tier to use it.
+    if (environment === "prod") doc.config["platform:webTier"] = { certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0" };
     const out = path.join(tmpDir, `Pulumi.${label}.yaml`);
     fs.writeFileSync(out, stringify(doc));
     return out;
@@ -91,10 +93,14 @@ describe("Database: dev and prod plans", () => {
                 assert.ok(component.parent?.endsWith("pulumi:pulumi:Stack::platform-" + e.stack), component.parent ?? "no parent");
                 const types = children(graph).map((r) => `${r.type}::${r.name}`).sort();
                 // The exported logs' groups too (tests/rdsLogGroups.test.ts).
-                const expected = [`${INSTANCE}::db`, `${PARAMETER_GROUP}::db-params`, `${SUBNET_GROUP}::db-subnets`, `${ROLE_POLICY}::db-connect`, "aws:cloudwatch/logGroup:LogGroup::db-log-postgresql", "aws:cloudwatch/logGroup:LogGroup::db-log-upgrade"];
+                const expected = [
+                    `${INSTANCE}::db`, `${PARAMETER_GROUP}::db-params`, `${SUBNET_GROUP}::db-subnets`, `${ROLE_POLICY}::db-connect`, "random:index/randomId:RandomId::db-final-snapshot",
+                    "aws:ssm/document:Document::db-bootstrap", `${ROLE_POLICY}::db-bootstrap-secret`,
+                    "aws:cloudwatch/logGroup:LogGroup::db-log-postgresql", "aws:cloudwatch/logGroup:LogGroup::db-log-upgrade",
+                ];
                 if (prod) expected.push(`${ATTACHMENT}::db-monitoring`, `${ROLE}::db-monitoring`);
                 assert.deepStrictEqual(types, expected.sort());
-                for (const r of children(graph)) assert.ok(r.provider?.endsWith("pulumi:providers:aws::aws"), `${r.name} uses the stack's provider`);
+                for (const r of children(graph).filter((c) => c.type.startsWith("aws:"))) assert.ok(r.provider?.endsWith("pulumi:providers:aws::aws"), `${r.name} uses the stack's provider`);
             });
 
             it("runs the configured engine, version, class and gp3 storage with autoscaling", () => {
@@ -178,15 +184,36 @@ describe("Database: dev and prod plans", () => {
                 assert.strictEqual(input.copyTagsToSnapshot, true);
             });
 
-            it(prod ? "takes a final snapshot, has deletion protection and is protected" : "skips the final snapshot and can be deleted", () => {
-                assert.strictEqual(input.skipFinalSnapshot, !prod);
+            it(prod ? "takes a final snapshot, has deletion protection and is protected" : "takes a final snapshot and can be deleted or replaced", () => {
+                // Every environment keeps a final snapshot (the old expectation, dev skipping it,
+                // lost the data of any replacement or destroy without asking).
+                assert.strictEqual(input.skipFinalSnapshot, false);
                 assert.strictEqual(input.deletionProtection, prod);
                 assert.strictEqual(db.protect, prod);
                 assert.strictEqual(input.deleteAutomatedBackups, !prod);
-                if (prod) assert.strictEqual(input.finalSnapshotIdentifier, "platform-prod-final");
-                else assert.ok(!("finalSnapshotIdentifier" in input));
+                const suffix = one(graph, "random:index/randomId:RandomId", "db-final-snapshot");
+                assert.match(String(input.finalSnapshotIdentifier), new RegExp(`^platform-${e.stack}-final-[0-9a-f]{8}$`));
+                assert.deepStrictEqual(db.propertyDependencies.finalSnapshotIdentifier, [suffix.urn]);
                 // Only the instance holds data; nothing else is protected.
                 for (const r of children(graph).filter((c) => c !== db)) assert.strictEqual(r.protect, false, r.name);
+            });
+
+            it(prod ? "refuses replacement by protection (Pulumi will not replace a protected resource)" : "can be replaced despite its fixed identifier: delete first, final snapshot named anew", () => {
+                // terraform-provider-aws internal/service/rds/instance.go: these inputs are ForceNew.
+                // With a fixed identifier, Pulumi's create-before-delete would ask RDS for a second
+                // instance of the same name (DBInstanceAlreadyExists); a reused final snapshot
+                // name fails the delete (DBSnapshotAlreadyExists, RDS DeleteDBInstance API reference).
+                const forceNew = ["identifier", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId", "availabilityZone", "characterSetName", "ncharCharacterSetName", "snapshotIdentifier", "timezone", "customIamInstanceProfile", "restoreToPointInTime", "identifierPrefix"];
+                const setHere = forceNew.filter((k) => k in input);
+                assert.deepStrictEqual([...RDS_REPLACING_INPUTS].filter((k) => k !== "kmsKeyId").sort(), setHere.filter((k) => k !== "kmsKeyId").sort());
+                assert.strictEqual(typeof input.identifier, "string");
+                assert.strictEqual(db.deleteBeforeReplace, !prod);
+                const suffix = one(graph, "random:index/randomId:RandomId", "db-final-snapshot");
+                // The random suffix is replaced (a new value) exactly when a replacing input changes.
+                assert.deepStrictEqual(Object.keys(suffix.inputs.keepers as object).sort(), [...RDS_REPLACING_INPUTS].sort());
+                for (const k of RDS_REPLACING_INPUTS) {
+                    if (k in input) assert.strictEqual(String((suffix.inputs.keepers as Record<string, unknown>)[k]), String(input[k]), k);
+                }
             });
 
             it(prod ? "has Performance Insights for 7 days" : "has no Performance Insights", () => {
@@ -344,7 +371,27 @@ describe("Database: the component alone with an app role and a KMS key (fixture)
                 policy.inputs.policy,
                 `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"rds-db:connect","Resource":"arn:aws:rds-db:eu-west-1:${MOCK_ACCOUNT_ID}:dbuser:${resourceId}/${iamUser}"}]}`,
             );
-            assert.strictEqual(graph.resources.filter((r) => r.type === ROLE_POLICY).length, 1);
+            assert.deepStrictEqual(graph.resources.filter((r) => r.type === ROLE_POLICY).map((r) => r.name).sort(), ["db-bootstrap-secret", "db-connect"]);
+        });
+
+        it(`${label}: lets the app role read exactly this instance's master secret${label === "prod" ? ", and decrypt it with the CMK through Secrets Manager only" : ""} (db-bootstrap)`, () => {
+            const graph = get();
+            const policy = one(graph, ROLE_POLICY, "db-bootstrap-secret");
+            assert.strictEqual(policy.inputs.role, one(graph, ROLE, "app").id);
+            const secretArn = String(graph.outputs.secretArn);
+            assert.match(secretArn, /^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:rds!db-/);
+            const statements: unknown[] = [{ Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn }];
+            if (label === "prod") {
+                // A customer managed key: GetSecretValue decrypts with it, as Secrets Manager, for the caller.
+                statements.push({ Sid: "DecryptMasterSecret", Effect: "Allow", Action: "kms:Decrypt", Resource: KMS_KEY, Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } } });
+            }
+            assert.deepStrictEqual(JSON.parse(String(policy.inputs.policy)), { Version: "2012-10-17", Statement: statements });
+            const doc = one(graph, "aws:ssm/document:Document", "db-bootstrap");
+            const content = JSON.parse(String(doc.inputs.content));
+            const command = (content.mainSteps[0].inputs.runCommand as string[]).at(-1)!;
+            assert.ok(command.includes(`--secret-arn '${secretArn}'`), command);
+            assert.ok(command.includes(`--user '${iamUser}'`), command);
+            assert.strictEqual(graph.outputs.bootstrapDocumentName ?? doc.inputs.name ?? "auto-named", doc.inputs.name ?? "auto-named");
         });
     }
 

@@ -1,13 +1,15 @@
 /**
  * DNS: PublicZone (zone, DNSSEC, query logs, certificate) and Dns (records, private zone,
  * health check, failover to a CloudFront maintenance page), under the offline engine, for
- * both shipped stacks with a `platform:dns` block added (the shipped files keep DNS off).
+ * both shipped stacks with a `platform:dns` block added (dev ships with DNS off; prod ships with
+ * DNS on for its certificate, at a placeholder domain).
  */
 import { strict as assert } from "assert";
+import * as path from "path";
 import { CACHING_OPTIMIZED_POLICY_ID, CLOUDFRONT_ZONE_ID, Dns, PublicZone } from "../components/dns";
 import { GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
-import { OfflineResult, ProgramError } from "../tools/offline";
+import { OfflineResult, PROJECT_DIR, ProgramError } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
 import { byType, devWithLoadBalancer, json, one, serialRun, stackRun, tempStackFile } from "./support/stacks";
 
@@ -148,12 +150,12 @@ for (const v of VARIANTS) {
             assert.match(String(run.graph.outputs.certificateArn), /^arn:aws:acm:us-east-1:123456789012:certificate\/[0-9a-f-]{36}$/);
         });
 
-        it("points the site's names at the load balancer (A and AAAA, apex and www)", () => {
+        it("points the site's names at the IPv4-only load balancer (A records, apex and www; no AAAA)", () => {
             const lbDnsName = run.graph.outputs.loadBalancerDnsName;
             assert.match(String(lbDnsName), /\.us-east-1\.elb\.amazonaws\.com$/);
             const suffix = v.failover ? "-primary" : "";
             for (const [label, fqdn] of [["apex", names[0]], ["www", names[1]]]) {
-                for (const type of ["A", "AAAA"]) {
+                for (const type of ["A"]) {
                     const record = one(resources, "aws:route53/record:Record", `dns-${label}-${type.toLowerCase()}${suffix}`);
                     assert.equal(record.parent, dns.urn);
                     assert.equal(record.inputs.zoneId, zone.id);
@@ -163,6 +165,10 @@ for (const v of VARIANTS) {
                     assert.deepEqual(deps(record, "aliases"), [loadBalancer.urn]);
                 }
             }
+            // An AAAA alias to an IPv4-only load balancer answers nothing (and with failover would
+            // send IPv6 clients to the maintenance page): the load balancer is ipv4, so no AAAA.
+            assert.equal(loadBalancer.inputs.ipAddressType, "ipv4");
+            assert.deepEqual(byType(resources, "aws:route53/record:Record").filter((r) => r.inputs.type === "AAAA"), []);
             assert.equal(run.graph.outputs.siteUrl, `https://${v.domain}`);
         });
 
@@ -233,7 +239,7 @@ for (const v of VARIANTS) {
                 it("pairs every PRIMARY record (load balancer, health check) with a SECONDARY to CloudFront", () => {
                     const hc = one(resources, "aws:route53/healthCheck:HealthCheck");
                     for (const [label, fqdn] of [["apex", names[0]], ["www", names[1]]]) {
-                        for (const type of ["A", "AAAA"]) {
+                        for (const type of ["A"]) {
                             const primary = one(resources, "aws:route53/record:Record", `dns-${label}-${type.toLowerCase()}-primary`);
                             const secondary = one(resources, "aws:route53/record:Record", `dns-${label}-${type.toLowerCase()}-secondary`);
                             assert.deepEqual(primary.inputs.failoverRoutingPolicies, [{ type: "PRIMARY" }]);
@@ -553,8 +559,15 @@ describe("DNS: config errors", () => {
 });
 
 describe("DNS: shipped stacks", () => {
-    it("keep DNS off: no zone, no records, the web tier's own name", async () => {
-        for (const stack of ["dev", "prod"]) {
+    it("prod ships DNS on at the placeholder domain, for its HTTPS certificate", async () => {
+        const { graph } = await stackRun("prod");
+        assert.equal(graph.outputs.siteUrl, "https://prod.example.com");
+        assert.match(String(graph.outputs.certificateArn), /^arn:aws:acm:us-east-1:123456789012:certificate\//);
+        assert.equal(graph.resources.filter((r) => r.type === "aws:route53/zone:Zone" && r.name === "dns").length, 1);
+    });
+
+    it("dev keeps DNS off: no zone, no records, the web tier's own name", async () => {
+        for (const stack of ["dev"]) {
             const { graph } = await stackRun(stack);
             assert.equal(graph.resources.filter((r) => r.type.startsWith("platform:dns:") || r.type.startsWith("aws:route53/")).length, 0);
             assert.equal(graph.outputs.publicZoneId, undefined);
@@ -577,5 +590,39 @@ describe("DNS components: argument checks", () => {
             /Dns "x": domainName "Bad_Name" must be a lower-case DNS name.*failover needs healthCheckPath.*failover needs cloudFrontCertificateArn/,
         );
         assert.throws(() => new PublicZone("z", { domainName: "example", region: "us-east-1" }), /PublicZone "z": domainName "example" must be a lower-case DNS name/);
+    });
+});
+
+describe("dns: AAAA records only for a dualstack load balancer (tests/fixtures/dnsRecords)", function () {
+    this.timeout(60_000);
+    const FIXTURE = path.join(PROJECT_DIR, "tests", "fixtures", "dnsRecords");
+    const records = async (stack: string) => {
+        const { graph } = await serialRun({ stack, programDir: FIXTURE });
+        return byType(graph.resources, "aws:route53/record:Record")
+            .filter((r) => r.inputs.aliases !== undefined)
+            .map((r) => `${r.inputs.name} ${r.inputs.type} ${r.inputs.setIdentifier}`)
+            .sort();
+    };
+
+    it("IPv4-only: A primary/secondary pairs, no AAAA (an AAAA alias to it would answer nothing)", async () => {
+        assert.deepEqual(await records("ipv4"), [
+            "www-test.example.com A primary",
+            "www-test.example.com A secondary",
+            "www.www-test.example.com A primary",
+            "www.www-test.example.com A secondary",
+        ]);
+    });
+
+    it("dualstack: A and AAAA pairs for both names", async () => {
+        assert.deepEqual(await records("dualstack"), [
+            "www-test.example.com A primary",
+            "www-test.example.com A secondary",
+            "www-test.example.com AAAA primary",
+            "www-test.example.com AAAA secondary",
+            "www.www-test.example.com A primary",
+            "www.www-test.example.com A secondary",
+            "www.www-test.example.com AAAA primary",
+            "www.www-test.example.com AAAA secondary",
+        ]);
     });
 });

@@ -16,13 +16,13 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { renderReport, subscriptionReport } from "../tools/alertSubscriptions";
 import { Graph } from "../tools/graph";
 import { PROJECT_DIR } from "../tools/offline";
 import { byType, serialRun, tempStackFile } from "./support/stacks";
+import { tempDir } from "./support/tmp";
 
 /** Pulumi's URN globs (`--target`/`--exclude`): `**` matches anything, `*` anything but "::". */
 const urnGlob = (pattern: string) =>
@@ -81,7 +81,7 @@ describe("First week: unconfirmed alert subscriptions", function () {
     });
 
     it("the CLI, run as the workflow runs it: exit 0 with the report, exit 2 on bad input", () => {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "subs-"));
+        const dir = tempDir("subs-");
         const listed = path.join(dir, "subscriptions.json");
         fs.writeFileSync(listed, JSON.stringify({ Subscriptions: [{ SubscriptionArn: "PendingConfirmation", Protocol: "email", Endpoint: "ops@example.com" }] }));
         const stackFile = tempStackFile("dev", { "platform:alarmEmails": ["ops@example.com"] });

@@ -96,7 +96,7 @@ describe("Monitoring (prod)", () => {
         const topicArn = "arn:aws:sns:us-east-1:123456789012:platform-prod-alerts";
         const alarms = graph.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm");
         assert.deepEqual(alarms.map((a) => a.name).sort(), [
-            "monitoring-alb-5xx", "monitoring-alb-unhealthy-hosts", "monitoring-asg-cpu-high", "monitoring-rds-connections-high", "monitoring-rds-cpu-high",
+            "monitoring-alb-5xx", "monitoring-alb-unhealthy-hosts", "monitoring-asg-cpu-high", "monitoring-health-check-failed", "monitoring-rds-connections-high", "monitoring-rds-cpu-high",
             "monitoring-rds-free-storage-low", "monitoring-rds-freeable-memory-low", "monitoring-target-5xx", "monitoring-target-response-time",
         ]);
         for (const a of alarms) {

@@ -133,7 +133,7 @@ for (const stack of ["dev", "prod"] as const) {
             for (const key of ["publicSubnetIds", "privateSubnetIds", "isolatedSubnetIds"]) {
                 assert.equal((outputs[key] as string[]).length, expected.azs, key);
             }
-            const provider = one(resources, "pulumi:providers:aws");
+            const provider = one(resources, "pulumi:providers:aws", "aws");
             assert.equal(network.provider ?? provider.urn, provider.urn);
         });
     });

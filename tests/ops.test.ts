@@ -1,6 +1,5 @@
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import {
@@ -21,6 +20,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { EXIT, main, outputsProblem, parseArgs, slugToPath } from "../tools/ops";
 import { parseOpsOutputs } from "../tools/opsOutputs";
 import { serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
+import { tempDir } from "./support/tmp";
 
 const OUTPUTS = {
     stack: "dev",
@@ -47,7 +47,7 @@ describe("ops CLI", () => {
     let err: string[];
 
     before(() => {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-test-"));
+        dir = tempDir("ops-test-");
         outputsFile = path.join(dir, "outputs.json");
         fs.writeFileSync(outputsFile, JSON.stringify(OUTPUTS));
     });
@@ -304,7 +304,7 @@ describe("ops CLI on the outputs of the real program", function () {
     this.timeout(300000);
     const ssmMock = mockClient(SSMClient);
     const s3Mock = mockClient(S3Client);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-real-"));
+    const dir = tempDir("ops-real-");
     const files: Record<string, string> = {};
     const outputs: Record<string, Record<string, unknown>> = {};
     const CUSTOM_TAG = { key: "BackupPlan", value: "nightly" };

@@ -7,7 +7,6 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Graph, GraphResource } from "../tools/graph";
 import { PROJECT_DIR } from "../tools/offline";
@@ -15,6 +14,7 @@ import { plan } from "../tools/plan";
 import { diffGraphs, PlanDiff, renderDiffMarkdown } from "../tools/planDiff";
 import { runPlan } from "./support/cli";
 import { shippedConfig, tempStackFile } from "./support/stacks";
+import { tempDir } from "./support/tmp";
 
 const clone = (g: Graph): Graph => JSON.parse(JSON.stringify(g));
 const find = (g: Graph, type: string, name?: string): GraphResource => {
@@ -190,7 +190,7 @@ describe("plan diff as a review gate (real before/after plans)", function () {
 
 describe("npm run plan -- --diff: the gate as the shell sees it", function () {
     this.timeout(120_000);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-gate-"));
+    const dir = tempDir("plan-gate-");
     const base = path.join(dir, "prod.json");
     const head = tempStackFile("prod", dbOverrides("prod", { databaseName: "orders" }));
 

@@ -23,6 +23,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import { BAKE_RETENTION_SCRIPT, IMAGING_SCRIPT } from "../components/amiFactory";
 import { Graph } from "../tools/graph";
+import { requireTools } from "./support/tools";
 import { byType, json, stackRun } from "./support/stacks";
 
 type Tags = Record<string, string>;
@@ -231,15 +232,12 @@ describe("Stack isolation: the AMI factory's Python against moto's EC2 with both
     this.timeout(180000);
 
     it("dev's imaging images only dev's tagged instances; dev's bake retention retires only dev's images", function () {
+        requireTools(this, ["moto"]);
         const r = spawnSync("python3", ["-c", MOTO_ISOLATION, JSON.stringify({ imaging: IMAGING_SCRIPT, retention: BAKE_RETENTION_SCRIPT })], {
             encoding: "utf8",
             env: { ...process.env, AWS_DEFAULT_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" },
             timeout: 170000,
         });
-        if (r.status !== 0 && /No module named|ModuleNotFoundError/.test(r.stderr)) {
-            if (process.env.CI === "true") assert.fail(`moto is needed: pip install 'moto[server]==5.2.1' boto3 (${r.stderr.trim().split("\n").pop()})`);
-            this.skip();
-        }
         assert.strictEqual(r.status, 0, r.stderr);
         const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
         assert.deepStrictEqual(out, { imaged: { dev: 1, prod: 0 }, bakedLeft: { dev: 1, prod: 3 } });

@@ -5,17 +5,20 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { parse, stringify } from "yaml";
 import { APP_SERVICE, DLM_SERVICE_POLICY_ARN, SSM_CORE_POLICY_ARN, TLS_POLICY, userDataScript } from "../components/webTier";
+import { DEPLOY_SCRIPT_PATH, deployDocumentContent, nginxConfig, readDeployScript } from "../components/app";
+import { backupToolPaths } from "../components/backupTools";
+import { checkDocument } from "../tools/ssmDocuments";
 import { al2023Parameter } from "../config/webTier";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { PROJECT_DIR, ProgramError } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
 import { devWithLoadBalancer, serialRun, stackRun } from "./support/stacks";
+import { tempDir } from "./support/tmp";
 
 const COMPONENT = "platform:webTier:WebTier";
 const PARAMETER = "aws:ssm/parameter:Parameter";
@@ -39,7 +42,7 @@ const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
 const TAGS_DEV = { Project: "platform", Stack: "dev", Environment: "dev", Owner: "platform-team", ManagedBy: "pulumi" };
 
-const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-webtier-test-"));
+const tmpDir = tempDir("platform-webtier-test-");
 after(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
 
 /**
@@ -74,6 +77,16 @@ async function runRecordingIgnoreChanges(configFile: string): Promise<{ graph: G
 }
 
 /** The web tier component and everything below it. */
+/** The boot script the stack's web tier should carry (its release bucket, the stack's prefix). */
+function expectedUserData(graph: Graph, stack: string, extraPorts?: number[]): string {
+    const app = { port: 8080, healthPath: "/healthz", ...(extraPorts ? { extraPorts } : {}) };
+    // Both shipped stacks back up the default directories: the user data prepares them.
+    return userDataScript({ app, releases: { bucket: String(graph.outputs.releaseBucketName), prefix: `releases/${stack}` }, deployScript: readDeployScript(), backupDirectories: ["/var/www", "/etc/platform"] });
+}
+
+/** The app settings of a user data script whose stack details do not matter to a test. */
+const USER_DATA_APP = { app: { port: 8080, healthPath: "/healthz" }, releases: { bucket: "platform-releases-0123456", prefix: "releases/dev" }, deployScript: readDeployScript() };
+
 function tier(graph: Graph): { component: GraphResource; children: GraphResource[] } {
     const components = graph.resources.filter((r) => r.type === COMPONENT);
     assert.strictEqual(components.length, 1, "exactly one WebTier");
@@ -151,9 +164,12 @@ describe("web tier", function () {
                         `${ROLE}::web-dlm`,
                         `${ROLE}::web-instance`,
                         `${LISTENER}::web-http`,
+                        ...(stack === "prod" ? [`${LISTENER}::web-https`] : []),
                         `${LOAD_BALANCER}::web`,
                         `${TARGET_GROUP}::web`,
                         `${PARAMETER}::web-ami`,
+                        "aws:ssm/document:Document::web-deploy",
+                        `${ROLE_POLICY}::web-command-output`,
                     ].sort(),
                 );
             });
@@ -169,6 +185,10 @@ describe("web tier", function () {
                     value: "<secret>",
                     tags: {},
                 });
+                // Fixed name + a ForceNew input (data_type, terraform-provider-aws
+                // internal/service/ssm/parameter.go) whose create uses Overwrite=false: a
+                // create-before-delete replacement would fail with ParameterAlreadyExists.
+                assert.strictEqual(p.deleteBeforeReplace, true);
             });
 
             it("launches from a template: AMI resolved from the parameter, IMDSv2 only, encrypted gp3 root, no key pair", () => {
@@ -191,7 +211,7 @@ describe("web tier", function () {
                 assert.strictEqual(lt.inputs.updateDefaultVersion, true);
                 const appSg = g().resources.find((r) => r.type === SECURITY_GROUP && r.name === "network-app")!;
                 assert.deepStrictEqual(lt.inputs.vpcSecurityGroupIds, [appSg.id]);
-                assert.strictEqual(Buffer.from(String(lt.inputs.userData), "base64").toString(), userDataScript({ backupDirectories: ["/var/www", "/etc/platform"] }));
+                assert.strictEqual(Buffer.from(String(lt.inputs.userData), "base64").toString(), expectedUserData(g(), stack));
             });
 
             it("tags instances and volumes at launch: stack tags, Name, the backup tag; volumes also the snapshot tag", () => {
@@ -223,12 +243,41 @@ describe("web tier", function () {
                 assert.match(String((group.inputs.targetGroupArns as string[])[0]), /^arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup\/web\/[0-9a-f]{16}$/);
                 assert.deepStrictEqual(group.inputs.instanceRefresh, {
                     strategy: "Rolling",
-                    preferences: { minHealthyPercentage: stack === "prod" ? 90 : 50, instanceWarmup: "300", skipMatching: true, autoRollback: true },
+                    preferences: {
+                        minHealthyPercentage: stack === "prod" ? 90 : 50,
+                        instanceWarmup: "300",
+                        skipMatching: true,
+                        alarmSpecification: { alarms: [`platform-${stack}-alb-unhealthy-hosts`, `platform-${stack}-alb-5xx`, `platform-${stack}-target-5xx`] },
+                    },
                 });
                 assert.deepStrictEqual(group.inputs.tags, [
                     { key: "Name", value: `${stack}-web`, propagateAtLaunch: true },
                     { key: "Backup", value: "true", propagateAtLaunch: true },
                 ]);
+            });
+
+            it("asks for no refresh rollback AWS would refuse; the refresh alarms exist in the stack", () => {
+                // EC2 Auto Scaling API Reference, RefreshPreferences (AutoRollback):
+                // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
+                // and the user guide "Undo changes with a manual or auto rollback":
+                // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html
+                // A rollback is not supported when the launch template's ImageId is an SSM parameter
+                // or the group uses $Latest/$Default: StartInstanceRefresh with AutoRollback fails.
+                const { children } = tier(g());
+                const group = only(children, GROUP);
+                const lt = only(children, LAUNCH_TEMPLATE);
+                const refresh = group.inputs.instanceRefresh as { preferences?: Record<string, unknown> };
+                const imageIsParameter = String(lt.inputs.imageId).startsWith("resolve:ssm:");
+                const version = String((group.inputs.launchTemplate as { version: string }).version);
+                if (imageIsParameter || version === "$Latest" || version === "$Default") {
+                    assert.notStrictEqual(refresh.preferences?.autoRollback, true, "autoRollback with an SSM-parameter image or $Latest/$Default");
+                }
+                assert.ok(imageIsParameter, "the template resolves the AMI parameter");
+                // AlarmSpecification fails the refresh without a rollback; at most 10 alarms, each one the stack creates.
+                const alarms = (refresh.preferences?.alarmSpecification as { alarms: string[] }).alarms;
+                assert.ok(alarms.length >= 1 && alarms.length <= 10);
+                const alarmNames = ofType(g().resources, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name);
+                for (const a of alarms) assert.ok(alarmNames.includes(a), `${a} is an alarm of the stack (got ${alarmNames.join(", ")})`);
             });
 
             it("scales on average CPU at the configured target", () => {
@@ -253,6 +302,7 @@ describe("web tier", function () {
                 assert.deepStrictEqual(lb.inputs, {
                     loadBalancerType: "application",
                     internal: false,
+                    ipAddressType: "ipv4",
                     subnets: g().outputs.publicSubnetIds,
                     securityGroups: [albSg.id],
                     dropInvalidHeaderFields: true,
@@ -280,8 +330,17 @@ describe("web tier", function () {
                 });
             });
 
-            it("without a certificate: one plain HTTP listener forwarding to the target group", () => {
+            it(stack === "prod" ? "prod: HTTPS forwards, HTTP only redirects (the shipped certificate comes from DNS)" : "dev without a certificate: one plain HTTP listener forwarding to the target group", () => {
                 const { children } = tier(g());
+                if (stack === "prod") {
+                    const listeners = ofType(children, LISTENER);
+                    const forwarding = listeners.filter((l) => (l.inputs.defaultActions as Array<{ type: string }>).some((a) => a.type === "forward"));
+                    assert.deepStrictEqual(forwarding.map((l) => [l.inputs.protocol, l.inputs.port, l.inputs.sslPolicy]), [["HTTPS", 443, TLS_POLICY]]);
+                    assert.strictEqual(forwarding[0].inputs.certificateArn, g().outputs.certificateArn);
+                    const http = listeners.filter((l) => l.inputs.protocol === "HTTP");
+                    assert.deepStrictEqual(http.map((l) => l.inputs.defaultActions), [[{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]]);
+                    return;
+                }
                 const listeners = ofType(children, LISTENER);
                 const tg = only(children, TARGET_GROUP);
                 const lb = only(children, LOAD_BALANCER);
@@ -346,6 +405,29 @@ describe("web tier", function () {
                         ...kms("backups"),
                     ],
                 });
+                // Releases: read only, under this stack's prefix only (deploy.sh lists the prefix to tell
+                // a missing release from a denied one).
+                const releases = bucketArn(g(), "releases");
+                const releaseGrant = inline.find((r) => r.parent === bucketUrn("releases"))!;
+                assert.deepStrictEqual(json(releaseGrant.inputs.policy), {
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Sid: "Objects", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: `${releases}/releases/${stack}/*` },
+                        { Sid: "List", Effect: "Allow", Action: "s3:ListBucket", Resource: releases, Condition: { StringLike: { "s3:prefix": [`releases/${stack}/*`] } } },
+                        ...kms("releases").map((s) => ({ ...s, Action: ["kms:Decrypt"] })),
+                    ],
+                });
+                // The deploy command's output: written under ssm/deploy/<stack>/ of the logs bucket.
+                const logs = bucketArn(g(), "logs");
+                const deployOutput = inline.find((r) => r.parent === bucketUrn("logs") && JSON.stringify(r.inputs.policy).includes(`ssm/deploy/${stack}/`))!;
+                assert.ok(deployOutput, "deploy output grant");
+                assert.deepStrictEqual(
+                    json(deployOutput.inputs.policy).Statement.filter((s: any) => s.Sid === "Objects").map((s: any) => s.Resource),
+                    [`${logs}/ssm/deploy/${stack}/*`],
+                );
+                assert.deepStrictEqual(json(only(children, ROLE_POLICY, "web-command-output").inputs.policy).Statement, [
+                    { Sid: "CommandOutputBucketEncryption", Effect: "Allow", Action: "s3:GetEncryptionConfiguration", Resource: logs },
+                ]);
                 // Whatever else other components grant the role (operations logs, database), nothing is a wildcard.
                 for (const p of inline) {
                     const doc = json(p.inputs.policy);
@@ -422,7 +504,9 @@ describe("web tier", function () {
                 const compute = violations.filter((v) => ["ec2-imdsv2-required", "ebs-encrypted", "security-group-no-public-admin-ports"].includes(v.policy));
                 assert.deepStrictEqual(compute, []);
                 const mine = new Set(tier(g()).children.map((r) => r.urn));
-                assert.deepStrictEqual(violations.filter((v) => v.urn !== null && mine.has(v.urn)), []);
+                // dev here has a load balancer and no certificate: plain HTTP, reported as advisory only.
+                const expected = stack === "dev" ? [["lb-no-plain-http-forward", "advisory", "web-http"]] : [];
+                assert.deepStrictEqual(violations.filter((v) => v.urn !== null && mine.has(v.urn)).map((v) => [v.policy, v.level, v.urn!.split("::").pop()]), expected);
             });
         });
     }
@@ -443,15 +527,45 @@ describe("web tier", function () {
         assert.deepStrictEqual(withCertIgnore.get(`${LAUNCH_TEMPLATE}::web`), []);
     });
 
-    it("user data starts the baked app service, prepares the backup and carries no secret", () => {
-        const script = userDataScript({ backupDirectories: ["/var/www", "/etc/platform"] });
+    it("user data starts the app service, prepares the backup and carries no secret", () => {
+        const script = userDataScript({ ...USER_DATA_APP, backupDirectories: ["/var/www", "/etc/platform"] });
         assert.ok(script.startsWith("#!/bin/bash\n"));
-        assert.ok(script.includes(`systemctl enable --now ${APP_SERVICE}`));
-        // Far below the 16 KB EC2 allows: the app lives in the image, not here.
-        assert.ok(script.length < 2048);
-        assert.doesNotMatch(script, /password|secret|token|key/i);
-        // Without backup directories there is nothing to prepare.
-        assert.doesNotMatch(userDataScript(), /mkdir|dnf/);
+        assert.ok(script.includes(`systemctl enable ${APP_SERVICE}`));
+        // The backup directories come first (instant), the backup tools' package install last.
+        assert.ok(script.indexOf("mkdir -p /var/www /etc/platform") < script.indexOf(`systemctl restart ${APP_SERVICE}`));
+        assert.ok(script.lastIndexOf("--release current --missing-ok") < script.indexOf(`dnf install -y ${backupToolPaths().join(" ")} `));
+        assert.ok(Buffer.byteLength(script) < 16 * 1024, "EC2 user data: at most 16 KB");
+        // (nginx's `server_tokens off` is the one legitimate "token": it hides the version.)
+        assert.doesNotMatch(script.replace(readDeployScript(), "").replace("server_tokens off;", ""), /password|secret|token|key/i);
+        // Without backup directories there is nothing to prepare for the backup.
+        assert.doesNotMatch(userDataScript(USER_DATA_APP).replace(readDeployScript(), ""), /mkdir -p|backup/);
+    });
+
+    it("user data installs and starts the default app, then the stack's current release; no secret", () => {
+        const script = expectedUserData(prod, "prod");
+        assert.ok(script.startsWith("#!/bin/bash\nset -euo pipefail\n"));
+        assert.ok(script.includes(nginxConfig({ port: 8080, healthPath: "/healthz" })), "the app's nginx config, verbatim");
+        assert.ok(script.includes(`systemctl enable ${APP_SERVICE}\nsystemctl restart ${APP_SERVICE}\n`));
+        const bucket = String(prod.outputs.releaseBucketName);
+        assert.match(bucket, /^releases-[0-9a-f]{7}$/);
+        assert.ok(script.includes(`bash ${DEPLOY_SCRIPT_PATH} --bucket '${bucket}' --prefix 'releases/prod' --port 8080 --health-path '/healthz' --release current --missing-ok`));
+        // The app starts before the release is fetched: an instance serves even when S3 is slow.
+        assert.ok(script.lastIndexOf(`systemctl restart ${APP_SERVICE}`) < script.lastIndexOf("--release current --missing-ok"));
+        assert.ok(Buffer.byteLength(script) < 16 * 1024, "EC2 user data: at most 16 KB");
+        assert.doesNotMatch(script.replace(readDeployScript(), ""), /password|secret|access.?key|session.?token/i);
+    });
+
+    it("has a deploy Command document: the stack's bucket and prefix, deploy.sh verbatim, the app's port and health path", () => {
+        for (const [g, stack] of [[dev, "dev"], [prod, "prod"]] as const) {
+            const doc = only(tier(g).children, "aws:ssm/document:Document", "web-deploy");
+            assert.deepStrictEqual({ documentType: doc.inputs.documentType, targetType: doc.inputs.targetType }, { documentType: "Command", targetType: "/AWS::EC2::Instance" });
+            const expected = deployDocumentContent({ port: 8080, healthPath: "/healthz", bucket: String(g.outputs.releaseBucketName), prefix: `releases/${stack}`, deployScript: readDeployScript(), timeoutSeconds: 600 });
+            assert.deepStrictEqual(json(doc.inputs.content), expected);
+            // The static checker: parameter references, failure paths, known actions, the 64 KB quota.
+            assert.deepStrictEqual(checkDocument(String(doc.inputs.content)), []);
+            assert.strictEqual(g.outputs.deployDocumentName, doc.inputs.name ?? g.outputs.deployDocumentName);
+            assert.strictEqual(g.outputs.releasePrefix, `releases/${stack}`);
+        }
     });
 
     describe("with a certificate", () => {
@@ -508,13 +622,14 @@ describe("web tier", function () {
             assert.strictEqual(instance.inputs.keyName, undefined);
             assert.deepStrictEqual(instance.inputs.tags, { ...TAGS_DEV, Name: "dev-web", Backup: "true" });
             assert.deepStrictEqual(instance.inputs.volumeTags, { ...TAGS_DEV, Name: "dev-web", Backup: "true", SnapshotPolicy: "dev-web" });
-            assert.strictEqual(Buffer.from(String(instance.inputs.userDataBase64), "base64").toString(), userDataScript({ backupDirectories: ["/var/www", "/etc/platform"] }));
+            // Single mode: the instance answers on port 80 as well (no load balancer in front).
+            assert.strictEqual(Buffer.from(String(instance.inputs.userDataBase64), "base64").toString(), expectedUserData(single, "dev", [80]));
             assert.match(String(instance.inputs.ami), /^ami-[0-9a-f]{17}$/);
             assert.deepStrictEqual(instance.propertyDependencies.ami, [param.urn]);
             assert.deepStrictEqual(singleIgnore.get(`${INSTANCE}::web`), ["ami"]);
         });
 
-        it("admits HTTP and HTTPS from anywhere through its own group, HTTPS out, never SSH", () => {
+        it("admits HTTP from anywhere through its own group (what the app serves), HTTPS out, never SSH", () => {
             const { children } = tier(single);
             const sg = only(children, SECURITY_GROUP);
             const appSg = single.resources.find((r) => r.type === SECURITY_GROUP && r.name === "network-app")!;
@@ -527,7 +642,8 @@ describe("web tier", function () {
                         return `${r.inputs.ipProtocol} ${r.inputs.fromPort}-${r.inputs.toPort} ${r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6}`;
                     })
                     .sort();
-            assert.deepStrictEqual(rules(INGRESS), ["tcp 443-443 ::/0", "tcp 443-443 0.0.0.0/0", "tcp 80-80 ::/0", "tcp 80-80 0.0.0.0/0"].sort());
+            // Only what it serves: the default app on port 80; no 443 (nothing listens), no IPv6 (no address).
+            assert.deepStrictEqual(rules(INGRESS), ["tcp 80-80 0.0.0.0/0"]);
             assert.deepStrictEqual(rules(EGRESS), ["tcp 443-443 0.0.0.0/0"]);
         });
 

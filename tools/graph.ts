@@ -22,7 +22,11 @@ export interface GraphResource {
     protect: boolean;
     /** `retainOnDelete: true` in the resource options. */
     retainOnDelete: boolean;
-    /** `deleteBeforeReplace: true` in the resource options (absent in graphs written before it was recorded). */
+    /**
+     * `deleteBeforeReplace: true` in the resource options: a replacement deletes the old resource
+     * first (needed where the new one would take the old one's fixed name). Absent in graphs
+     * recorded before this field existed.
+     */
     deleteBeforeReplace?: boolean;
     /** The `replaceOnChanges` resource option: input paths whose change replaces the resource. */
     replaceOnChanges?: string[];

@@ -236,6 +236,12 @@ export class OfflineMocks implements Mocks {
             case "aws:sns/topicSubscription:TopicSubscription":
                 // A new e-mail subscription waits for the address to confirm it.
                 return /^email/.test(String(inputs.protocol)) ? { pendingConfirmation: true, confirmationWasAuthenticated: false } : { pendingConfirmation: false };
+            case "random:index/randomId:RandomId": {
+                // What the random provider computes: byteLength random bytes in hex, decimal and base64.
+                const bytes = Buffer.from(hex(id + "random", 2 * Number(inputs.byteLength ?? 8)), "hex");
+                const b64Url = bytes.toString("base64url");
+                return { id: b64Url, hex: bytes.toString("hex"), dec: BigInt(`0x${bytes.toString("hex")}`).toString(), b64Std: bytes.toString("base64"), b64Url };
+            }
             case "aws:ssm/association:Association":
                 return { associationId: `${hex(id, 8)}-${hex(id + "a", 4)}-${hex(id + "b", 4)}-${hex(id + "c", 4)}-${hex(id + "d", 12)}` };
             default:

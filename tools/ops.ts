@@ -7,7 +7,10 @@
  *   backup-now                                  run the backup document on the tagged instances now
  *   restore     --snapshot ID|latest --target DIR [--directory DIR] [--instance-id ID] [--from-instance ID]
  *   backups     [--instance-id ID]              list snapshots in S3 with sizes and dates
- *   status                                      last bake, last backup per instance, association runs
+ *   status                                      last bake, last backup per instance, association runs, current release
+ *   deploy      --release FILE|VERSION [--version V] [--max-concurrency N] [--max-errors N]
+ *                                               upload a release (given a file), roll it out one instance at a time
+ *   db-bootstrap [--instance-id ID]             create the IAM-authenticated database user (on one web instance)
  *
  * Stack outputs come from `pulumi stack output --json --stack <name>`, or from `--outputs FILE`
  * (the same JSON). Exit codes: 0 ok, 1 an operation failed, 2 bad arguments/config/credentials,
@@ -18,8 +21,11 @@
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
+import { createHash } from "crypto";
 import * as path from "path";
-import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DEFAULT_RELEASE, DEPLOY_EXIT_CODES, RELEASE_VERSION_PATTERN } from "../components/app";
+import { DB_BOOTSTRAP_EXIT_CODES } from "../components/dbBootstrap";
 import {
     CancelCommandCommand,
     DescribeAssociationExecutionsCommand,
@@ -29,6 +35,7 @@ import {
     ListCommandInvocationsCommand,
     ListCommandsCommand,
     SSMClient,
+    DescribeInstanceInformationCommand,
     SendCommandCommand,
     StartAutomationExecutionCommand,
     StopAutomationExecutionCommand,
@@ -54,7 +61,7 @@ export class OpsError extends Error {
     }
 }
 
-export const COMMANDS = ["bake", "backup-now", "restore", "backups", "status"] as const;
+export const COMMANDS = ["bake", "backup-now", "restore", "backups", "status", "deploy", "db-bootstrap"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -66,16 +73,21 @@ export interface ParsedArgs {
     options: Record<string, string>;
 }
 
-const FLAGS_WITH_VALUES = new Set(["stack", "outputs", "timeout", "interval", "git-revision", "snapshot", "target", "directory", "instance-id", "from-instance", "tag", "prefix"]);
-const DEFAULT_TIMEOUT: Record<CommandName, number> = { bake: 7200, "backup-now": 3600, restore: 3600, backups: 120, status: 120 };
+const FLAGS_WITH_VALUES = new Set([
+    "stack", "outputs", "timeout", "interval", "git-revision", "snapshot", "target", "directory", "instance-id", "from-instance", "tag", "prefix",
+    "release", "version", "max-concurrency", "max-errors",
+]);
+const DEFAULT_TIMEOUT: Record<CommandName, number> = { bake: 7200, "backup-now": 3600, restore: 3600, backups: 120, status: 120, deploy: 3600, "db-bootstrap": 900 };
 
 export const USAGE = `usage: npm run ops -- <command> --stack <name> [--outputs FILE] [--timeout SECONDS]
 commands: ${COMMANDS.join(", ")}
-  bake        [--git-revision REV]
+  bake        [--git-revision REV] [--release VERSION|current|none]
   backup-now  [--tag Key=Value] [--prefix backups/<stack>]
   restore     --snapshot ID|latest --target DIR [--directory DIR] [--instance-id ID] [--from-instance ID]
   backups     [--instance-id ID] [--prefix backups/<stack>]
   status
+  deploy      --release FILE|VERSION [--version V] [--max-concurrency N|N%] [--max-errors N|N%]   (prod: one instance at a time, halting on the first failure)
+  db-bootstrap [--instance-id ID]
 exit codes: 0 ok, 1 operation failed, 2 bad arguments/config, 3 timeout, 130 interrupted`;
 
 /** `ops --help`, `ops -h`, `ops help [command]`, `ops <command> --help`: usage on stdout, exit 0. */
@@ -120,7 +132,22 @@ export function parseArgs(argv: string[]): ParsedArgs {
         if (options[flag] !== undefined && !/^i-[0-9a-f]{8,17}$/.test(options[flag])) throw new OpsError(`--${flag} must be an instance id such as i-0123456789abcdef0`, EXIT.USAGE);
     }
     if (options.tag !== undefined && !/^[^=]+=.*$/.test(options.tag)) throw new OpsError("--tag must be Key=Value", EXIT.USAGE);
+    if (parsed.command === "deploy" && !options.release) throw new OpsError("deploy needs --release FILE (a .tar.gz to upload) or --release VERSION (one already uploaded)", EXIT.USAGE);
+    if (options.version !== undefined) checkVersion(options.version, "--version");
+    for (const flag of ["max-concurrency", "max-errors"]) {
+        if (options[flag] !== undefined && !/^([0-9]+|[0-9]{1,2}%|100%)$/.test(options[flag])) throw new OpsError(`--${flag} must be a number or a percentage such as 1 or 25%`, EXIT.USAGE);
+    }
+    if (options["max-concurrency"] !== undefined && /^0%?$/.test(options["max-concurrency"])) throw new OpsError("--max-concurrency must be at least 1", EXIT.USAGE);
+    if (parsed.command === "bake" && options.release !== undefined && !["current", "none"].includes(options.release)) checkVersion(options.release, "--release");
     return parsed;
+}
+
+/** A release version as deploy.sh and the deploy document accept it; `current` and the built-in release are reserved. */
+export function checkVersion(version: string, flag: string): string {
+    if (!new RegExp(RELEASE_VERSION_PATTERN).test(version) || version.includes("..") || version === "current" || version === "none" || version === DEFAULT_RELEASE) {
+        throw new OpsError(`${flag} "${version}" is not a release version: letters, digits, '.', '_' and '-', starting with a letter or digit, at most 128 (not current, none or ${DEFAULT_RELEASE})`, EXIT.USAGE);
+    }
+    return version;
 }
 
 export type StackOutputs = OpsOutputs;
@@ -269,6 +296,7 @@ export async function bake(ctx: OpsContext, args: ParsedArgs): Promise<number> {
     const runbook = requireOutput(ctx.outputs, "bakeRunbookName", "is amiFactory enabled for this stack?");
     const parameters: Record<string, string[]> = {};
     if (args.options["git-revision"]) parameters.GitRevision = [args.options["git-revision"]];
+    if (args.options.release) parameters.Release = [args.options.release];
     const started = await ctx.ssm.send(new StartAutomationExecutionCommand({ DocumentName: runbook, Parameters: parameters }));
     const id = started.AutomationExecutionId!;
     ctx.io.out(`started ${runbook}: execution ${id}`);
@@ -309,7 +337,22 @@ export async function bake(ctx: OpsContext, args: ParsedArgs): Promise<number> {
 const COMMAND_DONE = new Set(["Success", "Cancelled", "Failed", "TimedOut"]);
 
 /** Follows a SendCommand: per-instance progress, exit 1 unless every invocation succeeded. */
-async function followCommand(ctx: OpsContext, args: ParsedArgs, commandId: string, what: string): Promise<number> {
+async function followCommand(ctx: OpsContext, args: ParsedArgs, commandId: string, what: string, explain?: ExplainExit): Promise<number> {
+    return (await followCommandResult(ctx, args, commandId, what, explain)).code;
+}
+
+/** Words for a failed invocation's exit code (the document's script documents its codes). */
+type ExplainExit = (code: number) => string | undefined;
+
+interface CommandOutcome {
+    code: number;
+    succeeded: string[];
+    failed: string[];
+    /** Targets the command was never run on (the rollout halted: MaxErrors reached). */
+    notReached: number;
+}
+
+async function followCommandResult(ctx: OpsContext, args: ParsedArgs, commandId: string, what: string, explain?: ExplainExit): Promise<CommandOutcome> {
     const seen = new Map<string, string>();
     const result = await follow(
         ctx,
@@ -318,7 +361,7 @@ async function followCommand(ctx: OpsContext, args: ParsedArgs, commandId: strin
             const invocations = [];
             let token: string | undefined;
             do {
-                const page = await ctx.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, NextToken: token }));
+                const page = await ctx.ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, NextToken: token, ...(explain ? { Details: true } : {}) }));
                 invocations.push(...(page.CommandInvocations ?? []));
                 token = page.NextToken;
             } while (token);
@@ -340,14 +383,24 @@ async function followCommand(ctx: OpsContext, args: ParsedArgs, commandId: strin
             return `timed out after ${args.timeoutSeconds}s; ${what} command ${commandId} is STILL RUNNING (aws ssm list-command-invocations --command-id ${commandId}; cancel with aws ssm cancel-command)`;
         },
     );
-    const failed = result.invocations.filter((i) => i.Status !== "Success");
-    if (result.invocations.length === 0) {
+    // Invocations that never ran (SSM stopped sending after MaxErrors) are not failures of their instance.
+    const ran = result.invocations.filter((i) => !["Pending", "Cancelled"].includes(String(i.Status)));
+    const failed = ran.filter((i) => i.Status !== "Success");
+    const succeeded = ran.filter((i) => i.Status === "Success").map((i) => i.InstanceId!);
+    const targets = Math.max(result.command.TargetCount ?? 0, result.invocations.length);
+    const notReached = targets - ran.length;
+    if (targets === 0) {
         ctx.io.err(`${what} command ${commandId} ended ${result.command.Status} on no instance (no instance carries the tag?)`);
-        return EXIT.FAILED;
+        return { code: EXIT.FAILED, succeeded, failed: [], notReached: 0 };
     }
-    ctx.io.out(`${what}: ${result.invocations.length - failed.length}/${result.invocations.length} instances succeeded`);
-    for (const f of failed) ctx.io.err(`${what} failed on ${f.InstanceId}: ${f.StatusDetails ?? f.Status}`);
-    return failed.length === 0 && result.command.Status === "Success" ? EXIT.OK : EXIT.FAILED;
+    ctx.io.out(`${what}: ${succeeded.length}/${targets} instances succeeded${notReached > 0 ? `, ${notReached} not reached (the rollout stopped at the first failure)` : ""}`);
+    for (const f of failed) {
+        const code = f.CommandPlugins?.find((p) => p.ResponseCode !== undefined && p.ResponseCode !== 0)?.ResponseCode;
+        const meaning = code !== undefined ? explain?.(code) : undefined;
+        ctx.io.err(`${what} failed on ${f.InstanceId}: ${f.StatusDetails ?? f.Status}${code !== undefined ? ` (exit ${code}${meaning ? `: ${meaning}` : ""})` : ""}`);
+    }
+    const ok = failed.length === 0 && notReached === 0 && result.command.Status === "Success";
+    return { code: ok ? EXIT.OK : EXIT.FAILED, succeeded, failed: failed.map((f) => f.InstanceId!), notReached };
 }
 
 /** The tag the backup targets: `--tag`, else the stack's `backupTag` output (config `webTier.backupTag`). */
@@ -509,6 +562,9 @@ export async function status(ctx: OpsContext, args: ParsedArgs): Promise<number>
         if (newest.size === 0) ctx.io.out("last backup: none");
         for (const [key, s] of newest) ctx.io.out(`last backup ${key}: ${s.snapshotId} ${formatBytes(s.bytes)}${s.lastModified ? "" : " (incomplete)"}`);
     }
+    if (ctx.outputs.releaseBucketName !== undefined) {
+        ctx.io.out(`current release: ${(await currentRelease(ctx, ctx.outputs.releaseBucketName, releasePrefix(args, ctx.outputs))) ?? "none (instances serve the built-in page)"}`);
+    }
     const documents = [ctx.outputs.bakeRunbookName, ctx.outputs.imagingRunbookName, ctx.outputs.backupDocumentName].filter((v): v is string => v !== undefined);
     for (const name of documents) {
         const associations = (await ctx.ssm.send(new ListAssociationsCommand({ AssociationFilterList: [{ key: "Name", value: name }] }))).Associations ?? [];
@@ -524,7 +580,161 @@ export async function status(ctx: OpsContext, args: ParsedArgs): Promise<number>
     return EXIT.OK;
 }
 
-export const HANDLERS: Record<CommandName, (ctx: OpsContext, args: ParsedArgs) => Promise<number>> = { bake, "backup-now": backupNow, restore, backups, status };
+/** The S3 key prefix of the stack's releases (`releasePrefix` output, default `releases/<stack>`). */
+function releasePrefix(args: ParsedArgs, outputs: StackOutputs): string {
+    return outputs.releasePrefix ?? `releases/${args.stack}`;
+}
+
+function isMissing(err: unknown): boolean {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** The object's text, or undefined when it does not exist. */
+async function readText(ctx: OpsContext, bucket: string, key: string): Promise<string | undefined> {
+    try {
+        const r = await ctx.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return await (r.Body as { transformToString(): Promise<string> }).transformToString();
+    } catch (err) {
+        if (isMissing(err)) return undefined;
+        throw err;
+    }
+}
+
+/** The stack's current release (s3://<bucket>/<prefix>/current), if set. */
+async function currentRelease(ctx: OpsContext, bucket: string, prefix: string): Promise<string | undefined> {
+    return (await readText(ctx, bucket, `${prefix}/current`))?.split("\n")[0].trim() || undefined;
+}
+
+/**
+ * Uploads FILE as release VERSION (the archive first, its checksum last: deploy.sh refuses a
+ * release without a checksum, so a half-done upload is never installed). Versions are
+ * immutable: the same version with other bytes is refused.
+ */
+async function uploadRelease(ctx: OpsContext, bucket: string, prefix: string, file: string, version: string): Promise<void> {
+    const bytes = fs.readFileSync(file);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const key = `${prefix}/${version}.tar.gz`;
+    const existing = await readText(ctx, bucket, `${key}.sha256`);
+    if (existing !== undefined) {
+        const published = existing.trim().split(/\s+/)[0];
+        if (published !== sha256) {
+            throw new OpsError(`release ${version} already exists in s3://${bucket}/${prefix}/ with another checksum (${published}); releases are immutable: give this build a new version (--version)`, EXIT.USAGE);
+        }
+        ctx.io.out(`release ${version} is already uploaded (sha256 ${sha256})`);
+        return;
+    }
+    ctx.io.out(`uploading ${file} as s3://${bucket}/${key} (${formatBytes(bytes.length)}, sha256 ${sha256})`);
+    await ctx.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: "application/gzip", ChecksumAlgorithm: "SHA256" }));
+    await ctx.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.sha256`, Body: `${sha256}  ${version}.tar.gz\n`, ContentType: "text/plain" }));
+}
+
+/** Where a command for the web tier goes: the group's instances (by the tag Auto Scaling puts on them), or the single instance. */
+function webTargets(outputs: StackOutputs): { Targets?: Array<{ Key: string; Values: string[] }>; InstanceIds?: string[]; what: string } {
+    if (outputs.autoScalingGroupName) {
+        // EC2 Auto Scaling tags each instance it launches with aws:autoscaling:groupName.
+        return { Targets: [{ Key: "tag:aws:autoscaling:groupName", Values: [outputs.autoScalingGroupName] }], what: `the instances of ${outputs.autoScalingGroupName}` };
+    }
+    if (outputs.webInstanceId) {
+        return { InstanceIds: [outputs.webInstanceId], what: `instance ${outputs.webInstanceId}` };
+    }
+    throw new OpsError("stack outputs name no web instances (autoScalingGroupName or webInstanceId)", EXIT.USAGE);
+}
+
+/**
+ * Uploads a release (given a file) and rolls it out with Run Command: one instance at a time in
+ * prod (MaxConcurrency 1, MaxErrors 0: SSM stops at the first failure), each instance running
+ * deploy.sh (verify, install, switch, restart, health check, roll back). Only when every
+ * instance succeeded does `current` move to the new version (what new instances install).
+ */
+export async function deploy(ctx: OpsContext, args: ParsedArgs): Promise<number> {
+    const document = requireOutput(ctx.outputs, "deployDocumentName", "the deploy Command document of the web tier");
+    const bucket = requireOutput(ctx.outputs, "releaseBucketName", "the release bucket");
+    const logs = requireOutput(ctx.outputs, "logsBucketName", "the bucket for command output");
+    const prefix = releasePrefix(args, ctx.outputs);
+    const production = ctx.outputs.environment === "prod";
+    const given = args.options.release;
+    let version: string;
+    if (fs.existsSync(given) && fs.statSync(given).isFile()) {
+        version = checkVersion(args.options.version ?? path.basename(given).replace(/\.(tar\.gz|tgz)$/, ""), args.options.version ? "--version" : "the file name (or --version)");
+        await uploadRelease(ctx, bucket, prefix, given, version);
+    } else {
+        if (/[\\/]|\.(tar\.gz|tgz)$/.test(given)) throw new OpsError(`--release ${given}: no such file`, EXIT.USAGE);
+        version = checkVersion(given, "--release");
+        for (const key of [`${prefix}/${version}.tar.gz`, `${prefix}/${version}.tar.gz.sha256`]) {
+            try {
+                await ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+            } catch (err) {
+                if (isMissing(err)) throw new OpsError(`no release ${version} in s3://${bucket}/${prefix}/ (${key.split("/").pop()} is missing); upload one with --release FILE`, EXIT.USAGE);
+                throw err;
+            }
+        }
+    }
+    const maxConcurrency = args.options["max-concurrency"] ?? "1";
+    const maxErrors = args.options["max-errors"] ?? "0";
+    if (production && (maxConcurrency !== "1" || maxErrors !== "0")) {
+        throw new OpsError("prod deploys one instance at a time and stops at the first failure: --max-concurrency and --max-errors cannot be changed there", EXIT.USAGE);
+    }
+    const previous = await currentRelease(ctx, bucket, prefix);
+    const targets = webTargets(ctx.outputs);
+    const sent = await ctx.ssm.send(
+        new SendCommandCommand({
+            DocumentName: document,
+            ...(targets.Targets ? { Targets: targets.Targets } : { InstanceIds: targets.InstanceIds }),
+            Parameters: { Release: [version] },
+            MaxConcurrency: maxConcurrency,
+            MaxErrors: maxErrors,
+            OutputS3BucketName: logs,
+            OutputS3KeyPrefix: `ssm/deploy/${args.stack}`,
+            Comment: `ops deploy ${version}`.slice(0, 100),
+        }),
+    );
+    const id = sent.Command!.CommandId!;
+    ctx.io.out(`deploying ${version} (current: ${previous ?? "none"}) to ${targets.what}, ${maxConcurrency} at a time, ${maxErrors === "0" ? "stopping at the first failure" : `stopping when more than ${maxErrors} fail`}: command ${id}`);
+    const outcome = await followCommandResult(ctx, args, id, "deploy", (code) => DEPLOY_EXIT_CODES[code]);
+    if (outcome.code !== EXIT.OK) {
+        ctx.io.err(
+            `deploy of ${version} stopped: ${outcome.succeeded.length ? `${outcome.succeeded.join(", ")} run ${version}; ` : ""}` +
+                `the current release stays ${previous ?? "unset"} (new instances install it). Fix the release and deploy a new version, or deploy ${previous ?? "the previous version"} to bring every instance back.`,
+        );
+        return outcome.code;
+    }
+    await ctx.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/current`, Body: `${version}\n`, ContentType: "text/plain" }));
+    ctx.io.out(`current release: ${version} (was ${previous ?? "none"}); new instances install it at boot`);
+    return EXIT.OK;
+}
+
+/** One online web instance (SSM-managed), or the one given. */
+async function oneWebInstance(ctx: OpsContext, args: ParsedArgs): Promise<string> {
+    if (args.options["instance-id"]) return args.options["instance-id"];
+    const targets = webTargets(ctx.outputs);
+    if (targets.InstanceIds) return targets.InstanceIds[0];
+    const info = await ctx.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: targets.Targets![0].Key, Values: targets.Targets![0].Values }, { Key: "PingStatus", Values: ["Online"] }] }));
+    const id = info.InstanceInformationList?.[0]?.InstanceId;
+    if (!id) throw new OpsError(`no web instance of ${targets.what} is online in SSM; pass --instance-id`, EXIT.FAILED);
+    return id;
+}
+
+/** Runs the db-bootstrap document on one web instance: the IAM-authenticated user and its grants. */
+export async function dbBootstrap(ctx: OpsContext, args: ParsedArgs): Promise<number> {
+    const document = requireOutput(ctx.outputs, "dbBootstrapDocumentName", "is the database enabled for this stack?");
+    const logs = requireOutput(ctx.outputs, "logsBucketName", "the bucket for command output");
+    const instance = await oneWebInstance(ctx, args);
+    const sent = await ctx.ssm.send(
+        new SendCommandCommand({
+            DocumentName: document,
+            InstanceIds: [instance],
+            OutputS3BucketName: logs,
+            OutputS3KeyPrefix: `ssm/db-bootstrap/${args.stack}`,
+            Comment: "ops db-bootstrap",
+        }),
+    );
+    const id = sent.Command!.CommandId!;
+    ctx.io.out(`creating the IAM database user from ${instance}: command ${id}`);
+    return followCommand(ctx, args, id, "db-bootstrap", (code) => DB_BOOTSTRAP_EXIT_CODES[code]);
+}
+
+export const HANDLERS: Record<CommandName, (ctx: OpsContext, args: ParsedArgs) => Promise<number>> = { bake, "backup-now": backupNow, restore, backups, status, deploy, "db-bootstrap": dbBootstrap };
 
 function isCredentialsError(err: unknown): boolean {
     const e = err as { name?: string; message?: string };

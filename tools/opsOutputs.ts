@@ -26,6 +26,19 @@ export const opsOutputsSchema = z
         /** Key prefixes of backup and restore command output in the logs bucket. */
         backupLogPrefix: s3Prefix.optional(),
         restoreLogPrefix: s3Prefix.optional(),
+        /** `prod` makes `ops deploy` roll out one instance at a time, stopping at the first failure. */
+        environment: name.optional(),
+        /** The web tier's group (`ops deploy` and `db-bootstrap` target its instances), absent in single mode. */
+        autoScalingGroupName: name.optional(),
+        /** The single-mode instance, absent in asg mode. */
+        webInstanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, "must be an EC2 instance id (i-...)").optional(),
+        /** The stack's release bucket and the key prefix of its releases, e.g. `releases/dev`. */
+        releaseBucketName: name.optional(),
+        releasePrefix: s3Prefix.optional(),
+        /** The web tier's deploy Command document (components/ssm/deploy.sh). */
+        deployDocumentName: name.optional(),
+        /** The database's db-bootstrap Command document, absent without a database. */
+        dbBootstrapDocumentName: name.optional(),
     })
     // The stack exports much more (network ids, database endpoint...): only these are ops' business.
     .loose();

@@ -6,6 +6,7 @@
 
 import type { EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { computeMetadata, computePolicies } from "./compute";
+import { loadBalancerMetadata, loadBalancerPolicies } from "./loadBalancers";
 import { privateBucketMetadata, privateBucketPolicies } from "./privateBuckets";
 import { rdsMetadata, rdsPolicies } from "./rds";
 import { roleBasedAccessMetadata, roleBasedAccessPolicies } from "./roleBasedAccess";
@@ -25,6 +26,7 @@ export const allPolicies: PlatformPolicy[] = [
     ...roleBasedAccessPolicies,
     ...computePolicies,
     ...rdsPolicies,
+    ...loadBalancerPolicies,
 ];
 
 /** Metadata per rule: name, description, default level, severity, concern, kind, remediation. */
@@ -33,6 +35,7 @@ export const ruleMetadata: RuleMetadata[] = [
     ...roleBasedAccessMetadata,
     ...computeMetadata,
     ...rdsMetadata,
+    ...loadBalancerMetadata,
 ];
 
 export type { RuleMetadata } from "./util";
@@ -40,3 +43,4 @@ export * as privateBuckets from "./privateBuckets";
 export * as roleBasedAccess from "./roleBasedAccess";
 export * as compute from "./compute";
 export * as rds from "./rds";
+export * as loadBalancers from "./loadBalancers";

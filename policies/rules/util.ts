@@ -281,7 +281,7 @@ export interface RuleMetadata {
     enforcementLevel: EnforcementLevel;
     severity: Severity;
     /** The concern/module the rule belongs to. */
-    concern: "private-buckets" | "role-based-access" | "compute" | "rds";
+    concern: "private-buckets" | "role-based-access" | "compute" | "rds" | "load-balancers";
     /** Stack policies see the whole stack (matching resources to each other); resource policies one resource. */
     kind: "resource" | "stack";
     /** What to do about a violation (every violation message ends with a "Fix: ..." hint as well). */

@@ -26,9 +26,9 @@
  */
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { PolicyDocument } from '../../components/bucket';
+import { tempDir } from '../support/tmp';
 
 export interface S3Server {
   port: number;
@@ -95,7 +95,7 @@ export function awsEnv(binDir: string): NodeJS.ProcessEnv {
 
 export async function startS3Server(opts: { bucket?: string; policy?: PolicyDocument } = {}): Promise<S3Server> {
   const bucket = opts.bucket ?? 'backups';
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 's3rver-'));
+  const root = tempDir('s3rver-');
   const dir = path.join(root, 'data');
   const binDir = path.join(root, 'bin');
   const policyFile = path.join(root, 'policy.json');

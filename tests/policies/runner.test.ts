@@ -1,6 +1,5 @@
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, unknownCheckingProxy, validateResourceOfType } from "@pulumi/policy";
@@ -8,6 +7,7 @@ import * as proxy from "@pulumi/policy/proxy";
 import { allPolicies, ruleMetadata } from "../../policies/rules";
 import { effectiveEnforcementLevel, loadPolicyConfig, PolicyConfigError, runPolicies } from "../../tools/policyCheck";
 import { B, ec2TrustPolicy, graph, res, secureBucket, STACK_URN, violationsOf } from "./helpers";
+import { tempDir } from "../support/tmp";
 
 /** A stack with one instance of everything, all compliant. */
 function compliantStack() {
@@ -52,7 +52,16 @@ function noncompliantStack() {
         res("aws:ec2/instance:Instance", "vm", { ami: "ami-1", ebsBlockDevices: [{ encrypted: false }] }),
         res("aws:ec2/securityGroup:SecurityGroup", "ssh", { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }] }),
         res("aws:rds/instance:Instance", "db", { instanceClass: "db.t4g.micro", publiclyAccessible: true, tags: { Environment: "prod" } }),
+        ...plainHttpListeners(),
     );
+}
+
+/** An internet-facing load balancer forwarding plain HTTP, in prod and in dev (one offence per rule level). */
+function plainHttpListeners() {
+    return ["prod", "dev"].flatMap((env) => {
+        const lb = res("aws:lb/loadBalancer:LoadBalancer", `lb-${env}`, { loadBalancerType: "application", internal: false, tags: { Environment: env } });
+        return [lb, res("aws:lb/listener:Listener", `http-${env}`, { loadBalancerArn: "<computed>", port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: "<computed>" }] }, { loadBalancerArn: [lb] })];
+    });
 }
 
 describe("policies: rule metadata and the offline runner", () => {
@@ -71,7 +80,7 @@ describe("policies: rule metadata and the offline runner", () => {
         }
         assert.strictEqual(ruleMetadata.length, allPolicies.length);
         const advisory = allPolicies.filter(p => p.enforcementLevel === "advisory").map(p => p.name).sort();
-        assert.deepStrictEqual(advisory, ["ebs-encrypted", "ec2-imdsv2-required", "security-group-no-public-admin-ports"]);
+        assert.deepStrictEqual(advisory, ["ebs-encrypted", "ec2-imdsv2-required", "lb-no-plain-http-forward", "security-group-no-public-admin-ports"]);
     });
 
     it("a fully compliant stack has no violations", async () => {
@@ -186,7 +195,7 @@ describe("policies: rule metadata and the offline runner", () => {
         });
 
         it("loadPolicyConfig reads the --policy-pack-config JSON format", async () => {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-config-"));
+            const dir = tempDir("policy-config-");
             const file = path.join(dir, "config.json");
             fs.writeFileSync(file, JSON.stringify({ all: "mandatory", "rds-deletion-protection-in-production": { environment: "prod" } }));
             const config = loadPolicyConfig(file);
@@ -200,7 +209,7 @@ describe("policies: rule metadata and the offline runner", () => {
         });
 
         it("loadPolicyConfig refuses every typo at once, with a did-you-mean: rule names, levels, settings and their types", () => {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-config-"));
+            const dir = tempDir("policy-config-");
             const file = path.join(dir, "config.json");
             fs.writeFileSync(file, JSON.stringify({
                 "ec2-imdsv2-requird": "mandatory",

@@ -25,6 +25,10 @@ const TMP_VARS = ["TMPDIR", "TMP", "TEMP"];
 export function mochaGlobalSetup(): void {
     const systemTmp = os.tmpdir();
     runDir = fs.mkdtempSync(path.join(systemTmp, "platform-tests-"));
+    // Servers some tests run as `nobody` (nginx, PostgreSQL, MariaDB: they refuse root, or should)
+    // must reach their files below it, as they would below /tmp; each test's own directory
+    // (mkdtemp: 0700) still says who may list and read it.
+    fs.chmodSync(runDir, 0o711);
     for (const name of TMP_VARS) {
         saved[name] = process.env[name];
         process.env[name] = runDir;

@@ -38,6 +38,22 @@ function onPath(command: string, env: Env): string | undefined {
     return undefined;
 }
 
+/** An executable at a fixed path (a daemon in /usr/sbin or a versioned directory, often not on PATH). */
+function aptFile(file: string, pkg: string): Requirement {
+    return {
+        label: file,
+        install: { apt: pkg },
+        present: () => {
+            try {
+                fs.accessSync(file, fs.constants.X_OK);
+                return fs.statSync(file).isFile();
+            } catch {
+                return false;
+            }
+        },
+    };
+}
+
 /** A command from a Debian package, on PATH. */
 function aptCommand(command: string, pkg: string = command): Requirement {
     return { label: command, install: { apt: pkg }, present: (env) => onPath(command, env) !== undefined };
@@ -71,6 +87,17 @@ export const REQUIREMENTS = {
     shfmt: aptCommand("shfmt"),
     curl: aptCommand("curl"),
     cmp: aptCommand("cmp", "diffutils"),
+    // The default app under real nginx; its unit checked by systemd-analyze.
+    nginx: aptFile("/usr/sbin/nginx", "nginx"),
+    systemdAnalyze: aptCommand("systemd-analyze", "systemd"),
+    // db-bootstrap against real servers: PostgreSQL 15 (Debian bookworm's), MariaDB, TLS from openssl.
+    initdb: aptFile("/usr/lib/postgresql/15/bin/initdb", "postgresql"),
+    postgres: aptFile("/usr/lib/postgresql/15/bin/postgres", "postgresql"),
+    psql: aptCommand("psql", "postgresql"),
+    mariadbd: aptFile("/usr/sbin/mariadbd", "mariadb-server"),
+    mariadbInstallDb: aptCommand("mariadb-install-db", "mariadb-server"),
+    mariadb: aptCommand("mariadb", "mariadb-client"),
+    openssl: aptCommand("openssl"),
     // moto's server (IAM, S3, SSM, EC2 API behaviour on loopback), in the python3 on PATH.
     moto: {
         label: "moto 5.2.1 with its server (python3 -m moto.server)",
