@@ -81,8 +81,15 @@ describe("plan diff as a review gate (real before/after plans)", function () {
         assert.ok(db.triggers.some((t) => t.kind === "force-new" && t.path === "dbName"));
         assert.ok(d.dataLoss.some((r) => r.urn === db.urn && !r.protect));
         assert.deepEqual(d.gate, [], "dev's database is not protected: flagged, not refused");
-        // The identifier stays "platform-dev": create-before-delete would collide.
-        assert.match(db.nameCollision ?? "", /identifier "platform-dev" is fixed and unchanged/);
+        // The identifier stays "platform-dev": create-before-delete would collide, so outside prod the
+        // database deletes first (deleteBeforeReplace) and the diff says so instead of warning.
+        assert.equal(db.deleteBeforeReplace, true);
+        assert.equal(db.nameCollision, undefined);
+        assert.match(renderDiffMarkdown(d, { stack: "dev" }), /deleteBeforeReplace: the old one is deleted first/);
+        // Without that option the same change is flagged: the create of the new instance would fail.
+        const withoutDbr = (graph: Graph): Graph => ({ ...graph, resources: graph.resources.map((r) => (r.urn === db.urn ? { ...r, deleteBeforeReplace: false } : r)) });
+        const collides = diffGraphs(withoutDbr(g.dev), withoutDbr(g.devDbName)).replaced.find((r) => r.urn === db.urn)!;
+        assert.match(collides.nameCollision ?? "", /identifier "platform-dev" is fixed and unchanged/);
 
         const p = diffGraphs(g.prod, g.prodDbName);
         assert.equal(p.gate.length, 1);

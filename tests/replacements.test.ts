@@ -28,6 +28,7 @@ function argsOf(file: string, cls: string): Set<string> {
 function dtsFor(type: string): { file: string; cls: string } {
     const [pkg, mod, cls] = type.split(":");
     if (pkg === "awsx") return { file: path.join(PROJECT_DIR, "node_modules/@pulumi/awsx", mod, `${cls[0].toLowerCase()}${cls.slice(1)}.d.ts`), cls };
+    if (pkg === "random") return { file: path.join(PROJECT_DIR, "node_modules/@pulumi/random", `${mod.split("/")[1]}.d.ts`), cls };
     const [dir, file] = mod.split("/");
     return { file: path.join(PROJECT_DIR, "node_modules/@pulumi/aws", dir, `${file}.d.ts`), cls };
 }
@@ -76,7 +77,9 @@ describe("replacement table", function () {
         const installed = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "node_modules/@pulumi/aws/package.json"), "utf8")).version;
         assert.ok(PROVIDER_SOURCE.pulumiAws.startsWith(installed), `table read for ${PROVIDER_SOURCE.pulumiAws}, installed ${installed}: re-derive it`);
         for (const [type, rule] of Object.entries(REPLACEMENT_RULES)) {
-            if (rule.verified) assert.ok(rule.source && /^[0-9a-f]{40}$/.test(rule.source.commit) && rule.source.path.startsWith("internal/service/"), type);
+            // terraform-provider-aws keeps its resources in internal/service/, terraform-provider-random in internal/provider/.
+            const dir = rule.repository === undefined ? "internal/service/" : "internal/provider/";
+            if (rule.verified) assert.ok(rule.source && /^[0-9a-f]{40}$/.test(rule.source.commit) && rule.source.path.startsWith(dir), type);
             else assert.ok(rule.forceNew.length === 0, `${type}: unverified rules list their paths under "unverified"`);
         }
     });

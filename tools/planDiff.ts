@@ -476,7 +476,7 @@ export function countsByType(d: PlanDiff): Array<{ type: string; added: number; 
 
 const FOOTER =
     "<sub>Offline plan under Pulumi's mock runtime: provider-computed values show as `<computed>`; children of remote components (awsx `Vpc`) are not listed. " +
-    "Replacements follow the create-only inputs of terraform-provider-aws (`tools/replacements/forceNew.ts`); costs are list prices from `tools/prices.ts`.</sub>";
+    "Replacements follow the create-only inputs of terraform-provider-aws and -random (`tools/replacements/forceNew.ts`); costs are list prices from `tools/prices.ts`.</sub>";
 
 function fullMarkdown(d: PlanDiff, stack: string): string {
     const lines = [...header(d, stack), ...topSections(d), ...violationSection(d)];

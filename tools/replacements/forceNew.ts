@@ -38,6 +38,8 @@ export interface ReplacementRule {
     tf: string | null;
     /** The schema file read, and the commit it was read at. */
     source?: { path: string; commit: string };
+    /** The provider repository `source` is in, when it is not terraform-provider-aws (PROVIDER_SOURCE.repository). */
+    repository?: string;
     /** A newer stored version of the same file that was read as well: its source-index file id and what it added. */
     alsoRead?: string;
     /** True when `forceNew` was read from `source`. */
@@ -401,6 +403,15 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         tf: "aws_ebs_volume", source: src("ec2/ebs_volume.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"), verified: true,
         forceNew: ["availabilityZone", "encrypted", "kmsKeyId", "multiAttachEnabled", "outpostArn", "snapshotId"],
         holdsData: "the data on the volume", note: "size, type, iops and throughput are modified in place (ModifyVolume).",
+    },
+
+    // ---- random (@pulumi/random 4.21.2 bridges terraform-provider-random; plugin framework)
+    "random:index/randomId:RandomId": {
+        tf: "random_id", repository: "github.com/hashicorp/terraform-provider-random",
+        source: { path: "internal/provider/resource_id.go", commit: "2ed443ca906e9909a88806c285af4b8dec43b725" }, verified: true,
+        // byte_length and prefix: RequiresReplace; keepers: RequiresReplaceIfValuesNotNull.
+        forceNew: ["byteLength", "keepers", "prefix"],
+        note: "A new id is generated exactly when it is replaced: a keeper set to null does not replace it.",
     },
 };
 
