@@ -386,7 +386,12 @@ describe("ops CLI on the outputs of the real program", function () {
     it("refuses the outputs of another stack than --stack (exit 2)", async () => {
         const r = await run("dev", ["backup-now", "--stack", "prod"]);
         assert.strictEqual(r.code, EXIT.USAGE);
-        assert.match(r.err.join("\n"), /the outputs are those of stack "dev", not --stack prod/);
+        // The stack file's check comes first: dev's outputs say environment "dev", Pulumi.prod.yaml "prod".
+        assert.match(r.err.join("\n"), /belongs to a "dev" stack, but Pulumi\.prod\.yaml says environment "prod": wrong file for --stack prod\?/);
+        // A stack this checkout has no file for (same environment and region): the `stack` output says it.
+        const other = await run("dev", ["backup-now", "--stack", "dev-copy"]);
+        assert.strictEqual(other.code, EXIT.USAGE);
+        assert.match(other.err.join("\n"), /the outputs of stack "dev", not --stack dev-copy/);
         assert.strictEqual(ssmMock.commandCalls(SendCommandCommand).length, 0);
     });
 

@@ -16,7 +16,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { EXIT, main } from "../tools/ops";
 import { tempDir } from "./support/tmp";
 
+/** A dev stack's outputs (ops checks environment and region against Pulumi.dev.yaml). */
 const BASE = {
+    environment: "dev",
     region: "us-east-1",
     logsBucketName: "logs-abc",
     releaseBucketName: "releases-abc",
@@ -26,6 +28,9 @@ const BASE = {
 };
 
 /** A GetObject answer: the SDK's body stream offers transformToString, which is all ops reads. */
+/** A prod stack's (for --stack prod: the prod rules apply). */
+const PROD = { environment: "prod", releasePrefix: "releases/prod" };
+
 const body = (text: string) => ({ Body: { transformToString: async () => text } as any });
 const missing = () => Object.assign(new Error("The specified key does not exist."), { name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
 const notFound = () => Object.assign(new Error("NotFound"), { name: "NotFound", $metadata: { httpStatusCode: 404 } });
@@ -65,8 +70,8 @@ describe("ops deploy and db-bootstrap", () => {
         const file = path.join(dir, "2026.12.01-1.tar.gz");
         fs.writeFileSync(file, "pretend this is a gzip archive");
         const sha = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-        s3Mock.on(GetObjectCommand, { Key: "releases/dev/2026.12.01-1.tar.gz.sha256" }).rejects(missing());
-        s3Mock.on(GetObjectCommand, { Key: "releases/dev/current" }).resolves(body("2026.11.30-2\n"));
+        s3Mock.on(GetObjectCommand, { Key: "releases/prod/2026.12.01-1.tar.gz.sha256" }).rejects(missing());
+        s3Mock.on(GetObjectCommand, { Key: "releases/prod/current" }).resolves(body("2026.11.30-2\n"));
         s3Mock.on(PutObjectCommand).resolves({});
         ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-deploy" } });
         ssmMock
@@ -76,11 +81,11 @@ describe("ops deploy and db-bootstrap", () => {
             .resolves({ CommandInvocations: [invocation("i-0000000000000000a", "Success"), invocation("i-0000000000000000b", "Success")] });
         ssmMock.on(ListCommandsCommand).resolvesOnce({ Commands: [{ Status: "InProgress", TargetCount: 2 }] }).resolvesOnce({ Commands: [{ Status: "InProgress", TargetCount: 2 }] }).resolves({ Commands: [{ Status: "Success", TargetCount: 2 }] });
 
-        const code = await run(["deploy", "--stack", "dev", "--release", file], outputsFile({ environment: "prod" }));
+        const code = await run(["deploy", "--stack", "prod", "--release", file], outputsFile(PROD));
         assert.strictEqual(code, EXIT.OK, err.join("\n"));
         const [archive, checksum, pointer] = puts();
-        assert.deepStrictEqual({ ...archive, Body: undefined }, { Bucket: "releases-abc", Key: "releases/dev/2026.12.01-1.tar.gz", Body: undefined, ContentType: "application/gzip", ChecksumAlgorithm: "SHA256" });
-        assert.deepStrictEqual(checksum, { Bucket: "releases-abc", Key: "releases/dev/2026.12.01-1.tar.gz.sha256", Body: `${sha}  2026.12.01-1.tar.gz\n`, ContentType: "text/plain" });
+        assert.deepStrictEqual({ ...archive, Body: undefined }, { Bucket: "releases-abc", Key: "releases/prod/2026.12.01-1.tar.gz", Body: undefined, ContentType: "application/gzip", ChecksumAlgorithm: "SHA256" });
+        assert.deepStrictEqual(checksum, { Bucket: "releases-abc", Key: "releases/prod/2026.12.01-1.tar.gz.sha256", Body: `${sha}  2026.12.01-1.tar.gz\n`, ContentType: "text/plain" });
         assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input, {
             DocumentName: "web-deploy-0123456",
             Targets: [{ Key: "tag:aws:autoscaling:groupName", Values: ["web-0123456"] }],
@@ -88,7 +93,7 @@ describe("ops deploy and db-bootstrap", () => {
             MaxConcurrency: "1",
             MaxErrors: "0",
             OutputS3BucketName: "logs-abc",
-            OutputS3KeyPrefix: "ssm/deploy/dev",
+            OutputS3KeyPrefix: "ssm/deploy/prod",
             Comment: "ops deploy 2026.12.01-1",
         });
         // Progress per instance, details asked (for exit codes on failure).
@@ -102,17 +107,17 @@ describe("ops deploy and db-bootstrap", () => {
             "deploy: 2/2 instances succeeded",
             "current release: 2026.12.01-1 (was 2026.11.30-2); new instances install it at boot",
         ]);
-        assert.match(out[0], new RegExp(`^uploading .*2026\\.12\\.01-1\\.tar\\.gz as s3://releases-abc/releases/dev/2026\\.12\\.01-1\\.tar\\.gz \\(30 B, sha256 ${sha}\\)$`));
-        assert.deepStrictEqual(pointer, { Bucket: "releases-abc", Key: "releases/dev/current", Body: "2026.12.01-1\n", ContentType: "text/plain" });
+        assert.match(out[0], new RegExp(`^uploading .*2026\\.12\\.01-1\\.tar\\.gz as s3://releases-abc/releases/prod/2026\\.12\\.01-1\\.tar\\.gz \\(30 B, sha256 ${sha}\\)$`));
+        assert.deepStrictEqual(pointer, { Bucket: "releases-abc", Key: "releases/prod/current", Body: "2026.12.01-1\n", ContentType: "text/plain" });
     });
 
     it("halts at the first failing instance: names it with deploy.sh's exit meaning, counts the instances not reached, leaves current alone", async () => {
         s3Mock.on(HeadObjectCommand).resolves({});
-        s3Mock.on(GetObjectCommand, { Key: "releases/dev/current" }).resolves(body("v1\n"));
+        s3Mock.on(GetObjectCommand, { Key: "releases/prod/current" }).resolves(body("v1\n"));
         ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-bad" } });
         ssmMock.on(ListCommandInvocationsCommand).resolves({ CommandInvocations: [invocation("i-0000000000000000a", "Success"), invocation("i-0000000000000000b", "Failed", 7)] });
         ssmMock.on(ListCommandsCommand).resolves({ Commands: [{ Status: "Failed", TargetCount: 3, ErrorCount: 1 }] });
-        const code = await run(["deploy", "--stack", "dev", "--release", "v2"], outputsFile({ environment: "prod" }));
+        const code = await run(["deploy", "--stack", "prod", "--release", "v2"], outputsFile(PROD));
         assert.strictEqual(code, EXIT.FAILED);
         assert.ok(out.includes("deploy: 1/3 instances succeeded, 1 not reached (the rollout stopped at the first failure)"), out.join("\n"));
         assert.deepStrictEqual(err, [
@@ -120,11 +125,11 @@ describe("ops deploy and db-bootstrap", () => {
             "deploy of v2 stopped: i-0000000000000000a run v2; the current release stays v1 (new instances install it). Fix the release and deploy a new version, or deploy v1 to bring every instance back.",
         ]);
         assert.deepStrictEqual(puts(), [], "nothing written: current stays v1");
-        assert.deepStrictEqual(s3Mock.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key), ["releases/dev/v2.tar.gz", "releases/dev/v2.tar.gz.sha256"]);
+        assert.deepStrictEqual(s3Mock.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key), ["releases/prod/v2.tar.gz", "releases/prod/v2.tar.gz.sha256"]);
     });
 
     it("prod always deploys one at a time; elsewhere the rate can be raised; the single instance is targeted by id", async () => {
-        assert.strictEqual(await run(["deploy", "--stack", "prod", "--release", "v2", "--max-concurrency", "2"], outputsFile({ environment: "prod" })), EXIT.USAGE);
+        assert.strictEqual(await run(["deploy", "--stack", "prod", "--release", "v2", "--max-concurrency", "2"], outputsFile(PROD)), EXIT.USAGE);
         assert.match(err.join("\n"), /prod deploys one instance at a time and stops at the first failure/);
         assert.strictEqual(ssmMock.commandCalls(SendCommandCommand).length, 0);
 
