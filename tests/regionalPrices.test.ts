@@ -19,6 +19,12 @@ type Region = (typeof REGIONS)[number];
 /** Charged at one rate wherever the stack runs, or documented as one rate (see sameEverywhere in tools/prices.ts). */
 const CARRIED = ["budgets.budget.month", "ipv4.hour", "vpce.gateway.month"];
 
+/**
+ * prod ships with DNS on: its zone, health check and the failover's CloudFront distribution, global
+ * services priced the same from every region (sameEverywhere in tools/prices.ts).
+ */
+const PROD_DNS = ["cloudfront.gbOut", "route53.healthCheck.aws.month", "route53.zone.month"];
+
 /** The price keys each shipped stack's estimate can price in each region, by the table as sourced (tools/prices.ts). */
 const EXPECTED_PRICED: Record<"dev" | "prod", Record<Region, string[]>> = {
     dev: {
@@ -38,15 +44,15 @@ const EXPECTED_PRICED: Record<"dev" | "prod", Record<Region, string[]>> = {
         "us-east-1": [
             "alb.hour", "budgets.budget.month", "cloudwatch.alarm.month", "cloudwatch.dashboard.month", "ebs.gp3.gbMonth", "ec2.t4g.small.hour", "ipv4.hour", "kms.key.month",
             "nat.hour", "rds.gp3.multiAz.gbMonth", "rds.postgres.db.t4g.small.multiAz.hour", "s3.standard.gbMonth", "secretsmanager.secret.month", "vpce.gateway.month",
-            "vpce.interface.azHour",
+            "vpce.interface.azHour", ...PROD_DNS,
         ],
-        "us-east-2": [...CARRIED, "nat.hour"],
-        "us-west-2": [...CARRIED, "nat.hour"],
-        "eu-west-1": [...CARRIED, "alb.hour"],
-        "eu-central-1": CARRIED,
-        "ap-northeast-1": [...CARRIED, "alb.hour", "nat.hour", "vpce.interface.azHour"],
-        "ap-southeast-1": [...CARRIED, "alb.hour", "ebs.gp3.gbMonth", "nat.hour"],
-        "ap-southeast-2": CARRIED,
+        "us-east-2": [...CARRIED, ...PROD_DNS, "nat.hour"],
+        "us-west-2": [...CARRIED, ...PROD_DNS, "nat.hour"],
+        "eu-west-1": [...CARRIED, ...PROD_DNS, "alb.hour"],
+        "eu-central-1": [...CARRIED, ...PROD_DNS],
+        "ap-northeast-1": [...CARRIED, ...PROD_DNS, "alb.hour", "nat.hour", "vpce.interface.azHour"],
+        "ap-southeast-1": [...CARRIED, ...PROD_DNS, "alb.hour", "ebs.gp3.gbMonth", "nat.hour"],
+        "ap-southeast-2": [...CARRIED, ...PROD_DNS],
     },
 };
 
