@@ -59,3 +59,11 @@ export function stateKeys(project: string, stack: string): { files: string[]; pr
 
 /** The backend's metadata file: written by the bootstrap (version 1, project layout) so that no CI run has to. */
 export const STATE_META_KEY = ".pulumi/meta.yaml";
+
+/**
+ * The state bucket's name: fixed, so the deploy policies can name it exactly and no auto-named
+ * bucket of a stack (`<logical>-<hex>`) can match it (cf. cdk bootstrap's `cdk-<q>-assets-<account>-<region>`).
+ */
+export function stateBucketName(project: string, account: string, region: string): string {
+    return `${project}-pulumi-state-${account}-${region}`;
+}
