@@ -51,6 +51,8 @@ export interface TypePermissions {
     /** What the write actions may touch (ARN templates; see the file comment). */
     resources: string[];
     names?: NameSource;
+    /** Write actions AWS authorizes on no resource type (creating the resource): granted on "*". */
+    onAnyResource?: string[];
     /** Why `resources` cannot be narrower, when it is account-wide or "*". */
     unscoped?: string;
     /** Roles this type hands to a service (iam:PassRole, scoped by iam:PassedToService). */
@@ -318,7 +320,8 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
         write: ["kms:CreateKey", "kms:PutKeyPolicy", "kms:UpdateKeyDescription", "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:EnableKey",
             "kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource"],
         resources: ["arn:${Partition}:kms:${Region}:${Account}:key/*"],
-        unscoped: "key ids are assigned by KMS; the deny statements keep the role off keys tagged for another stack and off the bootstrap's keys.",
+        onAnyResource: ["kms:CreateKey"],
+        unscoped: "key ids are assigned by KMS (and CreateKey is authorized on no resource); the deny statements keep the role off keys tagged for another stack and off the bootstrap's keys.",
     },
     "aws:kms/alias:Alias": {
         tf: "aws_kms_alias",
@@ -449,9 +452,10 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
         tf: "aws_iam_role",
         source: "internal/service/iam/role.go",
         read: ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRoleTags"],
-        // Delete first removes the role's inline and attached policies and its instance profiles.
+        // Delete first removes the role's inline and attached policies (and, through the instance
+        // profile's row, the role from its profiles: that call is authorized on the profile).
         write: ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole",
-            "iam:UntagRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:RemoveRoleFromInstanceProfile"],
+            "iam:UntagRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"],
         resources: ["arn:${Partition}:iam::${Account}:role/${Name}"],
         names: { input: "name", autoname: true },
     },
@@ -611,7 +615,8 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
         read: ["dlm:GetLifecyclePolicy", "dlm:ListTagsForResource"],
         write: ["dlm:CreateLifecyclePolicy", "dlm:UpdateLifecyclePolicy", "dlm:DeleteLifecyclePolicy", "dlm:TagResource", "dlm:UntagResource"],
         resources: ["arn:${Partition}:dlm:${Region}:${Account}:policy/*"],
-        unscoped: "policy ids are assigned by DLM.",
+        onAnyResource: ["dlm:CreateLifecyclePolicy"],
+        unscoped: "policy ids are assigned by DLM (and CreateLifecyclePolicy is authorized on no resource).",
         passesRole: true,
     },
 };

@@ -206,8 +206,10 @@ export function deployPolicy(facts: StackFacts, ctx: AccountContext): PolicyDocu
         const p = TYPE_PERMISSIONS[type];
         if (!p || p.write.length === 0) continue;
         const resources = typeResources(facts, type, partition, account);
-        const actions = p.write.filter((a) => !IAM_ATTACH.includes(a));
+        const anywhere = p.onAnyResource ?? [];
+        const actions = p.write.filter((a) => !IAM_ATTACH.includes(a) && !anywhere.includes(a));
         writes.push({ Effect: "Allow", Action: actions, Resource: resources });
+        if (anywhere.length > 0) writes.push({ Effect: "Allow", Action: anywhere, Resource: ["*"] });
         if (p.write.some((a) => IAM_ATTACH.includes(a))) {
             // Only the managed policies the plan attaches (and the ones the stack creates itself).
             const own = (facts.names["aws:iam/policy:Policy"] ?? []).map((n) => `arn:${partition}:iam::${account}:policy/${n}`);
@@ -304,11 +306,24 @@ function denyStatements(facts: StackFacts, ctx: AccountContext): Statement[] {
             Action: ["s3:PutBucket*", "s3:DeleteBucket*", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration", "s3:PutReplicationConfiguration"],
             Resource: [`arn:${partition}:s3:::${ctx.state.bucket}`],
         });
+        // The state key only as S3 uses it for this role's objects: no direct Decrypt, no administration
+        // (kms:ViaService is absent on a direct call, and a negated operator matches a missing key).
         out.push({
-            Sid: "DenyStateKeyAdministration",
+            Sid: "DenyStateKeyOutsideS3",
+            Effect: "Deny",
+            Action: ["kms:*"],
+            Resource: [ctx.state.keyArn],
+            Condition: { StringNotEquals: { "kms:ViaService": `s3.${ctx.state.region}.amazonaws.com` } },
+        });
+    }
+    const others = Object.entries(ctx.secretsKeyArns ?? {}).filter(([stack]) => stack !== facts.stack).map(([, arn]) => arn);
+    if (others.length > 0) out.push({ Sid: "DenyOtherStacksSecretsKeys", Effect: "Deny", Action: ["kms:*"], Resource: uniqueSorted(others) });
+    if (own) {
+        out.push({
+            Sid: "DenySecretsKeyAdministration",
             Effect: "Deny",
             Action: ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:CreateGrant", "kms:UpdateKeyDescription", "kms:TagResource", "kms:UntagResource"],
-            Resource: [ctx.state.keyArn, ...(own ? [own] : [])],
+            Resource: [own],
         });
     }
     return out;
