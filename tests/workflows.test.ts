@@ -175,12 +175,23 @@ describe("GitHub Actions workflows", () => {
         assert.match(pr.jobs.policy.steps.map((s: Step) => s.run ?? "").join("\n"), /npm run plan -- --stack "\$\{\{ matrix\.stack \}\}"/);
     });
 
+    it("report a failed preview on the pull request, by editing the same comment (an if: failure() step after the preview)", () => {
+        const steps = workflows["pull-request.yml"].jobs.preview.steps;
+        const previewAt = steps.findIndex((s: Step) => s.uses === "pulumi/actions@v6");
+        const report = steps.findIndex((s: Step) => s.if === "failure()" && s.uses?.startsWith("actions/github-script@"));
+        assert.ok(report > previewAt && previewAt >= 0, "the report runs after the preview, only when a step failed");
+        assert.match(String(steps[report].with.script), /require\("\.\/\.github\/scripts\/previewFailure\.js"\)/);
+        assert.ok(fs.existsSync(path.join(PROJECT_DIR, ".github", "scripts", "previewFailure.js")));
+    });
+
     it("use only inputs pulumi/actions v6 and configure-aws-credentials v4 declare, with actions pinned to a major version", () => {
         const PULUMI_INPUTS = new Set([
             "command", "stack-name", "work-dir", "comment-on-pr", "comment-on-summary", "github-token", "cloud-url", "secrets-provider", "color",
             "config-map", "diff", "parallel", "message", "expect-no-changes", "replace", "target", "target-dependents", "policyPacks",
             "policyPackConfigs", "refresh", "upsert", "edit-pr-comment", "pulumi-version", "pulumi-version-file", "exclude-protected",
             "always-include-summary", "suppress-outputs", "suppress-progress", "plan", "remove", "exclude", "exclude-dependents", "include-secrets",
+            // also declared by pulumi/actions v6.6.1's action.yml
+            "comment-on-pr-number", "continue-on-error", "log-verbosity", "log-flow", "debug",
         ]);
         for (const { file, job, step } of allSteps()) {
             if (!step.uses) continue;
