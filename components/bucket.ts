@@ -20,6 +20,8 @@ export interface LifecycleArgs {
 }
 
 export interface PrivateBucketArgs {
+    /** The bucket's name (globally unique; S3's naming rules apply, checked when given as a string). Default: auto-named `<name>-<hex>` by Pulumi. */
+    bucketName?: pulumi.Input<string>;
     /** Protect from deletion (`protect` + `retainOnDelete`, no forceDestroy). Default false. Set from config.isProduction. */
     protect?: boolean;
     /** "s3" (SSE-S3, AES256) or "kms" (SSE-KMS with bucket keys). Default "s3". */
@@ -107,6 +109,7 @@ export class PrivateBucket extends pulumi.ComponentResource {
         this.bucket = new aws.s3.Bucket(
             name,
             {
+                ...(args.bucketName !== undefined ? { bucket: args.bucketName } : {}),
                 // Object lock can only be switched on when the bucket is created.
                 objectLockEnabled: args.objectLock ? true : undefined,
                 forceDestroy: !protect,
@@ -498,6 +501,11 @@ function validatePrefix(what: string, prefix: string): void {
 
 function validate(name: string, args: PrivateBucketArgs, encryption: string, versioning: boolean, logDelivery: boolean): void {
     const problems: string[] = [];
+    // Amazon S3 User Guide, "General purpose bucket naming rules": 3-63 characters, lowercase
+    // letters, digits, dots and hyphens, starting and ending with a letter or digit.
+    if (typeof args.bucketName === "string" && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(args.bucketName)) {
+        problems.push(`bucketName "${args.bucketName}" must be 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit`);
+    }
     if (encryption !== "s3" && encryption !== "kms") problems.push(`encryption must be "s3" or "kms", not ${JSON.stringify(encryption)}`);
     if (args.kmsKeyArn !== undefined && encryption !== "kms") problems.push('kmsKeyArn needs encryption "kms"');
     if (logDelivery && encryption === "kms") problems.push('logDelivery buckets must use encryption "s3": ALB access logs support SSE-S3 only');

@@ -130,7 +130,7 @@ describe("GitHub Actions workflows", () => {
         assert.doesNotMatch(text, /\[\s*dev\s*,\s*prod\s*\]|stack-name: (dev|prod)\b|Pulumi\.(dev|prod)\.yaml/, "no stack named in a workflow");
     });
 
-    it("deploy with `pulumi up`: the non-prod stacks, then the prod ones behind the production environment, one deploy per stack at a time", () => {
+    it("deploy with `pulumi up`: the non-prod stacks, then the prod ones, each in its stack's environment, one deploy per stack at a time", () => {
         const deploy = workflows["deploy.yml"];
         assert.deepEqual(deploy.on.push, { branches: ["main"] });
         const ups = allSteps().filter(({ step }) => step.uses?.startsWith("pulumi/actions@") && step.with?.command === "up");
@@ -144,12 +144,14 @@ describe("GitHub Actions workflows", () => {
             assert.ok(jobDef.steps.some((s: Step) => s.run === 'npm run plan -- --stack "${{ matrix.stack }}"'), `${job}: the offline policy check first`);
         }
         assert.deepEqual(deploy.jobs.prod.needs, ["stacks", "nonprod"]);
-        assert.equal(deploy.jobs.prod.environment, "production");
+        // Every deploy job runs in its stack's own environment (dev included): its role, its reviewers.
+        for (const job of ["nonprod", "prod"]) assert.equal(deploy.jobs[job].environment, "${{ matrix.stack }}", job);
         // Prod runs after the others succeeded, or when there are none (an empty matrix is an error, so that job is skipped).
         assert.equal(deploy.jobs.nonprod.if, "needs.stacks.outputs.nonprod != '[]'");
         assert.equal(deploy.jobs.prod.if, "${{ !cancelled() && needs.stacks.outputs.prod != '[]' && needs.stacks.result == 'success' && (needs.nonprod.result == 'success' || needs.nonprod.result == 'skipped') }}");
-        // The drift check shares each stack's group, so it never reads a stack mid-deploy.
-        assert.deepEqual(workflows["drift.yml"].jobs.drift.concurrency, { group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false });
+        // The drift check has a group of its own: GitHub cancels a pending job of a group when another
+        // queues, so sharing the deploys' group could drop a deploy.
+        assert.deepEqual(workflows["drift.yml"].jobs.drift.concurrency, { group: "drift-${{ matrix.stack }}", "cancel-in-progress": false });
     });
 
     it("preview same-repository pull requests for real, and forks and bots offline", () => {
@@ -173,12 +175,23 @@ describe("GitHub Actions workflows", () => {
         assert.match(pr.jobs.policy.steps.map((s: Step) => s.run ?? "").join("\n"), /npm run plan -- --stack "\$\{\{ matrix\.stack \}\}"/);
     });
 
+    it("report a failed preview on the pull request, by editing the same comment (an if: failure() step after the preview)", () => {
+        const steps = workflows["pull-request.yml"].jobs.preview.steps;
+        const previewAt = steps.findIndex((s: Step) => s.uses === "pulumi/actions@v6");
+        const report = steps.findIndex((s: Step) => s.if === "failure()" && s.uses?.startsWith("actions/github-script@"));
+        assert.ok(report > previewAt && previewAt >= 0, "the report runs after the preview, only when a step failed");
+        assert.match(String(steps[report].with.script), /require\("\.\/\.github\/scripts\/previewFailure\.js"\)/);
+        assert.ok(fs.existsSync(path.join(PROJECT_DIR, ".github", "scripts", "previewFailure.js")));
+    });
+
     it("use only inputs pulumi/actions v6 and configure-aws-credentials v4 declare, with actions pinned to a major version", () => {
         const PULUMI_INPUTS = new Set([
             "command", "stack-name", "work-dir", "comment-on-pr", "comment-on-summary", "github-token", "cloud-url", "secrets-provider", "color",
             "config-map", "diff", "parallel", "message", "expect-no-changes", "replace", "target", "target-dependents", "policyPacks",
             "policyPackConfigs", "refresh", "upsert", "edit-pr-comment", "pulumi-version", "pulumi-version-file", "exclude-protected",
             "always-include-summary", "suppress-outputs", "suppress-progress", "plan", "remove", "exclude", "exclude-dependents", "include-secrets",
+            // also declared by pulumi/actions v6.6.1's action.yml
+            "comment-on-pr-number", "continue-on-error", "log-verbosity", "log-flow", "debug",
         ]);
         for (const { file, job, step } of allSteps()) {
             if (!step.uses) continue;

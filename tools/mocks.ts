@@ -63,6 +63,9 @@ function arnFor(type: string, name: string, id: string, region: string, inputs: 
             return `arn:aws:route53:::hostedzone/${id}`;
         case "aws:dlm/lifecyclePolicy:LifecyclePolicy":
             return a("dlm", `policy/${id}`);
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            // IAM names an OIDC provider by its URL's host and path.
+            return `arn:aws:iam::${MOCK_ACCOUNT_ID}:oidc-provider/${String(inputs.url ?? id).replace(/^https:\/\//, "")}`;
         default:
             return a(mod === "ec2" || mod === "vpc" ? "ec2" : mod, `${type.split(":").pop()!.toLowerCase()}/${id}`);
     }

@@ -4,8 +4,8 @@
  * build their stack matrices from this instead of a list to keep in step.
  *
  * Prints `{ "all": [...], "nonprod": [...], "prod": [...] }` (names sorted; `prod` is every
- * stack whose `platform:environment` is prod, which deploys behind the `production`
- * environment after the others). With `--github-output`, also appends `all=`, `nonprod=` and
+ * stack whose `platform:environment` is prod, which deploys in its own environment,
+ * behind its reviewers, after the others). With `--github-output`, also appends `all=`, `nonprod=` and
  * `prod=` lines to the file named by $GITHUB_OUTPUT, for `fromJSON(needs.<job>.outputs.all)`.
  * Exit codes: 0 ok; 2 a stack file that cannot be read, or bad arguments.
  */
