@@ -621,8 +621,11 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
     },
 };
 
-/** Types that are Pulumi's own or the program's components: no AWS calls of their own. */
-export const NO_PERMISSIONS = /^(pulumi:|platform:)/;
+/**
+ * Types that make no AWS calls of their own: Pulumi's own, the program's components, and the
+ * `random` provider's resources (computed locally by the provider, e.g. the RDS final-snapshot suffix).
+ */
+export const NO_PERMISSIONS = /^(pulumi:|platform:|random:)/;
 
 /**
  * awsx's Vpc is a remote component: its children are created by the awsx provider at deploy
