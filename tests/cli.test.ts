@@ -66,6 +66,28 @@ describe("npm run plan, as a process", function () {
                     ].join("\n"),
                 ),
             ]),
+        prodTypeError: () =>
+            plan([
+                "--stack",
+                "prod",
+                "--config",
+                stackFile(
+                    [
+                        "config:",
+                        "  aws:region: us-east-1",
+                        "  platform:environment: prod",
+                        "  platform:webTier:",
+                        "    mode: single", // wrong in prod (a check across sections)...
+                        "    minSize: three", // ...a type error...
+                        "    maxSize: 2",
+                        "    desiredCapacity: 5", // ...and above maxSize, whatever minSize was meant to be
+                        "  platform:dns:",
+                        "    enabled: true", // wrong with single mode (another check across sections)
+                        "    parentDomain: example.org",
+                        "",
+                    ].join("\n"),
+                ),
+            ]),
         badYaml: () => plan(["--stack", "dev", "--config", (files.badYaml = stackFile("config:\n  aws:region: us-east-1\n  platform:environment: [dev\n"))]),
         noStackFile: () => plan(["--stack", "nosuch"]),
         typeError: () => plan(["--program", fixture, "--stack", "type-error"]),
@@ -108,6 +130,23 @@ describe("npm run plan, as a process", function () {
             ]);
             assert.match(lines[4], /^ {2}- platform:webTier\.instanceType = "m5\.large": family "m5" is not a known arm64 family \(m5 is an x86_64 family: set architecture: x86_64\); allowed: t4g, /);
             assert.equal(lines.length, 5);
+        });
+
+        it("a type error in a prod stack file hides none of the checks that do not read it, in its section or across sections", async () => {
+            // Issue 15 item 2: every bad key in one message. webTier.minSize failed its schema, so
+            // the checks that read it (minSize <= maxSize, desiredCapacity >= minSize) are skipped,
+            // never run against a placeholder; every other check still reports.
+            assert.equal(
+                assertCleanFailure(await run.prodTypeError, 2),
+                [
+                    'Invalid configuration for stack "prod" (4 problems):',
+                    '  - platform:webTier.minSize = "three": must be a number',
+                    "  - platform:webTier.desiredCapacity = 5: must not exceed maxSize (2)",
+                    '  - platform:webTier.mode = "single": must be "asg" in prod: single mode has no load balancer, so no HTTPS termination, no redundancy and no health-checked replacement',
+                    '  - platform:dns.enabled = true: needs webTier.mode "asg": the certificate, alias records and health check point at the load balancer, which single mode does not have',
+                    "",
+                ].join("\n"),
+            );
         });
 
         it("a file that is not valid YAML names the file and the line", async () => {
