@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { absolutePath, associationSchedule, section } from "./types";
+import { absolutePath, associationSchedule, checks, Finding, section } from "./types";
 
 const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as us-west-2");
 
@@ -42,8 +42,9 @@ export const bucketsSection = section({
         abortIncompleteMultipartDays: 7,
         logsExpireAfterDays: environment === "prod" ? 365 : 90,
     }),
-    check: (buckets) =>
-        buckets.kmsKeyArn !== undefined && buckets.encryption !== "kms" ? [{ path: "kmsKeyArn", message: 'needs encryption "kms" (SSE-S3 buckets use no KMS key)' }] : [],
+    check: checks<z.output<typeof bucketsSchema>>(
+        (buckets) => buckets.kmsKeyArn !== undefined && buckets.encryption !== "kms" && { path: "kmsKeyArn", message: 'needs encryption "kms" (SSE-S3 buckets use no KMS key)' },
+    ),
 });
 
 const backupSchema = z
@@ -92,22 +93,23 @@ export const backupSection = section({
         maxErrors: "10%",
         timeoutSeconds: 3600,
     }),
-    check: (backup) => {
-        const problems: Array<{ path: string; message: string }> = [];
-        if (backup.glacierAfterDays <= backup.infrequentAccessAfterDays) {
-            problems.push({ path: "glacierAfterDays", message: `must be greater than infrequentAccessAfterDays (${backup.infrequentAccessAfterDays})` });
-        }
-        if (backup.expireAfterDays !== 0 && backup.expireAfterDays <= backup.glacierAfterDays) {
-            problems.push({ path: "expireAfterDays", message: `must be 0 (keep) or greater than glacierAfterDays (${backup.glacierAfterDays})` });
-        }
-        if (backup.objectLock.enabled && backup.expireAfterDays !== 0 && backup.expireAfterDays < backup.objectLock.days) {
-            problems.push({ path: "objectLock.days", message: `must not exceed expireAfterDays (${backup.expireAfterDays}): locked objects cannot expire` });
-        }
-        const seen = new Set<string>();
-        for (const dir of backup.directories) {
-            if (seen.has(dir)) problems.push({ path: "directories", message: `lists ${dir} twice` });
-            seen.add(dir);
-        }
-        return problems;
-    },
+    check: checks<z.output<typeof backupSchema>>(
+        (backup) => backup.glacierAfterDays <= backup.infrequentAccessAfterDays && { path: "glacierAfterDays", message: `must be greater than infrequentAccessAfterDays (${backup.infrequentAccessAfterDays})` },
+        (backup) =>
+            backup.expireAfterDays !== 0 &&
+            backup.expireAfterDays <= backup.glacierAfterDays && { path: "expireAfterDays", message: `must be 0 (keep) or greater than glacierAfterDays (${backup.glacierAfterDays})` },
+        (backup) =>
+            backup.objectLock.enabled &&
+            backup.expireAfterDays !== 0 &&
+            backup.expireAfterDays < backup.objectLock.days && { path: "objectLock.days", message: `must not exceed expireAfterDays (${backup.expireAfterDays}): locked objects cannot expire` },
+        (backup) => {
+            const seen = new Set<string>();
+            const twice: Finding[] = [];
+            for (const dir of backup.directories) {
+                if (seen.has(dir)) twice.push({ path: "directories", message: `lists ${dir} twice` });
+                seen.add(dir);
+            }
+            return twice;
+        },
+    ),
 });
