@@ -21,7 +21,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { PrivateBucket } from "../components/bucket";
 import { loadBootstrapConfig } from "./config";
 import { CI_ROLE_PATH, DRIFT_ENVIRONMENT, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, STATE_META_KEY, awsKmsSecretsProvider, ciRoleName, secretsKeyAlias, stateBucketName } from "./naming";
-import { AccountContext, PolicyDocument, StackFacts, deployPolicy, readOnlyPolicy, splitPolicy } from "./policies";
+import { AccountContext, PolicyDocument, StackFacts, deployPolicy, readOnlyPolicy, splitPolicy, stackRoleArns } from "./policies";
+import { boundaryPolicy } from "./boundary";
+import { PERMISSIONS_BOUNDARY_PATH, permissionsBoundaryPolicyName } from "../config/iam";
 import { githubSubject, githubTrustPolicy } from "./trust";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const generated = require("./stacks.generated.json") as { stacks: Record<string, StackFacts> };
@@ -148,6 +150,28 @@ function ciRole(logical: string, name: string, subject: string, maxSessionDurati
     return role;
 }
 
+/**
+ * Each stack's permissions boundary (bootstrap/boundary.ts): every role the stack creates carries
+ * it (config iam.permissionsBoundary: ci), and its deploy role may create or change roles only with
+ * it. Under /ci/, so no deploy role can change it (DenyCiIdentity).
+ */
+const boundaries = Object.fromEntries(
+    config.stacks.map((facts) => [
+        facts.stack,
+        new aws.iam.Policy(
+            `${facts.stack}-boundary`,
+            {
+                name: permissionsBoundaryPolicyName(project, facts.stack),
+                path: PERMISSIONS_BOUNDARY_PATH,
+                description: `Permissions boundary of every role ${project}/${facts.stack} creates: what its roles use, never IAM writes or another stack's resources`,
+                policy: context.apply((ctx) => JSON.stringify(boundaryPolicy(facts, ctx, stackRoleArns(facts, ctx)))),
+                tags: { Stack: facts.stack, Project: project },
+            },
+            { provider },
+        ),
+    ]),
+);
+
 const repo = config.githubRepository;
 const preview = ciRole("preview", ciRoleName(project, "preview"), githubSubject(repo, { kind: "pull_request" }), config.readSessionSeconds,
     (ctx) => readOnlyPolicy("preview", config.stacks, ctx), `pulumi preview of ${project}'s pull requests (read-only)`);
@@ -166,6 +190,7 @@ export const backendUrl = stateBucket ? pulumi.interpolate`s3://${stateBucket.bu
 export const previewRoleArn = preview.arn;
 export const driftRoleArn = drift.arn;
 export const deployRoleArns = Object.fromEntries(Object.entries(deploys).map(([s, r]) => [s, r.arn]));
+export const permissionsBoundaryArns = Object.fromEntries(Object.entries(boundaries).map(([s, p]) => [s, p.arn]));
 export const secretsProviders = selfManaged ? Object.fromEntries(config.stacks.map((f) => [f.stack, awsKmsSecretsProvider(project, f.stack, f.region)])) : {};
 export const githubSettings = {
     repository: { secrets: { AWS_PREVIEW_ROLE_ARN: preview.arn, PULUMI_BACKEND_URL: backendUrl } },
