@@ -18,9 +18,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { CI_ROLE_PATH, DRIFT_ENVIRONMENT, ciRoleName, stateBucketName } from "../bootstrap/naming";
 import { TYPE_PERMISSIONS, awsxVpcChildren, NO_PERMISSIONS } from "../bootstrap/iamTable";
-import { AccountContext, PolicyDocument, StackFacts, assertKnown, deployPolicy, policySize, readOnlyPolicy, splitPolicy } from "../bootstrap/policies";
-import { githubSubject } from "../bootstrap/trust";
-import { ciPermissionsBoundaryArn } from "../config/iam";
+import { AccountContext, PolicyDocument, StackFacts, assertKnown, deployPolicy, policySize, readOnlyPolicy, splitPolicy, stackRoleArns } from "../bootstrap/policies";
+import { MAIN_REF, githubSubject, pullRequestSubjectPattern } from "../bootstrap/trust";
+import { boundaryPolicy } from "../bootstrap/boundary";
+import { PERMISSIONS_BOUNDARY_PATH, ciPermissionsBoundaryArn, permissionsBoundaryPolicyName } from "../config/iam";
 import { runCli } from "./cli";
 import { COMPUTED, Graph } from "./graph";
 import { listStacks } from "./stacks";
@@ -184,21 +185,29 @@ export function renderReadme(file: FactsFile): string {
     const ctx = placeholderContext(facts);
     const project = facts[0]?.project ?? "platform";
     const lines: string[] = [BEGIN_MARKER, ""];
-    const role = (title: string, name: string, subject: string, docs: PolicyDocument[], note: string) => {
+    const role = (title: string, name: string, subject: string, how: string, docs: PolicyDocument[], note: string) => {
         const size = docs.reduce((n, d) => n + policySize(d), 0);
-        lines.push(`#### \`${CI_ROLE_PATH}${name}\`: ${title}`, "", `Trusted only from \`${subject}\` (\`StringEquals\` on \`sub\` and \`aud\`). ${note}`);
+        lines.push(`#### \`${CI_ROLE_PATH}${name}\`: ${title}`, "", `Trusted only from \`${subject}\` (${how}). ${note}`);
         lines.push("", `<details><summary>${docs.length} managed polic${docs.length === 1 ? "y" : "ies"}, ${size} characters</summary>`, "");
         docs.forEach((d, i) => lines.push(`\`${CI_ROLE_PATH}${name}-${i + 1}\`:`, "", ...table(d), ""));
         lines.push("</details>", "");
     };
+    const exactly = "`StringEquals` on `sub` and `aud`";
+    const repo = "<owner>/<repo>";
     lines.push(`Types per stack: ${facts.map((f) => `\`${f.stack}\` ${f.types.length} (regions ${f.regions.join(", ")})`).join("; ")}.`, "");
-    role("pull-request previews", ciRoleName(project, "preview"), githubSubject("<owner>/<repo>", { kind: "pull_request" }), splitPolicy(readOnlyPolicy("preview", facts, ctx)),
+    role("pull-request previews", ciRoleName(project, "preview"), pullRequestSubjectPattern(repo), "`StringLike` on `sub`, its `*` the pull request's number; `StringEquals` on `aud`", splitPolicy(readOnlyPolicy("preview", facts, ctx)),
         "Read-only: configuration reads of every stack's resource types, the stacks' state and their secrets keys (decrypt).");
-    role("the daily drift check", ciRoleName(project, "drift"), githubSubject("<owner>/<repo>", { kind: "environment", name: DRIFT_ENVIRONMENT }), splitPolicy(readOnlyPolicy("drift", facts, ctx)),
+    role("the daily drift check", ciRoleName(project, "drift"), githubSubject(repo, { kind: "environment", name: DRIFT_ENVIRONMENT, ref: MAIN_REF }), exactly, splitPolicy(readOnlyPolicy("drift", facts, ctx)),
         "Read-only, as the preview role, plus listing the alert topics' subscriptions for the report.");
     for (const f of facts) {
-        role(`deploys of \`${f.stack}\``, ciRoleName(project, "deploy", f.stack), githubSubject("<owner>/<repo>", { kind: "environment", name: f.stack }), splitPolicy(deployPolicy(f, ctx)),
-            `Generated from the ${f.types.length} resource types of \`${f.stack}\`'s plan.`);
+        role(`deploys of \`${f.stack}\``, ciRoleName(project, "deploy", f.stack), githubSubject(repo, { kind: "environment", name: f.stack, ref: MAIN_REF }), exactly, splitPolicy(deployPolicy(f, ctx)),
+            `Generated from the ${f.types.length} resource types of \`${f.stack}\`'s plan; creates and changes roles only with \`${f.stack}\`'s permissions boundary.`);
+    }
+    for (const f of facts) {
+        const doc = boundaryPolicy(f, ctx, stackRoleArns(f, ctx));
+        lines.push(`#### \`${PERMISSIONS_BOUNDARY_PATH}${permissionsBoundaryPolicyName(f.project, f.stack)}\`: the permissions boundary of \`${f.stack}\`'s roles`, "");
+        lines.push(`Every role \`${f.stack}\` creates carries it; a role can do only what both its own policies and this allow. ${doc.Statement[0].Action.length} actions: those of the stack's role policies and of the AWS managed policies it attaches.`);
+        lines.push("", `<details><summary>1 managed policy, ${policySize(doc)} characters</summary>`, "", ...table(doc), "", "</details>", "");
     }
     const unscoped = [...new Set(facts.flatMap((f) => f.types))].sort().filter((t) => TYPE_PERMISSIONS[t]?.unscoped);
     lines.push("Where a write cannot be narrower than the account (and why):", "");
