@@ -230,7 +230,9 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
     "aws:lb/loadBalancer:LoadBalancer": {
         tf: "aws_lb",
         source: "internal/service/elbv2/load_balancer.go",
-        // DescribeCapacityReservation: minimum_load_balancer_capacity of application and network load balancers.
+        // DescribeCapacityReservation: for minimum_load_balancer_capacity (an aws_lb argument of the v6
+        // provider); its call in Read was not confirmed from the provider's source here, and a Describe
+        // on "*" costs nothing if it is not made.
         read: ["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeTags",
             "elasticloadbalancing:DescribeCapacityReservation", "ec2:DescribeNetworkInterfaces"],
         write: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyLoadBalancerAttributes",
