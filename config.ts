@@ -10,6 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { databaseSection } from "./config/database";
+import { iamSection } from "./config/iam";
 import { dnsSection } from "./config/dns";
 import { networkSection } from "./config/network";
 import { amiFactorySection, costSection, monitoringSection } from "./config/operations";
@@ -33,6 +34,7 @@ export const SECTIONS = [
     amiFactorySection,
     monitoringSection,
     costSection,
+    iamSection,
 ] as const;
 
 /**
@@ -57,6 +59,7 @@ export type BackupConfig = SectionOutput<typeof backupSection>;
 export type AmiFactoryConfig = SectionOutput<typeof amiFactorySection>;
 export type MonitoringConfig = SectionOutput<typeof monitoringSection>;
 export type CostConfig = SectionOutput<typeof costSection>;
+export type IamConfig = SectionOutput<typeof iamSection>;
 
 export interface StackConfig {
     project: string;
@@ -79,6 +82,7 @@ export interface StackConfig {
     amiFactory: AmiFactoryConfig;
     monitoring: MonitoringConfig;
     cost: CostConfig;
+    iam: IamConfig;
 }
 
 /** Thrown with every problem found; `message` lists them all, one per line. */

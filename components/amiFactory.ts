@@ -61,6 +61,13 @@ export interface AmiFactoryArgs {
     backupDirectories?: string[];
     /** Extra tags for the resources created here. Default none. */
     tags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
+     * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
+     * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
+     * (the CI bootstrap's) needs it. Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** The bake-prepare script, embedded verbatim in the Command document. */
@@ -831,6 +838,7 @@ export class AmiFactory extends pulumi.ComponentResource {
                 description: `SSM Automation: bakes and images the ${args.stack} web tier AMIs`,
                 assumeRolePolicy: pulumi.all([partition, identity.accountId]).apply(([p, account]) => JSON.stringify(serviceRoleTrustPolicy(p, args.region, account))),
                 maxSessionDuration: 3600 * 4,
+                permissionsBoundary: args.permissionsBoundary,
                 tags,
             },
             { parent: this },

@@ -31,6 +31,13 @@ export interface NetworkArgs {
     databasePort?: number;
     /** Extra tags for the resources created here. */
     tags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
+     * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
+     * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
+     * (the CI bootstrap's) needs it. Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 const DEFAULT_MASKS: Record<SubnetTier, number> = { public: 24, private: 20, isolated: 24 };
@@ -184,7 +191,7 @@ export class Network extends pulumi.ComponentResource {
 
         const flowLogs = args.flowLogs ?? { enabled: true, retentionDays: 30, trafficType: "ALL" as const };
         if (flowLogs.enabled) {
-            this.createFlowLogs(name, vpc.vpcId, flowLogs, tags);
+            this.createFlowLogs(name, vpc.vpcId, flowLogs, tags, args.permissionsBoundary);
         }
 
         this.registerOutputs({
@@ -200,7 +207,7 @@ export class Network extends pulumi.ComponentResource {
         });
     }
 
-    private createFlowLogs(name: string, vpcId: pulumi.Output<string>, flowLogs: NonNullable<NetworkArgs["flowLogs"]>, tags: Record<string, string>): void {
+    private createFlowLogs(name: string, vpcId: pulumi.Output<string>, flowLogs: NonNullable<NetworkArgs["flowLogs"]>, tags: Record<string, string>, permissionsBoundary?: pulumi.Input<string>): void {
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { retentionInDays: flowLogs.retentionDays, tags }, { parent: this });
         const role = new aws.iam.Role(
@@ -208,6 +215,7 @@ export class Network extends pulumi.ComponentResource {
             {
                 description: "VPC flow logs delivery to CloudWatch Logs",
                 assumeRolePolicy: serviceTrustPolicy("vpc-flow-logs.amazonaws.com", { sourceAccount: account }),
+                permissionsBoundary,
                 tags,
             },
             { parent: this },

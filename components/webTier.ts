@@ -74,6 +74,13 @@ export interface WebTierArgs {
      * the stack's tags here. Default none.
      */
     launchTags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
+     * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
+     * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
+     * (the CI bootstrap's) needs it. Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** AWS managed policy for SSM Run Command and Session Manager (no SSH key, no inbound port). */
@@ -304,6 +311,7 @@ export class WebTier extends pulumi.ComponentResource {
             {
                 description: `Instances of the ${args.stack} web tier`,
                 assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
+                permissionsBoundary: args.permissionsBoundary,
                 tags,
             },
             { parent: this },
@@ -520,6 +528,7 @@ export class WebTier extends pulumi.ComponentResource {
             {
                 description: `Data Lifecycle Manager: EBS snapshots of the ${args.stack} web tier`,
                 assumeRolePolicy: serviceTrustPolicy("dlm.amazonaws.com"),
+                permissionsBoundary: args.permissionsBoundary,
                 tags,
             },
             { parent: this },
