@@ -87,6 +87,23 @@ export const ROOT_DEVICE = "/dev/xvda";
 /** Tag key DLM selects volumes by; its value names this stack's tier (see the DLM policy). */
 export const SNAPSHOT_TAG_KEY = "SnapshotPolicy";
 
+/**
+ * How an instance refresh of the group replaces instances: the one source of truth for the
+ * group's own refresh (started by the provider when the launch template changes) and the one a
+ * bake starts (components/amiFactory.ts). AWS stores no refresh preferences on the group:
+ * StartInstanceRefresh takes them per call, and a call without them gets AWS's defaults and no
+ * alarms (EC2 Auto Scaling API Reference, StartInstanceRefresh and RefreshPreferences:
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html).
+ */
+export interface InstanceRefreshPreferences {
+    /** Percentage of the desired capacity kept InService and healthy while instances are replaced (0-100). */
+    minHealthyPercentage: number;
+    /** Seconds a new instance gets after it is InService before the refresh replaces the next one. */
+    instanceWarmupSeconds: number;
+    /** CloudWatch alarms that fail the refresh when one goes into ALARM (at most 10; none: no alarm guard). */
+    alarmNames: string[];
+}
+
 /** The network is IPv4-only (no IPv6 ranges on the VPC or subnets), so is the load balancer. */
 const LOAD_BALANCER_IP_ADDRESS_TYPE = "ipv4";
 /** Seconds a new instance gets to boot and pass the health check before it counts as unhealthy. */
@@ -130,6 +147,8 @@ export class WebTier extends pulumi.ComponentResource {
     readonly targetGroupArn?: pulumi.Output<string>;
     /** For CloudWatch `TargetGroup` dimensions. */
     readonly targetGroupArnSuffix?: pulumi.Output<string>;
+    /** How the group's instance refresh replaces instances; a bake's refresh passes the same (AmiFactory). */
+    readonly instanceRefreshPreferences?: InstanceRefreshPreferences;
     /** The Command document that installs a release on an instance (`npm run ops -- deploy`). */
     readonly deployDocumentName: pulumi.Output<string>;
     /** Where the stack's releases are: the bucket and the key prefix. */
@@ -157,6 +176,9 @@ export class WebTier extends pulumi.ComponentResource {
         }
         if (args.isProduction && cfg.mode === "asg" && certificateArn === undefined) {
             throw new Error(`WebTier "${name}": production serves HTTPS only (HTTP redirects): give certificateArn (an ACM certificate in the stack's region, or the DNS component's)`);
+        }
+        if ((args.instanceRefreshAlarmNames ?? []).length > 10) {
+            throw new Error(`WebTier "${name}": an instance refresh watches at most 10 alarms (RefreshPreferences.AlarmSpecification), got ${args.instanceRefreshAlarmNames!.length}`);
         }
         if (cfg.mode === "asg" && (cfg.minSize > cfg.maxSize || cfg.desiredCapacity < cfg.minSize || cfg.desiredCapacity > cfg.maxSize)) {
             throw new Error(`WebTier "${name}": need minSize <= desiredCapacity <= maxSize (got ${cfg.minSize} <= ${cfg.desiredCapacity} <= ${cfg.maxSize})`);
@@ -254,7 +276,12 @@ export class WebTier extends pulumi.ComponentResource {
             );
             this.launchTemplateId = launchTemplate.id;
             this.securityGroupId = pulumi.output(args.appSecurityGroupId);
-            const lb = this.createLoadBalancedGroup(name, args, launchTemplate, certificateArn, tags);
+            this.instanceRefreshPreferences = {
+                minHealthyPercentage: args.isProduction ? 90 : 50,
+                instanceWarmupSeconds: HEALTH_CHECK_GRACE_SECONDS,
+                alarmNames: [...(args.instanceRefreshAlarmNames ?? [])],
+            };
+            const lb = this.createLoadBalancedGroup(name, args, launchTemplate, certificateArn, this.instanceRefreshPreferences, tags);
             this.autoScalingGroupName = lb.group.name;
             this.loadBalancerArn = lb.loadBalancer.arn;
             this.loadBalancerDnsName = lb.loadBalancer.dnsName;
@@ -340,7 +367,14 @@ export class WebTier extends pulumi.ComponentResource {
         return { role, profile };
     }
 
-    private createLoadBalancedGroup(name: string, args: WebTierArgs, launchTemplate: aws.ec2.LaunchTemplate, certificateArn: pulumi.Input<string> | undefined, tags: Record<string, string>) {
+    private createLoadBalancedGroup(
+        name: string,
+        args: WebTierArgs,
+        launchTemplate: aws.ec2.LaunchTemplate,
+        certificateArn: pulumi.Input<string> | undefined,
+        refresh: InstanceRefreshPreferences,
+        tags: Record<string, string>,
+    ) {
         const cfg = args.config;
         const targetGroup = new aws.lb.TargetGroup(
             `${name}`,
@@ -423,8 +457,10 @@ export class WebTier extends pulumi.ComponentResource {
                 instanceRefresh: {
                     strategy: "Rolling",
                     preferences: {
-                        minHealthyPercentage: args.isProduction ? 90 : 50,
-                        instanceWarmup: String(HEALTH_CHECK_GRACE_SECONDS),
+                        minHealthyPercentage: refresh.minHealthyPercentage,
+                        instanceWarmup: String(refresh.instanceWarmupSeconds),
+                        // The provider starts this refresh for a new launch template version: instances
+                        // already on it need no replacement. (A bake's refresh must not skip: see AmiFactory.)
                         skipMatching: true,
                         // No autoRollback: EC2 Auto Scaling refuses rollbacks (auto or manual) when the
                         // template's ImageId is an SSM parameter (resolve:ssm:, as here) or the group
@@ -432,9 +468,7 @@ export class WebTier extends pulumi.ComponentResource {
                         // "Undo changes with a manual or auto rollback"). A bad refresh is stopped
                         // instead: an alarm fails it, minHealthyPercentage keeps the rest of the
                         // group serving, and the fix rolls forward (README: instance refresh).
-                        ...(args.instanceRefreshAlarmNames && args.instanceRefreshAlarmNames.length > 0
-                            ? { alarmSpecification: { alarms: args.instanceRefreshAlarmNames } }
-                            : {}),
+                        ...(refresh.alarmNames.length > 0 ? { alarmSpecification: { alarms: refresh.alarmNames } } : {}),
                     },
                 },
                 tags: [
