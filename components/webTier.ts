@@ -116,7 +116,9 @@ const ANYWHERE_V4 = "0.0.0.0/0";
  * the private subnets behind an Application Load Balancer, with an instance role reachable
  * through SSM only (no key pair, no SSH), least-privilege bucket grants and scheduled EBS
  * snapshots. `config.mode: single` replaces the group and the load balancer by one instance
- * with an Elastic IP in a public subnet for the smallest dev setups.
+ * with an Elastic IP in a public subnet for the smallest dev setups. A change to the user data
+ * (app settings, backup directories, the boot script itself) replaces that instance, as it
+ * replaces the group's instances through a new template version: user data only runs at first boot.
  */
 export class WebTier extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
@@ -538,6 +540,15 @@ export class WebTier extends pulumi.ComponentResource {
                 rootBlockDevice: { deviceName: ROOT_DEVICE, volumeType: "gp3", volumeSize: cfg.rootVolumeGb, encrypted: true, deleteOnTermination: true },
                 volumeTags,
                 userDataBase64: userData,
+                // User data runs at an instance's first boot only (EC2 User Guide, "Run commands when you
+                // launch an EC2 instance with user data input"), and the provider applies a change to it by
+                // stopping the instance, modifying the attribute and starting it again: a stop/start that
+                // changes nothing. Replace the instance instead, as a launch template change does in asg
+                // mode: the new instance boots with the new script. What it loses is its disk since the last
+                // backup (the plan diff says "replace"; `ops backup-now` first, `ops restore --from-instance
+                // <old id>` after); the Elastic IP association follows the new instance (in an EC2-VPC
+                // account AssociateAddress reassociates the address automatically).
+                userDataReplaceOnChange: true,
                 tags: launchTags,
             },
             { parent: this, ignoreChanges: ["ami"] },

@@ -17,7 +17,8 @@ import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { PROJECT_DIR, ProgramError } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
-import { devWithLoadBalancer, serialRun, stackRun } from "./support/stacks";
+import { devWithLoadBalancer, serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
+import { diffGraphs } from "../tools/planDiff";
 import { tempDir } from "./support/tmp";
 
 const COMPONENT = "platform:webTier:WebTier";
@@ -627,6 +628,37 @@ describe("web tier", function () {
             assert.match(String(instance.inputs.ami), /^ami-[0-9a-f]{17}$/);
             assert.deepStrictEqual(instance.propertyDependencies.ami, [param.urn]);
             assert.deepStrictEqual(singleIgnore.get(`${INSTANCE}::web`), ["ami"]);
+        });
+
+        it("a user-data change replaces the instance (the diff says replace), never a stop/start that runs nothing", async () => {
+            // EC2 User Guide, "Run commands when you launch an EC2 instance with user data input"
+            // (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html): user data scripts run
+            // only during the first boot. @pulumi/aws ec2/instance.d.ts, userDataBase64: "Updates to this
+            // field will trigger a stop/start of the EC2 instance by default. If the userDataReplaceOnChange
+            // is set then updates to this field will trigger a destroy and recreate of the EC2 instance."
+            const instance = only(tier(single).children, INSTANCE);
+            assert.strictEqual(instance.inputs.userDataReplaceOnChange, true);
+            // The same stack with other backup directories: only the boot script changes on the instance.
+            const shipped = shippedConfig("dev");
+            const { graph: head } = await serialRun({
+                stack: "dev",
+                configFile: tempStackFile("dev", { "platform:backup": { ...(shipped["platform:backup"] as object), directories: ["/var/www", "/srv/uploads"] } }),
+            });
+            const { graph: base } = await stackRun("dev");
+            const diff = diffGraphs(base, head);
+            const urn = only(tier(head).children, INSTANCE).urn;
+            const changed = diff.changed.find((c) => c.urn === urn);
+            assert.ok(changed, "the instance changes");
+            assert.deepStrictEqual(changed!.inputs.map((c) => c.path), ["userDataBase64"]);
+            assert.strictEqual(changed!.action, "replace");
+            const replaced = diff.replaced.find((r) => r.urn === urn);
+            assert.ok(replaced, "the diff lists the instance under replacements");
+            assert.deepStrictEqual(replaced!.triggers.map((t) => [t.kind, t.path]), [["conditional", "userDataBase64"]]);
+            // Its disk goes with it: the diff names the data at risk (back it up first, restore --from-instance after).
+            assert.ok(diff.dataLoss.some((d) => d.urn === urn && d.action === "replace"));
+            // The Elastic IP's association follows the new instance.
+            const association = only(tier(head).children, EIP_ASSOCIATION);
+            assert.ok(diff.replaced.some((r) => r.urn === association.urn) || diff.cascadeUpdates.some((r) => r.urn === association.urn), "the association moves to the new instance");
         });
 
         it("admits HTTP from anywhere through its own group (what the app serves), HTTPS out, never SSH", () => {
