@@ -126,6 +126,9 @@ describe("AmiFactory", function () {
                 assert.ok(lines.includes(appSetupLines({ port: 8080, healthPath: "/healthz" }, readDeployScript()).join("\n")));
                 assert.ok(lines.includes(`  bash ${DEPLOY_SCRIPT_PATH} --bucket '${graph.outputs.releaseBucketName}' --prefix 'releases/${stack}' --port 8080 --health-path '/healthz' --release "$release" --missing-ok`));
                 assert.ok(lines.indexOf("--release \"$release\"") < lines.indexOf("bash /root/platform-bake-prepare.sh"));
+                // The image keeps the unit disabled: an instance of it must not start the baked (maybe old)
+                // release before its user data has installed the current one (the boot enables it).
+                assert.doesNotMatch(lines, /systemctl (enable|start|restart)( --now)? platform-app\.service/);
                 const runbook = content(doc(graph, "ami-bake"));
                 assert.strictEqual(runbook.parameters!.Release.default, "current");
                 assert.deepStrictEqual(step(runbook, "PrepareImage").inputs!.Parameters, { Packages: "{{ Packages }}", Release: "{{ Release }}" });
