@@ -115,7 +115,20 @@ describe("the boot script, run for real: release before the app's first start, r
         fs.symlinkSync(fs.realpathSync("/usr/bin/awk"), path.join(bin, "awk"));
         stand("rpm", `#!/bin/bash\n[ -e ${state}/nginx-installed ]\n`);
         stand("dnf", record("dnf", `case "$*" in *" nginx") [ -e ${state}/nginx-fails ] && exit 1; touch ${state}/nginx-installed ;; esac\n`));
-        stand("systemctl", `#!/bin/bash\nprintf '%s current=%s\\n' "$*" "$(readlink /srv/platform-app/current || echo none)" >>${state}/systemctl.calls\n`);
+        // Keeps the app's state: started by start/restart/enable --now, stopped by stop, asked by is-active.
+        stand(
+            "systemctl",
+            [
+                "#!/bin/bash",
+                `printf '%s current=%s\\n' "$*" "$(readlink /srv/platform-app/current || echo none)" >>${state}/systemctl.calls`,
+                `case "$*" in`,
+                `  "start ${APP_SERVICE}" | "restart ${APP_SERVICE}" | "enable --now ${APP_SERVICE}") touch ${state}/active ;;`,
+                `  "stop ${APP_SERVICE}") rm -f ${state}/active ;;`,
+                `  "is-active --quiet ${APP_SERVICE}") [ -e ${state}/active ] ;;`,
+                "esac",
+                "",
+            ].join("\n"),
+        );
         stand("systemd-run", record("systemd-run"));
         // The role's grant becomes visible after the number of waits in grant-after (IAM's propagation).
         stand("sleep", record("sleep", `if [ -e ${state}/grant-after ] && [ "$(wc -l <${state}/sleep.calls)" -ge "$(cat ${state}/grant-after)" ]; then cp ${state}/grant.json ${s3.policyFile}; fi\n`));
@@ -167,6 +180,28 @@ describe("the boot script, run for real: release before the app's first start, r
         assert.deepEqual(await get(`http://127.0.0.1:${port}/`), { status: 200, body: "<h1>v1</h1>\n" });
         // The backup tools come after, as before.
         assert.match(b.dnf[b.dnf.length - 1], /^install -y \/usr\/bin\//);
+    });
+
+    it("a baked image whose release is still current: deploy.sh starts it at once (no health-timeout wait), nothing downloaded", async () => {
+        const prefix = newPrefix();
+        await publish(prefix, "v5", healthy("v5"));
+        s3.setPolicy(GRANT);
+        const m = machine();
+        // What the bake leaves: nginx installed, the release in place and current, the unit disabled.
+        fs.writeFileSync(path.join(m.state, "nginx-installed"), "");
+        fs.mkdirSync(path.join(nginx.root, "releases", "v5"), { recursive: true });
+        for (const [file, text] of Object.entries(healthy("v5"))) fs.writeFileSync(path.join(nginx.root, "releases", "v5", file), text);
+        fs.symlinkSync("releases/v5", path.join(nginx.root, "current"));
+        const b = boot(m, writeScript(m, userData(prefix, "replace")));
+        assert.equal(b.status, 0, b.stderr);
+        assert.match(b.stderr, /release v5 is already installed and current/);
+        assert.doesNotMatch(b.stderr, /downloading/);
+        // Not yet running at boot, so started before the first health poll (which would wait 60 s).
+        const active = b.systemctl.indexOf(`is-active --quiet ${APP_SERVICE} current=releases/v5`);
+        assert.ok(active >= 0 && b.systemctl[active + 1] === `restart ${APP_SERVICE} current=releases/v5`, b.systemctl.join("\n"));
+        assert.deepEqual(starts(b), [`restart ${APP_SERVICE} current=releases/v5`, `start ${APP_SERVICE} current=releases/v5`]);
+        assert.deepEqual(b.sleeps, []);
+        assert.ok(!b.dnf.includes("-y install nginx"), "nginx is on the image");
     });
 
     it("a stack that never deployed starts the placeholder, health file included (healthy out of the box)", async () => {
