@@ -8,6 +8,7 @@ import type { SsmDocumentContent, SsmStep } from "../tools/ssmDocuments";
 import { backupToolPaths, checkBackupDirectories } from "./backupTools";
 import { AppOptions, DEPLOY_SCRIPT_PATH, RELEASE_VERSION_PATTERN, ReleaseSource, appSetupLines, readDeployScript } from "./app";
 import type { PrivateBucket } from "./bucket";
+import type { InstanceRefreshPreferences } from "./webTier";
 
 /** What the factory needs of the web tier (a `WebTier` satisfies it). */
 export interface AmiFactoryWebTier {
@@ -18,6 +19,8 @@ export interface AmiFactoryWebTier {
     readonly instanceProfileName: pulumi.Input<string>;
     /** The group an instance refresh rolls after a bake; absent in `single` mode. */
     readonly autoScalingGroupName?: pulumi.Input<string>;
+    /** How the group's refresh replaces instances: a bake's refresh passes the same. Required with the group. */
+    readonly instanceRefreshPreferences?: InstanceRefreshPreferences;
     /** The SSM parameter the launch template resolves (`resolve:ssm:`); each bake writes its AMI id there. */
     readonly amiParameterName: pulumi.Input<string>;
     readonly amiParameterArn: pulumi.Input<string>;
@@ -188,6 +191,8 @@ export interface BakeRunbookOptions {
     /** Absent: no instance refresh step can run (the branch defaults to skipping it). */
     autoScalingGroupName?: string;
     instanceRefresh: boolean;
+    /** The group's refresh preferences (WebTier.instanceRefreshPreferences). Required when the runbook may refresh. */
+    instanceRefreshPreferences?: InstanceRefreshPreferences;
     keepImages: number;
     logsBucketName: string;
     logsPrefix: string;
@@ -195,6 +200,26 @@ export interface BakeRunbookOptions {
     terminateScript?: string;
     /** The prepare document takes a `Release` (the web tier's app is baked). */
     bakesRelease?: boolean;
+}
+
+/**
+ * The Preferences of the refresh a bake starts: the group's own (AWS keeps none on the group:
+ * each StartInstanceRefresh call brings its own, else AWS's defaults and no alarms; API
+ * Reference, StartInstanceRefresh: https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html),
+ * except SkipMatching, which must be false: a bake changes no launch template version (the
+ * ImageId is `resolve:ssm:`), and "if you enable skip matching, but none of these are changing,
+ * the instance refresh will succeed immediately without replacing any instances" (EC2 Auto
+ * Scaling User Guide, "Use an instance refresh with skip matching":
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh-skip-matching.html).
+ * No AutoRollback: AWS refuses it with an SSM-parameter ImageId (RefreshPreferences).
+ */
+export function bakeRefreshPreferences(p: InstanceRefreshPreferences): Record<string, unknown> {
+    return {
+        MinHealthyPercentage: p.minHealthyPercentage,
+        InstanceWarmup: p.instanceWarmupSeconds,
+        SkipMatching: false,
+        ...(p.alarmNames.length > 0 ? { AlarmSpecification: { Alarms: [...p.alarmNames] } } : {}),
+    };
 }
 
 /** Keeps the newest N available images of this stack's kind; deregisters the rest and deletes their snapshots. */
@@ -298,6 +323,9 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
         ...(o.bakesRelease ? { Release: "{{ Release }}" } : {}),
     };
     const refresh = o.instanceRefresh && o.autoScalingGroupName !== undefined;
+    if (refresh && !o.instanceRefreshPreferences) {
+        throw new Error("bake runbook: an instance refresh needs the group's refresh preferences (WebTier.instanceRefreshPreferences); AWS would otherwise run it with its defaults and no alarms");
+    }
     const mainSteps: SsmStep[] = [
         {
             name: "ResolveSourceAmi",
@@ -426,6 +454,7 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
                 // Without a group (single mode) the branch never comes here: InstanceRefresh defaults to false.
                 AutoScalingGroupName: o.autoScalingGroupName ?? "none",
                 Strategy: "Rolling",
+                ...(o.instanceRefreshPreferences ? { Preferences: bakeRefreshPreferences(o.instanceRefreshPreferences) } : {}),
             },
             outputs: [{ Name: "InstanceRefreshId", Selector: "$.InstanceRefreshId", Type: "String" }],
             nextStep: "ApplyRetention",
@@ -718,6 +747,9 @@ export function serviceRolePolicy(o: ServiceRolePolicyOptions): Record<string, u
     if (o.autoScalingGroupName !== undefined) {
         statements.push({
             // Group ARNs carry a generated UUID; IAM's documented form matches it with "*" and names the group exactly.
+            // The refresh's alarms need nothing more of the caller: the Service Authorization Reference lists
+            // no dependent actions for StartInstanceRefresh, and Auto Scaling reads the alarms with its own
+            // service-linked role (AutoScalingServiceRolePolicy holds cloudwatch:DescribeAlarms).
             Sid: "RefreshWebTier",
             Effect: "Allow",
             Action: "autoscaling:StartInstanceRefresh",
@@ -896,6 +928,7 @@ export class AmiFactory extends pulumi.ComponentResource {
                                 amiParameterName: parameterName,
                                 autoScalingGroupName: group,
                                 instanceRefresh: cfg.instanceRefresh,
+                                instanceRefreshPreferences: args.webTier.instanceRefreshPreferences,
                                 keepImages: cfg.keepBakedImages,
                                 logsBucketName: bucket,
                                 logsPrefix: this.bakeLogsPrefix.replace(/\/$/, ""),

@@ -164,6 +164,11 @@ export class Network extends pulumi.ComponentResource {
         ingress("app-in-alb", { securityGroupId: app.id, ipProtocol: "tcp", fromPort: appPort, toPort: appPort, referencedSecurityGroupId: alb.id, description: "From the load balancer" });
         // HTTPS out: SSM, S3 (through the gateway endpoint) and the OS package repositories.
         egress("app-out-https", { securityGroupId: app.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: ANYWHERE_V4, description: "HTTPS to AWS APIs and package repositories" });
+        // HTTP to S3 only (the region's S3 prefix list, the gateway endpoint's): before each command-output
+        // upload the SSM agent looks the bucket's region up with a plain-HTTP HEAD
+        // (amazon-ssm-agent agent/s3util: GetS3Header tries http:// first, with retries, then https://);
+        // with 443 alone every upload first waits for those connections to time out.
+        egress("app-out-s3-http", { securityGroupId: app.id, ipProtocol: "tcp", fromPort: 80, toPort: 80, prefixListId: s3Endpoint.prefixListId, description: "HTTP to S3 only: the SSM agent's bucket-region lookup" });
         egress("app-out-db", { securityGroupId: app.id, ipProtocol: "tcp", fromPort: databasePort, toPort: databasePort, referencedSecurityGroupId: db.id, description: "To the database tier" });
         ingress("db-in-app", { securityGroupId: db.id, ipProtocol: "tcp", fromPort: databasePort, toPort: databasePort, referencedSecurityGroupId: app.id, description: "From the app tier" });
 

@@ -49,6 +49,7 @@ function runbook(refresh = true): SsmDocumentContent {
         amiParameterName: "/platform/prod/web/ami-id",
         autoScalingGroupName: refresh ? "g" : undefined,
         instanceRefresh: refresh,
+        instanceRefreshPreferences: refresh ? { minHealthyPercentage: 90, instanceWarmupSeconds: 300, alarmNames: ["a"] } : undefined,
         keepImages: 2,
         logsBucketName: "b",
         logsPrefix: "ami-bake/prod",
