@@ -58,12 +58,17 @@ export interface Moto {
     stop(): Promise<void>;
 }
 
+export interface MotoOptions {
+    /** Environment of the server: moto's settings, e.g. MOTO_IAM_LOAD_MANAGED_POLICIES=true. */
+    serverEnv?: NodeJS.ProcessEnv;
+}
+
 /** Starts moto on 127.0.0.1; `dir` (a tempDir) holds the `aws` wrapper. */
-export async function startMoto(dir: string): Promise<Moto> {
+export async function startMoto(dir: string, options: MotoOptions = {}): Promise<Moto> {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
     // stdin is a pipe the launcher watches: when this process ends, however it ends, the server goes too.
-    const child: ChildProcess = spawn("python3", [MOTO_LAUNCHER, "-H", "127.0.0.1", "-p", String(port)], { stdio: ["pipe", "pipe", "pipe"] });
+    const child: ChildProcess = spawn("python3", [MOTO_LAUNCHER, "-H", "127.0.0.1", "-p", String(port)], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.serverEnv } });
     let log = "";
     child.stdout?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
     child.stderr?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
