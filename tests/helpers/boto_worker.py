@@ -19,7 +19,10 @@ A call is one of
     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html), so they are
     dropped from the step's CreateImage calls, and only from those;
   --fail-create-image-for=INSTANCE_ID: the step's CreateImage of that instance raises (an
-    injected failure).
+    injected failure);
+  --fail-terminate-instances=N: the step's first N TerminateInstances calls raise (injected);
+  --no-sleep: time.sleep returns at once during the step (its retry delays and waits).
+  The outcome also counts the step's TerminateInstances calls ("terminateCalls").
 
 One process for all calls: boto3 and a client take about half a second to start, a call to
 moto a few milliseconds.
@@ -39,6 +42,7 @@ from botocore.exceptions import ClientError
 # with back-off for seconds; nothing here is throttled or flaky.
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1})
 real_client = boto3.client
+real_sleep_between_calls = time.sleep
 clients = {}
 
 
@@ -65,13 +69,21 @@ def resolve(value, results):
     return value
 
 
-def step_client_factory(options):
+def option_value(options, name, default=None):
+    values = [o.split("=", 1)[1] for o in options if o.startswith(name + "=")]
+    return values if default is None else (values[0] if values else default)
+
+
+def step_client_factory(options, counts):
     drop_snapshot_tags = "--without-snapshot-tag-specifications" in options
-    fail_for = {o.split("=", 1)[1] for o in options if o.startswith("--fail-create-image-for=")}
+    fail_for = set(option_value(options, "--fail-create-image-for"))
+    fail_terminate = int(option_value(options, "--fail-terminate-instances", "0"))
 
     def factory(*args, **kwargs):
         c = real_client(*args, **kwargs)
-        create_image = c.create_image
+        if args[:1] != ("ec2",) and kwargs.get("service_name") != "ec2":
+            return c
+        create_image, terminate_instances = c.create_image, c.terminate_instances
 
         def patched_create_image(**kw):
             if kw.get("InstanceId") in fail_for:
@@ -80,7 +92,13 @@ def step_client_factory(options):
                 kw["TagSpecifications"] = [t for t in kw.get("TagSpecifications", []) if t["ResourceType"] != "snapshot"]
             return create_image(**kw)
 
-        c.create_image = patched_create_image
+        def patched_terminate_instances(**kw):
+            counts["terminateCalls"] += 1
+            if counts["terminateCalls"] <= fail_terminate:
+                raise Exception("RequestLimitExceeded (injected)")
+            return terminate_instances(**kw)
+
+        c.create_image, c.terminate_instances = patched_create_image, patched_terminate_instances
         return c
 
     return factory
@@ -90,7 +108,11 @@ def run_step(path, payload, options):
     spec = importlib.util.spec_from_file_location("step", path)
     module = importlib.util.module_from_spec(spec)
     printed = io.StringIO()
-    boto3.client = step_client_factory(options)
+    counts = {"terminateCalls": 0}
+    real_sleep = time.sleep
+    boto3.client = step_client_factory(options, counts)
+    if "--no-sleep" in options:
+        time.sleep = lambda seconds: None
     try:
         with contextlib.redirect_stdout(printed):
             spec.loader.exec_module(module)
@@ -99,7 +121,9 @@ def run_step(path, payload, options):
         outcome = {"error": "%s: %s" % (type(err).__name__, err)}
     finally:
         boto3.client = real_client
+        time.sleep = real_sleep
     outcome["printed"] = printed.getvalue()
+    outcome.update(counts)
     return outcome
 
 
@@ -107,7 +131,7 @@ def run(batch):
     out = []
     for call in batch["calls"]:
         if "sleep" in call:
-            time.sleep(call["sleep"])
+            real_sleep_between_calls(call["sleep"])
             out.append({"ok": True, "result": None})
         elif "step" in call:
             out.append({"ok": True, "result": run_step(call["step"], call["payload"], call.get("options", []))})
