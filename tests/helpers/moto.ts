@@ -61,6 +61,8 @@ export interface Moto {
 export interface MotoOptions {
     /** Environment of the server: moto's settings, e.g. MOTO_IAM_LOAD_MANAGED_POLICIES=true. */
     serverEnv?: NodeJS.ProcessEnv;
+    /** `python3 -m moto.server` as moto ships it, without the launcher's two fixes (tests/motoLauncher.test.ts). */
+    unpatched?: boolean;
 }
 
 /** Starts moto on 127.0.0.1; `dir` (a tempDir) holds the `aws` wrapper. */
@@ -68,7 +70,7 @@ export async function startMoto(dir: string, options: MotoOptions = {}): Promise
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
     // stdin is a pipe the launcher watches: when this process ends, however it ends, the server goes too.
-    const child: ChildProcess = spawn("python3", [MOTO_LAUNCHER, "-H", "127.0.0.1", "-p", String(port)], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.serverEnv } });
+    const child: ChildProcess = spawn("python3", [...(options.unpatched ? ["-m", "moto.server"] : [MOTO_LAUNCHER]), "-H", "127.0.0.1", "-p", String(port)], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.serverEnv } });
     let log = "";
     child.stdout?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
     child.stderr?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
