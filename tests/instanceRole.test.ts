@@ -34,7 +34,7 @@ import { DB_BOOTSTRAP_EXIT_CODES } from "../components/dbBootstrap";
 import { DEPLOY_EXIT_CODES } from "../components/app";
 import { Graph } from "../tools/graph";
 import { EvalStatement, evaluate } from "./helpers/iamEvaluator";
-import { Credentials, Moto, startMoto } from "./helpers/moto";
+import { Credentials, Moto, startMoto, unmocked } from "./helpers/moto";
 import { freePort } from "./support/net";
 import { runProcess } from "./support/processes";
 import { stackRun } from "./support/stacks";
@@ -226,8 +226,8 @@ describe("The web instance role in moto (IAM enforced): enough for the scripts, 
             const sha = crypto.createHash("sha256").update(bytes).digest("hex");
             const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: admin.AccessKeyId, secretAccessKey: admin.SecretAccessKey } });
             try {
-                await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${version}.tar.gz`, Body: bytes }));
-                await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${version}.tar.gz.sha256`, Body: `${sha}  ${version}.tar.gz\n` }));
+                await unmocked(s3).send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${version}.tar.gz`, Body: bytes }));
+                await unmocked(s3).send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${version}.tar.gz.sha256`, Body: `${sha}  ${version}.tar.gz\n` }));
             } finally {
                 s3.destroy();
             }

@@ -48,7 +48,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { main } from "../tools/ops";
 import { Graph, GraphResource } from "../tools/graph";
-import { BotoCall, Moto, startMoto } from "./helpers/moto";
+import { BotoCall, Moto, startMoto, unmocked } from "./helpers/moto";
 import { cleanEnv, runProcess, runScript } from "./support/processes";
 import { stackRun } from "./support/stacks";
 import { tempDir } from "./support/tmp";
@@ -82,16 +82,6 @@ const NOT_IN_MOTO = [
 
 /** The document's name in AWS: given, or Pulumi's auto-name (the mocks: `<name>-<7 hex of the id>`). */
 const documentName = (r: GraphResource) => String(r.inputs.name ?? `${r.name}-${String(r.id).slice(0, 7)}`);
-
-/**
- * Another test file in the same mocha worker may have mocked an SDK client class
- * (aws-sdk-client-mock's mockClient(SSMClient) stubs the prototype's send and stays): these
- * clients send with the SDK's own Client.send, so they always reach moto.
- */
-function unmocked<T extends { send: (...a: any[]) => any }>(client: T): Pick<T, "send"> {
-    const base = Object.getPrototypeOf(Object.getPrototypeOf(client)).send as T["send"];
-    return { send: ((command: unknown) => base.call(client, command)) as T["send"] };
-}
 
 /** A declared parameter's allowedPattern admits the value (SSM: the whole value must match). */
 function admits(declared: { allowedPattern?: string } | undefined, value: unknown): boolean {

@@ -179,3 +179,13 @@ export async function startMoto(dir: string, options: MotoOptions = {}): Promise
 export function resultOf(call: number, ...pathInResult: Array<string | number>): unknown {
     return { $result: call, path: pathInResult };
 }
+
+/**
+ * A client that always reaches the server: another test file in the same mocha worker may have
+ * mocked the SDK client's class (aws-sdk-client-mock's mockClient(S3Client) stubs the prototype's
+ * send, and stays), so this sends with the SDK's own Client.send.
+ */
+export function unmocked<T extends { send: (...a: any[]) => any }>(client: T): Pick<T, "send"> {
+    const base = Object.getPrototypeOf(Object.getPrototypeOf(client)).send as T["send"];
+    return { send: ((command: unknown) => base.call(client, command)) as T["send"] };
+}
