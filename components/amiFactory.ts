@@ -89,13 +89,30 @@ export const TERMINATE_STEP = "TerminateBuilder";
 export const TERMINATE_AFTER_CANCEL_STEP = "TerminateBuilderAfterCancel";
 /** Tag naming the automation execution that launched a builder: what termination selects by. */
 export const EXECUTION_TAG_KEY = "AutomationExecutionId";
-/** The termination step's Python (aws:executeScript), kept as a file so it can be compiled and run in tests. */
-export const TERMINATE_BUILDER_SCRIPT_PATH = path.join(__dirname, "ssm", "terminate_builder.py");
+/**
+ * The runbooks' Python steps (aws:executeScript handlers), kept as files so that they can be
+ * compiled and run in tests (tests/runbookSteps.test.ts runs each against moto) and embedded
+ * into the documents byte for byte.
+ */
+export const STEPS_DIR = path.join(__dirname, "amiFactory", "steps");
+export const STEP_SCRIPT_PATHS = {
+    terminateBuilder: path.join(STEPS_DIR, "terminate_builder.py"),
+    bakeRetention: path.join(STEPS_DIR, "bake_retention.py"),
+    tagSnapshots: path.join(STEPS_DIR, "tag_snapshots.py"),
+    instanceImaging: path.join(STEPS_DIR, "instance_imaging.py"),
+} as const;
+export const TERMINATE_BUILDER_SCRIPT_PATH = STEP_SCRIPT_PATHS.terminateBuilder;
+
+/** A step's Python as the document embeds it: the file's bytes, refused if SSM would rewrite them. */
+export function readStepScript(file: string): string {
+    const text = fs.readFileSync(file, "utf8");
+    // SSM substitutes `{{ ... }}` in every string of a document, the Script input included.
+    if (text.includes("{{")) throw new Error(`${path.basename(file)} must not contain '{{' (SSM would treat it as a parameter reference)`);
+    return text;
+}
 
 export function readTerminateBuilderScript(): string {
-    const text = fs.readFileSync(TERMINATE_BUILDER_SCRIPT_PATH, "utf8");
-    if (text.includes("{{")) throw new Error("terminate_builder.py must not contain '{{' (SSM would treat it as a parameter reference)");
-    return text;
+    return readStepScript(STEP_SCRIPT_PATHS.terminateBuilder);
 }
 /** Space-separated dnf names, or empty: substituted into shell inside single quotes, so no quotes or metacharacters. */
 export const PACKAGES_PATTERN = "^$|^[A-Za-z0-9][A-Za-z0-9._+-]*( [A-Za-z0-9][A-Za-z0-9._+-]*)*$";
@@ -196,7 +213,7 @@ export interface BakeRunbookOptions {
     keepImages: number;
     logsBucketName: string;
     logsPrefix: string;
-    /** Python of the termination step. Default: components/ssm/terminate_builder.py. */
+    /** Python of the termination step. Default: components/amiFactory/steps/terminate_builder.py. */
     terminateScript?: string;
     /** The prepare document takes a `Release` (the web tier's app is baked). */
     bakesRelease?: boolean;
@@ -222,49 +239,11 @@ export function bakeRefreshPreferences(p: InstanceRefreshPreferences): Record<st
     };
 }
 
-/** Keeps the newest N available images of this stack's kind; deregisters the rest and deletes their snapshots. */
-export const BAKE_RETENTION_SCRIPT = `import boto3
+/** Keeps the newest N available images of this stack's kind; deregisters the rest and deletes their snapshots (components/amiFactory/steps/bake_retention.py). */
+export const BAKE_RETENTION_SCRIPT = readStepScript(STEP_SCRIPT_PATHS.bakeRetention);
 
-
-def handler(events, context):
-    ec2 = boto3.client("ec2")
-    keep = int(events["Keep"])
-    filters = [
-        {"Name": "tag:Stack", "Values": [events["Stack"]]},
-        {"Name": "tag:CreatedBy", "Values": [events["CreatedBy"]]},
-    ]
-    images = []
-    for page in ec2.get_paginator("describe_images").paginate(Owners=["self"], Filters=filters):
-        images.extend(page["Images"])
-    available = sorted((i for i in images if i["State"] == "available"), key=lambda i: i["CreationDate"], reverse=True)
-    protected = {events.get("CurrentImageId", "")}
-    deregistered, deleted = [], []
-    for image in available[keep:]:
-        if image["ImageId"] in protected:
-            continue
-        snapshots = [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", []) if "SnapshotId" in m.get("Ebs", {})]
-        ec2.deregister_image(ImageId=image["ImageId"])
-        deregistered.append(image["ImageId"])
-        for snapshot in snapshots:
-            ec2.delete_snapshot(SnapshotId=snapshot)
-            deleted.append(snapshot)
-    print("kept", [i["ImageId"] for i in available[:keep]], "deregistered", deregistered, "deleted snapshots", deleted)
-    return {"Deregistered": deregistered, "DeletedSnapshots": deleted}
-`;
-
-/** aws:createImage cannot tag; the snapshots need the Stack tag for the retention's scoped DeleteSnapshot. */
-export const TAG_SNAPSHOTS_SCRIPT = `import boto3
-
-
-def handler(events, context):
-    ec2 = boto3.client("ec2")
-    image = ec2.describe_images(ImageIds=[events["ImageId"]])["Images"][0]
-    snapshots = [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", []) if "SnapshotId" in m.get("Ebs", {})]
-    tags = [{"Key": k, "Value": v} for k, v in sorted(events["Tags"].items())]
-    if snapshots:
-        ec2.create_tags(Resources=snapshots, Tags=tags)
-    return {"SnapshotIds": snapshots}
-`;
+/** aws:createImage cannot tag; the snapshots need the Stack tag for the retention's scoped DeleteSnapshot (components/amiFactory/steps/tag_snapshots.py). */
+export const TAG_SNAPSHOTS_SCRIPT = readStepScript(STEP_SCRIPT_PATHS.tagSnapshots);
 
 const guarded = (step: SsmStep): SsmStep => ({ ...step, onFailure: `step:${TERMINATE_STEP}`, onCancel: `step:${TERMINATE_STEP}`, isCritical: true });
 
@@ -505,72 +484,8 @@ export interface ImagingRunbookOptions {
     noReboot: boolean;
 }
 
-/** Images every tagged instance of the stack and keeps the newest N available images per instance. */
-export const IMAGING_SCRIPT = `import time
-import boto3
-
-
-def snapshots_of(image):
-    return [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", []) if "SnapshotId" in m.get("Ebs", {})]
-
-
-def handler(events, context):
-    ec2 = boto3.client("ec2")
-    stack = events["Stack"]
-    keep = int(events["Keep"])
-    no_reboot = str(events["NoReboot"]).lower() == "true"
-    filters = [
-        {"Name": "tag:" + events["TagKey"], "Values": [events["TagValue"]]},
-        {"Name": "tag:Stack", "Values": [stack]},
-        {"Name": "instance-state-name", "Values": ["running", "stopped"]},
-    ]
-    instances = []
-    for page in ec2.get_paginator("describe_instances").paginate(Filters=filters):
-        for reservation in page["Reservations"]:
-            instances.extend(i["InstanceId"] for i in reservation["Instances"])
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    created, deregistered, deleted, failed = [], [], [], []
-    for instance_id in sorted(instances):
-        tags = [
-            {"Key": "InstanceId", "Value": instance_id},
-            {"Key": "Stack", "Value": stack},
-            {"Key": "CreatedBy", "Value": events["CreatedBy"]},
-            {"Key": "Name", "Value": stack + "-" + instance_id + "-" + stamp},
-        ]
-        try:
-            image = ec2.create_image(
-                InstanceId=instance_id,
-                Name=stack + "-" + instance_id + "-" + stamp,
-                Description="Scheduled image of " + instance_id,
-                NoReboot=no_reboot,
-                TagSpecifications=[{"ResourceType": "image", "Tags": tags}, {"ResourceType": "snapshot", "Tags": tags}],
-            )
-            created.append(image["ImageId"])
-        except Exception as err:  # one instance must not stop the others
-            print("create_image failed for", instance_id, err)
-            failed.append(instance_id)
-            continue
-        # Only available images count: the one just started is pending, and a failed new
-        # image must never cost an old good one.
-        own = [
-            {"Name": "tag:Stack", "Values": [stack]},
-            {"Name": "tag:CreatedBy", "Values": [events["CreatedBy"]]},
-            {"Name": "tag:InstanceId", "Values": [instance_id]},
-            {"Name": "state", "Values": ["available"]},
-        ]
-        images = ec2.describe_images(Owners=["self"], Filters=own)["Images"]
-        images.sort(key=lambda i: i["CreationDate"], reverse=True)
-        for old in images[keep:]:
-            ec2.deregister_image(ImageId=old["ImageId"])
-            deregistered.append(old["ImageId"])
-            for snapshot in snapshots_of(old):
-                ec2.delete_snapshot(SnapshotId=snapshot)
-                deleted.append(snapshot)
-    print("created", created, "deregistered", deregistered, "deleted snapshots", deleted, "failed", failed)
-    if failed:
-        raise Exception("imaging failed for " + ", ".join(failed))
-    return {"Created": created, "Deregistered": deregistered, "DeletedSnapshots": deleted}
-`;
+/** Images every tagged instance of the stack and keeps the newest N available images per instance (components/amiFactory/steps/instance_imaging.py). */
+export const IMAGING_SCRIPT = readStepScript(STEP_SCRIPT_PATHS.instanceImaging);
 
 /** The instance imaging runbook (pure: exported for tests). */
 export function imagingRunbookContent(o: ImagingRunbookOptions): SsmDocumentContent {
