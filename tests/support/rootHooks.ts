@@ -10,11 +10,15 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import type { Context, Suite } from "mocha";
+import { recordFileTime } from "./fileTimes";
 import { removeTempDirs } from "./tmp";
 
 export const mochaHooks = {
-    afterAll(): void {
+    afterAll(this: Context): void {
         removeTempDirs();
+        const root: Suite | undefined = this.test?.parent;
+        recordFileTime([...new Set((root?.suites ?? []).map((s) => s.file).filter((f): f is string => !!f))]);
     },
 };
 
