@@ -24,13 +24,15 @@ function cacheEntries(cacheDir: string): string[] {
 describe("tools/register.js: the project's TypeScript, transpiled once and cached by content", function () {
     this.timeout(120_000);
     let dir: string;
+    let cacheRoot: string;
     let cacheDir: string;
     let file: string;
-    const run = (target = file) => runProcess(process.execPath, ["-r", REGISTER, target], { env: cleanEnv({ PLATFORM_TS_CACHE_DIR: cacheDir }) });
+    const run = (target = file) => runProcess(process.execPath, ["-r", REGISTER, target], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot }) });
 
     beforeEach(() => {
         dir = tempDir("register-");
-        cacheDir = path.join(dir, "cache");
+        cacheRoot = path.join(dir, "cache");
+        cacheDir = path.join(cacheRoot, "platform-ts");
         file = path.join(dir, "program.ts");
     });
 
@@ -98,7 +100,7 @@ describe("tools/register.js: the project's TypeScript, transpiled once and cache
         };
         // Down-levelled to ES5, a class becomes a function: the output shows which settings made it.
         fs.writeFileSync(file, "class Point {}\nconsole.log(String(Point).split(/\\s/)[0]);\n");
-        const runWith = () => runProcess(process.execPath, ["-r", REGISTER, file], { env: cleanEnv({ PLATFORM_TS_CACHE_DIR: cacheDir, PLATFORM_TS_CONFIG: tsconfig }) });
+        const runWith = () => runProcess(process.execPath, ["-r", REGISTER, file], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot, PLATFORM_TS_CONFIG: tsconfig }) });
         configure("ES2022");
         assert.equal((await runWith()).stdout, "class\n");
         configure("ES5");

@@ -17,8 +17,12 @@ const fs = require("fs");
 const path = require("path");
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
-/** Where transpiled files are kept: ignored by git (node_modules/), removed by `npm ci`. */
-const CACHE_DIR = process.env.PLATFORM_TS_CACHE_DIR || path.join(PROJECT_DIR, "node_modules", ".cache", "platform-ts");
+/**
+ * The project's caches (this one, and the type-check's build info from tools/test.ts): under
+ * node_modules/, so ignored by git and emptied by `npm ci`; PLATFORM_CACHE_DIR moves them.
+ */
+const CACHE_ROOT = process.env.PLATFORM_CACHE_DIR || path.join(PROJECT_DIR, "node_modules", ".cache");
+const CACHE_DIR = path.join(CACHE_ROOT, "platform-ts");
 /** The compiler settings: the project's (as ts-node and Pulumi read them), or PLATFORM_TS_CONFIG's. */
 const TSCONFIG = path.resolve(process.env.PLATFORM_TS_CONFIG || path.join(PROJECT_DIR, "tsconfig.json"));
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
@@ -160,4 +164,4 @@ function install() {
 
 install();
 
-module.exports = { CACHE_DIR, transpile };
+module.exports = { CACHE_ROOT, CACHE_DIR, transpile };
