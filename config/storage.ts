@@ -19,7 +19,10 @@ const bucketsSchema = z
         encryption: z.enum(["s3", "kms"]),
         /** Existing KMS key for SSE-KMS; the stack creates one when encryption is `kms` and this is absent. */
         kmsKeyArn: z.string().regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, "must be a KMS key ARN").optional(),
-        /** Deny uploads that do not ask for server-side encryption. */
+        /**
+         * Deny uploads that ask for another server-side encryption than the buckets' (another
+         * algorithm, or a customer-provided key); uploads naming none get the default encryption.
+         */
         denyUnencryptedUploads: z.boolean(),
         /** Expire noncurrent object versions after N days. */
         noncurrentVersionExpirationDays: z.number().int().min(1).max(36500),

@@ -83,11 +83,16 @@ const NOT_IN_MOTO = [
 /** The document's name in AWS: given, or Pulumi's auto-name (the mocks: `<name>-<7 hex of the id>`). */
 const documentName = (r: GraphResource) => String(r.inputs.name ?? `${r.name}-${String(r.id).slice(0, 7)}`);
 
-/** A declared parameter's allowedPattern admits the value (SSM: the whole value must match). */
+/**
+ * A declared parameter's allowedPattern admits the value. Anchored here, so the whole value must
+ * match even where a pattern lacks ^...$: a partial match is not what the document author meant,
+ * and the test must not pass a value that only contains an allowed one.
+ */
 function admits(declared: { allowedPattern?: string } | undefined, value: unknown): boolean {
     if (!declared?.allowedPattern) return true;
     const values = Array.isArray(value) ? value : [value];
-    return values.every((v) => new RegExp(declared.allowedPattern!).test(String(v)));
+    const whole = new RegExp(`^(?:${declared.allowedPattern})$`);
+    return values.every((v) => whole.test(String(v)));
 }
 
 describe("SSM documents and the ops CLI against moto", function () {
@@ -180,6 +185,12 @@ describe("SSM documents and the ops CLI against moto", function () {
                     for (const t of (a.inputs.targets ?? []) as Array<{ key: string; values: string[] }>) assert.match(t.key, /^(tag:.+|InstanceIds|resource-groups:Name)$/, a.name);
                 }
             }
+        });
+
+        it("the parameter check matches whole values only (a value merely containing an allowed one is refused)", () => {
+            assert.equal(admits({ allowedPattern: "[0-9]+" }, "12; rm -rf /"), false);
+            assert.equal(admits({ allowedPattern: "a|b" }, "ab"), false);
+            assert.equal(admits({ allowedPattern: "a|b" }, ["a", "b"]), true);
         });
 
         it("moto 5.2.1 implements none of NOT_IN_MOTO, nor CreateAssociation (what the mocks below and the association check above stand in for)", async () => {
