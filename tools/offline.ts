@@ -196,10 +196,10 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     process.on("unhandledRejection", onAsyncError);
     process.on("uncaughtException", onAsyncError);
     // The runtime records a stack trace for every promise and resource (for leak reports and
-    // source positions, neither of which the graph keeps). Formatting them through ts-node's
-    // source maps is most of an offline run's time, so during the run a stack is its message
-    // (and the program's own frame that threw, kept aside for the error message).
-    // The runtime captures thousands of these (one per promise it makes): the search stays cheap.
+    // source positions, neither of which the graph keeps). Formatting them through the source
+    // maps (tools/register.js's or ts-node's) is most of an offline run's time, so during the run
+    // a stack is its message (and the program's own frame that threw, kept aside for the error
+    // message). The search for that frame stays cheap: it runs for every stack captured.
     const isProgram = programFileTest(programDir);
     const prepareStackTrace = Error.prepareStackTrace;
     Error.prepareStackTrace = (error: Error, sites: NodeJS.CallSite[]) => {
@@ -323,7 +323,7 @@ function programFileTest(programDir: string): (file: string | null | undefined) 
     return (file) => !!file && file.startsWith(program) && !file.includes(packages) && !file.startsWith(tools);
 }
 
-/** " (index.ts:4:15)": the program's frame that threw, mapped to the TypeScript source when ts-node's source maps know it. */
+/** " (index.ts:4:15)": the program's frame that threw, mapped to the TypeScript source when the transpiler's source maps know it. */
 function programLocation(err: Error, programDir: string): string {
     const frame = programFrames.get(err);
     if (!frame) return "";

@@ -37,10 +37,7 @@ export function mochaGlobalSetup(): void {
         saved[name] = process.env[name];
         process.env[name] = runDir;
     }
-    // ts-node's compile cache (v8-compile-cache-lib) lives in the temporary directory too: keep
-    // using the machine's, so that the run stays as fast as before and the cache is not a leftover.
-    saved.V8_COMPILE_CACHE_CACHE_DIR = process.env.V8_COMPILE_CACHE_CACHE_DIR;
-    process.env.V8_COMPILE_CACHE_CACHE_DIR ??= path.join(systemTmp, `v8-compile-cache-${process.getuid?.() ?? "user"}`, process.versions.v8);
+    // The transpile cache (tools/register.js) lives under node_modules/.cache, not here.
 }
 
 export function mochaGlobalTeardown(): void {
