@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { freshnessWindow } from "../components/freshness";
 import { absolutePath, associationSchedule, section } from "./types";
 
 const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as us-west-2");
@@ -46,6 +47,21 @@ export const bucketsSection = section({
         buckets.kmsKeyArn !== undefined && buckets.encryption !== "kms" ? [{ path: "kmsKeyArn", message: 'needs encryption "kms" (SSE-S3 buckets use no KMS key)' }] : [],
 });
 
+/** The nightly restore drill (components/ssm/drill.sh through its runbook). */
+const drillSchema = z
+    .object({
+        enabled: z.boolean(),
+        /** State Manager schedule of the drill runbook; its "has not run" alarm allows twice its interval. */
+        schedule: associationSchedule,
+        /** Command timeout, seconds: the whole drill of every directory of every instance. */
+        timeoutSeconds: z.number().int().min(300).max(172800),
+        /** auto: restore when the scratch file system has room, else stream through verification. */
+        mode: z.enum(["auto", "extract", "stream"]),
+        /** Free space the drill leaves to the instance's own work, bytes. */
+        reserveBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    })
+    .strict();
+
 const backupSchema = z
     .object({
         enabled: z.boolean(),
@@ -71,6 +87,7 @@ const backupSchema = z
         maxErrors: z.string().regex(/^(\d+|\d{1,2}%|100%)$/, 'must be a number or a percentage such as "10%"'),
         /** Command timeout, seconds. */
         timeoutSeconds: z.number().int().min(60).max(172800),
+        drill: drillSchema,
     })
     .strict();
 
@@ -91,6 +108,8 @@ export const backupSection = section({
         maxConcurrency: "50%",
         maxErrors: "10%",
         timeoutSeconds: 3600,
+        // Daily, after the night's backups (prod's 04:00 run, dev's 02:00 one).
+        drill: { enabled: true, schedule: environment === "prod" ? "cron(30 5 * * ? *)" : "cron(30 6 * * ? *)", timeoutSeconds: 7200, mode: "auto", reserveBytes: 1024 ** 3 },
     }),
     check: (backup) => {
         const problems: Array<{ path: string; message: string }> = [];
@@ -102,6 +121,12 @@ export const backupSection = section({
         }
         if (backup.objectLock.enabled && backup.expireAfterDays !== 0 && backup.expireAfterDays < backup.objectLock.days) {
             problems.push({ path: "objectLock.days", message: `must not exceed expireAfterDays (${backup.expireAfterDays}): locked objects cannot expire` });
+        }
+        // The freshness alarms watch twice each schedule's interval, in a window CloudWatch can evaluate.
+        for (const [path, expression] of [["schedule", backup.schedule], ["drill.schedule", backup.drill.schedule]] as const) {
+            if (path === "drill.schedule" && !backup.drill.enabled) continue;
+            const window = freshnessWindow(expression);
+            if (typeof window === "string") problems.push({ path, message: window });
         }
         const seen = new Set<string>();
         for (const dir of backup.directories) {

@@ -90,7 +90,8 @@ function treeCounts(root: string, exclude: (name: string) => boolean = () => fal
 }
 
 describe("restore drill (drill.sh) against a local S3 with backups made by backup.sh", function () {
-    this.timeout(180000);
+    // A safety net, not a measure (a loaded 2-core machine starts the AWS CLI in seconds).
+    this.timeout(360000);
     let s3: S3Server;
     let cw: MetricsServer;
     let work: string;
@@ -112,7 +113,7 @@ describe("restore drill (drill.sh) against a local S3 with backups made by backu
         "--bucket", BUCKET, "--prefix", prefix, "--stack", STACK, "--scratch-dir", scratch, "--lock-file", path.join(work, "drill.lock"), "--reserve-bytes", "0", ...extra,
     ];
     const drill = (args: string[], extra: NodeJS.ProcessEnv = {}): Run => {
-        const r = spawnSync("/bin/bash", [DRILL, ...args], { env: env(extra), encoding: "utf8", timeout: 150000 });
+        const r = spawnSync("/bin/bash", [DRILL, ...args], { env: env(extra), encoding: "utf8", timeout: 300000 });
         if (r.error) throw r.error;
         // Whatever happened, the drill leaves nothing in its scratch directory.
         assert.deepStrictEqual(scratchLeft(), [], `scratch directory not empty after the drill; stderr:\n${r.stderr}`);
