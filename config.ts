@@ -10,13 +10,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { databaseSection } from "./config/database";
+import { iamSection } from "./config/iam";
 import { dnsSection } from "./config/dns";
 import { networkSection } from "./config/network";
 import { amiFactorySection, costSection, monitoringSection } from "./config/operations";
 import { backupSection, bucketsSection } from "./config/storage";
 import { nameProblems } from "./config/names";
 import { suggest } from "./config/suggest";
-import { ConfigProblem, ENVIRONMENTS, Environment, Section } from "./config/types";
+import { Check, CheckContext, ConfigProblem, ENVIRONMENTS, Environment, Finding, findings, Section } from "./config/types";
 import { webTierSection } from "./config/webTier";
 
 export { ConfigProblem, ENVIRONMENTS, Environment } from "./config/types";
@@ -33,6 +34,7 @@ export const SECTIONS = [
     amiFactorySection,
     monitoringSection,
     costSection,
+    iamSection,
 ] as const;
 
 /**
@@ -57,6 +59,7 @@ export type BackupConfig = SectionOutput<typeof backupSection>;
 export type AmiFactoryConfig = SectionOutput<typeof amiFactorySection>;
 export type MonitoringConfig = SectionOutput<typeof monitoringSection>;
 export type CostConfig = SectionOutput<typeof costSection>;
+export type IamConfig = SectionOutput<typeof iamSection>;
 
 export interface StackConfig {
     project: string;
@@ -79,6 +82,7 @@ export interface StackConfig {
     amiFactory: AmiFactoryConfig;
     monitoring: MonitoringConfig;
     cost: CostConfig;
+    iam: IamConfig;
 }
 
 /** Thrown with every problem found; `message` lists them all, one per line. */
@@ -154,7 +158,8 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
     // The sections start from the environment's defaults. Without a valid environment, only what
     // is wrong whichever environment was meant is reported (a check against dev's defaults could
     // blame a key that is right for the prod the user intended).
-    const scenarios = (envValid ? [env] : [...ENVIRONMENTS]).map((e) => evaluateSections(given, e, stack, ns));
+    const notObjects = new Set(SECTIONS.filter((s) => own[s.key] !== undefined && given[s.key] === undefined).map((s) => s.key));
+    const scenarios = (envValid ? [env] : [...ENVIRONMENTS]).map((e) => evaluateSections(given, notObjects, e, stack, ns));
     problems.push(...commonProblems(scenarios.map((sc) => sc.problems)));
     const sections = scenarios[0].sections;
     if (!envValid || problems.length > 0) {
@@ -174,52 +179,105 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
 }
 
 type Scenario = { problems: ConfigProblem[]; sections: Record<string, unknown> };
-type CheckFn = (v: unknown, c: { environment: Environment; stack: string }) => Array<{ path: string; message: string }>;
+
+/**
+ * A section's value as its checks see it: `value` parses (it is the given value, or the given
+ * value with each field the schema refused replaced by a placeholder), and `failed` lists the
+ * fields that failed ("" for the whole section). A check that reads a failed field is skipped.
+ */
+interface Checked {
+    value: unknown;
+    failed: string[];
+}
 
 /** Every section validated for one environment: schema problems, then each section's checks, then the checks across sections. */
-function evaluateSections(given: Record<string, Record<string, unknown> | undefined>, env: Environment, stack: string, ns: string): Scenario {
+function evaluateSections(given: Record<string, Record<string, unknown> | undefined>, notObjects: Set<string>, env: Environment, stack: string, ns: string): Scenario {
     const problems: ConfigProblem[] = [];
     const sections: Record<string, unknown> = {};
+    const checked: Record<string, Checked> = {};
     for (const s of SECTIONS) {
         const schema = s.schema as z.ZodType;
         const defaults = s.defaults(env, stack);
         const ownValue = given[s.key] ?? {};
         const merged = deepMerge(defaults, ownValue);
         const parsed = schema.safeParse(merged);
-        const at = (p: string) => `${ns}${s.key}.${p}`;
-        const checkProblems = (value: unknown) =>
-            (s.check ? (s.check as CheckFn)(value, { environment: env, stack }) : []).map((p) => ({
-                key: at(p.path),
-                value: lookup(ownValue, p.path.split(".")) ?? lookup(merged, p.path.split(".")),
-                message: p.message,
-            }));
-        if (parsed.success) {
-            problems.push(...checkProblems(parsed.data));
+        if (notObjects.has(s.key)) {
+            // Already reported ("must be an object"): its defaults stand in, and nothing may judge them.
+            checked[s.key] = { value: (schema.safeParse(defaults) as { data?: unknown }).data ?? {}, failed: [""] };
+        } else if (parsed.success) {
             sections[s.key] = parsed.data;
-            continue;
+            checked[s.key] = { value: parsed.data, failed: [] };
+        } else {
+            for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, `${ns}${s.key}`, ownValue, schema));
+            // A wrong field must not hide the section's other checks, nor make one up: the fields
+            // the schema refused get a placeholder that parses, and every check that reads one is
+            // skipped (runChecks records what each check reads).
+            const repaired = repairSection(schema, merged, defaults, parsed.error.issues);
+            checked[s.key] = repaired
+                ? { value: repaired.value, failed: repaired.tainted.map((p) => p.join(".")) }
+                : { value: (schema.safeParse(defaults) as { data?: unknown }).data ?? {}, failed: [""] };
         }
-        for (const issue of parsed.error.issues) {
-            problems.push(...issueToProblems(issue, `${ns}${s.key}`, ownValue, schema));
+        const { value, failed } = checked[s.key];
+        if (!s.check || failed.includes("")) continue;
+        const each: ReadonlyArray<Check<unknown>> = "each" in s.check ? (s.check.each as ReadonlyArray<Check<unknown>>) : [s.check as Check<unknown>];
+        for (const f of runChecks(each, value, failed, { environment: env, stack })) {
+            problems.push({ key: `${ns}${s.key}.${f.path}`, value: lookup(ownValue, f.path.split(".")) ?? lookup(merged, f.path.split(".")), message: f.message });
         }
-        // A wrong field must not hide the section's other checks, nor make one up: the checks run
-        // with each wrong field replaced by its default and again by another value, and only what
-        // both runs report, on fields that are not wrong, is a problem of its own.
-        const repaired = repairSection(schema, merged, defaults, parsed.error.issues);
-        if (!repaired) continue;
-        const runs = [repaired.value, perturb(schema, repaired.value, repaired.tainted)].map((value) => {
-            try {
-                return checkProblems(value);
-            } catch {
-                return undefined;
-            }
-        });
-        if (runs.some((r) => r === undefined)) continue;
-        const tainted = repaired.tainted.map((p) => at(p.join(".")));
-        const independent = commonProblems(runs as ConfigProblem[][]).filter((p) => !tainted.some((t) => p.key === t || p.key.startsWith(`${t}.`) || t.startsWith(`${p.key}.`)));
-        problems.push(...independent);
     }
-    problems.push(...crossSectionProblems(sections as Partial<StackConfig>, ns, env));
+    // The checks across sections read the sections' fields: a failed field (`webTier.minSize`)
+    // skips only the cross checks that read it.
+    const all = Object.fromEntries(Object.entries(checked).map(([k, c]) => [k, c.value]));
+    const failed = Object.entries(checked).flatMap(([k, c]) => c.failed.map((f) => (f === "" ? k : `${k}.${f}`)));
+    for (const f of runChecks(CROSS_SECTION_CHECKS as ReadonlyArray<Check<unknown>>, all, failed, { environment: env, stack })) {
+        problems.push({ key: `${ns}${f.path}`, value: lookup(all, f.path.split(".")), message: f.message });
+    }
     return { problems, sections };
+}
+
+/**
+ * Runs each check on `value` and returns what they find, except for the checks that read a
+ * field in `failed` (or inside one): their result would be about a placeholder. What a check
+ * reads is recorded as it runs (a proxy over the value), so a check that returns early without
+ * touching a failed field still reports.
+ */
+export function runChecks<T>(each: ReadonlyArray<Check<T>>, value: T, failed: string[], context: CheckContext): Finding[] {
+    const out: Finding[] = [];
+    for (const check of each) {
+        const reads = new Set<string>();
+        const readsFailed = () => failed.some((f) => f === "" || [...reads].some((r) => r === f || r.startsWith(`${f}.`)));
+        let result: ReturnType<Check<T>>;
+        try {
+            result = check(recordReads(value, reads), context);
+        } catch (err) {
+            if (readsFailed()) continue;
+            throw err;
+        }
+        if (!readsFailed()) out.push(...findings(result));
+    }
+    return out;
+}
+
+/** `value` behind a proxy that adds the dotted path of every field read (at any depth) to `reads`. */
+function recordReads<T>(value: T, reads: Set<string>, prefix = ""): T {
+    if (value === null || typeof value !== "object") return value;
+    const at = (prop: string) => (prefix ? `${prefix}.${prop}` : prop);
+    return new Proxy(value as object, {
+        get(target, prop, receiver) {
+            const v = Reflect.get(target, prop, receiver);
+            if (typeof prop === "symbol" || typeof v === "function") return v;
+            reads.add(at(prop));
+            return recordReads(v, reads, at(prop));
+        },
+        has(target, prop) {
+            if (typeof prop === "string") reads.add(at(prop));
+            return Reflect.has(target, prop);
+        },
+        ownKeys(target) {
+            // Listing the keys reads the container itself (which keys a list has depends on its items).
+            if (prefix) reads.add(prefix);
+            return Reflect.ownKeys(target);
+        },
+    }) as T;
 }
 
 /** The problems every scenario reports (same key, value and message), in the first scenario's order. */
@@ -263,51 +321,6 @@ function repairSection(schema: z.ZodType, merged: unknown, defaults: unknown, is
     return undefined;
 }
 
-/** The value with each tainted field changed to another value of the same type (an enum's next option, a number plus one, a negated flag...). */
-function perturb(schema: z.ZodType, value: unknown, tainted: string[][]): unknown {
-    const out = structuredClone(value);
-    for (const field of tainted) {
-        const current = lookup(out, field);
-        if (current !== undefined) setAt(out, field, otherValue(schemaAt(schema, field), current));
-    }
-    return out;
-}
-
-function otherValue(schema: z.ZodType | undefined, v: unknown): unknown {
-    const options = enumOptions(schema);
-    if (options.length > 1) return options[(options.indexOf(v as string) + 1) % options.length];
-    if (typeof v === "number") return v + 1;
-    if (typeof v === "boolean") return !v;
-    if (typeof v === "string") return `${v}-other`;
-    if (Array.isArray(v)) return v.length > 0 ? [] : v;
-    if (isPlainObject(v)) {
-        const obj = unwrap(schema);
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, otherValue(obj instanceof z.ZodObject ? (obj.shape as Record<string, z.ZodType>)[k] : undefined, x)]));
-    }
-    return v;
-}
-
-function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
-    let cur = schema;
-    while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault) cur = cur.unwrap() as z.ZodType;
-    return cur;
-}
-
-function enumOptions(schema: z.ZodType | undefined): unknown[] {
-    const s = unwrap(schema);
-    return s instanceof z.ZodEnum ? (s.options as unknown[]) : [];
-}
-
-function schemaAt(schema: z.ZodType, path: string[]): z.ZodType | undefined {
-    let cur: z.ZodType | undefined = schema;
-    for (const part of path) {
-        const obj = unwrap(cur);
-        if (!(obj instanceof z.ZodObject)) return undefined;
-        cur = (obj.shape as Record<string, z.ZodType>)[part];
-    }
-    return cur;
-}
-
 function setAt(obj: unknown, path: string[], value: unknown): void {
     let cur = obj as Record<string, unknown>;
     for (const part of path.slice(0, -1)) {
@@ -319,46 +332,47 @@ function setAt(obj: unknown, path: string[], value: unknown): void {
     else cur[last] = value;
 }
 
-/** Checks that span sections; each runs only when the sections it reads are valid. */
-function crossSectionProblems(c: Partial<StackConfig>, ns: string, environment: Environment): ConfigProblem[] {
-    const problems: ConfigProblem[] = [];
-    const { network, webTier, dns } = c;
-    if (environment === "prod" && webTier && webTier.mode === "single") {
-        problems.push({
-            key: `${ns}webTier.mode`,
-            value: webTier.mode,
+type Sections = Pick<StackConfig, "network" | "webTier" | "dns">;
+
+/**
+ * Checks that span sections, one rule each (paths are `section.field`). They run like a
+ * section's checks: a field that failed its schema skips exactly the checks that read it.
+ */
+const CROSS_SECTION_CHECKS: ReadonlyArray<Check<Sections>> = [
+    ({ webTier }, { environment }) =>
+        environment === "prod" &&
+        webTier.mode === "single" && {
+            path: "webTier.mode",
             message: 'must be "asg" in prod: single mode has no load balancer, so no HTTPS termination, no redundancy and no health-checked replacement',
-        });
-    }
+        },
     // Production never serves plain HTTP from the internet: its load balancer forwards HTTPS only
     // and HTTP only redirects, which needs a certificate from one of two sources.
-    if (environment === "prod" && webTier && dns && webTier.mode === "asg" && !dns.enabled && webTier.certificateArn === undefined) {
-        problems.push({
-            key: `${ns}webTier.certificateArn`,
-            value: undefined,
+    ({ webTier, dns }, { environment }) =>
+        environment === "prod" &&
+        webTier.mode === "asg" &&
+        !dns.enabled &&
+        webTier.certificateArn === undefined && {
+            path: "webTier.certificateArn",
             message:
                 "prod serves HTTPS only and needs a certificate: either enable DNS (dns.enabled: true with dns.parentDomain set to your domain; " +
                 "the stack creates its zone and a DNS-validated ACM certificate) or set webTier.certificateArn to an ACM certificate in the stack's region",
-        });
-    }
-    if (dns && webTier && dns.enabled && webTier.mode === "single") {
-        problems.push({
-            key: `${ns}dns.enabled`,
-            value: true,
+        },
+    ({ webTier, dns }) =>
+        dns.enabled &&
+        webTier.mode === "single" && {
+            path: "dns.enabled",
             message: 'needs webTier.mode "asg": the certificate, alias records and health check point at the load balancer, which single mode does not have',
-        });
-    }
-    if (network && webTier && webTier.mode === "asg" && network.natGateways === "none" && !network.interfaceEndpoints) {
-        problems.push({
-            key: `${ns}network.interfaceEndpoints`,
-            value: network.interfaceEndpoints,
+        },
+    ({ network, webTier }) =>
+        webTier.mode === "asg" &&
+        network.natGateways === "none" &&
+        !network.interfaceEndpoints && {
+            path: "network.interfaceEndpoints",
             message:
                 'must be true when natGateways is "none" and webTier.mode is "asg": the group\'s instances run in private subnets and, ' +
                 'without NAT or interface endpoints, cannot reach SSM (or use webTier.mode "single", whose instance has a public address)',
-        });
-    }
-    return problems;
-}
+        },
+];
 
 /** Reads and validates the running program's config (the real engine or the offline one). */
 export function loadConfig(): StackConfig {

@@ -15,11 +15,21 @@ import { Monitoring, REFRESH_GUARD_ALARM_IDS, monitoringAlarmName } from "./comp
 import { WebTier } from "./components/webTier";
 import { ENGINES } from "./config/database";
 import { stackDomain } from "./config/dns";
+import { permissionsBoundaryArn } from "./config/iam";
 import { loadConfig } from "./config";
 
 const config = loadConfig();
 
 const provider = new aws.Provider("aws", { region: config.region as aws.Region, defaultTags: { tags: config.tags } });
+
+// The boundary every role of the stack carries (config iam.permissionsBoundary): with `ci`, the
+// CI bootstrap's policy for this stack, in this account, which its deploy role requires on them.
+const permissionsBoundary: pulumi.Output<string> | undefined =
+    config.iam.permissionsBoundary === "none"
+        ? undefined
+        : pulumi
+              .all([aws.getPartitionOutput({}, { provider }).partition, aws.getCallerIdentityOutput({}, { provider }).accountId])
+              .apply(([partition, account]) => permissionsBoundaryArn(config.iam.permissionsBoundary, { partition, account, project: config.project, stack: config.stack })!);
 
 const network = new Network(
     "network",
@@ -33,6 +43,7 @@ const network = new Network(
         flowLogs: config.network.flowLogs,
         appPort: config.webTier.appPort,
         databasePort: ENGINES[config.database.engine].port,
+        permissionsBoundary,
     },
     { providers: [provider] },
 );
@@ -44,6 +55,7 @@ const bucketDefaults = {
     encryption: config.buckets.encryption,
     kmsKeyArn: config.buckets.kmsKeyArn,
     denyUnencryptedUploads: config.buckets.denyUnencryptedUploads,
+    permissionsBoundary,
 };
 const housekeeping = { noncurrentVersionExpirationDays: config.buckets.noncurrentVersionExpirationDays, abortIncompleteMultipartDays: config.buckets.abortIncompleteMultipartDays };
 const logsBucket = new PrivateBucket(
@@ -126,6 +138,7 @@ const webTier = new WebTier(
         backupDirectories: config.backup.enabled ? config.backup.directories : undefined,
         // Monitoring's load balancer alarms (created after the tier, looked up when a refresh starts).
         instanceRefreshAlarmNames: REFRESH_GUARD_ALARM_IDS.map((id) => monitoringAlarmName(config.project, config.stack, id)),
+        permissionsBoundary,
     },
     { providers: [provider] },
 );
@@ -143,6 +156,7 @@ const backup = config.backup.enabled
               outputWriter: webTier.role,
               // The backup and the drill run on the web instances, with their role.
               metricsPublisher: webTier.role,
+              permissionsBoundary,
           },
           { providers: [provider] },
       )
@@ -166,6 +180,7 @@ const amiFactory = config.amiFactory.enabled
               bakeLogsBucket,
               rootVolumeGb: config.webTier.rootVolumeGb,
               backupDirectories: config.backup.enabled ? config.backup.directories : undefined,
+              permissionsBoundary,
               tags: config.tags,
           },
           { providers: [provider] },
@@ -183,6 +198,7 @@ const database = config.database.enabled
               isolatedSubnetIds: network.isolatedSubnetIds,
               securityGroupId: network.databaseSecurityGroupId,
               appRole: webTier.role,
+              permissionsBoundary,
               tags: config.tags,
           },
           { providers: [provider] },

@@ -75,6 +75,13 @@ export function parseBootstrapConfig(raw: Record<string, string>, project: strin
                 });
             } else if (stacks.some((s) => s.stack === name)) {
                 problems.push({ key: `${ns}stacks[${i}]`, value: name, message: "is listed twice" });
+            } else if ((facts[name].rolesWithoutBoundary ?? []).length > 0) {
+                // Its deploy role may create roles only with the stack's boundary: a deploy would fail.
+                problems.push({
+                    key: `${ns}stacks[${i}]`,
+                    value: name,
+                    message: `creates roles without its CI permissions boundary (${facts[name].rolesWithoutBoundary.join(", ")}): set platform:iam: { permissionsBoundary: ci } in Pulumi.${name}.yaml, then npm run ci-permissions -- --write`,
+                });
             } else stacks.push(facts[name]);
         });
     }

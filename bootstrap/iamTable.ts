@@ -22,7 +22,8 @@
  * the proof of completeness: a missing action fails the deploy with AccessDenied naming it.
  *
  * Placeholders in `resources`: ${Partition}, ${Region} (each region the stack's providers use),
- * ${Account}, and ${Name}: one pattern per resource of the type in the plan (its explicit name,
+ * ${Account}, ${Project} and ${Stack} (the stack's own naming prefix, e.g. its SSM parameters
+ * under `/<project>/<stack>/`), and ${Name}: one pattern per resource of the type in the plan (its explicit name,
  * widened to `<prefix>*` when it starts with the stack's naming prefix, else exact; an
  * auto-named resource is `<logical name>-*`, Pulumi's auto-name). `names.from` takes the names
  * of another type (a policy names its topic). Without ${Name} the pattern is account-wide.
@@ -59,9 +60,34 @@ export interface TypePermissions {
     passesRole?: boolean;
     /** Service-linked roles AWS creates on the first use of the service in the account. */
     serviceLinkedRoles?: string[];
+    /**
+     * What the service checks on the caller of the write actions besides the type's own
+     * resources (e.g. the SSM parameter a launch template's `resolve:ssm:` names): each entry its
+     * own statement, scoped to its own resources, with the AWS page that says so in `why`.
+     */
+    callerChecks?: Array<{ actions: string[]; resources: string[]; why: string }>;
+    /**
+     * What the data reads (DATA_READS in policies.ts) are scoped to, when not `resources`; its
+     * ${Name} is the type's own names (not `names.from`'s): an object's `<bucket>/<key>`.
+     */
+    readResources?: string[];
 }
 
 const EC2_ACCOUNT = ["arn:${Partition}:ec2:${Region}:${Account}:*"];
+/**
+ * The stack's own SSM parameters: a launch template's `imageId: resolve:ssm:/<project>/<stack>/...`
+ * is resolved with the caller's permissions. EC2 Auto Scaling User Guide, "Use AWS Systems Manager
+ * parameters instead of AMI IDs in launch templates"
+ * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/using-systems-manager-parameters.html):
+ * "To specify a parameter from the Parameter Store in a launch template, you must have the
+ * ssm:GetParameters permission for the specified parameter. Anyone who uses the launch template
+ * also needs the ssm:GetParameters permission in order for the parameter value to be validated."
+ */
+const RESOLVE_SSM_AMI = {
+    actions: ["ssm:GetParameters"],
+    resources: ["arn:${Partition}:ssm:${Region}:${Account}:parameter/${Project}/${Stack}/*"],
+    why: "EC2 Auto Scaling User Guide, \"Use AWS Systems Manager parameters instead of AMI IDs in launch templates\": the creator and every user of a launch template whose AMI is resolve:ssm: need ssm:GetParameters on the parameter",
+};
 const EC2_WHY = "EC2 ids are assigned by AWS and not known before create; writes are limited to this account and the stack's regions, and the deny statements keep them off resources tagged for another stack.";
 const EC2_TAGS = ["ec2:CreateTags", "ec2:DeleteTags"];
 const ec2 = (source: string, tf: string, read: string[], write: string[], extra: Partial<TypePermissions> = {}): TypePermissions => ({
@@ -145,8 +171,15 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
         ["ec2:DescribeFlowLogs"],
         ["ec2:CreateFlowLogs", "ec2:DeleteFlowLogs"], { passesRole: true }),
     "aws:ec2/instance:Instance": ec2("internal/service/ec2/ec2_instance.go", "aws_instance",
-        ["ec2:DescribeInstances", "ec2:DescribeInstanceAttribute", "ec2:DescribeInstanceCreditSpecifications", "ec2:DescribeVolumes",
-            "ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeImages", "ec2:DescribeNetworkInterfaces"],
+        // Read (resourceInstanceRead, re-read from the provider's source): findInstanceByID, then
+        // findInstanceTypeByName (DescribeInstanceTypes, for the credit specification of burstable
+        // types), flattenInstanceLaunchTemplate (the launch-template tags: DescribeTags, then
+        // DescribeLaunchTemplates), readBlockDevices (DescribeVolumes), DescribeInstanceAttribute
+        // (disable_api_stop/termination, user data, shutdown behaviour), and
+        // findInstanceCreditSpecificationByID (DescribeInstanceCreditSpecifications).
+        ["ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeInstanceAttribute",
+            "ec2:DescribeInstanceCreditSpecifications", "ec2:DescribeVolumes", "ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeImages",
+            "ec2:DescribeNetworkInterfaces"],
         ["ec2:RunInstances", "ec2:TerminateInstances", "ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute",
             "ec2:ModifyInstanceMetadataOptions", "ec2:ModifyInstanceCreditSpecification", "ec2:MonitorInstances", "ec2:UnmonitorInstances",
             "ec2:AssociateIamInstanceProfile", "ec2:ReplaceIamInstanceProfileAssociation", "ec2:DisassociateIamInstanceProfile", "ec2:ModifyVolume"],
@@ -156,7 +189,8 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
         ["ec2:AssociateAddress", "ec2:DisassociateAddress"]),
     "aws:ec2/launchTemplate:LaunchTemplate": ec2("internal/service/ec2/ec2_launch_template.go", "aws_launch_template",
         ["ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions"],
-        ["ec2:CreateLaunchTemplate", "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate", "ec2:DeleteLaunchTemplate", "ec2:DeleteLaunchTemplateVersions"]),
+        ["ec2:CreateLaunchTemplate", "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate", "ec2:DeleteLaunchTemplate", "ec2:DeleteLaunchTemplateVersions"],
+        { callerChecks: [RESOLVE_SSM_AMI] }),
     "aws:ebs/volume:Volume": ec2("internal/service/ec2/ebs_volume.go", "aws_ebs_volume",
         ["ec2:DescribeVolumes", "ec2:DescribeVolumesModifications"],
         ["ec2:CreateVolume", "ec2:ModifyVolume", "ec2:DeleteVolume"]),
@@ -176,9 +210,14 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
             "autoscaling:DetachLoadBalancerTargetGroups", "autoscaling:SuspendProcesses", "autoscaling:ResumeProcesses", "autoscaling:SetInstanceProtection",
             "ec2:RunInstances", "ec2:CreateTags"],
         resources: ["arn:${Partition}:autoscaling:${Region}:${Account}:autoScalingGroup:*:autoScalingGroupName/${Name}", ...EC2_ACCOUNT, "arn:${Partition}:ec2:${Region}::image/*"],
+        // Create and update wait for capacity (waitGroupCapacitySatisfied -> statusGroupCapacity):
+        // the group's instances, then each target group's healthy targets (findELBV2InstanceStates:
+        // elasticloadbalancing:DescribeTargetHealth, authorized on no resource type).
+        onAnyResource: ["elasticloadbalancing:DescribeTargetHealth"],
         names: { input: "name", autoname: true },
         passesRole: true,
         serviceLinkedRoles: ["autoscaling.amazonaws.com"],
+        callerChecks: [RESOLVE_SSM_AMI],
     },
     "aws:autoscaling/policy:Policy": {
         tf: "aws_autoscaling_policy",
@@ -191,8 +230,11 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
     "aws:lb/loadBalancer:LoadBalancer": {
         tf: "aws_lb",
         source: "internal/service/elbv2/load_balancer.go",
+        // DescribeCapacityReservation: for minimum_load_balancer_capacity (an aws_lb argument of the v6
+        // provider); its call in Read was not confirmed from the provider's source here, and a Describe
+        // on "*" costs nothing if it is not made.
         read: ["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeTags",
-            "ec2:DescribeNetworkInterfaces"],
+            "elasticloadbalancing:DescribeCapacityReservation", "ec2:DescribeNetworkInterfaces"],
         write: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyLoadBalancerAttributes",
             "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets", "elasticloadbalancing:SetIpAddressType", ...ELB_TAGS],
         resources: ELB,
@@ -303,7 +345,11 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
     "aws:s3/bucketObjectv2:BucketObjectv2": {
         tf: "aws_s3_object",
         source: "internal/service/s3/object.go",
+        // Read: findObjectByBucketAndKey (HeadObject, authorized as s3:GetObject) and the object's tags
+        // (GetObjectTagging); no body, so no kms:Decrypt. Scoped to the objects the stack manages
+        // (their bucket pattern and exact key, readResources): never the buckets' other objects.
         read: ["s3:GetObject", "s3:GetObjectTagging"],
+        readResources: ["arn:${Partition}:s3:::${Name}"],
         // An SSE-KMS bucket's objects are written with a data key of the bucket's key.
         write: ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions", "kms:GenerateDataKey", "kms:Decrypt"],
         resources: ["arn:${Partition}:s3:::${Name}", "arn:${Partition}:s3:::${Name}/*", "arn:${Partition}:kms:${Region}:${Account}:key/*"],
@@ -347,14 +393,20 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
         source: "internal/service/ssm/parameter.go",
         read: ["ssm:GetParameter", "ssm:DescribeParameters", "ssm:ListTagsForResource"],
         write: ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
+        // A parameter of data type aws:ec2:image (the web tier's AMI id) is validated against EC2:
+        // "the user must have both ssm:PutParameter and ec2:DescribeImages permissions" (AWS Systems
+        // Manager User Guide, "Native parameter support for Amazon Machine Image IDs").
+        onAnyResource: ["ec2:DescribeImages"],
         resources: ["arn:${Partition}:ssm:${Region}:${Account}:parameter/${Name}"],
         names: { input: "name", autoname: true, stripPrefix: "/" },
     },
     "aws:ssm/association:Association": {
         tf: "aws_ssm_association",
         source: "internal/service/ssm/association.go",
-        read: ["ssm:DescribeAssociation"],
-        write: ["ssm:CreateAssociation", "ssm:UpdateAssociation", "ssm:DeleteAssociation"],
+        // Tags (the provider's default tags): given to CreateAssociation, read and changed with the
+        // resource-tagging calls on association/<id> (ResourceType Association).
+        read: ["ssm:DescribeAssociation", "ssm:ListTagsForResource"],
+        write: ["ssm:CreateAssociation", "ssm:UpdateAssociation", "ssm:DeleteAssociation", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
         resources: ["arn:${Partition}:ssm:${Region}:${Account}:document/*", "arn:${Partition}:ssm:${Region}:${Account}:association/*",
             "arn:${Partition}:ec2:${Region}:${Account}:instance/*", "arn:${Partition}:ssm:${Region}:${Account}:managed-instance/*"],
         unscoped: "an association is authorized on its document and targets; its id is assigned by SSM. Documents are this account's; AWS-owned documents (AWS-*) have no account in their ARN and need none here.",
@@ -451,11 +503,14 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
     "aws:iam/role:Role": {
         tf: "aws_iam_role",
         source: "internal/service/iam/role.go",
-        read: ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRoleTags"],
+        // Read also reads every inline policy (readRoleInlinePolicies: ListRolePolicies, GetRolePolicy), unconditionally.
+        read: ["iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRoleTags"],
         // Delete first removes the role's inline and attached policies (and, through the instance
         // profile's row, the role from its profiles: that call is authorized on the profile).
-        write: ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole",
-            "iam:UntagRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"],
+        // CreateRole and PutRolePermissionsBoundary (a changed permissions_boundary) only with the
+        // stack's boundary (BOUNDED_IAM_ACTIONS in policies.ts).
+        write: ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
+            "iam:TagRole", "iam:UntagRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"],
         resources: ["arn:${Partition}:iam::${Account}:role/${Name}"],
         names: { input: "name", autoname: true },
     },

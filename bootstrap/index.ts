@@ -10,7 +10,8 @@
  * - GitHub's OIDC identity provider (audience sts.amazonaws.com; no thumbprint: for GitHub,
  *   IAM validates the certificate against its own trusted root CAs and ignores thumbprints —
  *   IAM User Guide, "Create an OpenID Connect (OIDC) identity provider in IAM");
- * - the roles, under /ci/, each trusted from exactly one subject (bootstrap/trust.ts) with a
+ * - the roles, under /ci/, each trusted from exactly one subject (bootstrap/trust.ts: the
+ *   repository's customized subject template, environments on main only) with a
  *   maximum session that covers its jobs: preview (pull requests), drift (the drift
  *   environment), and a deploy role per stack (the stack's environment), with the policies
  *   bootstrap/policies.ts generates from the stack's plan facts, split into managed policies
@@ -21,8 +22,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { PrivateBucket } from "../components/bucket";
 import { loadBootstrapConfig } from "./config";
 import { CI_ROLE_PATH, DRIFT_ENVIRONMENT, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, STATE_META_KEY, awsKmsSecretsProvider, ciRoleName, secretsKeyAlias, stateBucketName } from "./naming";
-import { AccountContext, PolicyDocument, StackFacts, deployPolicy, readOnlyPolicy, splitPolicy } from "./policies";
-import { githubSubject, githubTrustPolicy } from "./trust";
+import { AccountContext, PolicyDocument, StackFacts, deployPolicy, readOnlyPolicy, splitPolicy, stackRoleArns } from "./policies";
+import { boundaryPolicy } from "./boundary";
+import { PERMISSIONS_BOUNDARY_PATH, permissionsBoundaryPolicyName } from "../config/iam";
+import { MAIN_REF, SUBJECT_CLAIM_KEYS, SubjectMatch, githubSubject, githubTrustPolicy, pullRequestSubjectPattern } from "./trust";
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const generated = require("./stacks.generated.json") as { stacks: Record<string, StackFacts> };
 
@@ -105,7 +108,7 @@ const context: pulumi.Output<AccountContext> = pulumi
  * limit. The number of policies is decided from the document with this account's values' lengths
  * (an account id is always 12 digits), so it is known before the account is.
  */
-function ciRole(logical: string, name: string, subject: string, maxSessionDuration: number, document: (ctx: AccountContext) => PolicyDocument, description: string): aws.iam.Role {
+function ciRole(logical: string, name: string, subject: SubjectMatch, maxSessionDuration: number, document: (ctx: AccountContext) => PolicyDocument, description: string): aws.iam.Role {
     const role = new aws.iam.Role(
         logical,
         {
@@ -148,15 +151,38 @@ function ciRole(logical: string, name: string, subject: string, maxSessionDurati
     return role;
 }
 
+/**
+ * Each stack's permissions boundary (bootstrap/boundary.ts): every role the stack creates carries
+ * it (config iam.permissionsBoundary: ci), and its deploy role may create or change roles only with
+ * it. Under /ci/, so no deploy role can change it (DenyCiIdentity).
+ */
+const boundaries = Object.fromEntries(
+    config.stacks.map((facts) => [
+        facts.stack,
+        new aws.iam.Policy(
+            `${facts.stack}-boundary`,
+            {
+                name: permissionsBoundaryPolicyName(project, facts.stack),
+                path: PERMISSIONS_BOUNDARY_PATH,
+                description: `Permissions boundary of every role ${project}/${facts.stack} creates: what its roles use, never IAM writes or another stack's resources`,
+                policy: context.apply((ctx) => JSON.stringify(boundaryPolicy(facts, ctx, stackRoleArns(facts, ctx)))),
+                tags: { Stack: facts.stack, Project: project },
+            },
+            { provider },
+        ),
+    ]),
+);
+
 const repo = config.githubRepository;
-const preview = ciRole("preview", ciRoleName(project, "preview"), githubSubject(repo, { kind: "pull_request" }), config.readSessionSeconds,
+// Subjects under the repository's customized template (bootstrap/trust.ts): the environment's jobs on main only.
+const preview = ciRole("preview", ciRoleName(project, "preview"), { like: pullRequestSubjectPattern(repo) }, config.readSessionSeconds,
     (ctx) => readOnlyPolicy("preview", config.stacks, ctx), `pulumi preview of ${project}'s pull requests (read-only)`);
-const drift = ciRole("drift", ciRoleName(project, "drift"), githubSubject(repo, { kind: "environment", name: DRIFT_ENVIRONMENT }), config.readSessionSeconds,
+const drift = ciRole("drift", ciRoleName(project, "drift"), { equals: githubSubject(repo, { kind: "environment", name: DRIFT_ENVIRONMENT, ref: MAIN_REF }) }, config.readSessionSeconds,
     (ctx) => readOnlyPolicy("drift", config.stacks, ctx), `the daily drift check of ${project}'s stacks (read-only)`);
 const deploys = Object.fromEntries(
     config.stacks.map((facts) => [
         facts.stack,
-        ciRole(`deploy-${facts.stack}`, ciRoleName(project, "deploy", facts.stack), githubSubject(repo, { kind: "environment", name: facts.stack }), config.deploySessionSeconds,
+        ciRole(`deploy-${facts.stack}`, ciRoleName(project, "deploy", facts.stack), { equals: githubSubject(repo, { kind: "environment", name: facts.stack, ref: MAIN_REF }) }, config.deploySessionSeconds,
             (ctx) => deployPolicy(facts, ctx), `pulumi up of ${project}/${facts.stack}`),
     ]),
 );
@@ -166,8 +192,11 @@ export const backendUrl = stateBucket ? pulumi.interpolate`s3://${stateBucket.bu
 export const previewRoleArn = preview.arn;
 export const driftRoleArn = drift.arn;
 export const deployRoleArns = Object.fromEntries(Object.entries(deploys).map(([s, r]) => [s, r.arn]));
+export const permissionsBoundaryArns = Object.fromEntries(Object.entries(boundaries).map(([s, p]) => [s, p.arn]));
 export const secretsProviders = selfManaged ? Object.fromEntries(config.stacks.map((f) => [f.stack, awsKmsSecretsProvider(project, f.stack, f.region)])) : {};
 export const githubSettings = {
+    // PUT /repos/{owner}/{repo}/actions/oidc/customization/sub with this, before the first job (README).
+    oidcSubjectTemplate: { use_default: false, include_claim_keys: [...SUBJECT_CLAIM_KEYS] },
     repository: { secrets: { AWS_PREVIEW_ROLE_ARN: preview.arn, PULUMI_BACKEND_URL: backendUrl } },
     environments: {
         [DRIFT_ENVIRONMENT]: { deploymentBranches: ["main"], secrets: { AWS_ROLE_ARN: drift.arn } },

@@ -16,6 +16,7 @@
  */
 import { CI_ROLE_PATH, STATE_META_KEY, stateKeys } from "./naming";
 import { INVOKE_PERMISSIONS, NO_PERMISSIONS, TYPE_PERMISSIONS } from "./iamTable";
+import { boundaryArn } from "./boundary";
 
 /** What the generator reads out of one stack's plan graph. */
 export interface StackFacts {
@@ -37,6 +38,15 @@ export interface StackFacts {
     managedPolicyArns: string[];
     /** Data sources the program calls. */
     invokes: string[];
+    /**
+     * EC2 actions of the stack's CloudWatch alarms (`arn:aws:automate:<region>:ec2:<action>`:
+     * stop, terminate, reboot, recover), which PutMetricAlarm checks on the caller.
+     */
+    alarmEc2Actions: string[];
+    /** Every action the stack's roles' own policies (inline, and its own managed ones) name. */
+    workloadActions: string[];
+    /** The stack's roles that do not carry its CI permissions boundary (config iam.permissionsBoundary: ci). */
+    rolesWithoutBoundary: string[];
 }
 
 export interface AccountContext {
@@ -71,8 +81,22 @@ export const DATA_READS = new Set(["s3:GetObject", "s3:GetObjectVersion", "secre
 /** IAM's limit on one customer managed policy: 6,144 characters, whitespace not counted (IAM User Guide, "IAM and AWS STS quotas"). */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
 
-function expand(template: string, vars: { partition: string; account: string; region: string }, names: string[]): string[] {
-    const base = template.replace(/\$\{Partition\}/g, vars.partition).replace(/\$\{Account\}/g, vars.account).replace(/\$\{Region\}/g, vars.region);
+interface ExpandVars {
+    partition: string;
+    account: string;
+    region: string;
+    project?: string;
+    stack?: string;
+}
+
+function expand(template: string, vars: ExpandVars, names: string[]): string[] {
+    if (/\$\{(Project|Stack)\}/.test(template) && (!vars.project || !vars.stack)) throw new Error(`${template}: \${Project}/\${Stack} need the stack`);
+    const base = template
+        .replace(/\$\{Partition\}/g, vars.partition)
+        .replace(/\$\{Account\}/g, vars.account)
+        .replace(/\$\{Region\}/g, vars.region)
+        .replace(/\$\{Project\}/g, vars.project ?? "")
+        .replace(/\$\{Stack\}/g, vars.stack ?? "");
     if (!base.includes("${Name}")) return [base];
     return names.map((n) => base.replace(/\$\{Name\}/g, n));
 }
@@ -90,11 +114,25 @@ function namesOf(facts: StackFacts, type: string): string[] {
     return names.map((n) => (strip && n.startsWith(strip) ? n.slice(strip.length) : n));
 }
 
+/** ARN templates expanded for every region of the stack. */
+function expandAll(facts: StackFacts, templates: string[], partition: string, account: string, names: string[]): string[] {
+    return uniqueSorted(facts.regions.flatMap((region) => templates.flatMap((t) => expand(t, { partition, account, region, project: facts.project, stack: facts.stack }, names))));
+}
+
 /** The type's resource ARNs in every region of the stack. */
 function typeResources(facts: StackFacts, type: string, partition: string, account: string): string[] {
+    return expandAll(facts, TYPE_PERMISSIONS[type].resources, partition, account, namesOf(facts, type));
+}
+
+/** The ARN patterns of the stack's own roles (the roles its deploy role manages and passes). */
+export function stackRoleArns(facts: StackFacts, ctx: AccountContext): string[] {
+    return facts.types.includes("aws:iam/role:Role") ? typeResources(facts, "aws:iam/role:Role", ctx.partition, ctx.account) : [];
+}
+
+/** What the type's data reads are scoped to: `readResources` with the type's own names, else its resources. */
+function readResources(facts: StackFacts, type: string, partition: string, account: string): string[] {
     const p = TYPE_PERMISSIONS[type];
-    const names = namesOf(facts, type);
-    return uniqueSorted(facts.regions.flatMap((region) => p.resources.flatMap((t) => expand(t, { partition, account, region }, names))));
+    return p.readResources ? expandAll(facts, p.readResources, partition, account, facts.names[type] ?? []) : typeResources(facts, type, partition, account);
 }
 
 function unknownTypes(facts: StackFacts): string[] {
@@ -133,7 +171,7 @@ function readStatements(factsList: StackFacts[], partition: string, account: str
             if (!p) continue;
             const data = p.read.filter((a) => DATA_READS.has(a));
             p.read.filter((a) => !DATA_READS.has(a)).forEach((a) => everywhere.add(a));
-            if (data.length > 0) scoped.push({ Effect: "Allow", Action: data, Resource: typeResources(facts, type, partition, account) });
+            if (data.length > 0) scoped.push({ Effect: "Allow", Action: data, Resource: readResources(facts, type, partition, account) });
         }
         for (const token of facts.invokes) {
             const inv = INVOKE_PERMISSIONS[token];
@@ -195,10 +233,44 @@ export function readOnlyPolicy(purpose: "preview" | "drift", factsList: StackFac
 
 const IAM_ATTACH = ["iam:AttachRolePolicy", "iam:DetachRolePolicy"];
 
+/**
+ * The calls that give a role permissions: allowed only while the role carries (or is given) the
+ * stack's permissions boundary, the `iam:PermissionsBoundary` condition key (IAM User Guide,
+ * "Permissions boundaries for IAM entities", delegating responsibility: "CreateOrChangeOnlyWithBoundary").
+ * Without it a deploy role that may CreateRole, PutRolePolicy and pass the role to EC2 could give
+ * itself, through an instance, anything: in one account, prod's reviewers would protect nothing.
+ */
+export const BOUNDED_IAM_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy"];
+
+/**
+ * EC2 actions of CloudWatch alarms, checked on the caller of PutMetricAlarm (Amazon CloudWatch API
+ * Reference, PutMetricAlarm, https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html):
+ * ec2:DescribeInstanceStatus and ec2:DescribeInstances for every alarm on EC2 instance status
+ * metrics; ec2:StopInstances / ec2:TerminateInstances for stop / terminate actions; and
+ * iam:CreateServiceLinkedRole for every alarm with EC2 actions (CloudWatch creates
+ * AWSServiceRoleForCloudWatchEvents, trusted by events.amazonaws.com, on the first one). The
+ * service-linked role is created by CloudWatch and never deleted by a stack's destroy: no stack
+ * owns it, so one stack's removal cannot break another's alarms.
+ */
+function alarmEc2Statements(facts: StackFacts, partition: string, account: string): { statements: Statement[]; serviceLinked: string[] } {
+    if (facts.alarmEc2Actions.length === 0) return { statements: [], serviceLinked: [] };
+    const instanceActions = facts.alarmEc2Actions.flatMap((a) => (a === "stop" ? ["ec2:StopInstances"] : a === "terminate" ? ["ec2:TerminateInstances"] : []));
+    const statements: Statement[] = [{ Sid: "AlarmEc2ActionsDescribe", Effect: "Allow", Action: ["ec2:DescribeInstanceStatus", "ec2:DescribeInstances"], Resource: ["*"] }];
+    if (instanceActions.length > 0) {
+        statements.push({ Sid: "AlarmEc2ActionsInstances", Effect: "Allow", Action: uniqueSorted(instanceActions), Resource: expandAll(facts, ["arn:${Partition}:ec2:${Region}:${Account}:instance/*"], partition, account, []) });
+    }
+    return { statements, serviceLinked: ["events.amazonaws.com"] };
+}
+
 /** The deploy role of one stack: what `pulumi up` of exactly this stack needs, and the deny statements. */
 export function deployPolicy(facts: StackFacts, ctx: AccountContext): PolicyDocument {
     assertKnown([facts]);
     const { partition, account } = ctx;
+    if (facts.rolesWithoutBoundary.length > 0) {
+        throw new Error(`stack ${facts.stack} creates roles without its CI permissions boundary (${facts.rolesWithoutBoundary.join(", ")}): set platform:iam: { permissionsBoundary: ci } in Pulumi.${facts.stack}.yaml, then npm run ci-permissions -- --write`);
+    }
+    const boundary = boundaryArn(facts, ctx);
+    const withBoundary = { StringEquals: { "iam:PermissionsBoundary": boundary } };
     const writes: Array<Omit<Statement, "Sid">> = [];
     let passes = false;
     const serviceLinked = new Set<string>();
@@ -207,21 +279,32 @@ export function deployPolicy(facts: StackFacts, ctx: AccountContext): PolicyDocu
         if (!p || p.write.length === 0) continue;
         const resources = typeResources(facts, type, partition, account);
         const anywhere = p.onAnyResource ?? [];
-        const actions = p.write.filter((a) => !IAM_ATTACH.includes(a) && !anywhere.includes(a));
+        const actions = p.write.filter((a) => !IAM_ATTACH.includes(a) && !anywhere.includes(a) && !BOUNDED_IAM_ACTIONS.includes(a));
         writes.push({ Effect: "Allow", Action: actions, Resource: resources });
+        const bounded = p.write.filter((a) => BOUNDED_IAM_ACTIONS.includes(a) && !IAM_ATTACH.includes(a));
+        if (bounded.length > 0) writes.push({ Effect: "Allow", Action: bounded, Resource: resources, Condition: withBoundary });
         if (anywhere.length > 0) writes.push({ Effect: "Allow", Action: anywhere, Resource: ["*"] });
+        for (const check of p.callerChecks ?? []) writes.push({ Effect: "Allow", Action: check.actions, Resource: expandAll(facts, check.resources, partition, account, []) });
         if (p.write.some((a) => IAM_ATTACH.includes(a))) {
-            // Only the managed policies the plan attaches (and the ones the stack creates itself).
+            // Only the managed policies the plan attaches (and the ones the stack creates itself);
+            // attaching also only to a role that carries the boundary.
             const own = (facts.names["aws:iam/policy:Policy"] ?? []).map((n) => `arn:${partition}:iam::${account}:policy/${n}`);
             const allowed = uniqueSorted([...facts.managedPolicyArns, ...own]);
-            if (allowed.length > 0) writes.push({ Effect: "Allow", Action: p.write.filter((a) => IAM_ATTACH.includes(a)), Resource: resources, Condition: { ArnEquals: { "iam:PolicyARN": allowed } } });
+            if (allowed.length > 0) {
+                const policyArn = { "iam:PolicyARN": allowed };
+                if (p.write.includes("iam:AttachRolePolicy")) writes.push({ Effect: "Allow", Action: ["iam:AttachRolePolicy"], Resource: resources, Condition: { ArnEquals: policyArn, ...withBoundary } });
+                if (p.write.includes("iam:DetachRolePolicy")) writes.push({ Effect: "Allow", Action: ["iam:DetachRolePolicy"], Resource: resources, Condition: { ArnEquals: policyArn } });
+            }
         }
         passes ||= p.passesRole === true;
         (p.serviceLinkedRoles ?? []).forEach((s) => serviceLinked.add(s));
     }
+    const alarms = alarmEc2Statements(facts, partition, account);
+    alarms.serviceLinked.forEach((s) => serviceLinked.add(s));
     const statements: Statement[] = [
         ...readStatements([facts], partition, account, "Read"),
         ...merge("Write", writes.map((w) => ({ ...w, Resource: uniqueSorted(w.Resource!) }))),
+        ...alarms.statements,
     ];
     const roles = typeResources(facts, "aws:iam/role:Role", partition, account);
     if (passes && facts.passedServices.length > 0 && facts.types.includes("aws:iam/role:Role")) {
@@ -297,6 +380,9 @@ function denyStatements(facts: StackFacts, ctx: AccountContext): Statement[] {
         },
         // Roles the stack creates could trust this role; it never assumes one.
         { Sid: "DenyAssumeRole", Effect: "Deny", Action: ["sts:AssumeRole"], Resource: ["*"] },
+        // A role keeps its boundary: removing it would lift the limit the allows above rely on.
+        // (The boundary policy itself is under /ci/: DenyCiIdentity keeps it as the bootstrap wrote it.)
+        { Sid: "DenyRemovingPermissionsBoundaries", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"], Resource: ["*"] },
     ];
     if (ctx.state) {
         out.push({

@@ -8,6 +8,7 @@ import type { SsmDocumentContent, SsmStep } from "../tools/ssmDocuments";
 import { backupToolPaths, checkBackupDirectories } from "./backupTools";
 import { AppOptions, DEPLOY_SCRIPT_PATH, RELEASE_VERSION_PATTERN, ReleaseSource, appSetupLines, readDeployScript } from "./app";
 import type { PrivateBucket } from "./bucket";
+import type { InstanceRefreshPreferences } from "./webTier";
 
 /** What the factory needs of the web tier (a `WebTier` satisfies it). */
 export interface AmiFactoryWebTier {
@@ -18,6 +19,8 @@ export interface AmiFactoryWebTier {
     readonly instanceProfileName: pulumi.Input<string>;
     /** The group an instance refresh rolls after a bake; absent in `single` mode. */
     readonly autoScalingGroupName?: pulumi.Input<string>;
+    /** How the group's refresh replaces instances: a bake's refresh passes the same. Required with the group. */
+    readonly instanceRefreshPreferences?: InstanceRefreshPreferences;
     /** The SSM parameter the launch template resolves (`resolve:ssm:`); each bake writes its AMI id there. */
     readonly amiParameterName: pulumi.Input<string>;
     readonly amiParameterArn: pulumi.Input<string>;
@@ -61,6 +64,13 @@ export interface AmiFactoryArgs {
     backupDirectories?: string[];
     /** Extra tags for the resources created here. Default none. */
     tags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
+     * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
+     * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
+     * (the CI bootstrap's) needs it. Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** The bake-prepare script, embedded verbatim in the Command document. */
@@ -79,13 +89,30 @@ export const TERMINATE_STEP = "TerminateBuilder";
 export const TERMINATE_AFTER_CANCEL_STEP = "TerminateBuilderAfterCancel";
 /** Tag naming the automation execution that launched a builder: what termination selects by. */
 export const EXECUTION_TAG_KEY = "AutomationExecutionId";
-/** The termination step's Python (aws:executeScript), kept as a file so it can be compiled and run in tests. */
-export const TERMINATE_BUILDER_SCRIPT_PATH = path.join(__dirname, "ssm", "terminate_builder.py");
+/**
+ * The runbooks' Python steps (aws:executeScript handlers), kept as files so that they can be
+ * compiled and run in tests (tests/runbookSteps.test.ts runs each against moto) and embedded
+ * into the documents byte for byte.
+ */
+export const STEPS_DIR = path.join(__dirname, "amiFactory", "steps");
+export const STEP_SCRIPT_PATHS = {
+    terminateBuilder: path.join(STEPS_DIR, "terminate_builder.py"),
+    bakeRetention: path.join(STEPS_DIR, "bake_retention.py"),
+    tagSnapshots: path.join(STEPS_DIR, "tag_snapshots.py"),
+    instanceImaging: path.join(STEPS_DIR, "instance_imaging.py"),
+} as const;
+export const TERMINATE_BUILDER_SCRIPT_PATH = STEP_SCRIPT_PATHS.terminateBuilder;
+
+/** A step's Python as the document embeds it: the file's bytes, refused if SSM would rewrite them. */
+export function readStepScript(file: string): string {
+    const text = fs.readFileSync(file, "utf8");
+    // SSM substitutes `{{ ... }}` in every string of a document, the Script input included.
+    if (text.includes("{{")) throw new Error(`${path.basename(file)} must not contain '{{' (SSM would treat it as a parameter reference)`);
+    return text;
+}
 
 export function readTerminateBuilderScript(): string {
-    const text = fs.readFileSync(TERMINATE_BUILDER_SCRIPT_PATH, "utf8");
-    if (text.includes("{{")) throw new Error("terminate_builder.py must not contain '{{' (SSM would treat it as a parameter reference)");
-    return text;
+    return readStepScript(STEP_SCRIPT_PATHS.terminateBuilder);
 }
 /** Space-separated dnf names, or empty: substituted into shell inside single quotes, so no quotes or metacharacters. */
 export const PACKAGES_PATTERN = "^$|^[A-Za-z0-9][A-Za-z0-9._+-]*( [A-Za-z0-9][A-Za-z0-9._+-]*)*$";
@@ -181,58 +208,42 @@ export interface BakeRunbookOptions {
     /** Absent: no instance refresh step can run (the branch defaults to skipping it). */
     autoScalingGroupName?: string;
     instanceRefresh: boolean;
+    /** The group's refresh preferences (WebTier.instanceRefreshPreferences). Required when the runbook may refresh. */
+    instanceRefreshPreferences?: InstanceRefreshPreferences;
     keepImages: number;
     logsBucketName: string;
     logsPrefix: string;
-    /** Python of the termination step. Default: components/ssm/terminate_builder.py. */
+    /** Python of the termination step. Default: components/amiFactory/steps/terminate_builder.py. */
     terminateScript?: string;
     /** The prepare document takes a `Release` (the web tier's app is baked). */
     bakesRelease?: boolean;
 }
 
-/** Keeps the newest N available images of this stack's kind; deregisters the rest and deletes their snapshots. */
-export const BAKE_RETENTION_SCRIPT = `import boto3
+/**
+ * The Preferences of the refresh a bake starts: the group's own (AWS keeps none on the group:
+ * each StartInstanceRefresh call brings its own, else AWS's defaults and no alarms; API
+ * Reference, StartInstanceRefresh: https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html),
+ * except SkipMatching, which must be false: a bake changes no launch template version (the
+ * ImageId is `resolve:ssm:`), and "if you enable skip matching, but none of these are changing,
+ * the instance refresh will succeed immediately without replacing any instances" (EC2 Auto
+ * Scaling User Guide, "Use an instance refresh with skip matching":
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh-skip-matching.html).
+ * No AutoRollback: AWS refuses it with an SSM-parameter ImageId (RefreshPreferences).
+ */
+export function bakeRefreshPreferences(p: InstanceRefreshPreferences): Record<string, unknown> {
+    return {
+        MinHealthyPercentage: p.minHealthyPercentage,
+        InstanceWarmup: p.instanceWarmupSeconds,
+        SkipMatching: false,
+        ...(p.alarmNames.length > 0 ? { AlarmSpecification: { Alarms: [...p.alarmNames] } } : {}),
+    };
+}
 
+/** Keeps the newest N available images of this stack's kind; deregisters the rest and deletes their snapshots (components/amiFactory/steps/bake_retention.py). */
+export const BAKE_RETENTION_SCRIPT = readStepScript(STEP_SCRIPT_PATHS.bakeRetention);
 
-def handler(events, context):
-    ec2 = boto3.client("ec2")
-    keep = int(events["Keep"])
-    filters = [
-        {"Name": "tag:Stack", "Values": [events["Stack"]]},
-        {"Name": "tag:CreatedBy", "Values": [events["CreatedBy"]]},
-    ]
-    images = []
-    for page in ec2.get_paginator("describe_images").paginate(Owners=["self"], Filters=filters):
-        images.extend(page["Images"])
-    available = sorted((i for i in images if i["State"] == "available"), key=lambda i: i["CreationDate"], reverse=True)
-    protected = {events.get("CurrentImageId", "")}
-    deregistered, deleted = [], []
-    for image in available[keep:]:
-        if image["ImageId"] in protected:
-            continue
-        snapshots = [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", []) if "SnapshotId" in m.get("Ebs", {})]
-        ec2.deregister_image(ImageId=image["ImageId"])
-        deregistered.append(image["ImageId"])
-        for snapshot in snapshots:
-            ec2.delete_snapshot(SnapshotId=snapshot)
-            deleted.append(snapshot)
-    print("kept", [i["ImageId"] for i in available[:keep]], "deregistered", deregistered, "deleted snapshots", deleted)
-    return {"Deregistered": deregistered, "DeletedSnapshots": deleted}
-`;
-
-/** aws:createImage cannot tag; the snapshots need the Stack tag for the retention's scoped DeleteSnapshot. */
-export const TAG_SNAPSHOTS_SCRIPT = `import boto3
-
-
-def handler(events, context):
-    ec2 = boto3.client("ec2")
-    image = ec2.describe_images(ImageIds=[events["ImageId"]])["Images"][0]
-    snapshots = [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", []) if "SnapshotId" in m.get("Ebs", {})]
-    tags = [{"Key": k, "Value": v} for k, v in sorted(events["Tags"].items())]
-    if snapshots:
-        ec2.create_tags(Resources=snapshots, Tags=tags)
-    return {"SnapshotIds": snapshots}
-`;
+/** aws:createImage cannot tag; the snapshots need the Stack tag for the retention's scoped DeleteSnapshot (components/amiFactory/steps/tag_snapshots.py). */
+export const TAG_SNAPSHOTS_SCRIPT = readStepScript(STEP_SCRIPT_PATHS.tagSnapshots);
 
 const guarded = (step: SsmStep): SsmStep => ({ ...step, onFailure: `step:${TERMINATE_STEP}`, onCancel: `step:${TERMINATE_STEP}`, isCritical: true });
 
@@ -291,6 +302,9 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
         ...(o.bakesRelease ? { Release: "{{ Release }}" } : {}),
     };
     const refresh = o.instanceRefresh && o.autoScalingGroupName !== undefined;
+    if (refresh && !o.instanceRefreshPreferences) {
+        throw new Error("bake runbook: an instance refresh needs the group's refresh preferences (WebTier.instanceRefreshPreferences); AWS would otherwise run it with its defaults and no alarms");
+    }
     const mainSteps: SsmStep[] = [
         {
             name: "ResolveSourceAmi",
@@ -419,6 +433,7 @@ export function bakeRunbookContent(o: BakeRunbookOptions): SsmDocumentContent {
                 // Without a group (single mode) the branch never comes here: InstanceRefresh defaults to false.
                 AutoScalingGroupName: o.autoScalingGroupName ?? "none",
                 Strategy: "Rolling",
+                ...(o.instanceRefreshPreferences ? { Preferences: bakeRefreshPreferences(o.instanceRefreshPreferences) } : {}),
             },
             outputs: [{ Name: "InstanceRefreshId", Selector: "$.InstanceRefreshId", Type: "String" }],
             nextStep: "ApplyRetention",
@@ -469,72 +484,8 @@ export interface ImagingRunbookOptions {
     noReboot: boolean;
 }
 
-/** Images every tagged instance of the stack and keeps the newest N available images per instance. */
-export const IMAGING_SCRIPT = `import time
-import boto3
-
-
-def snapshots_of(image):
-    return [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", []) if "SnapshotId" in m.get("Ebs", {})]
-
-
-def handler(events, context):
-    ec2 = boto3.client("ec2")
-    stack = events["Stack"]
-    keep = int(events["Keep"])
-    no_reboot = str(events["NoReboot"]).lower() == "true"
-    filters = [
-        {"Name": "tag:" + events["TagKey"], "Values": [events["TagValue"]]},
-        {"Name": "tag:Stack", "Values": [stack]},
-        {"Name": "instance-state-name", "Values": ["running", "stopped"]},
-    ]
-    instances = []
-    for page in ec2.get_paginator("describe_instances").paginate(Filters=filters):
-        for reservation in page["Reservations"]:
-            instances.extend(i["InstanceId"] for i in reservation["Instances"])
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    created, deregistered, deleted, failed = [], [], [], []
-    for instance_id in sorted(instances):
-        tags = [
-            {"Key": "InstanceId", "Value": instance_id},
-            {"Key": "Stack", "Value": stack},
-            {"Key": "CreatedBy", "Value": events["CreatedBy"]},
-            {"Key": "Name", "Value": stack + "-" + instance_id + "-" + stamp},
-        ]
-        try:
-            image = ec2.create_image(
-                InstanceId=instance_id,
-                Name=stack + "-" + instance_id + "-" + stamp,
-                Description="Scheduled image of " + instance_id,
-                NoReboot=no_reboot,
-                TagSpecifications=[{"ResourceType": "image", "Tags": tags}, {"ResourceType": "snapshot", "Tags": tags}],
-            )
-            created.append(image["ImageId"])
-        except Exception as err:  # one instance must not stop the others
-            print("create_image failed for", instance_id, err)
-            failed.append(instance_id)
-            continue
-        # Only available images count: the one just started is pending, and a failed new
-        # image must never cost an old good one.
-        own = [
-            {"Name": "tag:Stack", "Values": [stack]},
-            {"Name": "tag:CreatedBy", "Values": [events["CreatedBy"]]},
-            {"Name": "tag:InstanceId", "Values": [instance_id]},
-            {"Name": "state", "Values": ["available"]},
-        ]
-        images = ec2.describe_images(Owners=["self"], Filters=own)["Images"]
-        images.sort(key=lambda i: i["CreationDate"], reverse=True)
-        for old in images[keep:]:
-            ec2.deregister_image(ImageId=old["ImageId"])
-            deregistered.append(old["ImageId"])
-            for snapshot in snapshots_of(old):
-                ec2.delete_snapshot(SnapshotId=snapshot)
-                deleted.append(snapshot)
-    print("created", created, "deregistered", deregistered, "deleted snapshots", deleted, "failed", failed)
-    if failed:
-        raise Exception("imaging failed for " + ", ".join(failed))
-    return {"Created": created, "Deregistered": deregistered, "DeletedSnapshots": deleted}
-`;
+/** Images every tagged instance of the stack and keeps the newest N available images per instance (components/amiFactory/steps/instance_imaging.py). */
+export const IMAGING_SCRIPT = readStepScript(STEP_SCRIPT_PATHS.instanceImaging);
 
 /** The instance imaging runbook (pure: exported for tests). */
 export function imagingRunbookContent(o: ImagingRunbookOptions): SsmDocumentContent {
@@ -711,6 +662,9 @@ export function serviceRolePolicy(o: ServiceRolePolicyOptions): Record<string, u
     if (o.autoScalingGroupName !== undefined) {
         statements.push({
             // Group ARNs carry a generated UUID; IAM's documented form matches it with "*" and names the group exactly.
+            // The refresh's alarms need nothing more of the caller: the Service Authorization Reference lists
+            // no dependent actions for StartInstanceRefresh, and Auto Scaling reads the alarms with its own
+            // service-linked role (AutoScalingServiceRolePolicy holds cloudwatch:DescribeAlarms).
             Sid: "RefreshWebTier",
             Effect: "Allow",
             Action: "autoscaling:StartInstanceRefresh",
@@ -831,6 +785,7 @@ export class AmiFactory extends pulumi.ComponentResource {
                 description: `SSM Automation: bakes and images the ${args.stack} web tier AMIs`,
                 assumeRolePolicy: pulumi.all([partition, identity.accountId]).apply(([p, account]) => JSON.stringify(serviceRoleTrustPolicy(p, args.region, account))),
                 maxSessionDuration: 3600 * 4,
+                permissionsBoundary: args.permissionsBoundary,
                 tags,
             },
             { parent: this },
@@ -888,6 +843,7 @@ export class AmiFactory extends pulumi.ComponentResource {
                                 amiParameterName: parameterName,
                                 autoScalingGroupName: group,
                                 instanceRefresh: cfg.instanceRefresh,
+                                instanceRefreshPreferences: args.webTier.instanceRefreshPreferences,
                                 keepImages: cfg.keepBakedImages,
                                 logsBucketName: bucket,
                                 logsPrefix: this.bakeLogsPrefix.replace(/\/$/, ""),

@@ -213,17 +213,30 @@ export function readDeployScript(): string {
     return text;
 }
 
+/** Attempts at installing nginx before the boot (or the bake) gives up: 20, 40 then 60 s apart. */
+export const NGINX_INSTALL_ATTEMPTS = 4;
+
 /**
  * Shell lines that install the default app: nginx (when the image lacks it: the stock image
- * before the first bake), the config, the unit, deploy.sh and, when no release is current yet,
- * the built-in one; then start the app. Idempotent: user data runs them at every first boot of
- * an instance, the bake once on the builder.
+ * before the first bake; a repository that fails is tried again, then the script exits 1), the
+ * config, the unit, deploy.sh and, when no release is current yet, the built-in one. They do not
+ * start the app: the boot installs the stack's current release first (bootReleaseLines), so an
+ * instance never serves the placeholder, or an old baked release, while the current one is
+ * fetched; and the bake leaves the unit disabled, so an instance of the baked image does not
+ * start it before its user data has run. Idempotent: user data runs them at every first boot of
+ * an instance (and again on a single instance's retries), the bake once on the builder.
  */
 export function appSetupLines(o: AppOptions, deployScript: string): string[] {
     const releaseDir = `${APP_DIR}/releases/${DEFAULT_RELEASE}`;
     const files = defaultReleaseFiles(o.healthPath);
     return [
-        "rpm -q nginx >/dev/null 2>&1 || dnf -y install nginx",
+        "nginx_tries=0",
+        "until rpm -q nginx >/dev/null 2>&1 || dnf -y install nginx; do",
+        "  nginx_tries=$((nginx_tries + 1))",
+        `  if [ "$nginx_tries" -ge ${NGINX_INSTALL_ATTEMPTS} ]; then echo "platform-app: installing nginx failed $nginx_tries times" >&2; exit 1; fi`,
+        '  echo "platform-app: installing nginx failed; again in $((nginx_tries * 20))s" >&2',
+        "  sleep $((nginx_tries * 20))",
+        "done",
         // The stock unit would serve nginx's own site on port 80: only platform-app.service runs nginx.
         "systemctl disable --now nginx.service >/dev/null 2>&1 || true",
         ...writeFileLines(APP_CONFIG_PATH, nginxConfig(o), "0644"),
@@ -236,8 +249,6 @@ export function appSetupLines(o: AppOptions, deployScript: string): string[] {
         `  ln -sfn releases/${DEFAULT_RELEASE} ${APP_DIR}/current`,
         "fi",
         "systemctl daemon-reload",
-        `systemctl enable ${APP_SERVICE}`,
-        `systemctl restart ${APP_SERVICE}`,
     ];
 }
 
@@ -254,17 +265,89 @@ function deployArgs(o: AppOptions, source: ReleaseSource): string {
 }
 
 /**
- * Boot: install the stack's current release when one is set (s3://<bucket>/<prefix>/current).
- * A current release that cannot be installed stops the app, so the instance fails its health
- * check and is replaced rather than serving an old or placeholder release next to the others.
+ * What a failed boot does, by what happens to the instance next:
+ * - `replace` (an Auto Scaling group): leave nothing serving, so the load balancer's health checks
+ *   fail and the group replaces the instance rather than let it serve another version;
+ * - `retry` (a single instance, which nothing replaces): keep serving what is installed and run
+ *   the whole, idempotent boot script again later, a bounded number of times.
  */
-export function bootReleaseLines(o: AppOptions, source: ReleaseSource): string[] {
+export type BootFailure = "replace" | "retry";
+
+/** Deploy exit codes worth another try at boot: unexpected (1), S3 (4), another deploy running (9). */
+export const TRANSIENT_DEPLOY_EXIT_CODES = [1, 4, 9] as const;
+/** Seconds between the boot's attempts at reading the current release (exit 4): S3 unreachable, or the role's access not yet visible. */
+export const BOOT_RELEASE_RETRY_DELAYS = [5, 10, 20, 40] as const;
+/** Runs of the boot script a single instance makes before it gives up (the first boot included). */
+export const BOOT_ATTEMPTS = 6;
+/** Seconds before a single instance's next boot attempt: 1, 2, 4, 8, then 15 min (about 30 min in all). */
+export function bootRetryDelaySeconds(attempt: number): number {
+    return Math.min(60 * 2 ** (attempt - 1), 900);
+}
+/** The transient units a single instance's boot retries run as (`journalctl -u 'platform-boot-retry-*'`). */
+export const BOOT_RETRY_UNIT = "platform-boot-retry";
+
+/**
+ * The boot script's first lines: an EXIT trap that handles any failure under `set -e` (nginx that
+ * would not install, an S3 read that kept failing, anything unexpected) the way `onFailure` says.
+ * `retry` re-runs the script itself (cloud-init runs it from a file: `$0`) as a transient systemd
+ * timer, with PLATFORM_BOOT_ATTEMPT counting the runs; the journal keeps each run's output.
+ */
+export function bootFailureLines(onFailure: BootFailure): string[] {
+    if (onFailure === "replace") {
+        return [
+            "boot_exit() {",
+            '  [ "$1" -eq 0 ] && return 0',
+            `  echo "platform-boot: failed (exit $1): stopping ${APP_SERVICE} so the group replaces this instance" >&2`,
+            `  systemctl stop ${APP_SERVICE} || true`,
+            "}",
+            "trap 'boot_exit $?' EXIT",
+        ];
+    }
     return [
-        `if ! bash ${DEPLOY_SCRIPT_PATH} ${deployArgs(o, source)} --release current --missing-ok; then`,
-        `  echo "platform-app: the stack's current release could not be installed; stopping ${APP_SERVICE} so this instance is replaced" >&2`,
-        `  systemctl stop ${APP_SERVICE}`,
-        "  exit 1",
-        "fi",
+        "boot_attempt=${PLATFORM_BOOT_ATTEMPT:-1}",
+        "boot_exit() {",
+        '  [ "$1" -eq 0 ] && return 0',
+        `  systemctl enable --now ${APP_SERVICE} || true`,
+        `  if [ "$boot_attempt" -ge ${BOOT_ATTEMPTS} ]; then echo "platform-boot: attempt $boot_attempt failed (exit $1), giving up: fix the cause, then run bash $(readlink -f "$0")" >&2; return 0; fi`,
+        `  local delay=$((boot_attempt < 5 ? 60 << (boot_attempt - 1) : 900))`,
+        '  echo "platform-boot: attempt $boot_attempt failed (exit $1): serving what is installed, next attempt in ${delay}s" >&2',
+        `  systemd-run --unit "${BOOT_RETRY_UNIT}-$boot_attempt" --on-active="$delay" --setenv=PLATFORM_BOOT_ATTEMPT=$((boot_attempt + 1)) --setenv=HOME=/root /bin/bash "$(readlink -f "$0")" ||`,
+        '    echo "platform-boot: could not schedule the next attempt" >&2',
+        "}",
+        "trap 'boot_exit $?' EXIT",
+    ];
+}
+
+/**
+ * Boot: install the stack's current release when one is set (s3://<bucket>/<prefix>/current),
+ * before the app's first start, then start it. The first S3 reads are retried (exit 4): a new
+ * instance can boot before S3 answers or before IAM shows it the role's grants (IAM User Guide,
+ * "Changes that I make are not always immediately visible"). A release that cannot be installed:
+ * `replace` exits 1 (the trap stops the app); `retry` exits 1 when another try may pass (the
+ * trap serves what is installed and schedules the retry), and otherwise (not found, checksum,
+ * archive, unhealthy) keeps serving what is installed until someone deploys a fixed release.
+ */
+export function bootReleaseLines(o: AppOptions, source: ReleaseSource, onFailure: BootFailure = "replace"): string[] {
+    const failed = (then = "") => `echo "platform-app: the stack's current release could not be installed (deploy.sh exit $release_rc)${then}" >&2`;
+    return [
+        `for delay in ${BOOT_RELEASE_RETRY_DELAYS.join(" ")} -; do`,
+        "  release_rc=0",
+        `  bash ${DEPLOY_SCRIPT_PATH} ${deployArgs(o, source)} --release current --missing-ok || release_rc=$?`,
+        '  if [ "$release_rc" -ne 4 ] || [ "$delay" = - ]; then break; fi',
+        '  echo "platform-app: reading the current release failed (exit 4): again in ${delay}s" >&2',
+        '  sleep "$delay"',
+        "done",
+        ...(onFailure === "replace"
+            ? ['if [ "$release_rc" -ne 0 ]; then', `  ${failed()}`, "  exit 1", "fi"]
+            : [
+                  'case $release_rc in',
+                  "  0) ;;",
+                  `  ${TRANSIENT_DEPLOY_EXIT_CODES.join(" | ")}) ${failed()}; exit 1 ;;`,
+                  `  *) ${failed(": serving what is installed; fix the release, then npm run ops -- deploy")} ;;`,
+                  "esac",
+              ]),
+        `systemctl enable ${APP_SERVICE}`,
+        `systemctl start ${APP_SERVICE}`,
     ];
 }
 

@@ -45,6 +45,12 @@ export interface BackupArgs {
     metricsNamespace?: string;
     /** Extra tags on the documents and the association. Default none. */
     tags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) on the one role created here, the drill
+     * runbook's (IAM User Guide, "Permissions boundaries for IAM entities"): a deploy role that
+     * may create roles only with a boundary (the CI bootstrap's) needs it. Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** What granting output uploads needs of the logs bucket (PrivateBucket has it). */
@@ -381,6 +387,7 @@ export class Backup extends pulumi.ComponentResource {
                 description: `SSM Automation: runs the ${stack} restore drill on one instance`,
                 // Only Automation executions of this account and region may assume it (confused deputy).
                 assumeRolePolicy: serviceTrustPolicy("ssm.amazonaws.com", { sourceAccount: account, sourceArn: pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:automation-execution/*` }),
+                permissionsBoundary: args.permissionsBoundary,
                 tags,
             },
             { parent: this },

@@ -50,6 +50,11 @@ export interface PrivateBucketArgs {
     logDelivery?: boolean;
     /** Extra tags for the bucket, its key and its replication role. Default none. */
     tags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) on the replication role, when `replication` is
+     * set (IAM User Guide, "Permissions boundaries for IAM entities"). Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** The three grant kinds; the kind is part of the grant's names. */
@@ -359,6 +364,7 @@ export class PrivateBucket extends pulumi.ComponentResource {
             {
                 description: `S3 replication of ${name} into ${replication.region}`,
                 assumeRolePolicy: serviceTrustPolicy("s3.amazonaws.com", { sourceAccount: account }),
+                permissionsBoundary: args.permissionsBoundary,
                 tags,
             },
             { parent: this },

@@ -40,6 +40,13 @@ export interface DatabaseArgs {
      * Default `{}` (the provider's default tags still apply).
      */
     tags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
+     * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
+     * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
+     * (the CI bootstrap's) needs it. Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** The parameter that makes the server refuse connections without TLS, per engine. */
@@ -152,6 +159,7 @@ export class Database extends pulumi.ComponentResource {
                 {
                     description: `${identifier}: RDS enhanced monitoring publishes OS metrics to CloudWatch Logs`,
                     assumeRolePolicy: serviceTrustPolicy("monitoring.rds.amazonaws.com", { sourceAccount: account }),
+                    permissionsBoundary: args.permissionsBoundary,
                     tags,
                 },
                 { parent: this },

@@ -31,6 +31,13 @@ export interface NetworkArgs {
     databasePort?: number;
     /** Extra tags for the resources created here. */
     tags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
+     * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
+     * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
+     * (the CI bootstrap's) needs it. Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 const DEFAULT_MASKS: Record<SubnetTier, number> = { public: 24, private: 20, isolated: 24 };
@@ -157,6 +164,11 @@ export class Network extends pulumi.ComponentResource {
         ingress("app-in-alb", { securityGroupId: app.id, ipProtocol: "tcp", fromPort: appPort, toPort: appPort, referencedSecurityGroupId: alb.id, description: "From the load balancer" });
         // HTTPS out: SSM, S3 (through the gateway endpoint) and the OS package repositories.
         egress("app-out-https", { securityGroupId: app.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: ANYWHERE_V4, description: "HTTPS to AWS APIs and package repositories" });
+        // HTTP to S3 only (the region's S3 prefix list, the gateway endpoint's): before each command-output
+        // upload the SSM agent looks the bucket's region up with a plain-HTTP HEAD
+        // (amazon-ssm-agent agent/s3util: GetS3Header tries http:// first, with retries, then https://);
+        // with 443 alone every upload first waits for those connections to time out.
+        egress("app-out-s3-http", { securityGroupId: app.id, ipProtocol: "tcp", fromPort: 80, toPort: 80, prefixListId: s3Endpoint.prefixListId, description: "HTTP to S3 only: the SSM agent's bucket-region lookup" });
         egress("app-out-db", { securityGroupId: app.id, ipProtocol: "tcp", fromPort: databasePort, toPort: databasePort, referencedSecurityGroupId: db.id, description: "To the database tier" });
         ingress("db-in-app", { securityGroupId: db.id, ipProtocol: "tcp", fromPort: databasePort, toPort: databasePort, referencedSecurityGroupId: app.id, description: "From the app tier" });
 
@@ -184,7 +196,7 @@ export class Network extends pulumi.ComponentResource {
 
         const flowLogs = args.flowLogs ?? { enabled: true, retentionDays: 30, trafficType: "ALL" as const };
         if (flowLogs.enabled) {
-            this.createFlowLogs(name, vpc.vpcId, flowLogs, tags);
+            this.createFlowLogs(name, vpc.vpcId, flowLogs, tags, args.permissionsBoundary);
         }
 
         this.registerOutputs({
@@ -200,7 +212,7 @@ export class Network extends pulumi.ComponentResource {
         });
     }
 
-    private createFlowLogs(name: string, vpcId: pulumi.Output<string>, flowLogs: NonNullable<NetworkArgs["flowLogs"]>, tags: Record<string, string>): void {
+    private createFlowLogs(name: string, vpcId: pulumi.Output<string>, flowLogs: NonNullable<NetworkArgs["flowLogs"]>, tags: Record<string, string>, permissionsBoundary?: pulumi.Input<string>): void {
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { retentionInDays: flowLogs.retentionDays, tags }, { parent: this });
         const role = new aws.iam.Role(
@@ -208,6 +220,7 @@ export class Network extends pulumi.ComponentResource {
             {
                 description: "VPC flow logs delivery to CloudWatch Logs",
                 assumeRolePolicy: serviceTrustPolicy("vpc-flow-logs.amazonaws.com", { sourceAccount: account }),
+                permissionsBoundary,
                 tags,
             },
             { parent: this },

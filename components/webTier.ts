@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { WebTierConfig } from "../config";
 import { al2023Parameter } from "../config/webTier";
-import { AppOptions, ReleaseSource, appSetupLines, bootReleaseLines, deployDocumentContent, readDeployScript } from "./app";
+import { AppOptions, BootFailure, ReleaseSource, appSetupLines, bootFailureLines, bootReleaseLines, deployDocumentContent, readDeployScript } from "./app";
 import { backupToolPaths, checkBackupDirectories } from "./backupTools";
 import { PrivateBucket } from "./bucket";
 import { serviceTrustPolicy } from "./iam";
@@ -74,6 +74,13 @@ export interface WebTierArgs {
      * the stack's tags here. Default none.
      */
     launchTags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
+     * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
+     * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
+     * (the CI bootstrap's) needs it. Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** AWS managed policy for SSM Run Command and Session Manager (no SSH key, no inbound port). */
@@ -87,6 +94,23 @@ export const ROOT_DEVICE = "/dev/xvda";
 /** Tag key DLM selects volumes by; its value names this stack's tier (see the DLM policy). */
 export const SNAPSHOT_TAG_KEY = "SnapshotPolicy";
 
+/**
+ * How an instance refresh of the group replaces instances: the one source of truth for the
+ * group's own refresh (started by the provider when the launch template changes) and the one a
+ * bake starts (components/amiFactory.ts). AWS stores no refresh preferences on the group:
+ * StartInstanceRefresh takes them per call, and a call without them gets AWS's defaults and no
+ * alarms (EC2 Auto Scaling API Reference, StartInstanceRefresh and RefreshPreferences:
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html).
+ */
+export interface InstanceRefreshPreferences {
+    /** Percentage of the desired capacity kept InService and healthy while instances are replaced (0-100). */
+    minHealthyPercentage: number;
+    /** Seconds a new instance gets after it is InService before the refresh replaces the next one. */
+    instanceWarmupSeconds: number;
+    /** CloudWatch alarms that fail the refresh when one goes into ALARM (at most 10; none: no alarm guard). */
+    alarmNames: string[];
+}
+
 /** The network is IPv4-only (no IPv6 ranges on the VPC or subnets), so is the load balancer. */
 const LOAD_BALANCER_IP_ADDRESS_TYPE = "ipv4";
 /** Seconds a new instance gets to boot and pass the health check before it counts as unhealthy. */
@@ -99,7 +123,9 @@ const ANYWHERE_V4 = "0.0.0.0/0";
  * the private subnets behind an Application Load Balancer, with an instance role reachable
  * through SSM only (no key pair, no SSH), least-privilege bucket grants and scheduled EBS
  * snapshots. `config.mode: single` replaces the group and the load balancer by one instance
- * with an Elastic IP in a public subnet for the smallest dev setups.
+ * with an Elastic IP in a public subnet for the smallest dev setups. A change to the user data
+ * (app settings, backup directories, the boot script itself) replaces that instance, as it
+ * replaces the group's instances through a new template version: user data only runs at first boot.
  */
 export class WebTier extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
@@ -130,6 +156,8 @@ export class WebTier extends pulumi.ComponentResource {
     readonly targetGroupArn?: pulumi.Output<string>;
     /** For CloudWatch `TargetGroup` dimensions. */
     readonly targetGroupArnSuffix?: pulumi.Output<string>;
+    /** How the group's instance refresh replaces instances; a bake's refresh passes the same (AmiFactory). */
+    readonly instanceRefreshPreferences?: InstanceRefreshPreferences;
     /** The Command document that installs a release on an instance (`npm run ops -- deploy`). */
     readonly deployDocumentName: pulumi.Output<string>;
     /** Where the stack's releases are: the bucket and the key prefix. */
@@ -157,6 +185,9 @@ export class WebTier extends pulumi.ComponentResource {
         }
         if (args.isProduction && cfg.mode === "asg" && certificateArn === undefined) {
             throw new Error(`WebTier "${name}": production serves HTTPS only (HTTP redirects): give certificateArn (an ACM certificate in the stack's region, or the DNS component's)`);
+        }
+        if ((args.instanceRefreshAlarmNames ?? []).length > 10) {
+            throw new Error(`WebTier "${name}": an instance refresh watches at most 10 alarms (RefreshPreferences.AlarmSpecification), got ${args.instanceRefreshAlarmNames!.length}`);
         }
         if (cfg.mode === "asg" && (cfg.minSize > cfg.maxSize || cfg.desiredCapacity < cfg.minSize || cfg.desiredCapacity > cfg.maxSize)) {
             throw new Error(`WebTier "${name}": need minSize <= desiredCapacity <= maxSize (got ${cfg.minSize} <= ${cfg.desiredCapacity} <= ${cfg.maxSize})`);
@@ -191,7 +222,7 @@ export class WebTier extends pulumi.ComponentResource {
         this.releasePrefix = releasePrefix;
         this.releaseBucketName = pulumi.output(args.releasesBucket.bucketName);
 
-        const { role, profile } = this.createInstanceRole(name, args, backupPrefix, releasePrefix, tags);
+        const { role, profile, accessPolicies } = this.createInstanceRole(name, args, backupPrefix, releasePrefix, tags);
         this.role = role;
         this.roleArn = role.arn;
         this.roleName = role.name;
@@ -205,7 +236,11 @@ export class WebTier extends pulumi.ComponentResource {
         const metadataOptions = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 };
         if (args.backupDirectories) checkBackupDirectories(`WebTier "${name}"`, args.backupDirectories);
         const deployScript = readDeployScript();
-        const userData = this.releaseBucketName.apply((bucket) => Buffer.from(userDataScript({ app: this.app, releases: { bucket, prefix: releasePrefix }, deployScript, backupDirectories: args.backupDirectories })).toString("base64"));
+        // Nothing replaces a single instance, so its boot retries rather than give up the app.
+        const onBootFailure = cfg.mode === "single" ? "retry" : "replace";
+        const userData = this.releaseBucketName.apply((bucket) =>
+            Buffer.from(userDataScript({ app: this.app, releases: { bucket, prefix: releasePrefix }, deployScript, backupDirectories: args.backupDirectories, onBootFailure })).toString("base64"),
+        );
 
         const deployDocument = new aws.ssm.Document(
             `${name}-deploy`,
@@ -250,11 +285,18 @@ export class WebTier extends pulumi.ComponentResource {
                     updateDefaultVersion: true,
                     tags,
                 },
-                { parent: this },
+                // An instance reads releases and writes output from its first boot: it launches only once
+                // the role's policies exist (IAM is eventually consistent: the boot also retries its first reads).
+                { parent: this, dependsOn: accessPolicies },
             );
             this.launchTemplateId = launchTemplate.id;
             this.securityGroupId = pulumi.output(args.appSecurityGroupId);
-            const lb = this.createLoadBalancedGroup(name, args, launchTemplate, certificateArn, tags);
+            this.instanceRefreshPreferences = {
+                minHealthyPercentage: args.isProduction ? 90 : 50,
+                instanceWarmupSeconds: HEALTH_CHECK_GRACE_SECONDS,
+                alarmNames: [...(args.instanceRefreshAlarmNames ?? [])],
+            };
+            const lb = this.createLoadBalancedGroup(name, args, launchTemplate, certificateArn, this.instanceRefreshPreferences, tags);
             this.autoScalingGroupName = lb.group.name;
             this.loadBalancerArn = lb.loadBalancer.arn;
             this.loadBalancerDnsName = lb.loadBalancer.dnsName;
@@ -264,7 +306,7 @@ export class WebTier extends pulumi.ComponentResource {
             this.targetGroupArn = lb.targetGroup.arn;
             this.targetGroupArnSuffix = lb.targetGroup.arnSuffix;
         } else {
-            const single = this.createSingleInstance(name, args, amiParameter, profile, metadataOptions, userData, launchTags, volumeTags, tags);
+            const single = this.createSingleInstance(name, args, amiParameter, profile, accessPolicies, metadataOptions, userData, launchTags, volumeTags, tags);
             this.securityGroupId = single.securityGroup.id;
             this.instanceId = single.instance.id;
             this.publicIp = single.eip.publicIp;
@@ -304,29 +346,30 @@ export class WebTier extends pulumi.ComponentResource {
             {
                 description: `Instances of the ${args.stack} web tier`,
                 assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
+                permissionsBoundary: args.permissionsBoundary,
                 tags,
             },
             { parent: this },
         );
         // Shell and commands through SSM only: no key pair, no inbound port.
-        new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: SSM_CORE_POLICY_ARN }, { parent: this });
+        const ssmCore = new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: SSM_CORE_POLICY_ARN }, { parent: this });
         const profile = new aws.iam.InstanceProfile(`${name}`, { role: role.name, tags }, { parent: this });
 
-        args.uploadsBucket.grantReadWrite(role);
+        const uploads = args.uploadsBucket.grantReadWrite(role);
         // backup.sh uploads an archive and a manifest, downloads both again to verify them,
         // reads and rewrites the `latest` pointer and removes an upload that failed
         // verification; restore.sh lists and downloads snapshots. Write-only would break the
         // verify-before-commit step, so read-write, but only under this stack's prefix: an
         // instance can never touch another stack's backups.
-        args.backupBucket.grantReadWrite(role, backupPrefix);
+        const backups = args.backupBucket.grantReadWrite(role, backupPrefix);
         // deploy.sh (boot, bake, ops deploy) reads releases and the `current` pointer; listing
         // the prefix tells a missing release from a denied one. Never writes: releases are
         // uploaded by whoever runs `ops deploy`.
-        args.releasesBucket.grantRead(role, `${releasePrefix}/`);
+        const releases = args.releasesBucket.grantRead(role, `${releasePrefix}/`);
         // The SSM agent uploads the deploy command's output with the instance's credentials, and
         // checks the bucket's encryption first.
-        args.logsBucket.grantWrite(role, `ssm/deploy/${args.stack}/`);
-        new aws.iam.RolePolicy(
+        const deployOutput = args.logsBucket.grantWrite(role, `ssm/deploy/${args.stack}/`);
+        const outputEncryption = new aws.iam.RolePolicy(
             `${name}-command-output`,
             {
                 role: role.id,
@@ -337,10 +380,18 @@ export class WebTier extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        return { role, profile };
+        // What an instance uses from its first boot on: it must not launch before all of it exists.
+        return { role, profile, accessPolicies: [ssmCore, uploads, backups, releases, deployOutput, outputEncryption] };
     }
 
-    private createLoadBalancedGroup(name: string, args: WebTierArgs, launchTemplate: aws.ec2.LaunchTemplate, certificateArn: pulumi.Input<string> | undefined, tags: Record<string, string>) {
+    private createLoadBalancedGroup(
+        name: string,
+        args: WebTierArgs,
+        launchTemplate: aws.ec2.LaunchTemplate,
+        certificateArn: pulumi.Input<string> | undefined,
+        refresh: InstanceRefreshPreferences,
+        tags: Record<string, string>,
+    ) {
         const cfg = args.config;
         const targetGroup = new aws.lb.TargetGroup(
             `${name}`,
@@ -423,8 +474,10 @@ export class WebTier extends pulumi.ComponentResource {
                 instanceRefresh: {
                     strategy: "Rolling",
                     preferences: {
-                        minHealthyPercentage: args.isProduction ? 90 : 50,
-                        instanceWarmup: String(HEALTH_CHECK_GRACE_SECONDS),
+                        minHealthyPercentage: refresh.minHealthyPercentage,
+                        instanceWarmup: String(refresh.instanceWarmupSeconds),
+                        // The provider starts this refresh for a new launch template version: instances
+                        // already on it need no replacement. (A bake's refresh must not skip: see AmiFactory.)
                         skipMatching: true,
                         // No autoRollback: EC2 Auto Scaling refuses rollbacks (auto or manual) when the
                         // template's ImageId is an SSM parameter (resolve:ssm:, as here) or the group
@@ -432,9 +485,7 @@ export class WebTier extends pulumi.ComponentResource {
                         // "Undo changes with a manual or auto rollback"). A bad refresh is stopped
                         // instead: an alarm fails it, minHealthyPercentage keeps the rest of the
                         // group serving, and the fix rolls forward (README: instance refresh).
-                        ...(args.instanceRefreshAlarmNames && args.instanceRefreshAlarmNames.length > 0
-                            ? { alarmSpecification: { alarms: args.instanceRefreshAlarmNames } }
-                            : {}),
+                        ...(refresh.alarmNames.length > 0 ? { alarmSpecification: { alarms: refresh.alarmNames } } : {}),
                     },
                 },
                 tags: [
@@ -467,6 +518,7 @@ export class WebTier extends pulumi.ComponentResource {
         args: WebTierArgs,
         amiParameter: aws.ssm.Parameter,
         profile: aws.iam.InstanceProfile,
+        accessPolicies: pulumi.Resource[],
         metadataOptions: aws.types.input.ec2.InstanceMetadataOptions,
         userData: pulumi.Input<string>,
         launchTags: Record<string, string>,
@@ -504,9 +556,18 @@ export class WebTier extends pulumi.ComponentResource {
                 rootBlockDevice: { deviceName: ROOT_DEVICE, volumeType: "gp3", volumeSize: cfg.rootVolumeGb, encrypted: true, deleteOnTermination: true },
                 volumeTags,
                 userDataBase64: userData,
+                // User data runs at an instance's first boot only (EC2 User Guide, "Run commands when you
+                // launch an EC2 instance with user data input"), and the provider applies a change to it by
+                // stopping the instance, modifying the attribute and starting it again: a stop/start that
+                // changes nothing. Replace the instance instead, as a launch template change does in asg
+                // mode: the new instance boots with the new script. What it loses is its disk since the last
+                // backup (the plan diff says "replace"; `ops backup-now` first, `ops restore --from-instance
+                // <old id>` after); the Elastic IP association follows the new instance (in an EC2-VPC
+                // account AssociateAddress reassociates the address automatically).
+                userDataReplaceOnChange: true,
                 tags: launchTags,
             },
-            { parent: this, ignoreChanges: ["ami"] },
+            { parent: this, ignoreChanges: ["ami"], dependsOn: accessPolicies },
         );
         const eip = new aws.ec2.Eip(`${name}`, { domain: "vpc", tags: { ...tags, Name: `${args.stack}-${name}` } }, { parent: this });
         new aws.ec2.EipAssociation(`${name}`, { allocationId: eip.allocationId, instanceId: instance.id }, { parent: this });
@@ -520,6 +581,7 @@ export class WebTier extends pulumi.ComponentResource {
             {
                 description: `Data Lifecycle Manager: EBS snapshots of the ${args.stack} web tier`,
                 assumeRolePolicy: serviceTrustPolicy("dlm.amazonaws.com"),
+                permissionsBoundary: args.permissionsBoundary,
                 tags,
             },
             { parent: this },
@@ -570,7 +632,16 @@ export interface UserDataOptions {
      * and the backup scripts' tools installed. Default none (no backup preparation).
      */
     backupDirectories?: readonly string[];
+    /**
+     * What a boot that fails does (components/app.ts, BootFailure): `replace` stops the app so the
+     * Auto Scaling group replaces the instance; `retry` (a single instance) keeps serving what is
+     * installed and runs the script again later. Default `replace`.
+     */
+    onBootFailure?: BootFailure;
 }
+
+/** EC2 accepts at most 16 KB of user data, before base64 (RunInstances, UserData). */
+export const USER_DATA_MAX_BYTES = 16 * 1024;
 
 /** One titled part of the boot script. */
 export interface UserDataSection {
@@ -581,21 +652,25 @@ export interface UserDataSection {
 /**
  * The boot script's parts, in the order they run. Kept as separate sections so each concern is
  * added or changed on its own:
- * 1. the backup directories: instant, so they exist before any scheduled backup can run;
- * 2. the default app, started before anything is fetched, so the instance serves even when S3 is slow;
- * 3. the stack's current release, right after, so a new instance serves the placeholder as briefly
- *    as possible (a release that cannot be installed stops the app and ends the script: the
- *    instance is replaced);
- * 4. the backup tools: a package install nothing serving waits for.
+ * 1. what a failed boot does (an EXIT trap, first, so it covers every later line);
+ * 2. the backup directories: instant, so they exist before any scheduled backup can run;
+ * 3. the default app's files (nginx, config, unit, the built-in release), not yet started;
+ * 4. the stack's current release, installed before the app's first start, then the start: a
+ *    new instance never passes the load balancer's health checks with the placeholder or an old
+ *    baked release while the current one is fetched (two checks 15 s apart suffice); on a stack
+ *    that never deployed, the placeholder (with its health file) is what starts;
+ * 5. the backup tools: a package install nothing serving waits for.
  * Free of secrets: anyone allowed ec2:DescribeInstanceAttribute can read user data.
  */
 export function userDataSections(o: UserDataOptions): UserDataSection[] {
     const directories = o.backupDirectories ?? [];
     const backup = directories.length > 0;
+    const onFailure = o.onBootFailure ?? "replace";
     return [
+        { title: `a failed boot: ${onFailure === "replace" ? "stop the app, the group replaces the instance" : "serve what is installed, try again later"} (components/app.ts)`, lines: bootFailureLines(onFailure) },
         ...(backup ? [{ title: "backup directories (config backup.directories)", lines: backupDirectoriesLines(directories) }] : []),
         { title: "default app: nginx, its config and platform-app.service, the built-in release (components/app.ts)", lines: appSetupLines(o.app, o.deployScript) },
-        { title: "the stack's current release, when one is set (components/ssm/deploy.sh)", lines: bootReleaseLines(o.app, o.releases) },
+        { title: "the stack's current release, when one is set (components/ssm/deploy.sh), then the app's first start", lines: bootReleaseLines(o.app, o.releases, onFailure) },
         ...(backup ? [{ title: "backup tools (components/backupTools.ts)", lines: backupToolsLines() }] : []),
     ];
 }
@@ -625,11 +700,15 @@ export function backupToolsLines(): string[] {
 }
 
 /**
- * The boot script (EC2 user data, at most 16 KB before base64): runs once, at an instance's
- * first boot, as root. Works on the stock Amazon Linux 2023 image (it installs nginx and the
- * backup tools) and on a baked one (everything is already there and is rewritten to today's config).
+ * The boot script (EC2 user data, at most 16 KB before base64): runs at an instance's first
+ * boot, as root (and on a single instance again, on its retries). Works on the stock Amazon Linux
+ * 2023 image (it installs nginx and the backup tools) and on a baked one (everything is already
+ * there and is rewritten to today's config). Refuses to produce a script EC2 would reject.
  */
 export function userDataScript(o: UserDataOptions): string {
     const body = userDataSections(o).flatMap((s) => ["", `# --- ${s.title} ---`, ...s.lines]);
-    return ["#!/bin/bash", "set -euo pipefail", ...body, ""].join("\n");
+    const script = ["#!/bin/bash", "set -euo pipefail", ...body, ""].join("\n");
+    const bytes = Buffer.byteLength(script);
+    if (bytes > USER_DATA_MAX_BYTES) throw new Error(`web tier: the boot script is ${bytes} bytes; EC2 accepts at most ${USER_DATA_MAX_BYTES} bytes of user data`);
+    return script;
 }

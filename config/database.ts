@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { section } from "./types";
+import { checks, section } from "./types";
 
 export type Engine = "postgres" | "mysql" | "mariadb";
 
@@ -146,45 +146,37 @@ export const databaseSection = section({
         masterUsername: "platform_admin",
         iamUser: "app_user",
     }),
-    check: (db, { environment }) => {
-        const problems: Array<{ path: string; message: string }> = [];
-        const family = db.instanceClass.split(".").slice(0, 2).join(".");
-        if (!isEngine(db.engine)) {
-            // Still check version and class against every engine, so the other keys are reported too.
-            const all = Object.values(ENGINES);
-            problems.push({ path: "engine", message: `unknown engine; allowed: ${Object.keys(ENGINES).join(", ")}` });
-            if (!all.some((e) => e.versions.test(db.engineVersion))) {
-                problems.push({ path: "engineVersion", message: `is not a version of any supported engine; allowed: ${Object.entries(ENGINES).map(([n, e]) => `${n} ${e.versionHint}`).join("; ")}` });
+    check: checks<z.output<typeof databaseSchema>>(
+        (db) => !isEngine(db.engine) && { path: "engine", message: `unknown engine; allowed: ${Object.keys(ENGINES).join(", ")}` },
+        // An unknown engine still has its version and class checked against every engine, so the other keys are reported too.
+        (db) => {
+            if (isEngine(db.engine)) {
+                const engine = ENGINES[db.engine];
+                return !engine.versions.test(db.engineVersion) && { path: "engineVersion", message: `is not a ${db.engine} version; allowed: ${engine.versionHint}` };
             }
-            if (!all.some((e) => e.classFamilies.includes(family))) {
-                problems.push({ path: "instanceClass", message: `${family}.* is not offered for any supported engine` });
+            return (
+                !Object.values(ENGINES).some((e) => e.versions.test(db.engineVersion)) && {
+                    path: "engineVersion",
+                    message: `is not a version of any supported engine; allowed: ${Object.entries(ENGINES).map(([n, e]) => `${n} ${e.versionHint}`).join("; ")}`,
+                }
+            );
+        },
+        (db) => {
+            const family = db.instanceClass.split(".").slice(0, 2).join(".");
+            if (isEngine(db.engine)) {
+                const engine = ENGINES[db.engine];
+                return !engine.classFamilies.includes(family) && { path: "instanceClass", message: `${family}.* is not offered for current ${db.engine}; allowed families: ${engine.classFamilies.join(", ")}` };
             }
-        } else {
-            const engine = ENGINES[db.engine];
-            if (!engine.versions.test(db.engineVersion)) {
-                problems.push({ path: "engineVersion", message: `is not a ${db.engine} version; allowed: ${engine.versionHint}` });
-            }
-            if (!engine.classFamilies.includes(family)) {
-                problems.push({ path: "instanceClass", message: `${family}.* is not offered for current ${db.engine}; allowed families: ${engine.classFamilies.join(", ")}` });
-            }
-        }
-        if (db.allocatedStorageGb < MIN_STORAGE_GB) {
-            problems.push({ path: "allocatedStorageGb", message: `must be at least ${MIN_STORAGE_GB} GiB, the gp3 minimum for ${db.engine}` });
-        }
-        if (db.maxAllocatedStorageGb < db.allocatedStorageGb) {
-            problems.push({ path: "maxAllocatedStorageGb", message: `must be at least allocatedStorageGb (${db.allocatedStorageGb})` });
-        }
-        if (environment === "prod" && db.backupRetentionDays < 14) {
-            problems.push({ path: "backupRetentionDays", message: "must be at least 14 days in prod" });
-        }
-        const windowsValid = /^\d/.test(db.backupWindow) && /^[a-z]/.test(db.maintenanceWindow);
-        if (windowsValid) {
-            if (windowMinutes(db.backupWindow) < 30) problems.push({ path: "backupWindow", message: "must be at least 30 minutes long" });
-            if (windowMinutes(db.maintenanceWindow) < 30) problems.push({ path: "maintenanceWindow", message: "must be at least 30 minutes long" });
-            if (windowsOverlap(db.backupWindow, db.maintenanceWindow)) {
-                problems.push({ path: "maintenanceWindow", message: `overlaps the backup window ${db.backupWindow}; RDS requires them to be disjoint` });
-            }
-        }
-        return problems;
-    },
+            return !Object.values(ENGINES).some((e) => e.classFamilies.includes(family)) && { path: "instanceClass", message: `${family}.* is not offered for any supported engine` };
+        },
+        (db) => db.allocatedStorageGb < MIN_STORAGE_GB && { path: "allocatedStorageGb", message: `must be at least ${MIN_STORAGE_GB} GiB, the gp3 minimum for ${db.engine}` },
+        (db) => db.maxAllocatedStorageGb < db.allocatedStorageGb && { path: "maxAllocatedStorageGb", message: `must be at least allocatedStorageGb (${db.allocatedStorageGb})` },
+        (db, { environment }) => environment === "prod" && db.backupRetentionDays < 14 && { path: "backupRetentionDays", message: "must be at least 14 days in prod" },
+        (db) => /^\d/.test(db.backupWindow) && windowMinutes(db.backupWindow) < 30 && { path: "backupWindow", message: "must be at least 30 minutes long" },
+        (db) => /^[a-z]/.test(db.maintenanceWindow) && windowMinutes(db.maintenanceWindow) < 30 && { path: "maintenanceWindow", message: "must be at least 30 minutes long" },
+        (db) =>
+            /^\d/.test(db.backupWindow) &&
+            /^[a-z]/.test(db.maintenanceWindow) &&
+            windowsOverlap(db.backupWindow, db.maintenanceWindow) && { path: "maintenanceWindow", message: `overlaps the backup window ${db.backupWindow}; RDS requires them to be disjoint` },
+    ),
 });

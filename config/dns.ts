@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { section } from "./types";
+import { checks, section } from "./types";
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const subdomainOk = (subdomain: string) => subdomain === "" || LABEL.test(subdomain);
 
 /** True for a lower-case DNS name of two or more valid labels, at most 253 characters. */
 export function isDnsName(name: string): boolean {
@@ -51,30 +52,18 @@ export const dnsSection = section({
         failover: environment === "prod",
         privateZoneName: `${stack.toLowerCase().replace(/[^a-z0-9-]/g, "-")}.internal`,
     }),
-    check: (dns) => {
-        const problems: Array<{ path: string; message: string }> = [];
-        // Here rather than in the schema: a schema error would skip this function, and one
-        // config error must name every DNS problem at once.
-        const parentOk = isDnsName(dns.parentDomain);
-        if (!parentOk) {
-            problems.push({ path: "parentDomain", message: "must be a valid DNS name such as example.com (lower-case labels of letters, digits and '-')" });
-        }
-        const subdomainOk = dns.subdomain === "" || LABEL.test(dns.subdomain);
-        if (!subdomainOk) {
-            problems.push({ path: "subdomain", message: "must be one DNS label: lower-case letters, digits and '-', not starting or ending with '-'" });
-        }
-        if (!isDnsName(dns.privateZoneName)) {
-            problems.push({ path: "privateZoneName", message: "must be a valid DNS name such as dev.internal" });
-        }
-        if (dns.failover && !(dns.healthCheck.enabled && dns.healthCheck.path)) {
-            problems.push({ path: "healthCheck.path", message: "failover needs a health check: set healthCheck.enabled true and a path starting with /" });
-        }
-        if (dns.healthCheck.path !== undefined && !/^\/\S*$/.test(dns.healthCheck.path)) {
-            problems.push({ path: "healthCheck.path", message: 'must start with "/" and contain no spaces' });
-        }
-        if (parentOk && subdomainOk && dns.subdomain && !isDnsName(`${dns.subdomain}.${dns.parentDomain}`)) {
-            problems.push({ path: "subdomain", message: `${dns.subdomain}.${dns.parentDomain} is longer than a DNS name may be (253 characters)` });
-        }
-        return problems;
-    },
+    // Here rather than in the schema: a schema error would skip these checks, and one config
+    // error must name every DNS problem at once.
+    check: checks<z.output<typeof dnsSchema>>(
+        (dns) => !isDnsName(dns.parentDomain) && { path: "parentDomain", message: "must be a valid DNS name such as example.com (lower-case labels of letters, digits and '-')" },
+        (dns) => !subdomainOk(dns.subdomain) && { path: "subdomain", message: "must be one DNS label: lower-case letters, digits and '-', not starting or ending with '-'" },
+        (dns) => !isDnsName(dns.privateZoneName) && { path: "privateZoneName", message: "must be a valid DNS name such as dev.internal" },
+        (dns) => dns.failover && !(dns.healthCheck.enabled && dns.healthCheck.path) && { path: "healthCheck.path", message: "failover needs a health check: set healthCheck.enabled true and a path starting with /" },
+        (dns) => dns.healthCheck.path !== undefined && !/^\/\S*$/.test(dns.healthCheck.path) && { path: "healthCheck.path", message: 'must start with "/" and contain no spaces' },
+        (dns) =>
+            isDnsName(dns.parentDomain) &&
+            subdomainOk(dns.subdomain) &&
+            dns.subdomain !== "" &&
+            !isDnsName(`${dns.subdomain}.${dns.parentDomain}`) && { path: "subdomain", message: `${dns.subdomain}.${dns.parentDomain} is longer than a DNS name may be (253 characters)` },
+    ),
 });

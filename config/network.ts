@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { layoutSubnets, parseCidr } from "../components/subnetLayout";
-import { section } from "./types";
+import { checks, section } from "./types";
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -54,18 +54,14 @@ export const networkSection = section({
         interfaceEndpointAzCount: environment === "prod" ? 3 : 1,
         flowLogs: { enabled: true, retentionDays: environment === "prod" ? 365 : 14, trafficType: environment === "prod" ? "ALL" : "REJECT" },
     }),
-    check: (network, { environment }) => {
-        const problems: Array<{ path: string; message: string }> = [];
-        const layout = layoutSubnets(network.vpcCidr, network.azCount, network.subnetMasks);
-        if (Array.isArray(layout)) {
-            problems.push(...layout.map((message) => ({ path: "subnetMasks", message })));
-        }
-        if (network.interfaceEndpointAzCount > network.azCount) {
-            problems.push({ path: "interfaceEndpointAzCount", message: `must not exceed azCount (${network.azCount})` });
-        }
-        if (environment === "prod" && network.natGateways === "single") {
-            problems.push({ path: "natGateways", message: 'a single NAT gateway is a single point of failure: prod must use "onePerAz" (or "none" with interface endpoints)' });
-        }
-        return problems;
-    },
+    check: checks<z.output<typeof networkSchema>>(
+        (network) => {
+            const layout = layoutSubnets(network.vpcCidr, network.azCount, network.subnetMasks);
+            return Array.isArray(layout) ? layout.map((message) => ({ path: "subnetMasks", message })) : undefined;
+        },
+        (network) => network.interfaceEndpointAzCount > network.azCount && { path: "interfaceEndpointAzCount", message: `must not exceed azCount (${network.azCount})` },
+        (network, { environment }) =>
+            environment === "prod" &&
+            network.natGateways === "single" && { path: "natGateways", message: 'a single NAT gateway is a single point of failure: prod must use "onePerAz" (or "none" with interface endpoints)' },
+    ),
 });

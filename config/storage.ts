@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { freshnessWindow } from "../components/freshness";
-import { absolutePath, associationSchedule, section } from "./types";
+import { absolutePath, associationSchedule, checks, Finding, section } from "./types";
 
 const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as us-west-2");
 
@@ -43,8 +43,9 @@ export const bucketsSection = section({
         abortIncompleteMultipartDays: 7,
         logsExpireAfterDays: environment === "prod" ? 365 : 90,
     }),
-    check: (buckets) =>
-        buckets.kmsKeyArn !== undefined && buckets.encryption !== "kms" ? [{ path: "kmsKeyArn", message: 'needs encryption "kms" (SSE-S3 buckets use no KMS key)' }] : [],
+    check: checks<z.output<typeof bucketsSchema>>(
+        (buckets) => buckets.kmsKeyArn !== undefined && buckets.encryption !== "kms" && { path: "kmsKeyArn", message: 'needs encryption "kms" (SSE-S3 buckets use no KMS key)' },
+    ),
 });
 
 /** The nightly restore drill (components/ssm/drill.sh through its runbook). */
@@ -111,28 +112,33 @@ export const backupSection = section({
         // Daily, after the night's backups (prod's 04:00 run, dev's 02:00 one).
         drill: { enabled: true, schedule: environment === "prod" ? "cron(30 5 * * ? *)" : "cron(30 6 * * ? *)", timeoutSeconds: 7200, mode: "auto", reserveBytes: 1024 ** 3 },
     }),
-    check: (backup) => {
-        const problems: Array<{ path: string; message: string }> = [];
-        if (backup.glacierAfterDays <= backup.infrequentAccessAfterDays) {
-            problems.push({ path: "glacierAfterDays", message: `must be greater than infrequentAccessAfterDays (${backup.infrequentAccessAfterDays})` });
-        }
-        if (backup.expireAfterDays !== 0 && backup.expireAfterDays <= backup.glacierAfterDays) {
-            problems.push({ path: "expireAfterDays", message: `must be 0 (keep) or greater than glacierAfterDays (${backup.glacierAfterDays})` });
-        }
-        if (backup.objectLock.enabled && backup.expireAfterDays !== 0 && backup.expireAfterDays < backup.objectLock.days) {
-            problems.push({ path: "objectLock.days", message: `must not exceed expireAfterDays (${backup.expireAfterDays}): locked objects cannot expire` });
-        }
+    check: checks<z.output<typeof backupSchema>>(
+        (backup) => backup.glacierAfterDays <= backup.infrequentAccessAfterDays && { path: "glacierAfterDays", message: `must be greater than infrequentAccessAfterDays (${backup.infrequentAccessAfterDays})` },
+        (backup) =>
+            backup.expireAfterDays !== 0 &&
+            backup.expireAfterDays <= backup.glacierAfterDays && { path: "expireAfterDays", message: `must be 0 (keep) or greater than glacierAfterDays (${backup.glacierAfterDays})` },
+        (backup) =>
+            backup.objectLock.enabled &&
+            backup.expireAfterDays !== 0 &&
+            backup.expireAfterDays < backup.objectLock.days && { path: "objectLock.days", message: `must not exceed expireAfterDays (${backup.expireAfterDays}): locked objects cannot expire` },
+        (backup) => {
+            const seen = new Set<string>();
+            const twice: Finding[] = [];
+            for (const dir of backup.directories) {
+                if (seen.has(dir)) twice.push({ path: "directories", message: `lists ${dir} twice` });
+                seen.add(dir);
+            }
+            return twice;
+        },
         // The freshness alarms watch twice each schedule's interval, in a window CloudWatch can evaluate.
-        for (const [path, expression] of [["schedule", backup.schedule], ["drill.schedule", backup.drill.schedule]] as const) {
-            if (path === "drill.schedule" && !backup.drill.enabled) continue;
-            const window = freshnessWindow(expression);
-            if (typeof window === "string") problems.push({ path, message: window });
-        }
-        const seen = new Set<string>();
-        for (const dir of backup.directories) {
-            if (seen.has(dir)) problems.push({ path: "directories", message: `lists ${dir} twice` });
-            seen.add(dir);
-        }
-        return problems;
-    },
+        (backup) => {
+            const problems: Finding[] = [];
+            for (const [path, expression] of [["schedule", backup.schedule], ["drill.schedule", backup.drill.schedule]] as const) {
+                if (path === "drill.schedule" && !backup.drill.enabled) continue;
+                const window = freshnessWindow(expression);
+                if (typeof window === "string") problems.push({ path, message: window });
+            }
+            return problems;
+        },
+    ),
 });

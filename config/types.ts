@@ -20,17 +20,47 @@ export interface CheckContext {
     stack: string;
 }
 
+/** What one check found wrong: the field (a path inside the section) and why. */
+export interface Finding {
+    path: string;
+    message: string;
+}
+
+/**
+ * One check across fields: it reads what it needs and returns what is wrong (nothing when
+ * all is well). Keep each check to one rule: when a field fails the schema, the config loader
+ * skips exactly the checks that read it (it records what each one reads), so the others still
+ * report and none reports on a placeholder.
+ */
+export type Check<T> = (value: T, context: CheckContext) => Finding | Finding[] | undefined | false;
+
+/** A section's checks, callable as one function (all findings) with the single checks in `each`. */
+export interface Checks<T> {
+    (value: T, context: CheckContext): Finding[];
+    readonly each: ReadonlyArray<Check<T>>;
+}
+
+/** The findings of one check, as a list. */
+export function findings(result: ReturnType<Check<never>>): Finding[] {
+    return !result ? [] : Array.isArray(result) ? result : [result];
+}
+
+export function checks<T>(...each: Array<Check<T>>): Checks<T> {
+    const all = (value: T, context: CheckContext) => each.flatMap((check) => findings(check(value, context)));
+    return Object.assign(all, { each });
+}
+
 /**
  * A config section (one object-valued key such as `platform:webTier`): its strict schema
  * (every field required once defaults are merged in), its per-environment defaults, and the
- * checks that span several fields. Sections never throw: they return problems.
+ * checks that span several fields (see `checks`). Sections never throw: they return problems.
  */
 export interface Section<S extends z.ZodType> {
     /** The config key (without the `platform:` namespace). */
     key: string;
     schema: S;
     defaults(environment: Environment, stack: string): z.input<NoInfer<S>>;
-    check?(value: z.output<NoInfer<S>>, context: CheckContext): Array<{ path: string; message: string }>;
+    check?: ((value: z.output<NoInfer<S>>, context: CheckContext) => Finding[]) | Checks<z.output<NoInfer<S>>>;
 }
 
 export function section<S extends z.ZodType>(s: Section<S>): Section<S> {

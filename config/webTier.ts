@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { section, tagSelector } from "./types";
+import { checks, section, tagSelector } from "./types";
 
 /** Instance families per CPU architecture that the web tier accepts. Graviton (arm64) families end in `g` (or `gd`/`gn`). */
 export const INSTANCE_FAMILIES: Record<"arm64" | "x86_64", readonly string[]> = {
@@ -72,26 +72,21 @@ export const webTierSection = section({
         backupTag: { key: "Backup", value: "true" },
         snapshots: { enabled: true, intervalHours: environment === "prod" ? 12 : 24, time: "03:00", retainCount: environment === "prod" ? 14 : 3 },
     }),
-    check: (web) => {
-        const problems: Array<{ path: string; message: string }> = [];
-        if (web.minSize > web.maxSize) {
-            problems.push({ path: "minSize", message: `must not exceed maxSize (${web.maxSize})` });
-        }
-        if (web.desiredCapacity < web.minSize || web.desiredCapacity > web.maxSize) {
-            problems.push({ path: "desiredCapacity", message: `must lie between minSize (${web.minSize}) and maxSize (${web.maxSize})` });
-        }
-        const family = web.instanceType.split(".")[0];
-        if (!INSTANCE_FAMILIES[web.architecture].includes(family)) {
+    check: checks<z.output<typeof webTierSchema>>(
+        (web) => web.minSize > web.maxSize && { path: "minSize", message: `must not exceed maxSize (${web.maxSize})` },
+        // Two checks, not one "between" check: a wrong minSize must not hide a desiredCapacity above maxSize.
+        (web) => web.desiredCapacity > web.maxSize && { path: "desiredCapacity", message: `must not exceed maxSize (${web.maxSize})` },
+        (web) => web.desiredCapacity < web.minSize && { path: "desiredCapacity", message: `must be at least minSize (${web.minSize})` },
+        (web) => {
+            const family = web.instanceType.split(".")[0];
+            if (INSTANCE_FAMILIES[web.architecture].includes(family)) return undefined;
             const other = web.architecture === "arm64" ? "x86_64" : "arm64";
             const hint = INSTANCE_FAMILIES[other].includes(family) ? ` (${family} is an ${other} family: set architecture: ${other})` : "";
-            problems.push({
+            return {
                 path: "instanceType",
                 message: `family "${family}" is not a known ${web.architecture} family${hint}; allowed: ${INSTANCE_FAMILIES[web.architecture].join(", ")}`,
-            });
-        }
-        if (web.mode === "single" && web.certificateArn !== undefined) {
-            problems.push({ path: "certificateArn", message: 'needs mode "asg": single mode has no load balancer to terminate HTTPS' });
-        }
-        return problems;
-    },
+            };
+        },
+        (web) => web.mode === "single" && web.certificateArn !== undefined && { path: "certificateArn", message: 'needs mode "asg": single mode has no load balancer to terminate HTTPS' },
+    ),
 });

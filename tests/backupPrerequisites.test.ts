@@ -127,7 +127,8 @@ describe("backup prerequisites on the instances", function () {
             const stackName = stack === "other" ? "dev" : stack;
             const app = { port: 8080, healthPath: "/healthz", ...(stackName === "dev" ? { extraPorts: [80] } : {}) };
             const releases = { bucket: String(graphs[stack].outputs.releaseBucketName), prefix: `releases/${stackName}` };
-            assert.strictEqual(script, userDataScript({ app, releases, deployScript: readDeployScript(), backupDirectories: directories() }));
+            const onBootFailure = stackName === "dev" ? "retry" : "replace";
+            assert.strictEqual(script, userDataScript({ app, releases, deployScript: readDeployScript(), backupDirectories: directories(), onBootFailure }));
             assert.ok(script.split("\n").includes(`mkdir -p ${directories().join(" ")}`), script);
             assert.ok(script.includes(`dnf install -y ${backupToolPaths().join(" ")} `), script);
         });
@@ -165,8 +166,8 @@ describe("backup prerequisites on the instances", function () {
             // nginx for the app (the stock image lacks it), then the backup tools by path, last.
             assert.strictEqual(run.dnf, `-y install nginx\ninstall -y ${backupToolPaths().join(" ")}\n`);
             assert.strictEqual(run.log, "dnf output\n");
-            // The app is started on the stock image too, and the stack's current release looked up.
-            assert.match(run.systemctl, new RegExp(`^enable ${APP_SERVICE}\nrestart ${APP_SERVICE}$`, "m"));
+            // The app is started on the stock image too, after the stack's current release was looked up.
+            assert.match(run.systemctl, new RegExp(`^enable ${APP_SERVICE}\nstart ${APP_SERVICE}$`, "m"));
             assert.ok(fs.lstatSync(path.join(run.mnt, "srv/platform-app/current")).isSymbolicLink());
             assert.match(run.aws, /^s3 cp --recursive --only-show-errors s3:\/\/platform-releases-0123456\/releases\/dev\/ /m);
             assert.match(run.stderr, /no current release under .* yet: keeping what is installed/);
@@ -177,7 +178,7 @@ describe("backup prerequisites on the instances", function () {
             assert.strictEqual(run.status, 0, run.stderr);
             assert.ok(fs.statSync(path.join(run.mnt, "var/www")).isDirectory());
             assert.match(run.stderr, /installing the backup tools failed \(see \/var\/log\/platform-backup-tools\.log\): backups exit 9/);
-            assert.match(run.systemctl, new RegExp(`^restart ${APP_SERVICE}$`, "m"));
+            assert.match(run.systemctl, new RegExp(`^start ${APP_SERVICE}$`, "m"));
         });
 
         it("passes bash -n and shellcheck", () => {

@@ -3,7 +3,8 @@
  * (tools/ssmDocuments.ts simulateAutomation, which follows SSM's nextStep / onFailure /
  * onCancel / isEnd / aws:branch / maxAttempts rules) with a failure, a one-off failure and a
  * cancel injected at every step, and "aws:runInstances launched the instance but its own wait
- * failed"; and the termination step's Python, compiled and run against moto's EC2.
+ * failed"; and the termination step's Python, compiled and run against moto's EC2 (a server for
+ * this file; the step run as aws:executeScript runs it, tests/helpers/boto_worker.py).
  *
  * AWS rules the model encodes (AWS Systems Manager User Guide, "Properties shared by all
  * actions", https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-actions.html#automation-common,
@@ -29,6 +30,7 @@ import {
     serviceRolePolicy,
 } from "../components/amiFactory";
 import { DOCUMENT_CHECKS, SsmDocumentContent, SsmStep, StepOutcome, checkDocument, cleanupPathCheck, findReferences, simulateAutomation } from "../tools/ssmDocuments";
+import { BotoCall, Moto, startMoto } from "./helpers/moto";
 import { tempDir } from "./support/tmp";
 import { missingRequirements, requireTools } from "./support/tools";
 
@@ -49,6 +51,7 @@ function runbook(refresh = true): SsmDocumentContent {
         amiParameterName: "/platform/prod/web/ami-id",
         autoScalingGroupName: refresh ? "g" : undefined,
         instanceRefresh: refresh,
+        instanceRefreshPreferences: refresh ? { minHealthyPercentage: 90, instanceWarmupSeconds: 300, alarmNames: ["a"] } : undefined,
         keepImages: 2,
         logsBucketName: "b",
         logsPrefix: "ami-bake/prod",
@@ -236,82 +239,44 @@ describe("Bake runbook: no path leaves the builder running", () => {
     });
 });
 
-const MOTO_HARNESS = `
-import importlib.util, json, sys
-import boto3
-from moto import mock_aws
-
-spec = importlib.util.spec_from_file_location("terminate_builder", sys.argv[1])
-mod = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mod)
-real_client = boto3.client
-
-
-def scenario(payload, fail_first):
-  mod.boto3.client = real_client
-  with mock_aws():
-      ec2 = real_client("ec2")
-      ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-      def launch(tags):
-          r = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
-                                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}])
-          return r["Instances"][0]["InstanceId"]
-      ours = launch({"AutomationExecutionId": "${EXECUTION_ID}", "Purpose": "ami-bake", "Stack": "prod"})
-      stopped = launch({"AutomationExecutionId": "${EXECUTION_ID}", "Purpose": "ami-bake", "Stack": "prod"})
-      ec2.stop_instances(InstanceIds=[stopped])
-      other_execution = launch({"AutomationExecutionId": "another-execution", "Purpose": "ami-bake", "Stack": "prod"})
-      other_stack = launch({"AutomationExecutionId": "${EXECUTION_ID}", "Purpose": "ami-bake", "Stack": "dev"})
-      web = launch({"Stack": "prod", "Backup": "true"})
-
-      calls = {"terminate": 0}
-      def client(*args, **kwargs):
-          c = real_client(*args, **kwargs)
-          original = c.terminate_instances
-          def flaky(**kw):
-              calls["terminate"] += 1
-              if calls["terminate"] <= fail_first:
-                  raise Exception("RequestLimitExceeded (injected)")
-              return original(**kw)
-          c.terminate_instances = flaky
-          return c
-      mod.boto3.client = client
-      mod.time.sleep = lambda seconds: None
-      try:
-          result = mod.handler(payload, None)
-          error = None
-      except Exception as err:
-          result, error = None, str(err)
-      states = {}
-      for name, iid in [("ours", ours), ("stopped", stopped), ("other_execution", other_execution), ("other_stack", other_stack), ("web", web)]:
-          states[name] = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
-      return {"result": result, "error": error, "states": states, "calls": calls["terminate"]}
-
-
-print(json.dumps([scenario(payload, fail_first) for payload, fail_first in json.loads(sys.argv[2])]))
-`;
-
-describe("terminate_builder.py", () => {
-    const env = { ...process.env, AWS_DEFAULT_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
-    const payload = (extra: Record<string, unknown> = {}) => JSON.stringify({ ...(runbook().mainSteps.find((s) => s.name === TERMINATE_STEP)!.inputs as any).InputPayload, InstanceFilters: builderFilters("prod").map((f) => ({ ...f, Values: f.Values.map(resolve) })), ...extra });
-    type MotoRun = { result: any; error: string | null; states: Record<string, string>; calls: number };
-    let runs: MotoRun[] | undefined;
-    before(function () {
+describe("terminate_builder.py", function () {
+    this.timeout(120_000);
+    const payload = (extra: Record<string, unknown> = {}) => ({ ...(runbook().mainSteps.find((s) => s.name === TERMINATE_STEP)!.inputs as any).InputPayload, InstanceFilters: builderFilters("prod").map((f) => ({ ...f, Values: f.Values.map(resolve) })), ...extra });
+    type MotoRun = { result: any; error?: string; states: Record<string, string>; calls: number };
+    let moto: Moto | undefined;
+    before(async function () {
         // Without moto the two moto tests are pending (or fail under CI=true) through requireTools.
         if (missingRequirements(["moto"]).length > 0) return;
-        this.timeout(180000);
-        // One python process for both scenarios (importing moto is most of the time).
-        const scenarios = [
-            [JSON.parse(payload()), 2],
-            [JSON.parse(payload({ Attempts: 3, WaitSeconds: 0 })), 99],
-        ];
-        const r = spawnSync("python3", ["-c", MOTO_HARNESS, TERMINATE_BUILDER_SCRIPT_PATH, JSON.stringify(scenarios)], { encoding: "utf8", env, timeout: 170000 });
-        assert.strictEqual(r.status, 0, r.stderr);
-        runs = JSON.parse(r.stdout.trim().split("\n").pop()!) as MotoRun[];
+        moto = await startMoto(tempDir("moto-terminate-"));
     });
-    const moto = (ctx: Mocha.Context, i: number): MotoRun => {
+    after(async () => {
+        if (moto) await moto.stop();
+    });
+
+    /** Launches this execution's builders (running, stopped) and instances it must not touch, then runs the step. */
+    async function scenario(ctx: Mocha.Context, stepPayload: Record<string, unknown>, failFirst: number): Promise<MotoRun> {
         requireTools(ctx, ["moto"]);
-        return runs![i];
-    };
+        const m = moto!;
+        const [amazon] = await m.botoOk([{ service: "ec2", op: "describe_images", params: { Owners: ["amazon"] } }]);
+        const launch = (tags: Record<string, string>): BotoCall => ({
+            service: "ec2", op: "run_instances",
+            params: { ImageId: amazon.Images[0].ImageId, MinCount: 1, MaxCount: 1, TagSpecifications: [{ ResourceType: "instance", Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] },
+        });
+        const names = ["ours", "stopped", "other_execution", "other_stack", "web"];
+        const launched = await m.botoOk([
+            launch({ AutomationExecutionId: EXECUTION_ID, Purpose: "ami-bake", Stack: "prod" }),
+            launch({ AutomationExecutionId: EXECUTION_ID, Purpose: "ami-bake", Stack: "prod" }),
+            launch({ AutomationExecutionId: "another-execution", Purpose: "ami-bake", Stack: "prod" }),
+            launch({ AutomationExecutionId: EXECUTION_ID, Purpose: "ami-bake", Stack: "dev" }),
+            launch({ Stack: "prod", Backup: "true" }),
+        ]);
+        const ids = launched.map((r) => r.Instances[0].InstanceId as string);
+        await m.botoOk([{ service: "ec2", op: "stop_instances", params: { InstanceIds: [ids[1]] } }]);
+        const [out] = await m.botoOk([{ step: TERMINATE_BUILDER_SCRIPT_PATH, payload: stepPayload, options: [`--fail-terminate-instances=${failFirst}`, "--no-sleep"] }]);
+        const [described] = await m.botoOk([{ service: "ec2", op: "describe_instances", params: { InstanceIds: ids } }]);
+        const state = new Map<string, string>(described.Reservations.flatMap((r: any) => r.Instances).map((i: any) => [i.InstanceId, i.State.Name]));
+        return { result: out.result, error: out.error, calls: out.terminateCalls, states: Object.fromEntries(names.map((n, i) => [n, state.get(ids[i])!])) };
+    }
 
     it("compiles (python3 -m py_compile)", () => {
         const dir = tempDir("pyc-");
@@ -324,15 +289,15 @@ describe("terminate_builder.py", () => {
         assert.strictEqual((runbook().mainSteps.find((s) => s.name === TERMINATE_STEP)!.inputs as any).Script, fs.readFileSync(TERMINATE_BUILDER_SCRIPT_PATH, "utf8"));
     });
 
-    it("against moto's EC2: terminates this execution's builders (running and stopped) and nothing else, retrying a failed TerminateInstances", function () {
-        const out = moto(this, 0);
-        assert.strictEqual(out.error, null);
+    it("against moto's EC2: terminates this execution's builders (running and stopped) and nothing else, retrying a failed TerminateInstances", async function () {
+        const out = await scenario(this, payload(), 2);
+        assert.strictEqual(out.error, undefined);
         assert.deepStrictEqual(out.states, { ours: "terminated", stopped: "terminated", other_execution: "running", other_stack: "running", web: "running" });
         assert.strictEqual(out.calls, 3, "two injected failures, then success");
     });
 
-    it("against moto's EC2: fails loudly when the builders outlive every attempt", function () {
-        const out = moto(this, 1);
+    it("against moto's EC2: fails loudly when the builders outlive every attempt", async function () {
+        const out = await scenario(this, payload({ Attempts: 3, WaitSeconds: 0 }), 99);
         assert.match(out.error ?? "", /still alive after 3 attempts/);
         assert.strictEqual(out.states.ours, "running");
     });

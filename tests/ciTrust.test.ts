@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { DRIFT_ENVIRONMENT } from "../bootstrap/naming";
-import { githubSubject } from "../bootstrap/trust";
+import { MAIN_REF, githubSubject, pullRequestSubjectPattern } from "../bootstrap/trust";
 import { PROJECT_DIR, runOffline } from "../tools/offline";
 import { Graph, GraphResource } from "../tools/graph";
 import { listStacks, stackMatrix } from "../tools/stacks";
@@ -36,16 +36,37 @@ function expand(value: unknown, stack: string | undefined): string | undefined {
     return String(value).replace(/\$\{\{\s*matrix\.stack\s*\}\}/g, stack ?? "<no-stack>");
 }
 
-/** The `sub` of a job's token: its environment if it names one, else its workflow's trigger (GitHub Docs, "Example subject claims"). */
-function subjectOf(file: string, job: any, stack: string | undefined): string[] {
-    const env = typeof job.environment === "object" ? job.environment?.name : job.environment;
-    if (env) return [githubSubject(REPO, { kind: "environment", name: expand(env, stack)! })];
-    const on = workflows[file].on;
-    const out: string[] = [];
-    if (on.pull_request !== undefined) out.push(githubSubject(REPO, { kind: "pull_request" }));
-    if (on.push !== undefined || on.schedule !== undefined || on.workflow_dispatch !== undefined) out.push(githubSubject(REPO, { kind: "ref", ref: "refs/heads/main" }));
-    return out;
+interface Run {
+    trigger: string;
+    /** The run's GITHUB_REF, the `ref` claim: a pull_request run's is refs/pull/<n>/merge (GitHub Docs, "Events that trigger workflows"). */
+    ref: string;
+    sub: string;
 }
+
+/**
+ * The `sub`s a job's tokens carry under the repository's customized template (repo, context,
+ * ref; bootstrap/trust.ts): one per trigger of its workflow, and for a manual run one per branch
+ * it may be started from (main, or any other).
+ */
+function subjectsOf(file: string, job: any, stack: string | undefined): Run[] {
+    const env = expand(typeof job.environment === "object" ? job.environment?.name : job.environment, stack);
+    const on = workflows[file].on;
+    const runs: Array<Omit<Run, "sub">> = [];
+    if (on.pull_request !== undefined) runs.push({ trigger: "pull_request", ref: "refs/pull/42/merge" });
+    if (on.push !== undefined) for (const branch of on.push.branches ?? ["feature"]) runs.push({ trigger: "push", ref: `refs/heads/${branch}` });
+    if (on.schedule !== undefined) runs.push({ trigger: "schedule", ref: MAIN_REF });
+    if (on.workflow_dispatch !== undefined) runs.push({ trigger: "workflow_dispatch", ref: MAIN_REF }, { trigger: "workflow_dispatch", ref: "refs/heads/feature" });
+    return runs.map((r) => ({
+        ...r,
+        sub: env
+            ? githubSubject(REPO, { kind: "environment", name: env, ref: r.ref })
+            : r.trigger === "pull_request"
+              ? githubSubject(REPO, { kind: "pull_request", ref: r.ref })
+              : githubSubject(REPO, { kind: "ref", ref: r.ref }),
+    }));
+}
+/** The runs a job's role is meant for: pull requests (previews) and main (everything else). */
+const intended = (r: Run) => r.trigger === "pull_request" || r.ref === MAIN_REF;
 
 interface Job {
     file: string;
@@ -85,22 +106,40 @@ describe("CI: no job can assume a role outside its environment's subject", funct
         assert.deepEqual(JSON.parse(r.stdout).violations, []);
     });
 
-    it("every trust policy is GitHub's provider, sts:AssumeRoleWithWebIdentity, StringEquals on exactly one sub and the audience (no StringLike)", () => {
+    it("every trust policy is GitHub's provider, sts:AssumeRoleWithWebIdentity, the audience, and one subject: StringEquals with the ref for environments, the preview's StringLike only in the pull request number", () => {
         for (const r of roles) {
             const [s, ...rest] = JSON.parse(String(r.inputs.assumeRolePolicy)).Statement;
             assert.equal(rest.length, 0, String(r.inputs.name));
             assert.deepEqual(s.Principal, { Federated: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" });
             assert.equal(s.Action, "sts:AssumeRoleWithWebIdentity");
-            assert.deepEqual(Object.keys(s.Condition), ["StringEquals"], `${r.inputs.name}: StringEquals only`);
-            assert.equal(typeof s.Condition.StringEquals["token.actions.githubusercontent.com:sub"], "string", "one subject, no list");
             assert.equal(s.Condition.StringEquals["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
+            if (r.inputs.name === "platform-preview") {
+                assert.deepEqual(Object.keys(s.Condition).sort(), ["StringEquals", "StringLike"]);
+                assert.deepEqual(s.Condition.StringLike, { "token.actions.githubusercontent.com:sub": `repo:${REPO}:pull_request:ref:refs/pull/*/merge` }, "one wildcard, in the number's place");
+            } else {
+                assert.deepEqual(Object.keys(s.Condition), ["StringEquals"], `${r.inputs.name}: StringEquals only`);
+                const sub = s.Condition.StringEquals["token.actions.githubusercontent.com:sub"];
+                assert.equal(typeof sub, "string", "one subject, no list");
+                assert.match(sub, /^repo:acme\/platform:environment:[\w-]+:ref:refs\/heads\/main$/, `${r.inputs.name}: its environment, on main`);
+            }
         }
+        // The bootstrap says which template the repository must use (GitHub Docs, "Customizing the subject claims").
+        assert.deepEqual((graph.outputs as any).githubSettings.oidcSubjectTemplate, { use_default: false, include_claim_keys: ["repo", "context", "ref"] });
         // The evaluator does tell subjects apart (so the checks below are not vacuous).
-        assert.deepEqual(admitting(`repo:${REPO}:pull_request`), ["platform-preview"]);
-        assert.deepEqual(admitting(`repo:${REPO}:pull_request`, "https://github.com/acme"), [], "another audience");
-        assert.deepEqual(admitting("repo:acme/platform-fork:pull_request"), [], "another repository");
-        assert.deepEqual(admitting(`repo:${REPO}:ref:refs/heads/main`), [], "no role trusts a branch: any workflow on main would carry that subject");
-        assert.deepEqual(admitting(`repo:${REPO}:environment:*`), [], "no wildcard");
+        assert.deepEqual(admitting(`repo:${REPO}:pull_request:ref:refs/pull/42/merge`), ["platform-preview"]);
+        assert.deepEqual(admitting(`repo:${REPO}:environment:prod:ref:refs/heads/main`), ["platform-deploy-prod"]);
+        assert.deepEqual(admitting(`repo:${REPO}:pull_request:ref:refs/pull/42/merge`, "https://github.com/acme"), [], "another audience");
+        assert.deepEqual(admitting("repo:acme/platform-fork:pull_request:ref:refs/pull/42/merge"), [], "another repository");
+        // IAM's StringEquals and StringLike are case-sensitive: the repository as GitHub spells it, exactly.
+        assert.deepEqual(admitting("repo:Acme/Platform:environment:prod:ref:refs/heads/main"), [], "another case is another subject");
+        assert.deepEqual(admitting(`repo:${REPO}:pull_request:ref:refs/heads/main`), [], "a pull_request_target-like run on main is not a pull request's merge ref");
+        assert.deepEqual(admitting(`repo:${REPO}:ref:refs/heads/main:ref:refs/heads/main`), [], "no role trusts a branch: any workflow on main would carry that subject");
+        assert.deepEqual(admitting(`repo:${REPO}:ref:refs/pull/1/merge:ref:refs/pull/1/merge`), [], "the pattern needs the pull_request context");
+        // Without the customized template GitHub writes the default subject: no role admits it (fail closed).
+        for (const sub of [`repo:${REPO}:pull_request`, `repo:${REPO}:environment:dev`, `repo:${REPO}:environment:prod`, `repo:${REPO}:ref:refs/heads/main`]) assert.deepEqual(admitting(sub), [], sub);
+        // A `:` in an environment's name is written %3A, so a name cannot forge the ref part.
+        assert.deepEqual(admitting(githubSubject(REPO, { kind: "environment", name: "prod:ref:refs/heads/main", ref: "refs/heads/feature" })), []);
+        assert.equal(pullRequestSubjectPattern(REPO).split("*").length, 2);
     });
 
     it("each OIDC job's token admits exactly the role its secret names, in its own environment, and no other", () => {
@@ -111,8 +150,11 @@ describe("CI: no job can assume a role outside its environment's subject", funct
             "deploy.yml:nonprod:dev", "deploy.yml:prod:prod", "drift.yml:drift:dev", "drift.yml:drift:prod", "pull-request.yml:preview:dev", "pull-request.yml:preview:prod",
         ]);
         for (const job of oidcJobs) {
-            const subs = subjectOf(job.file, job.def, job.stack);
-            assert.equal(subs.length, 1, `${job.file} ${job.id}: one subject`);
+            const runs = subjectsOf(job.file, job.def, job.stack);
+            // From any other branch (a manual run started there), the same job gets no role at all.
+            for (const r of runs.filter((x) => !intended(x))) assert.deepEqual(admitting(r.sub), [], `${job.file} ${job.id}: ${r.sub}`);
+            const subs = [...new Set(runs.filter(intended).map((r) => r.sub))];
+            assert.equal(subs.length, 1, `${job.file} ${job.id}: one subject where it is meant to run`);
             const admitted = admitting(subs[0]);
             assert.equal(admitted.length, 1, `${job.file} ${job.id} (${job.stack}): ${subs[0]} admitted by ${admitted.join(", ") || "nothing"}`);
             const step = job.def.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@"));
@@ -131,13 +173,20 @@ describe("CI: no job can assume a role outside its environment's subject", funct
         assert.deepEqual(Object.keys(outputs.githubSettings.repository.secrets).sort(), ["AWS_PREVIEW_ROLE_ARN", "PULUMI_BACKEND_URL"]);
     });
 
-    it("a job that names an environment gets that environment's subject: GitHub's environment rules (main only, prod's reviewers) are what keep a branch out", () => {
+    it("a branch's job that names an environment gets no role, whatever the environment's settings: the subject carries the ref", () => {
+        // GitHub creates a missing environment, with no protection rules, when a job names it; with
+        // the ref in the subject that window admits nothing. The environments' rules (main only,
+        // prod's reviewers) stay: npm run -s ci-check verifies them (tests/ciCheck.test.ts).
+        for (const env of [...matrix.all, DRIFT_ENVIRONMENT]) {
+            for (const ref of ["refs/heads/feature", "refs/pull/42/merge", "refs/tags/v1.0.0", "refs/heads/main-hotfix"]) {
+                assert.deepEqual(admitting(githubSubject(REPO, { kind: "environment", name: env, ref })), [], `${env} from ${ref}`);
+            }
+        }
+        assert.deepEqual(admitting(githubSubject(REPO, { kind: "environment", name: "dev", ref: MAIN_REF })), ["platform-deploy-dev"]);
         const envs = (graph.outputs as any).githubSettings.environments;
         assert.deepEqual(Object.keys(envs).sort(), [DRIFT_ENVIRONMENT, ...matrix.all].sort());
         for (const [name, env] of Object.entries<any>(envs)) assert.deepEqual(env.deploymentBranches, ["main"], `${name}: deployments from main only`);
         for (const stack of matrix.prod) assert.equal(envs[stack].requiredReviewers, true, `${stack}: required reviewers`);
-        // A branch's workflow that adds `environment: dev` to a pull-request job would get dev's subject:
-        assert.deepEqual(admitting(`repo:${REPO}:environment:dev`), ["platform-deploy-dev"]);
     });
 
     it("every deploy job runs in its stack's environment; previews and drift never use a deploy secret or the Pulumi write token", () => {
@@ -156,7 +205,7 @@ describe("CI: no job can assume a role outside its environment's subject", funct
             const step = job.def.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@"));
             const duration = Number(step.with["role-duration-seconds"]);
             assert.ok(duration >= job.def["timeout-minutes"] * 60, `${job.file} ${job.id}: ${duration}s < ${job.def["timeout-minutes"]} min`);
-            const role = roles.find((r) => r.inputs.name === admitting(subjectOf(job.file, job.def, job.stack)[0])[0])!;
+            const role = roles.find((r) => r.inputs.name === admitting(subjectsOf(job.file, job.def, job.stack).find(intended)!.sub)[0])!;
             assert.ok(duration <= Number(role.inputs.maxSessionDuration), `${job.file} ${job.id}: ${duration}s > the role's ${role.inputs.maxSessionDuration}s (STS refuses the request)`);
         }
     });

@@ -66,11 +66,33 @@ describe("npm run plan, as a process", function () {
                     ].join("\n"),
                 ),
             ]),
+        prodTypeError: () =>
+            plan([
+                "--stack",
+                "prod",
+                "--config",
+                stackFile(
+                    [
+                        "config:",
+                        "  aws:region: us-east-1",
+                        "  platform:environment: prod",
+                        "  platform:webTier:",
+                        "    mode: single", // wrong in prod (a check across sections)...
+                        "    minSize: three", // ...a type error...
+                        "    maxSize: 2",
+                        "    desiredCapacity: 5", // ...and above maxSize, whatever minSize was meant to be
+                        "  platform:dns:",
+                        "    enabled: true", // wrong with single mode (another check across sections)
+                        "    parentDomain: example.org",
+                        "",
+                    ].join("\n"),
+                ),
+            ]),
         badYaml: () => plan(["--stack", "dev", "--config", (files.badYaml = stackFile("config:\n  aws:region: us-east-1\n  platform:environment: [dev\n"))]),
         noStackFile: () => plan(["--stack", "nosuch"]),
         typeError: () => plan(["--program", fixture, "--stack", "type-error"]),
         runError: () => plan(["--program", fixture, "--stack", "run-error"]),
-        lateThrow: () => plan(["--program", fixture, "--stack", "late-throw"]),
+        lateThrow: () => plan(["--program", fixture, "--stack", "late-throw", "--out", (files.lateThrowOut = path.join(tempDir("cli-late-"), "plan.json"))]),
         unknownFlag: () => plan(["--stack", "dev", "--jsn"]),
         flagWithoutValue: () => plan(["--stack"]),
         policyConfig: () => {
@@ -110,6 +132,23 @@ describe("npm run plan, as a process", function () {
             assert.equal(lines.length, 5);
         });
 
+        it("a type error in a prod stack file hides none of the checks that do not read it, in its section or across sections", async () => {
+            // Issue 15 item 2: every bad key in one message. webTier.minSize failed its schema, so
+            // the checks that read it (minSize <= maxSize, desiredCapacity >= minSize) are skipped,
+            // never run against a placeholder; every other check still reports.
+            assert.equal(
+                assertCleanFailure(await run.prodTypeError, 2),
+                [
+                    'Invalid configuration for stack "prod" (4 problems):',
+                    '  - platform:webTier.minSize = "three": must be a number',
+                    "  - platform:webTier.desiredCapacity = 5: must not exceed maxSize (2)",
+                    '  - platform:webTier.mode = "single": must be "asg" in prod: single mode has no load balancer, so no HTTPS termination, no redundancy and no health-checked replacement',
+                    '  - platform:dns.enabled = true: needs webTier.mode "asg": the certificate, alias records and health check point at the load balancer, which single mode does not have',
+                    "",
+                ].join("\n"),
+            );
+        });
+
         it("a file that is not valid YAML names the file and the line", async () => {
             const stderr = assertCleanFailure(await run.badYaml, 2);
             assert.match(stderr, new RegExp(`^${escape(files.badYaml)} is not valid YAML: .+ at line \\d+, column \\d+\\n$`));
@@ -131,10 +170,12 @@ describe("npm run plan, as a process", function () {
             assert.equal(assertCleanFailure(await run.runError, 2), "the program failed: set failing:bucket first (pulumi config set failing:bucket NAME)\n");
         });
 
-        it("an exception thrown from a timer, even after the plan was printed", async () => {
-            // Thrown 1.5 s after the program's code ran: usually after the plan was printed (the
-            // CLI's last-resort handler), on a slow machine during the run (the engine's).
-            assert.match(assertCleanFailure(await run.lateThrow, 2, { stdoutAllowed: true }), /^(plan failed: Error: boom after the run|the program failed: Error: boom after the run \(index\.ts:\d+:\d+\))\n$/);
+        it("an exception thrown from a timer after the run: nothing on stdout and no --out file, exit 2", async () => {
+            // Thrown 1.5 s after the program's code ran: usually after the plan was made (the CLI's
+            // last-resort handler), on a slow machine during the run (the engine's). Either way the
+            // plan is held until the process settles, so exit 2 never comes with a plan on stdout.
+            assert.match(assertCleanFailure(await run.lateThrow, 2), /^(plan failed: Error: boom after the run|the program failed: Error: boom after the run \(index\.ts:\d+:\d+\))\n$/);
+            assert.equal(fs.existsSync(files.lateThrowOut), false, "no plan file for a failed run");
         });
     });
 

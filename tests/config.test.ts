@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { ConfigError, parseStackConfig, StackConfig } from "../config";
+import { ConfigError, parseStackConfig, runChecks, StackConfig } from "../config";
 import { windowsOverlap } from "../config/database";
 
 const BASE = { "aws:region": "us-east-1", "platform:environment": "dev" };
@@ -111,7 +111,8 @@ describe("config: validation names every bad key, the value and what is allowed"
 
     it("rejects min > max and a desired capacity outside the range", () => {
         expectProblem({ "platform:webTier": { minSize: 3, maxSize: 2, desiredCapacity: 2 } }, "platform:webTier.minSize", /must not exceed maxSize \(2\)/);
-        expectProblem({ "platform:webTier": { minSize: 1, maxSize: 2, desiredCapacity: 5 } }, "platform:webTier.desiredCapacity", /between minSize \(1\) and maxSize \(2\)/);
+        expectProblem({ "platform:webTier": { minSize: 1, maxSize: 2, desiredCapacity: 5 } }, "platform:webTier.desiredCapacity", /must not exceed maxSize \(2\)/);
+        expectProblem({ "platform:webTier": { minSize: 2, maxSize: 4, desiredCapacity: 1 } }, "platform:webTier.desiredCapacity", /must be at least minSize \(2\)/);
     });
 
     it("rejects an instance family that does not match the AMI architecture, and a bad health check path", () => {
@@ -205,6 +206,40 @@ describe("config: a wrong field hides nothing else, and invents nothing", () => 
     it("the checks still run on the fields that are right, also in nested objects", () => {
         const found = problems({ "platform:backup": { fullEvery: "often", glacierAfterDays: 10, infrequentAccessAfterDays: 30 } });
         assert.deepEqual(found, ['platform:backup.fullEvery = "often": must be a number', "platform:backup.glacierAfterDays = 10: must be greater than infrequentAccessAfterDays (30)"]);
+    });
+
+    it("a wrong field skips only the checks across sections that read it", () => {
+        // webTier.minSize is wrong; "prod needs mode asg" reads webTier.mode only, so it still reports.
+        assert.deepEqual(problems({ "platform:environment": "prod", "platform:webTier": { mode: "single", minSize: "three" }, "platform:dns": { enabled: false } }), [
+            'platform:webTier.minSize = "three": must be a number',
+            'platform:webTier.mode = "single": must be "asg" in prod: single mode has no load balancer, so no HTTPS termination, no redundancy and no health-checked replacement',
+        ]);
+        // webTier.mode itself is wrong: every check across sections that reads it stays silent.
+        assert.deepEqual(problems({ "platform:environment": "prod", "platform:webTier": { mode: "singel" }, "platform:dns": { enabled: false } }), ['platform:webTier.mode = "singel": must be one of "asg", "single"']);
+        // A section that is not an object at all: nothing judges the defaults standing in for it (dev's
+        // network has no NAT and no endpoints, which an asg web tier cannot live with), the rest still reports.
+        assert.deepEqual(problems({ "platform:network": "big", "platform:webTier": { mode: "asg", minSize: 3, maxSize: 2 } }), [
+            'platform:network = "big": must be an object (a YAML mapping of settings)',
+            "platform:webTier.minSize = 3: must not exceed maxSize (2)",
+            "platform:webTier.desiredCapacity = 1: must be at least minSize (3)",
+        ]);
+    });
+
+    it("what a check reads is recorded as it runs: a check that never reaches the failed field still reports", () => {
+        type V = { lock: { enabled: boolean; days: number }; expire: number; dirs: string[] };
+        const value: V = { lock: { enabled: false, days: 0 }, expire: 5, dirs: ["/a"] };
+        const ctx = { environment: "dev" as const, stack: "dev" };
+        const lockCheck = (v: V) => v.lock.enabled && v.expire < v.lock.days && { path: "lock.days", message: "too long" };
+        const expireCheck = (v: V) => v.expire < 10 && { path: "expire", message: "too short" };
+        const listCheck = (v: V) => v.dirs.map((d) => ({ path: "dirs", message: d }));
+        // lock.days failed: the lock check stops at `enabled` (false), so it read nothing that failed.
+        assert.deepEqual(runChecks([lockCheck, expireCheck], value, ["lock.days"], ctx), [{ path: "expire", message: "too short" }]);
+        // With the lock enabled it reads lock.days and is skipped; the other check still reports.
+        assert.deepEqual(runChecks([lockCheck, expireCheck], { ...value, lock: { enabled: true, days: 30 } }, ["lock.days"], ctx), [{ path: "expire", message: "too short" }]);
+        // Reading a list's items (or its length) is reading the list; a failed parent covers its children.
+        assert.deepEqual(runChecks([listCheck, expireCheck], value, ["dirs"], ctx), [{ path: "expire", message: "too short" }]);
+        assert.deepEqual(runChecks([lockCheck, expireCheck], { ...value, lock: { enabled: true, days: 30 } }, ["lock"], ctx), [{ path: "expire", message: "too short" }]);
+        assert.deepEqual(runChecks([listCheck, expireCheck], value, [""], ctx), [], "the whole value failed");
     });
 
     it("an unknown environment: a did-you-mean, and only the problems that hold whichever environment was meant", () => {

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { layoutSubnets } from "../components/subnetLayout";
 import { GraphResource } from "../tools/graph";
 import { OfflineResult } from "../tools/offline";
+import { runPolicies } from "../tools/policyCheck";
 import { byType, json, one, stackRun } from "./support/stacks";
 
 const EXPECTED = {
@@ -123,6 +124,25 @@ for (const stack of ["dev", "prod"] as const) {
             // Nothing else in the stack opens SSH or RDP to anyone.
             assert.ok(!byType(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").some((r) => [22, 3389].includes(r.inputs.fromPort as number)));
             assert.equal(dbEgress.length, 0, "the database tier initiates nothing");
+        });
+
+        it("lets the app tier reach S3 on port 80 and nothing else there: the SSM agent's bucket-region lookup", async () => {
+            // amazon-ssm-agent, agent/s3util (GetS3Header): before uploading command output the agent HEADs
+            // http://<bucket>.s3.<region>.amazonaws.com, retrying, and tries https:// only after that fails;
+            // with 443 alone each upload first waits for those connections to time out. The destination is
+            // the region's S3 prefix list (what the gateway endpoint exposes), never 0.0.0.0/0.
+            const app = one(resources, "aws:ec2/securityGroup:SecurityGroup", "network-app");
+            const endpoint = one(resources, "aws:ec2/vpcEndpoint:VpcEndpoint", "network-s3");
+            const egress = byType(resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === app.id);
+            const http = egress.filter((r) => (r.inputs.fromPort as number) <= 80 && 80 <= (r.inputs.toPort as number));
+            assert.deepEqual(http.map((r) => [r.name, r.inputs.ipProtocol, r.inputs.prefixListId, r.inputs.cidrIpv4, r.inputs.cidrIpv6]), [["network-app-out-s3-http", "tcp", "pl-63a5400a", undefined, undefined]]);
+            assert.deepEqual(http[0].propertyDependencies.prefixListId, [endpoint.urn]);
+            assert.equal(endpoint.inputs.serviceName, "com.amazonaws.us-east-1.s3");
+            // No rule anywhere in the stack sends port 80 to the whole internet.
+            const anyEgress = byType(resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+            assert.ok(!anyEgress.some((r) => (r.inputs.fromPort as number) <= 80 && 80 <= (r.inputs.toPort as number) && (r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0")));
+            // And the policy pack still passes the stack.
+            assert.deepEqual((await runPolicies(run.graph)).filter((v) => v.level === "mandatory"), []);
         });
 
         it("parents every child to the component and exports the ids", () => {

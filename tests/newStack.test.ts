@@ -44,9 +44,12 @@ describe("adding a stack as the README says", function () {
         fs.writeFileSync(path.join(copy, `Pulumi.${stack}.yaml`), text);
     });
 
-    it("is the minimal file the README promises: the region, the environment and the network's own range", () => {
+    it("is the minimal file the README promises: the region, the environment, the network's own range and the CI permissions boundary", () => {
         assert.equal(stack, "staging");
-        assert.deepEqual(Object.keys(parse(text).config).sort(), ["aws:region", "platform:environment", "platform:network"]);
+        assert.deepEqual(Object.keys(parse(text).config).sort(), ["aws:region", "platform:environment", "platform:iam", "platform:network"]);
+        // The workflows deploy every stack file, and a deploy role creates roles only with its
+        // stack's boundary (tests/permissionsBoundary.test.ts): without it the first deploy fails.
+        assert.deepEqual(parse(text).config["platform:iam"], { permissionsBoundary: "ci" });
     });
 
     it("passes the stack-file checks, next to the shipped stacks, each with its own VPC range", () => {
@@ -70,5 +73,7 @@ describe("adding a stack as the README says", function () {
         assert.equal(exitCodeFor(graph), 0);
         assert.equal(graph.stack, stack);
         assert.equal(graph.resources.find((r) => r.type === "awsx:ec2:Vpc")?.inputs.cidrBlock, parse(text).config["platform:network"].vpcCidr);
+        const roles = graph.resources.filter((r) => r.type === "aws:iam/role:Role");
+        assert.ok(roles.length > 0 && roles.every((r) => r.inputs.permissionsBoundary === "arn:aws:iam::123456789012:policy/ci/platform-staging-boundary"), "every role carries the new stack's boundary");
     });
 });

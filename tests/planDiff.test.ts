@@ -2,7 +2,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { Graph, GraphResource, Violation } from "../tools/graph";
+import { costDiff, formatChange } from "../tools/costDiff";
+import { CostEstimate, CostItem, Graph, GraphResource, Violation } from "../tools/graph";
 import { runPlan } from "./support/cli";
 import { tempDir } from "./support/tmp";
 import { diffGraphs, diffInputs, GITHUB_COMMENT_LIMIT, isSecretKey, parseGraphJson, PlanDiff, renderDiffMarkdown } from "../tools/planDiff";
@@ -231,5 +232,42 @@ describe("npm run plan -- --diff", () => {
         assert.equal(code, 1);
         assert.match(stdout, /#### Policy violations in the head/);
         assert.match(stdout, /^- ❌ \*\*mandatory\*\* /m);
+    });
+});
+
+describe("plan diff: cost change with unpriced charges", () => {
+    const item = (urn: string, key: string, usd: number): CostItem => ({ urn, type: "aws:ec2/natGateway:NatGateway", name: urn, description: key, quantity: 1, unit: "month", unitUsd: usd, monthlyUsd: usd, priceKey: key });
+    const estimate = (items: CostItem[], unpriced: Array<{ urn: string; key: string }> = [], legacy = false): CostEstimate => ({
+        monthlyUsd: Math.round(items.reduce((s, i) => s + i.monthlyUsd, 0) * 100) / 100,
+        items,
+        assumptions: [],
+        notPriced: unpriced.map((u) => `${u.key} of ${u.urn} is not estimated`),
+        ...(legacy ? {} : { unpriced: unpriced.map((u) => ({ ...u, reason: `${u.key} of ${u.urn} is not estimated` })) }),
+    });
+
+    it("both sides fully priced: the exact change of the total", () => {
+        const d = costDiff(estimate([item("a", "nat.hour", 32.85)]), estimate([item("a", "nat.hour", 32.85), item("b", "nat.hour", 32.85)]));
+        assert.equal(d.deltaUsd, 32.85);
+        assert.equal(formatChange(d), "+$32.85");
+    });
+
+    it("a side with unpriced charges: the change over what compares, an added resource included, and the count that does not", () => {
+        // "c" lost its price (unpriced in the head): not comparable. "b" is a new resource, priced: it compares.
+        const d = costDiff(estimate([item("a", "nat.hour", 10), item("c", "alb.hour", 16.43)]), estimate([item("a", "nat.hour", 12), item("b", "nat.hour", 32.85)], [{ urn: "c", key: "alb.hour" }]));
+        assert.equal(d.deltaUsd, null);
+        assert.deepEqual(d.comparable, { deltaUsd: 34.85, compared: 2, notComparable: 1 });
+        assert.deepEqual(d.lines.map((l) => [l.urn, l.comparable]), [["b", true], ["a", true], ["c", false]]);
+        assert.equal(formatChange(d), "change over items priced in both: +$34.85; 1 item not comparable");
+    });
+
+    it("nothing compares: the change is unknown, never the difference of the totals", () => {
+        const d = costDiff(estimate([item("a", "nat.hour", 32.85)]), estimate([], [{ urn: "a", key: "nat.hour" }]));
+        assert.equal(formatChange(d), "change unknown: 1 item not comparable");
+    });
+
+    it("a base plan from before unpriced charges were itemised: every line it lacks is not comparable", () => {
+        const d = costDiff(estimate([], [{ urn: "x", key: "ec2.instances" }], true), estimate([item("b", "nat.hour", 32.85)]));
+        assert.equal(d.lines[0].comparable, false);
+        assert.equal(formatChange(d), "change unknown: 1 item not comparable");
     });
 });

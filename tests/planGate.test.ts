@@ -38,6 +38,7 @@ describe("plan diff as a review gate (real before/after plans)", function () {
             configFile: tempStackFile("dev", { ...dbOverrides("dev", { instanceClass: "db.t4g.small" }), "platform:network": { ...(shippedConfig("dev")["platform:network"] as object), natGateways: "single" } }),
         });
         g.devRegion = await plan({ stack: "dev", configFile: tempStackFile("dev", { "aws:region": "eu-west-1" }) });
+        g.prodRegion = await plan({ stack: "prod", configFile: tempStackFile("prod", { "aws:region": "eu-central-1" }) });
         g.devReadme = await plan({
             stack: "dev",
             configFile: tempStackFile("dev", { ...dbOverrides("dev", { databaseName: "orders" }), "platform:network": { ...(shippedConfig("dev")["platform:network"] as object), natGateways: "single" } }),
@@ -142,8 +143,34 @@ describe("plan diff as a review gate (real before/after plans)", function () {
         assert.ok(cost.after.notPriced.some((n) => /EC2 t4g\.micro .*no price for eu-west-1/.test(n)));
         assert.ok(cost.lines.some((l) => l.description.startsWith("EC2 t4g.micro") && l.beforeUsd === 6.13 && l.afterUsd === undefined));
         const md = renderDiffMarkdown(d, { stack: "dev" });
-        assert.match(md, /\*\*Monthly cost:\*\* \$\d+\.\d\d → at least \$\d+\.\d\d \(\d+ items not priced\) \(−\$\d+\.\d\d\) \(us-east-1 → eu-west-1\)/);
+        assert.match(md, /\*\*Monthly cost:\*\* \$\d+\.\d\d → at least \$\d+\.\d\d \(\d+ items not priced\) \(change over items priced in both: [+−]\$\d+\.\d\d; \d+ items not comparable\) \(us-east-1 → eu-west-1\)/);
         assert.match(md, /item\(s\) not priced in the head<\/summary>/);
+        assert.match(md, /\| EC2 t4g\.micro \| \$6\.13 \| not priced \| not comparable \|/);
+    });
+
+    it("a change with unpriced charges on one side never shows the difference of the totals as a saving (prod moved to eu-central-1)", () => {
+        // The totals are "$308.78 → at least $23.49": their difference (−$285.29) would be a saving
+        // made up by the price table's gaps. Only charges priced on both sides are compared.
+        const d = diffGraphs(g.prod, g.prodRegion);
+        const cost = d.cost!;
+        assert.equal(cost.before.notPriced.length, 0, "us-east-1 prices all of prod");
+        assert.ok(cost.after.notPriced.length > 10, "eu-central-1 leaves many charges unpriced");
+        assert.equal(cost.deltaUsd, null, "no exact change between a total and a lower bound");
+        const comparable = cost.lines.filter((l) => l.comparable);
+        assert.ok(comparable.every((l) => l.beforeUsd !== undefined && l.afterUsd !== undefined), "in a region move only charges priced in both regions compare");
+        assert.equal(cost.comparable.deltaUsd, Math.round(comparable.reduce((sum, l) => sum + l.deltaUsd, 0) * 100) / 100);
+        assert.ok(cost.comparable.compared > 0, "Route 53 and Budgets are priced in both");
+        assert.equal(cost.comparable.notComparable, cost.after.unpriced!.length);
+        // Every charge us-east-1 priced and eu-central-1 does not is shown as not comparable, never as a saving.
+        const gone = cost.lines.filter((l) => l.afterUsd === undefined);
+        assert.ok(gone.length > 10 && gone.every((l) => !l.comparable));
+        const md = renderDiffMarkdown(d, { stack: "prod" });
+        const header = md.split("\n").find((l) => l.startsWith("**Monthly cost:**"))!;
+        assert.match(header, new RegExp(`^\\*\\*Monthly cost:\\*\\* \\$\\d+\\.\\d\\d → at least \\$\\d+\\.\\d\\d \\(${cost.after.notPriced.length} items not priced\\) \\(change over items priced in both: [+−]\\$\\d+\\.\\d\\d; ${cost.comparable.notComparable} items not comparable\\) \\(us-east-1 → eu-central-1\\)$`));
+        // No bare figure that reads as the change of the total, in the header or the cost section.
+        const costSection = md.slice(md.indexOf("#### 💰 Cost change"), md.indexOf("####", md.indexOf("#### 💰 Cost change") + 5));
+        for (const text of [header, costSection.split("\n")[2]]) assert.doesNotMatch(text, /\((?:[+−])\$\d+\.\d\d\)/, text);
+        assert.ok(!md.includes("−$285.29"));
     });
 
     it("the README's example comment is exactly what the tool prints for its stated change", () => {

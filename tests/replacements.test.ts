@@ -110,6 +110,10 @@ describe("replacement table: create-only inputs read from terraform-provider-aws
         ["aws:rds/instance:Instance", "engine", "rds/instance.go: engine ForceNew"],
         ["aws:rds/instance:Instance", "kmsKeyId", "rds/instance.go: kms_key_id ForceNew"],
         ["aws:rds/instance:Instance", "storageEncrypted", "rds/instance.go: storage_encrypted ForceNew"],
+        ["aws:rds/instance:Instance", "dbName", "rds/instance.go (v5, file 1659451291): db_name ForceNew"],
+        ["aws:rds/instance:Instance", "backupTarget", "rds/instance.go (v5, file 1659451291): backup_target ForceNew"],
+        ["aws:ec2/instance:Instance", "instanceMarketOptions", "ec2_instance.go (file 1794561789): instance_market_options ForceNew"],
+        ["aws:ec2/instance:Instance", "launchTemplate.id", "ec2_instance.go: launch_template.id ForceNew"],
         ["aws:s3/bucket:Bucket", "bucket", "s3/bucket.go: bucket ForceNew"],
         ["aws:s3/bucket:Bucket", "objectLockEnabled", "s3/bucket.go: object_lock_enabled ForceNew"],
         ["aws:ec2/subnet:Subnet", "cidrBlock", "ec2/vpc_subnet.go: cidr_block ForceNew"],
@@ -145,6 +149,13 @@ describe("replacement table: create-only inputs read from terraform-provider-aws
     const inPlace: Array<[string, string, string]> = [
         ["aws:rds/instance:Instance", "instanceClass", "rds/instance.go: instance_class modified in place"],
         ["aws:rds/instance:Instance", "allocatedStorage", "rds/instance.go: allocated_storage modified in place"],
+        // Since v5 the identifier is renamed in place: Update sends ModifyDBInstance NewDBInstanceIdentifier
+        // (RDS API Reference, "ModifyDBInstance": NewDBInstanceIdentifier, "the new identifier for the DB
+        // instance when renaming a DB instance", https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html).
+        ["aws:rds/instance:Instance", "identifier", "rds/instance.go (v5): identifier not ForceNew, NewDBInstanceIdentifier"],
+        ["aws:rds/instance:Instance", "identifierPrefix", "rds/instance.go (v5): identifier_prefix not ForceNew"],
+        ["aws:ec2/instance:Instance", "ipv6AddressCount", "ec2_instance.go (file 1794561789): ipv6_address_count not ForceNew"],
+        ["aws:ec2/instance:Instance", "launchTemplate.version", "ec2_instance.go: launch_template.version only through CustomizeDiff"],
         ["aws:lb/listenerRule:ListenerRule", "priority", "elbv2/listener_rule.go: priority ForceNew: false"],
         ["aws:ec2/routeTableAssociation:RouteTableAssociation", "routeTableId", "vpc_route_table_association.go: route_table_id not ForceNew"],
         ["aws:ec2/internetGateway:InternetGateway", "vpcId", "vpc_internet_gateway.go: vpc_id detach/attach"],
@@ -161,6 +172,23 @@ describe("replacement table: create-only inputs read from terraform-provider-aws
 
     it("updates in place what the schemas do not mark ForceNew", () => {
         for (const [type, path, why] of inPlace) assert.deepEqual(kinds(type, path), [], `${type} ${path} (${why})`);
+    });
+
+    it("implements the EC2 instance's CustomizeDiff: an instance type of another CPU architecture replaces it", () => {
+        const ec2 = "aws:ec2/instance:Instance";
+        assert.deepEqual(kinds(ec2, "instanceType", { instanceType: "t3.micro" }, { instanceType: "t4g.micro" }), ["conditional"], "arm64 → x86_64");
+        assert.deepEqual(kinds(ec2, "instanceType", { instanceType: "t4g.small" }, { instanceType: "t4g.micro" }), [], "same architecture: stop, modify, start");
+        assert.deepEqual(kinds(ec2, "instanceType", { instanceType: "m7gd.large" }, { instanceType: "c6gn.large" }), []);
+        assert.deepEqual(kinds(ec2, "enablePrimaryIpv6", { enablePrimaryIpv6: false }, { enablePrimaryIpv6: true }), ["conditional"]);
+        assert.deepEqual(kinds(ec2, "enablePrimaryIpv6", { enablePrimaryIpv6: true }, { enablePrimaryIpv6: false }), []);
+    });
+
+    it("every rule read from a v4-era file was re-read from a newer stored version", () => {
+        const stale = Object.entries(REPLACEMENT_RULES).filter(([, r]) => r.era === "v4" && !r.alsoRead).map(([t]) => t);
+        assert.deepEqual(stale, []);
+        // The RDS rule follows the newer file: identifier is no longer create-only, backup_target is.
+        const rds = REPLACEMENT_RULES["aws:rds/instance:Instance"];
+        assert.ok(!rds.forceNew.includes("identifier") && !rds.forceNew.includes("identifierPrefix") && rds.forceNew.includes("backupTarget"));
     });
 
     it("implements the NAT gateway's CustomizeDiff ForceNew cases", () => {

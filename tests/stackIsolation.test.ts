@@ -20,9 +20,10 @@
  *   instances", https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-tagging.html).
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import { BAKE_RETENTION_SCRIPT, IMAGING_SCRIPT } from "../components/amiFactory";
+import { IMAGING_SCRIPT, STEP_SCRIPT_PATHS } from "../components/amiFactory";
 import { Graph } from "../tools/graph";
+import { BotoCall, Moto, startMoto } from "./helpers/moto";
+import { tempDir } from "./support/tmp";
 import { requireTools } from "./support/tools";
 import { byType, json, stackRun } from "./support/stacks";
 
@@ -174,72 +175,45 @@ describe("Stack isolation: no selector of one stack matches another stack's reso
 
 /**
  * The AMI factory's Python selects by tag inside the runbook, so it runs here against moto's EC2
+ * (a server for this file; each step run as aws:executeScript runs it, tests/helpers/boto_worker.py)
  * with both stacks' instances and images: the imaging run of one stack images only its own
  * instances, and the bake retention of one stack retires only its own images.
  */
-const MOTO_ISOLATION = `
-import json, sys
-import boto3
-from moto import mock_aws
-
-scripts = json.loads(sys.argv[1])
-def load(source):
-    namespace = {}
-    exec(compile(source, "<runbook step>", "exec"), namespace)
-    return namespace["handler"]
-
-# moto 5.2.1 refuses CreateImage's "snapshot" TagSpecifications (AWS accepts them): drop them here.
-real_client = boto3.client
-def client(*args, **kwargs):
-    c = real_client(*args, **kwargs)
-    create_image = c.create_image
-    def without_snapshot_tags(**kw):
-        kw["TagSpecifications"] = [t for t in kw.get("TagSpecifications", []) if t["ResourceType"] != "snapshot"]
-        return create_image(**kw)
-    c.create_image = without_snapshot_tags
-    return c
-boto3.client = client
-
-out = {}
-with mock_aws():
-    ec2 = boto3.client("ec2")
-    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    def launch(tags):
-        r = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}])
-        return r["Instances"][0]["InstanceId"]
-    instances = {stack: launch({"Stack": stack, "Imaging": "true", "Backup": "true"}) for stack in ("dev", "prod")}
-    load(scripts["imaging"])({"Stack": "dev", "TagKey": "Imaging", "TagValue": "true", "CreatedBy": "platform-instance-imaging", "Keep": "2", "NoReboot": "true"}, None)
-    imaged = {}
-    for image in ec2.describe_images(Owners=["self"])["Images"]:
-        tags = {t["Key"]: t["Value"] for t in image.get("Tags", [])}
-        imaged.setdefault(tags.get("InstanceId"), []).append(image["ImageId"])
-    out["imaged"] = {stack: len(imaged.get(iid, [])) for stack, iid in instances.items()}
-
-    # Baked images of both stacks, three each; dev's retention keeps one.
-    for stack in ("dev", "prod"):
-        for n in range(3):
-            image = ec2.create_image(InstanceId=instances[stack], Name="%s-web-%d" % (stack, n))["ImageId"]
-            ec2.create_tags(Resources=[image], Tags=[{"Key": "Stack", "Value": stack}, {"Key": "CreatedBy", "Value": "platform-ami-bake"}])
-    load(scripts["retention"])({"Stack": "dev", "CreatedBy": "platform-ami-bake", "Keep": "1", "CurrentImageId": ""}, None)
-    left = {"dev": 0, "prod": 0}
-    for image in ec2.describe_images(Owners=["self"], Filters=[{"Name": "tag:CreatedBy", "Values": ["platform-ami-bake"]}])["Images"]:
-        left[{t["Key"]: t["Value"] for t in image["Tags"]}["Stack"]] += 1
-    out["bakedLeft"] = left
-print(json.dumps(out))
-`;
-
 describe("Stack isolation: the AMI factory's Python against moto's EC2 with both stacks", function () {
-    this.timeout(180000);
-
-    it("dev's imaging images only dev's tagged instances; dev's bake retention retires only dev's images", function () {
+    this.timeout(120_000);
+    let moto: Moto;
+    before(async function () {
         requireTools(this, ["moto"]);
-        const r = spawnSync("python3", ["-c", MOTO_ISOLATION, JSON.stringify({ imaging: IMAGING_SCRIPT, retention: BAKE_RETENTION_SCRIPT })], {
-            encoding: "utf8",
-            env: { ...process.env, AWS_DEFAULT_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" },
-            timeout: 170000,
-        });
-        assert.strictEqual(r.status, 0, r.stderr);
-        const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
-        assert.deepStrictEqual(out, { imaged: { dev: 1, prod: 0 }, bakedLeft: { dev: 1, prod: 3 } });
+        moto = await startMoto(tempDir("moto-isolation-"));
+    });
+    after(async () => {
+        if (moto) await moto.stop();
+    });
+
+    it("dev's imaging images only dev's tagged instances; dev's bake retention retires only dev's images", async () => {
+        const ec2 = (op: string, params: Record<string, unknown>): BotoCall => ({ service: "ec2", op, params });
+        const tags = (t: Record<string, string>) => Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
+        const [amazon] = await moto.botoOk([ec2("describe_images", { Owners: ["amazon"] })]);
+        const launch = (stack: string) => ec2("run_instances", { ImageId: amazon.Images[0].ImageId, MinCount: 1, MaxCount: 1, TagSpecifications: [{ ResourceType: "instance", Tags: tags({ Stack: stack, Imaging: "true", Backup: "true" }) }] });
+        const launched = await moto.botoOk([launch("dev"), launch("prod")]);
+        const instances: Record<string, string> = { dev: launched[0].Instances[0].InstanceId, prod: launched[1].Instances[0].InstanceId };
+        // moto 5.2.1 refuses CreateImage's "snapshot" TagSpecifications (AWS accepts them): the step runs without them.
+        const imagingPayload = { Stack: "dev", TagKey: "Imaging", TagValue: "true", CreatedBy: "platform-instance-imaging", Keep: "2", NoReboot: "true" };
+        const [imaging] = await moto.botoOk([{ step: STEP_SCRIPT_PATHS.instanceImaging, payload: imagingPayload, options: ["--without-snapshot-tag-specifications"] }]);
+        assert.equal(imaging.error, undefined, imaging.printed);
+        const [afterImaging] = await moto.botoOk([ec2("describe_images", { Owners: ["self"] })]);
+        const imaged = (iid: string) => afterImaging.Images.filter((i: any) => (i.Tags ?? []).some((t: any) => t.Key === "InstanceId" && t.Value === iid)).length;
+        // Baked images of both stacks, three each; dev's retention keeps one.
+        const bake = (stack: string, n: number) => [
+            ec2("create_image", { InstanceId: instances[stack], Name: `${stack}-web-${n}` }),
+            ec2("create_tags", { Resources: [{ $result: (stack === "dev" ? 0 : 3) * 2 + n * 2, path: ["ImageId"] }], Tags: tags({ Stack: stack, CreatedBy: "platform-ami-bake" }) }),
+        ];
+        await moto.botoOk([0, 1, 2].flatMap((n) => bake("dev", n)).concat([0, 1, 2].flatMap((n) => bake("prod", n))));
+        const [retention] = await moto.botoOk([{ step: STEP_SCRIPT_PATHS.bakeRetention, payload: { Stack: "dev", CreatedBy: "platform-ami-bake", Keep: "1", CurrentImageId: "" } }]);
+        assert.equal(retention.error, undefined, retention.printed);
+        const [baked] = await moto.botoOk([ec2("describe_images", { Owners: ["self"], Filters: [{ Name: "tag:CreatedBy", Values: ["platform-ami-bake"] }] })]);
+        const left = { dev: 0, prod: 0 } as Record<string, number>;
+        for (const image of baked.Images) left[(image.Tags as Array<{ Key: string; Value: string }>).find((t) => t.Key === "Stack")!.Value] += 1;
+        assert.deepStrictEqual({ imaged: { dev: imaged(instances.dev), prod: imaged(instances.prod) }, bakedLeft: left }, { imaged: { dev: 1, prod: 0 }, bakedLeft: { dev: 1, prod: 3 } });
     });
 });

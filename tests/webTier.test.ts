@@ -17,7 +17,8 @@ import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { PROJECT_DIR, ProgramError } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
-import { devWithLoadBalancer, serialRun, stackRun } from "./support/stacks";
+import { devWithLoadBalancer, serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
+import { diffGraphs } from "../tools/planDiff";
 import { tempDir } from "./support/tmp";
 
 const COMPONENT = "platform:webTier:WebTier";
@@ -78,10 +79,10 @@ async function runRecordingIgnoreChanges(configFile: string): Promise<{ graph: G
 
 /** The web tier component and everything below it. */
 /** The boot script the stack's web tier should carry (its release bucket, the stack's prefix). */
-function expectedUserData(graph: Graph, stack: string, extraPorts?: number[]): string {
+function expectedUserData(graph: Graph, stack: string, extraPorts?: number[], onBootFailure: "replace" | "retry" = "replace"): string {
     const app = { port: 8080, healthPath: "/healthz", ...(extraPorts ? { extraPorts } : {}) };
     // Both shipped stacks back up the default directories: the user data prepares them.
-    return userDataScript({ app, releases: { bucket: String(graph.outputs.releaseBucketName), prefix: `releases/${stack}` }, deployScript: readDeployScript(), backupDirectories: ["/var/www", "/etc/platform"] });
+    return userDataScript({ app, releases: { bucket: String(graph.outputs.releaseBucketName), prefix: `releases/${stack}` }, deployScript: readDeployScript(), backupDirectories: ["/var/www", "/etc/platform"], onBootFailure });
 }
 
 /** The app settings of a user data script whose stack details do not matter to a test. */
@@ -124,6 +125,24 @@ function actions(doc: any): string[] {
 
 function resources(doc: any): string[] {
     return doc.Statement.flatMap((s: any) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+}
+
+/**
+ * `launcher` depends on the SSM core attachment and every policy the web tier gives its role
+ * (its own and the bucket grants it asks for: releases read, deploy output, uploads, backups).
+ * Policies other components add later (backup/restore output, the bake's output, the database's)
+ * serve commands and the app, which run after the boot.
+ */
+function assertLaunchWaitsForRolePolicies(graph: Graph, launcher: GraphResource): void {
+    const role = only(tier(graph).children, ROLE, "web-instance");
+    const stack = graph.stack;
+    const boot = ["web-ssm-core", "web-command-output", "uploads-web-instance-readwrite", `backups-web-instance-readwrite-backups-${stack}`, `releases-web-instance-read-releases-${stack}`, `logs-web-instance-write-ssm-deploy-${stack}`];
+    for (const name of boot) {
+        const policy = graph.resources.find((r) => (r.type === ROLE_POLICY || r.type === ATTACHMENT) && r.name === name);
+        assert.ok(policy, `${name} exists`);
+        assert.ok((policy!.propertyDependencies.role ?? []).includes(role.urn), `${name} is the web role's`);
+        assert.ok(launcher.dependencies.includes(policy!.urn), `${launcher.name} depends on ${name}`);
+    }
 }
 
 describe("web tier", function () {
@@ -352,6 +371,14 @@ describe("web tier", function () {
                 assert.deepStrictEqual(listeners[0].propertyDependencies.loadBalancerArn, [lb.urn]);
             });
 
+            it("launches no instance before the role's policies exist (IAM is eventually consistent)", () => {
+                // IAM User Guide, "Changes that I make are not always immediately visible"
+                // (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html): a policy takes
+                // time to apply everywhere, so the launch template waits for every policy the web tier gives its
+                // role (the boot also retries its first S3 reads: tests/bootScript.test.ts).
+                assertLaunchWaitsForRolePolicies(g(), only(tier(g()).children, LAUNCH_TEMPLATE));
+            });
+
             it("gives the instances SSM core plus exact-ARN bucket grants, nothing broader", () => {
                 const { children } = tier(g());
                 const role = only(children, ROLE, "web-instance");
@@ -537,11 +564,13 @@ describe("web tier", function () {
         assert.ok(script.startsWith("#!/bin/bash\n"));
         assert.ok(script.includes(`systemctl enable ${APP_SERVICE}`));
         // The backup directories come first (instant), the backup tools' package install last.
-        assert.ok(script.indexOf("mkdir -p /var/www /etc/platform") < script.indexOf(`systemctl restart ${APP_SERVICE}`));
+        assert.ok(script.indexOf("mkdir -p /var/www /etc/platform") < script.indexOf(`systemctl start ${APP_SERVICE}`));
         assert.ok(script.lastIndexOf("--release current --missing-ok") < script.indexOf(`dnf install -y ${backupToolPaths().join(" ")} `));
         assert.ok(Buffer.byteLength(script) < 16 * 1024, "EC2 user data: at most 16 KB");
         // (nginx's `server_tokens off` is the one legitimate "token": it hides the version.)
         assert.doesNotMatch(script.replace(readDeployScript(), "").replace("server_tokens off;", ""), /password|secret|token|key/i);
+        // A script EC2 would refuse (RunInstances: user data at most 16 KB before base64) fails the plan instead.
+        assert.throws(() => userDataScript({ ...USER_DATA_APP, deployScript: `${"#".repeat(16 * 1024)}\n` }), /the boot script is \d+ bytes; EC2 accepts at most 16384 bytes of user data/);
         // Without backup directories there is nothing to prepare for the backup.
         assert.doesNotMatch(userDataScript(USER_DATA_APP).replace(readDeployScript(), ""), /mkdir -p|backup/);
     });
@@ -550,12 +579,14 @@ describe("web tier", function () {
         const script = expectedUserData(prod, "prod");
         assert.ok(script.startsWith("#!/bin/bash\nset -euo pipefail\n"));
         assert.ok(script.includes(nginxConfig({ port: 8080, healthPath: "/healthz" })), "the app's nginx config, verbatim");
-        assert.ok(script.includes(`systemctl enable ${APP_SERVICE}\nsystemctl restart ${APP_SERVICE}\n`));
+        assert.ok(script.includes(`systemctl enable ${APP_SERVICE}\nsystemctl start ${APP_SERVICE}\n`));
         const bucket = String(prod.outputs.releaseBucketName);
         assert.match(bucket, /^releases-[0-9a-f]{7}$/);
         assert.ok(script.includes(`bash ${DEPLOY_SCRIPT_PATH} --bucket '${bucket}' --prefix 'releases/prod' --port 8080 --health-path '/healthz' --release current --missing-ok`));
-        // The app starts before the release is fetched: an instance serves even when S3 is slow.
-        assert.ok(script.lastIndexOf(`systemctl restart ${APP_SERVICE}`) < script.lastIndexOf("--release current --missing-ok"));
+        // The current release is installed before the app's first start: a new instance never passes
+        // the load balancer's health checks with the placeholder (tests/bootScript.test.ts runs it).
+        assert.ok(script.lastIndexOf("--release current --missing-ok") < script.indexOf(`systemctl start ${APP_SERVICE}`));
+        assert.ok(!script.includes(`systemctl restart ${APP_SERVICE}`), "the boot script itself never starts the placeholder first");
         assert.ok(Buffer.byteLength(script) < 16 * 1024, "EC2 user data: at most 16 KB");
         assert.doesNotMatch(script.replace(readDeployScript(), ""), /password|secret|access.?key|session.?token/i);
     });
@@ -628,10 +659,46 @@ describe("web tier", function () {
             assert.deepStrictEqual(instance.inputs.tags, { ...TAGS_DEV, Name: "dev-web", Backup: "true" });
             assert.deepStrictEqual(instance.inputs.volumeTags, { ...TAGS_DEV, Name: "dev-web", Backup: "true", SnapshotPolicy: "dev-web" });
             // Single mode: the instance answers on port 80 as well (no load balancer in front).
-            assert.strictEqual(Buffer.from(String(instance.inputs.userDataBase64), "base64").toString(), expectedUserData(single, "dev", [80]));
+            // Nothing replaces it: its boot retries rather than give the app up.
+            assert.strictEqual(Buffer.from(String(instance.inputs.userDataBase64), "base64").toString(), expectedUserData(single, "dev", [80], "retry"));
             assert.match(String(instance.inputs.ami), /^ami-[0-9a-f]{17}$/);
             assert.deepStrictEqual(instance.propertyDependencies.ami, [param.urn]);
             assert.deepStrictEqual(singleIgnore.get(`${INSTANCE}::web`), ["ami"]);
+        });
+
+        it("a user-data change replaces the instance (the diff says replace), never a stop/start that runs nothing", async () => {
+            // EC2 User Guide, "Run commands when you launch an EC2 instance with user data input"
+            // (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html): user data scripts run
+            // only during the first boot. @pulumi/aws ec2/instance.d.ts, userDataBase64: "Updates to this
+            // field will trigger a stop/start of the EC2 instance by default. If the userDataReplaceOnChange
+            // is set then updates to this field will trigger a destroy and recreate of the EC2 instance."
+            const instance = only(tier(single).children, INSTANCE);
+            assert.strictEqual(instance.inputs.userDataReplaceOnChange, true);
+            // The same stack with other backup directories: only the boot script changes on the instance.
+            const shipped = shippedConfig("dev");
+            const { graph: head } = await serialRun({
+                stack: "dev",
+                configFile: tempStackFile("dev", { "platform:backup": { ...(shipped["platform:backup"] as object), directories: ["/var/www", "/srv/uploads"] } }),
+            });
+            const { graph: base } = await stackRun("dev");
+            const diff = diffGraphs(base, head);
+            const urn = only(tier(head).children, INSTANCE).urn;
+            const changed = diff.changed.find((c) => c.urn === urn);
+            assert.ok(changed, "the instance changes");
+            assert.deepStrictEqual(changed!.inputs.map((c) => c.path), ["userDataBase64"]);
+            assert.strictEqual(changed!.action, "replace");
+            const replaced = diff.replaced.find((r) => r.urn === urn);
+            assert.ok(replaced, "the diff lists the instance under replacements");
+            assert.deepStrictEqual(replaced!.triggers.map((t) => [t.kind, t.path]), [["conditional", "userDataBase64"]]);
+            // Its disk goes with it: the diff names the data at risk (back it up first, restore --from-instance after).
+            assert.ok(diff.dataLoss.some((d) => d.urn === urn && d.action === "replace"));
+            // The Elastic IP's association follows the new instance.
+            const association = only(tier(head).children, EIP_ASSOCIATION);
+            assert.ok(diff.replaced.some((r) => r.urn === association.urn) || diff.cascadeUpdates.some((r) => r.urn === association.urn), "the association moves to the new instance");
+        });
+
+        it("launches the instance only once the role's policies exist (IAM is eventually consistent)", () => {
+            assertLaunchWaitsForRolePolicies(single, only(tier(single).children, INSTANCE));
         });
 
         it("admits HTTP from anywhere through its own group (what the app serves), HTTPS out, never SSH", () => {

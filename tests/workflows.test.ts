@@ -159,7 +159,7 @@ describe("GitHub Actions workflows", () => {
         const cond = "github.event.pull_request.head.repo.full_name == github.repository && github.actor != 'dependabot[bot]'";
         assert.equal(pr.jobs.preview.if, cond);
         assert.equal(pr.jobs["offline-preview"].if, "github.event.pull_request.head.repo.full_name != github.repository || github.actor == 'dependabot[bot]'", "the exact negation");
-        const preview = pr.jobs.preview.steps.find((s: Step) => s.uses === "pulumi/actions@v6");
+        const preview = pr.jobs.preview.steps.find((s: Step) => s.uses?.startsWith("pulumi/actions@"));
         assert.deepEqual(
             { command: preview.with.command, stack: preview.with["stack-name"], comment: preview.with["comment-on-pr"], edit: preview.with["edit-pr-comment"], packs: preview.with.policyPacks },
             { command: "preview", stack: "${{ matrix.stack }}", comment: true, edit: true, packs: "policies" },
@@ -177,14 +177,49 @@ describe("GitHub Actions workflows", () => {
 
     it("report a failed preview on the pull request, by editing the same comment (an if: failure() step after the preview)", () => {
         const steps = workflows["pull-request.yml"].jobs.preview.steps;
-        const previewAt = steps.findIndex((s: Step) => s.uses === "pulumi/actions@v6");
+        const previewAt = steps.findIndex((s: Step) => s.uses?.startsWith("pulumi/actions@"));
         const report = steps.findIndex((s: Step) => s.if === "failure()" && s.uses?.startsWith("actions/github-script@"));
         assert.ok(report > previewAt && previewAt >= 0, "the report runs after the preview, only when a step failed");
         assert.match(String(steps[report].with.script), /require\("\.\/\.github\/scripts\/previewFailure\.js"\)/);
         assert.ok(fs.existsSync(path.join(PROJECT_DIR, ".github", "scripts", "previewFailure.js")));
     });
 
-    it("use only inputs pulumi/actions v6 and configure-aws-credentials v4 declare, with actions pinned to a major version", () => {
+    it("pin every action to a full commit SHA with its version in a comment; a job holding credentials (id-token: write) uses nothing else", () => {
+        // GitHub Docs, "Security hardening for GitHub Actions" > "Using third-party actions": "Pinning an
+        // action to a full length commit SHA is currently the only way to use an action as an immutable
+        // release"; a tag can be moved to other code, which then runs with the job's OIDC token.
+        const PINNED = /^uses: ([\w.-]+\/[\w.-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$/;
+        const shaOf = new Map<string, string>();
+        let lines = 0;
+        for (const file of files) {
+            for (const raw of fs.readFileSync(path.join(WORKFLOWS, file), "utf8").split("\n")) {
+                const line = raw.trim().replace(/^- /, "");
+                if (!line.startsWith("uses:")) continue;
+                lines++;
+                const m = PINNED.exec(line);
+                assert.ok(m, `${file}: ${line} is not pinned as uses: owner/repo@<40-hex sha> # vX.Y.Z`);
+                const [, action, sha, version] = m;
+                const prior = shaOf.get(action);
+                assert.ok(!prior || prior === `${sha} ${version}`, `${file}: ${action} pinned to ${sha} ${version} here and ${prior} elsewhere`);
+                shaOf.set(action, `${sha} ${version}`);
+            }
+        }
+        assert.ok(lines >= 30, `found ${lines} uses: lines`);
+        // Every step of a job that can mint an OIDC token, read from the parsed YAML (what GitHub runs).
+        let credentialed = 0;
+        for (const { file, job, jobDef, step } of allSteps()) {
+            if (jobDef.permissions?.["id-token"] !== "write" || !step.uses) continue;
+            credentialed++;
+            assert.match(step.uses, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${file} ${job}: ${step.uses} in a job with id-token: write`);
+        }
+        assert.ok(credentialed >= 10, `${credentialed} steps in credentialed jobs`);
+        // The inputs below are those of these versions.
+        assert.equal(shaOf.get("pulumi/actions")?.split(" ")[1].split(".")[0], "v6");
+        assert.equal(shaOf.get("aws-actions/configure-aws-credentials")?.split(" ")[1].split(".")[0], "v4");
+        assert.doesNotMatch("uses: pulumi/actions@v6", PINNED, "a tag is not a pin");
+    });
+
+    it("use only inputs pulumi/actions v6 and configure-aws-credentials v4 declare", () => {
         const PULUMI_INPUTS = new Set([
             "command", "stack-name", "work-dir", "comment-on-pr", "comment-on-summary", "github-token", "cloud-url", "secrets-provider", "color",
             "config-map", "diff", "parallel", "message", "expect-no-changes", "replace", "target", "target-dependents", "policyPacks",
@@ -195,7 +230,6 @@ describe("GitHub Actions workflows", () => {
         ]);
         for (const { file, job, step } of allSteps()) {
             if (!step.uses) continue;
-            assert.match(step.uses, /^[\w.-]+\/[\w.-]+@v\d+$/, `${file} ${job}: pin ${step.uses} to a major version tag`);
             if (step.uses.startsWith("pulumi/actions@")) {
                 for (const key of Object.keys(step.with ?? {})) assert.ok(PULUMI_INPUTS.has(key), `${file} ${job}: pulumi/actions has no input ${key}`);
             }

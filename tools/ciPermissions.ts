@@ -18,8 +18,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { CI_ROLE_PATH, DRIFT_ENVIRONMENT, ciRoleName, stateBucketName } from "../bootstrap/naming";
 import { TYPE_PERMISSIONS, awsxVpcChildren, NO_PERMISSIONS } from "../bootstrap/iamTable";
-import { AccountContext, PolicyDocument, StackFacts, assertKnown, deployPolicy, policySize, readOnlyPolicy, splitPolicy } from "../bootstrap/policies";
-import { githubSubject } from "../bootstrap/trust";
+import { AccountContext, PolicyDocument, StackFacts, assertKnown, deployPolicy, policySize, readOnlyPolicy, splitPolicy, stackRoleArns } from "../bootstrap/policies";
+import { MAIN_REF, githubSubject, pullRequestSubjectPattern } from "../bootstrap/trust";
+import { boundaryPolicy } from "../bootstrap/boundary";
+import { PERMISSIONS_BOUNDARY_PATH, ciPermissionsBoundaryArn, permissionsBoundaryPolicyName } from "../config/iam";
 import { runCli } from "./cli";
 import { COMPUTED, Graph } from "./graph";
 import { listStacks } from "./stacks";
@@ -53,6 +55,30 @@ function servicePrincipals(policy: unknown): string[] {
     }
 }
 
+/** The actions a policy document names (statements with Allow; `Action` a string or a list). */
+function policyActions(policy: unknown, owner: string): string[] {
+    // A document unknown offline would leave its actions out of the stack's boundary: refuse it.
+    if (typeof policy !== "string" || policy === COMPUTED) throw new Error(`${owner}: its policy document is not known in the offline plan, so the stack's permissions boundary cannot include its actions`);
+    const doc = JSON.parse(policy) as { Statement?: Array<{ Effect?: string; Action?: string | string[] }> };
+    return (doc.Statement ?? []).filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action ?? []].flat());
+}
+
+const AUTOMATE_EC2 = /^arn:aws[\w-]*:automate:[a-z0-9-]+:ec2:(stop|terminate|reboot|recover)$/;
+
+/** `<bucket pattern>/<key>` of an object resource: the bucket's own name pattern, its key exact. */
+function objectPattern(graph: Graph, r: Graph["resources"][number]): string {
+    const bucket = r.inputs.bucket;
+    const key = typeof r.inputs.key === "string" && r.inputs.key !== COMPUTED ? r.inputs.key : "*";
+    const buckets = graph.resources.filter((b) => b.type === "aws:s3/bucket:Bucket");
+    const match =
+        typeof bucket === "string" && bucket !== COMPUTED
+            ? buckets.find((b) => b.inputs.bucket === bucket) ?? buckets.find((b) => b.inputs.bucket === undefined && bucket.startsWith(`${b.name}-`))
+            : undefined;
+    if (!match) throw new Error(`${r.type} ${r.name}: its bucket (${String(bucket)}) is none of the stack's buckets: the CI roles cannot be scoped to it`);
+    const pattern = typeof match.inputs.bucket === "string" && match.inputs.bucket !== COMPUTED ? namePattern(match.inputs.bucket, graph.project, graph.stack) : `${match.name}-*`;
+    return `${pattern}/${key}`;
+}
+
 /** What the CI roles need to know of one stack, read from its plan graph. */
 export function stackFacts(graph: Graph, environment: string, region: string, invokes: string[]): StackFacts {
     const types = new Set<string>();
@@ -61,6 +87,10 @@ export function stackFacts(graph: Graph, environment: string, region: string, in
     const passed = new Set<string>();
     const managed = new Set<string>();
     const invoked = new Set<string>(invokes);
+    const alarmEc2 = new Set<string>();
+    const workload = new Set<string>();
+    const unbounded: string[] = [];
+    const boundaryPath = ciPermissionsBoundaryArn("aws", "000000000000", graph.project, graph.stack).replace(/^arn:aws:iam::000000000000:/, "");
     for (const r of graph.resources) {
         if (r.type === "pulumi:providers:aws" && typeof r.inputs.region === "string" && r.inputs.region !== COMPUTED) regions.add(r.inputs.region);
         if (r.type === "awsx:ec2:Vpc") {
@@ -77,7 +107,20 @@ export function stackFacts(graph: Graph, environment: string, region: string, in
             const pattern = typeof value === "string" && value !== COMPUTED ? namePattern(value, graph.project, graph.stack) : source.autoname ? `${r.name}-*` : undefined;
             if (pattern) (names[r.type] ??= new Set()).add(pattern);
         }
-        if (r.type === "aws:iam/role:Role") servicePrincipals(r.inputs.assumeRolePolicy).forEach((s) => passed.add(s));
+        if (r.type === "aws:iam/role:Role") {
+            servicePrincipals(r.inputs.assumeRolePolicy).forEach((s) => passed.add(s));
+            const boundary = r.inputs.permissionsBoundary;
+            if (!(typeof boundary === "string" && /^arn:aws[\w-]*:iam::\d{12}:/.test(boundary) && boundary.endsWith(`:${boundaryPath}`))) unbounded.push(r.name);
+            for (const inline of [r.inputs.inlinePolicies ?? []].flat() as Array<{ policy?: unknown }>) policyActions(inline?.policy, `${r.type} ${r.name}`).forEach((a) => workload.add(a));
+        }
+        if (r.type === "aws:iam/rolePolicy:RolePolicy" || r.type === "aws:iam/policy:Policy") policyActions(r.inputs.policy, `${r.type} ${r.name}`).forEach((a) => workload.add(a));
+        if (r.type === "aws:cloudwatch/metricAlarm:MetricAlarm") {
+            for (const action of [r.inputs.alarmActions, r.inputs.okActions, r.inputs.insufficientDataActions].flat()) {
+                const m = typeof action === "string" ? AUTOMATE_EC2.exec(action) : null;
+                if (m) alarmEc2.add(m[1]);
+            }
+        }
+        if (r.type === "aws:s3/bucketObjectv2:BucketObjectv2") (names[r.type] ??= new Set()).add(objectPattern(graph, r));
         if (r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && typeof r.inputs.policyArn === "string" && r.inputs.policyArn.startsWith("arn:")) managed.add(r.inputs.policyArn);
     }
     const sorted = (s: Iterable<string>) => [...new Set(s)].sort();
@@ -92,6 +135,9 @@ export function stackFacts(graph: Graph, environment: string, region: string, in
         passedServices: sorted(passed),
         managedPolicyArns: sorted(managed),
         invokes: sorted(invoked),
+        alarmEc2Actions: sorted(alarmEc2),
+        workloadActions: sorted(workload),
+        rolesWithoutBoundary: sorted(unbounded),
     };
 }
 
@@ -139,21 +185,29 @@ export function renderReadme(file: FactsFile): string {
     const ctx = placeholderContext(facts);
     const project = facts[0]?.project ?? "platform";
     const lines: string[] = [BEGIN_MARKER, ""];
-    const role = (title: string, name: string, subject: string, docs: PolicyDocument[], note: string) => {
+    const role = (title: string, name: string, subject: string, how: string, docs: PolicyDocument[], note: string) => {
         const size = docs.reduce((n, d) => n + policySize(d), 0);
-        lines.push(`#### \`${CI_ROLE_PATH}${name}\`: ${title}`, "", `Trusted only from \`${subject}\` (\`StringEquals\` on \`sub\` and \`aud\`). ${note}`);
+        lines.push(`#### \`${CI_ROLE_PATH}${name}\`: ${title}`, "", `Trusted only from \`${subject}\` (${how}). ${note}`);
         lines.push("", `<details><summary>${docs.length} managed polic${docs.length === 1 ? "y" : "ies"}, ${size} characters</summary>`, "");
         docs.forEach((d, i) => lines.push(`\`${CI_ROLE_PATH}${name}-${i + 1}\`:`, "", ...table(d), ""));
         lines.push("</details>", "");
     };
+    const exactly = "`StringEquals` on `sub` and `aud`";
+    const repo = "<owner>/<repo>";
     lines.push(`Types per stack: ${facts.map((f) => `\`${f.stack}\` ${f.types.length} (regions ${f.regions.join(", ")})`).join("; ")}.`, "");
-    role("pull-request previews", ciRoleName(project, "preview"), githubSubject("<owner>/<repo>", { kind: "pull_request" }), splitPolicy(readOnlyPolicy("preview", facts, ctx)),
+    role("pull-request previews", ciRoleName(project, "preview"), pullRequestSubjectPattern(repo), "`StringLike` on `sub`, its `*` the pull request's number; `StringEquals` on `aud`", splitPolicy(readOnlyPolicy("preview", facts, ctx)),
         "Read-only: configuration reads of every stack's resource types, the stacks' state and their secrets keys (decrypt).");
-    role("the daily drift check", ciRoleName(project, "drift"), githubSubject("<owner>/<repo>", { kind: "environment", name: DRIFT_ENVIRONMENT }), splitPolicy(readOnlyPolicy("drift", facts, ctx)),
+    role("the daily drift check", ciRoleName(project, "drift"), githubSubject(repo, { kind: "environment", name: DRIFT_ENVIRONMENT, ref: MAIN_REF }), exactly, splitPolicy(readOnlyPolicy("drift", facts, ctx)),
         "Read-only, as the preview role, plus listing the alert topics' subscriptions for the report.");
     for (const f of facts) {
-        role(`deploys of \`${f.stack}\``, ciRoleName(project, "deploy", f.stack), githubSubject("<owner>/<repo>", { kind: "environment", name: f.stack }), splitPolicy(deployPolicy(f, ctx)),
-            `Generated from the ${f.types.length} resource types of \`${f.stack}\`'s plan.`);
+        role(`deploys of \`${f.stack}\``, ciRoleName(project, "deploy", f.stack), githubSubject(repo, { kind: "environment", name: f.stack, ref: MAIN_REF }), exactly, splitPolicy(deployPolicy(f, ctx)),
+            `Generated from the ${f.types.length} resource types of \`${f.stack}\`'s plan; creates and changes roles only with \`${f.stack}\`'s permissions boundary.`);
+    }
+    for (const f of facts) {
+        const doc = boundaryPolicy(f, ctx, stackRoleArns(f, ctx));
+        lines.push(`#### \`${PERMISSIONS_BOUNDARY_PATH}${permissionsBoundaryPolicyName(f.project, f.stack)}\`: the permissions boundary of \`${f.stack}\`'s roles`, "");
+        lines.push(`Every role \`${f.stack}\` creates carries it; a role can do only what both its own policies and this allow. ${doc.Statement[0].Action.length} actions: those of the stack's role policies and of the AWS managed policies it attaches.`);
+        lines.push("", `<details><summary>1 managed policy, ${policySize(doc)} characters</summary>`, "", ...table(doc), "", "</details>", "");
     }
     const unscoped = [...new Set(facts.flatMap((f) => f.types))].sort().filter((t) => TYPE_PERMISSIONS[t]?.unscoped);
     lines.push("Where a write cannot be narrower than the account (and why):", "");

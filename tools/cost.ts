@@ -8,7 +8,7 @@
  * growth is listed in `assumptions` instead of being silently left out, and so is every
  * resource whose price the table lacks for the region.
  */
-import { CostEstimate, CostItem, COMPUTED, Graph, GraphResource } from "./graph";
+import { CostEstimate, CostItem, COMPUTED, Graph, GraphResource, UnpricedCharge } from "./graph";
 import { HOURS_PER_MONTH, Price, PRICES } from "./prices";
 
 export interface CostOptions {
@@ -37,7 +37,14 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
     const items: CostItem[] = [];
     const assumptions: string[] = [];
     const notPricedReasons: string[] = [];
-    const notPriced = { add: (reason: string) => void (notPricedReasons.includes(reason) || notPricedReasons.push(reason)) };
+    const unpriced: UnpricedCharge[] = [];
+    /** Records a charge that could not be priced: `r` is whose it is, `key` what (a price key or a short kind). */
+    const notPriced = {
+        add: (reason: string, r: { urn: string }, key: string) => {
+            if (!unpriced.some((u) => u.urn === r.urn && u.key === key && u.reason === reason)) unpriced.push({ urn: r.urn, key, reason });
+            if (!notPricedReasons.includes(reason)) notPricedReasons.push(reason);
+        },
+    };
     const usedUnverified = new Set<string>();
     const stack = graph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
     const stackRef = { urn: stack?.urn ?? `urn:pulumi:${graph.stack}::${graph.project}::pulumi:pulumi:Stack::${graph.project}-${graph.stack}`, type: "pulumi:pulumi:Stack", name: `${graph.project}-${graph.stack}` };
@@ -49,7 +56,7 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
         if (quantity <= 0) return;
         const price: Price | undefined = table[key];
         if (!price) {
-            notPriced.add(`${description} (${r.type} "${r.name}", price key ${key}) is not estimated: no price for ${options.region} in tools/prices.ts.`);
+            notPriced.add(`${description} (${r.type} "${r.name}", price key ${key}) is not estimated: no price for ${options.region} in tools/prices.ts.`, r, key);
             return;
         }
         if (!price.verified) usedUnverified.add(key);
@@ -84,27 +91,27 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
                 if (kind === "Interface") {
                     const subnets = i.subnetIds;
                     if (subnets === COMPUTED || (Array.isArray(subnets) && subnets.includes(COMPUTED))) {
-                        notPriced.add(`interface endpoint ${i.serviceName} ("${r.name}"): its subnets are unknown until deploy (--preview), so its per-AZ hours are not estimated.`);
+                        notPriced.add(`interface endpoint ${i.serviceName} ("${r.name}"): its subnets are unknown until deploy (--preview), so its per-AZ hours are not estimated.`, r, "vpce.interface.azHour");
                         break;
                     }
                     add(r, "vpce.interface.azHour", `interface endpoint ${i.serviceName} (per AZ)`, asArray(subnets).length || 1, "AZ-month (730 h)", true);
                 } else if (kind === "Gateway") {
                     add(r, "vpce.gateway.month", `gateway endpoint ${i.serviceName ?? ""} (no charge)`, 1, "endpoint-month");
                 } else {
-                    notPriced.add(`${kind} VPC endpoint "${r.name}" is not estimated.`);
+                    notPriced.add(`${kind} VPC endpoint "${r.name}" is not estimated.`, r, `vpce.${kind}`);
                 }
                 break;
             }
             case "aws:lb/loadBalancer:LoadBalancer": {
                 const lbType = (i.loadBalancerType as string | undefined) ?? "application";
                 if (lbType !== "application") {
-                    notPriced.add(`${lbType} load balancer "${r.name}" is not estimated (only Application Load Balancers are in the price table).`);
+                    notPriced.add(`${lbType} load balancer "${r.name}" is not estimated (only Application Load Balancers are in the price table).`, r, `lb.${lbType}`);
                     break;
                 }
                 add(r, "alb.hour", "Application Load Balancer hours", 1, "ALB-month (730 h)", true);
                 if (i.internal !== true) {
                     if (i.subnets === COMPUTED || (Array.isArray(i.subnets) && i.subnets.includes(COMPUTED))) {
-                        notPriced.add(`load balancer "${r.name}": its subnets are unknown until deploy (--preview), so its public IPv4 addresses (one per zone) are not estimated.`);
+                        notPriced.add(`load balancer "${r.name}": its subnets are unknown until deploy (--preview), so its public IPv4 addresses (one per zone) are not estimated.`, r, "ipv4.hour");
                         break;
                     }
                     const zones = asArray(i.subnets).length || asArray(i.subnetMappings).length;
@@ -116,12 +123,12 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
                 const count = asNumber(i.desiredCapacity) ?? asNumber(i.minSize) ?? 0;
                 const lt = launchTemplateOf(r, byId, byUrn);
                 if (!lt) {
-                    notPriced.add(`Auto Scaling group "${r.name}": no launch template found in the graph (mixed instances policy or launch configuration?): its instances are not estimated.`);
+                    notPriced.add(`Auto Scaling group "${r.name}": no launch template found in the graph (mixed instances policy or launch configuration?): its instances are not estimated.`, r, "ec2.instances");
                     break;
                 }
                 const type = lt.inputs.instanceType;
                 if (typeof type !== "string" || type === COMPUTED) {
-                    notPriced.add(`Auto Scaling group "${r.name}": the launch template sets no instance type: its instances are not estimated.`);
+                    notPriced.add(`Auto Scaling group "${r.name}": the launch template sets no instance type: its instances are not estimated.`, r, "ec2.instances");
                     break;
                 }
                 add(r, `ec2.${type}.hour`, `EC2 ${type} × desired capacity`, count, "instance-month (730 h)", true);
@@ -134,12 +141,12 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
             case "aws:ec2/instance:Instance": {
                 const type = i.instanceType;
                 if (typeof type === "string" && type !== COMPUTED) add(r, `ec2.${type}.hour`, `EC2 ${type}`, 1, "instance-month (730 h)", true);
-                else notPriced.add(`EC2 instance "${r.name}": instance type unknown at plan time: not estimated.`);
+                else notPriced.add(`EC2 instance "${r.name}": instance type unknown at plan time: not estimated.`, r, "ec2.instances");
                 const root = obj(i.rootBlockDevice);
                 const size = asNumber(root.volumeSize);
                 const volumeType = (root.volumeType as string | undefined) ?? "gp3";
                 if (size !== undefined && volumeType === "gp3") add(r, "ebs.gp3.gbMonth", "EBS gp3 root volume", size, "GB-month");
-                else notPriced.add(`EC2 instance "${r.name}": root volume ${size === undefined ? "size comes from the AMI" : `type ${volumeType}`}: not estimated.`);
+                else notPriced.add(`EC2 instance "${r.name}": root volume ${size === undefined ? "size comes from the AMI" : `type ${volumeType}`}: not estimated.`, r, "ebs.root");
                 if (i.associatePublicIpAddress === true) add(r, "ipv4.hour", "auto-assigned public IPv4 address", 1, "address-month (730 h)", true);
                 break;
             }
@@ -152,7 +159,7 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
                 const storageType = (i.storageType as string | undefined) ?? "gp2";
                 const gb = asNumber(i.allocatedStorage) ?? 0;
                 if (storageType === "gp3") add(r, `rds.gp3.${az}.gbMonth`, `RDS gp3 storage${multiAz ? " (Multi-AZ: two copies)" : ""}`, gb, "GB-month");
-                else notPriced.add(`RDS "${r.name}": ${storageType} storage (${gb} GB) is not estimated.`);
+                else notPriced.add(`RDS "${r.name}": ${storageType} storage (${gb} GB) is not estimated.`, r, "rds.storage");
                 if (i.manageMasterUserPassword === true) add(r, "secretsmanager.secret.month", "RDS-managed master user secret (Secrets Manager)", 1, "secret-month");
                 if (asNumber(i.maxAllocatedStorage) !== undefined) assumptions.push(`RDS "${r.name}" is priced at its allocated storage (${gb} GB); storage autoscaling up to ${asNumber(i.maxAllocatedStorage)} GB costs more as it grows.`);
                 break;
@@ -223,12 +230,13 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
         region: options.region,
         notPriced: notPricedReasons,
         complete: notPricedReasons.length === 0,
+        unpriced,
     };
 
     function addLaunchTemplateVolumes(group: GraphResource, lt: GraphResource, count: number) {
         const mappings = asArray(lt.inputs.blockDeviceMappings).map(obj);
         if (mappings.length === 0) {
-            notPriced.add(`Launch template "${lt.name}" sets no block device: the root volume size comes from the AMI and is not estimated.`);
+            notPriced.add(`Launch template "${lt.name}" sets no block device: the root volume size comes from the AMI and is not estimated.`, group, "ebs.launchTemplate");
             return;
         }
         for (const m of mappings) {
@@ -236,7 +244,7 @@ export function estimateCost(graph: Graph, options: CostOptions): CostEstimate {
             const size = asNumber(ebs.volumeSize);
             const volumeType = (ebs.volumeType as string | undefined) ?? "gp3";
             if (size === undefined || volumeType !== "gp3") {
-                notPriced.add(`Launch template "${lt.name}" device ${m.deviceName}: ${size === undefined ? "size from the AMI" : `${volumeType} volume`}: not estimated.`);
+                notPriced.add(`Launch template "${lt.name}" device ${m.deviceName}: ${size === undefined ? "size from the AMI" : `${volumeType} volume`}: not estimated.`, group, "ebs.launchTemplate");
                 continue;
             }
             add(group, "ebs.gp3.gbMonth", `EBS gp3 ${m.deviceName ?? "volume"} ${size} GB × ${count} instance(s)`, size * count, "GB-month");

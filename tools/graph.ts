@@ -108,6 +108,16 @@ export interface CostEstimate {
     notPriced?: string[];
     /** False when `notPriced` is not empty: `monthlyUsd` is then "at least". */
     complete?: boolean;
+    /** The same charges as `notPriced`, each with the resource it belongs to and what was not priced (a price key, or a short kind), so a diff can tell which lines compare. */
+    unpriced?: UnpricedCharge[];
+}
+
+export interface UnpricedCharge {
+    /** URN of the resource (the stack's URN for stack-wide usage). */
+    urn: string;
+    /** The `tools/prices.ts` key that had no price, or what could not be priced (`rds.storage`, `ec2.instanceType`, ...). */
+    key: string;
+    reason: string;
 }
 
 /** The placeholder for values that are unknown during preview. */

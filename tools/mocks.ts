@@ -229,6 +229,12 @@ export class OfflineMocks implements Mocks {
             }
             case "aws:cloudfront/originAccessControl:OriginAccessControl":
                 return { etag: `E${hex(id + "etag", 13).toUpperCase()}` };
+            case "aws:ec2/vpcEndpoint:VpcEndpoint": {
+                // A gateway endpoint exposes its service's AWS-managed prefix list (S3 in us-east-1: pl-63a5400a).
+                if ((inputs.vpcEndpointType ?? "Gateway") !== "Gateway") return {};
+                const service = String(inputs.serviceName ?? "");
+                return { prefixListId: service === "com.amazonaws.us-east-1.s3" ? "pl-63a5400a" : `pl-${hex(`prefix-list::${service}`, 8)}` };
+            }
             case "aws:ec2/instance:Instance":
                 return { privateIp: `10.0.${parseInt(hex(id, 2), 16) % 250}.${parseInt(hex(id + "x", 2), 16) % 250}`, primaryNetworkInterfaceId: `eni-${hex(id, 17)}` };
             case "aws:ec2/eip:Eip":

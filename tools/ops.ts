@@ -19,6 +19,12 @@
  * 3 timeout (the operation may still be running: the message says what), 130 interrupted
  * (Ctrl-C: what this run started is cancelled, or the message says what still runs).
  *
+ * Credentials, region overrides and endpoints come from the AWS SDK's own configuration: the
+ * SDK for JavaScript v3 reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (S3, SSM) natively
+ * ("Service-specific endpoints", https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html),
+ * so `AWS_ENDPOINT_URL=http://127.0.0.1:PORT npm run ops -- ...` talks to a local moto
+ * (tests/opsMoto.test.ts), with path-style S3 addressing for an IP endpoint.
+ *
  * Commands take injected clients (`OpsContext`), so the tests drive them with mocked SDKs.
  */
 import { execFile } from "child_process";

@@ -8,7 +8,8 @@
  * widening and the cost change. Exit codes: 0 no mandatory violation; 1 mandatory
  * violation(s), or (with --diff) a replacement or deletion of a protected resource, which
  * `pulumi up` would refuse; 2 bad arguments, bad config or a program error (the message names
- * every problem).
+ * every problem). As a process it writes its results only once the run has settled: exit 2
+ * always means nothing on stdout (see heldUntilSettled).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -106,16 +107,55 @@ export function exitCodeFor(graph: Graph): number {
     return graph.violations.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Where `main` puts its results: the process's streams and files, or (as the CLI runs it) a queue written once the process settles. */
+export interface PlanIo {
+    out(text: string): void;
+    err(text: string): void;
+    writeFile(file: string, text: string): void;
+}
+
+const direct: PlanIo = {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    writeFile: (file, text) => {
+        fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+        fs.writeFileSync(file, text);
+    },
+};
+
+/**
+ * Results held until the process has nothing left to run (`beforeExit`), then written. A
+ * program can still fail after its code returned (a timer that throws, a rejection nobody
+ * awaited); the CLI's last-resort handler then exits 2 before anything held is written, so
+ * exit 2 always comes with an empty stdout and no `--out` file, never with a plan printed
+ * before the failure.
+ */
+export function heldUntilSettled(): PlanIo {
+    const queue: Array<() => void> = [];
+    let flushed = false;
+    process.once("beforeExit", () => {
+        flushed = true;
+        // Writes to pipes and files are synchronous on Linux: all of it is out before the exit.
+        for (const write of queue.splice(0)) write();
+    });
+    const hold = (write: () => void) => (flushed ? write() : void queue.push(write));
+    return {
+        out: (text) => hold(() => direct.out(text)),
+        err: (text) => hold(() => direct.err(text)),
+        writeFile: (file, text) => hold(() => direct.writeFile(file, text)),
+    };
+}
+
+export async function main(argv: string[], io: PlanIo = direct): Promise<number> {
     let options: PlanOptions;
     try {
         options = parseArgs(argv);
     } catch (err) {
         if (err instanceof UsageError && argv.some((a) => a === "--help" || a === "-h")) {
-            process.stdout.write(`${USAGE}\n${HELP}\n`);
+            io.out(`${USAGE}\n${HELP}\n`);
             return 0;
         }
-        process.stderr.write(`${(err as Error).message}\n`);
+        io.err(`${(err as Error).message}\n`);
         return 2;
     }
     let base: Graph | undefined;
@@ -124,7 +164,7 @@ export async function main(argv: string[]): Promise<number> {
             base = parseGraphJson(fs.readFileSync(options.diff, "utf8"), options.diff);
             if (base.stack !== options.stack) throw new Error(`${options.diff} is the plan of stack "${base.stack}", not "${options.stack}"`);
         } catch (err) {
-            process.stderr.write(`--diff: ${(err as Error).message}\n`);
+            io.err(`--diff: ${(err as Error).message}\n`);
             return 2;
         }
     }
@@ -137,24 +177,23 @@ export async function main(argv: string[]): Promise<number> {
     } catch (err) {
         // One message: the program's (it names every bad key), the policy config's, or what failed.
         const known = (err as Error).name;
-        process.stderr.write(known === "ProgramError" || known === "PolicyConfigError" ? `${(err as Error).message}\n` : `plan failed: ${describeError(err)}\n`);
+        io.err(known === "ProgramError" || known === "PolicyConfigError" ? `${(err as Error).message}\n` : `plan failed: ${describeError(err)}\n`);
         return 2;
     }
     const json = JSON.stringify(graph, null, 2);
     if (options.out) {
-        fs.mkdirSync(path.dirname(path.resolve(options.out)), { recursive: true });
-        fs.writeFileSync(options.out, json + "\n");
+        io.writeFile(options.out, json + "\n");
     }
     if (!base) {
-        process.stdout.write(options.json ? json + "\n" : renderPlan(graph) + "\n");
+        io.out(options.json ? json + "\n" : renderPlan(graph) + "\n");
         return exitCodeFor(graph);
     }
     const diff = diffGraphs(base, graph);
-    process.stdout.write(options.json ? JSON.stringify(diff, null, 2) + "\n" : renderDiffMarkdown(diff, { stack: graph.stack }));
-    for (const refusal of diff.gate) process.stderr.write(`refused: ${refusal.message}\n`);
+    io.out(options.json ? JSON.stringify(diff, null, 2) + "\n" : renderDiffMarkdown(diff, { stack: graph.stack }));
+    for (const refusal of diff.gate) io.err(`refused: ${refusal.message}\n`);
     return diff.gate.length > 0 ? 1 : exitCodeFor(graph);
 }
 
 if (require.main === module) {
-    runCli("plan", main, 2);
+    runCli("plan", (argv) => main(argv, heldUntilSettled()), 2);
 }

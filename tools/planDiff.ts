@@ -7,7 +7,7 @@
  * under an input key whose name looks secret (password, token, privateKey, ...), is shown as
  * `***`, and a change to one is reported as "(secret changed)" with neither value.
  */
-import { costDiff, CostDiff, formatDelta, formatTotal } from "./costDiff";
+import { costDiff, CostDiff, formatChange, formatDelta, formatTotal } from "./costDiff";
 import { Graph, GraphResource, SECRET, Violation } from "./graph";
 import { classify, ReplaceTrigger, ruleFor } from "./replacements/analyze";
 import { SecurityChange, securityChanges } from "./securityDiff";
@@ -406,7 +406,7 @@ function costLine(d: PlanDiff): string[] {
     if (!d.cost) return [];
     const c = d.cost;
     const region = c.before.region && c.after.region && c.before.region !== c.after.region ? ` (${c.before.region} → ${c.after.region})` : "";
-    return [`**Monthly cost:** ${formatTotal(c.before)} → ${formatTotal(c.after)} (${formatDelta(c.deltaUsd)})${region}`];
+    return [`**Monthly cost:** ${formatTotal(c.before)} → ${formatTotal(c.after)} (${formatChange(c)})${region}`];
 }
 
 function header(d: PlanDiff, stack: string): string[] {
@@ -442,13 +442,17 @@ function topSections(d: PlanDiff, capEach = Infinity): string[] {
         out.push("", `#### 🔓 Security changes: wider access (${d.security.length})`, "", "| | resource | change |", "|---|---|---|",
             ...capped(d.security, (c) => `| ${c.severity === "high" ? "⚠️ high" : "widening"} | ${code(c.type.split(":").pop()!)} **${escapeName(c.name)}** | ${c.summary.replace(/\|/g, "\\|").replace(/\r?\n/g, " ")} |`, "security changes"));
     }
-    if (d.cost && (d.cost.lines.length > 0 || d.cost.after.notPriced.length > 0)) {
-        out.push("", `#### 💰 Cost change`, "", `${formatTotal(d.cost.before)} → ${formatTotal(d.cost.after)} per month (${formatDelta(d.cost.deltaUsd)})`);
+    if (d.cost && (d.cost.lines.length > 0 || d.cost.after.notPriced.length > 0 || d.cost.before.notPriced.length > 0)) {
+        out.push("", `#### 💰 Cost change`, "", `${formatTotal(d.cost.before)} → ${formatTotal(d.cost.after)} per month (${formatChange(d.cost)})`);
         if (d.cost.lines.length > 0) {
+            // A missing amount is "–" for a charge that is not there and "not priced" for one the price table lacks.
+            const amount = (usd: number | undefined, comparable: boolean) => (usd !== undefined ? `$${usd.toFixed(2)}` : comparable ? "–" : "not priced");
             out.push("", "| resource | charge | before | after | change |", "|---|---|---:|---:|---:|",
-                ...capped(d.cost.lines, (l) => `| ${code(l.type.split(":").pop()!)} **${escapeName(l.name)}** | ${l.description.replace(/\|/g, "\\|")} | ${l.beforeUsd === undefined ? "–" : `$${l.beforeUsd.toFixed(2)}`} | ${l.afterUsd === undefined ? "–" : `$${l.afterUsd.toFixed(2)}`} | ${formatDelta(l.deltaUsd)} |`, "cost lines"));
+                ...capped(d.cost.lines, (l) => `| ${code(l.type.split(":").pop()!)} **${escapeName(l.name)}** | ${l.description.replace(/\|/g, "\\|")} | ${amount(l.beforeUsd, l.comparable)} | ${amount(l.afterUsd, l.comparable)} | ${l.comparable ? formatDelta(l.deltaUsd) : "not comparable"} |`, "cost lines"));
         }
-        if (d.cost.after.notPriced.length > 0) out.push("", `<details><summary>${d.cost.after.notPriced.length} item(s) not priced in the head</summary>`, "", ...d.cost.after.notPriced.slice(0, capEach === Infinity ? undefined : capEach).map((n) => `- ${n}`), "", "</details>");
+        for (const [which, s] of [["base", d.cost.before], ["head", d.cost.after]] as const) {
+            if (s.notPriced.length > 0) out.push("", `<details><summary>${s.notPriced.length} item(s) not priced in the ${which}</summary>`, "", ...s.notPriced.slice(0, capEach === Infinity ? undefined : capEach).map((n) => `- ${n}`), "", "</details>");
+        }
     }
     const warnings = [
         ...d.warnings,

@@ -145,6 +145,9 @@ fi
 
 if [[ $previous == "$release" && -d $releases/$release ]]; then
   log "release $release is already installed and current"
+  # At boot the app is not started yet (a baked release that is still current): start it rather
+  # than wait out the health timeout first.
+  systemctl is-active --quiet "$service" || restart || true
   healthy || { restart || true; healthy; } || die 8 "release $release is current but $health_path does not answer on port $port"
   printf '%s: OK %s (already current)\n' "$PROG" "$release"
   exit 0

@@ -140,33 +140,5 @@ export async function startMariadb(dir: string, tls: Tls, master: string, passwo
     return { port, sql, stop: () => stopChild(child, exited, "SIGTERM") };
 }
 
-/** moto serving the AWS API on loopback, and an `aws` wrapper (the real CLI v2) pointed at it. */
-export async function startMoto(dir: string): Promise<Server & { env: NodeJS.ProcessEnv }> {
-    const port = await freePort();
-    const child = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
-    const { exited, log } = supervise(child, "moto");
-    const bin = path.join(dir, "moto-bin");
-    fs.mkdirSync(bin, { recursive: true });
-    fs.writeFileSync(path.join(bin, "aws"), `#!/bin/bash\n# Test wrapper: the real AWS CLI v2, pointed at a local moto.\nexec /usr/bin/aws --endpoint-url http://127.0.0.1:${port} "$@"\n`, { mode: 0o755 });
-    await waitFor(`moto on ${port}: ${log()}`, async () => {
-        if (child.exitCode !== null) throw new Error(`moto exited: ${log()}`);
-        try {
-            await fetch(`http://127.0.0.1:${port}/moto-api/`);
-            return true;
-        } catch {
-            return false;
-        }
-    }, 30_000);
-    const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        PATH: `${bin}:${process.env.PATH}`,
-        AWS_ACCESS_KEY_ID: "testing",
-        AWS_SECRET_ACCESS_KEY: "testing",
-        AWS_DEFAULT_REGION: "us-east-1",
-        AWS_EC2_METADATA_DISABLED: "true",
-        AWS_CONFIG_FILE: "/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-        AWS_PAGER: "",
-    };
-    return { port, env, stop: () => stopChild(child, exited, "SIGTERM") };
-}
+/** moto serving the AWS API on loopback, with an `aws` wrapper (the real CLI v2) pointed at it: tests/helpers/moto.ts. */
+export { startMoto } from "./moto";

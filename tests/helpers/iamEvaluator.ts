@@ -94,3 +94,16 @@ export function evaluate(statements: EvalStatement[], request: Request): Decisio
     if (applicable.some((s) => s.Effect === "Allow")) return "allow";
     return "implicit-deny";
 }
+
+/**
+ * The decision for a request by a role with a permissions boundary (IAM User Guide, "Policy
+ * evaluation logic" and "Permissions boundaries for IAM entities": "The effective permissions for
+ * an entity are the permissions that are granted by both the identity-based policies and its
+ * permissions boundaries"; an explicit deny in either wins).
+ */
+export function evaluateWithBoundary(identity: EvalStatement[], boundary: EvalStatement[], request: Request): Decision {
+    const a = evaluate(identity, request);
+    const b = evaluate(boundary, request);
+    if (a === "explicit-deny" || b === "explicit-deny") return "explicit-deny";
+    return a === "allow" && b === "allow" ? "allow" : "implicit-deny";
+}

@@ -46,6 +46,8 @@ export interface S3Server {
   kill(): Promise<void>;
   /** Replaces the caller's IAM policy (only for a server started with `policy`). */
   setPolicy(policy: PolicyDocument): void;
+  /** The file the proxy re-reads the policy from on every request (with `policy`): a script may swap it. */
+  policyFile?: string;
   /** `<operation> <key or prefix> <status>` of every request since the last call (with `policy`). */
   takeRequests(): string[];
 }
@@ -163,6 +165,7 @@ export async function startS3Server(opts: { bucket?: string; policy?: PolicyDocu
     dir,
     binDir,
     env: awsEnv(binDir),
+    ...(opts.policy ? { policyFile } : {}),
     setPolicy(policy: PolicyDocument) {
       if (!opts.policy) throw new Error('setPolicy: this server was started without a policy');
       fs.writeFileSync(policyFile, JSON.stringify(policy));

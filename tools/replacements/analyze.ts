@@ -40,6 +40,19 @@ export interface Verdict {
     nameCollision?: string;
 }
 
+/**
+ * The CPU architecture of an EC2 instance type, from its family: Graviton families carry a `g`
+ * after the generation (t4g, m7gd, c6gn, is4gen) and `a1` is Arm too ("Amazon EC2 instance type
+ * naming conventions", https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html).
+ */
+export function cpuArchitecture(instanceType: unknown): "arm64" | "x86_64" | undefined {
+    if (typeof instanceType !== "string") return undefined;
+    const m = /^([a-z]+)(\d+)([a-z-]*)\.[a-z0-9]+$/.exec(instanceType);
+    if (!m) return undefined;
+    if (m[1] === "mac") return undefined;
+    return m[1] === "a" || m[3].includes("g") ? "arm64" : "x86_64";
+}
+
 /** `a[0].b{json}.c` → `a.b.c`: the schema path of a diff path. */
 export function schemaPath(path: string): string {
     return path.replace(/\{json\}.*$/, "").replace(/\[\d+\]/g, "").replace(/"/g, "");
@@ -89,11 +102,21 @@ function conditionalTriggers(r: GraphResource, paths: string[], base?: GraphReso
     const has = (p: string) => paths.some((x) => covers(p, x));
     const out: ReplaceTrigger[] = [];
     switch (r.type) {
-        case "aws:ec2/instance:Instance":
+        case "aws:ec2/instance:Instance": {
             for (const p of ["userData", "userDataBase64"]) {
                 if (has(p) && i.userDataReplaceOnChange === true) out.push({ kind: "conditional", path: p, why: `\`${p}\` changed and userDataReplaceOnChange is set` });
             }
+            // resourceInstance's CustomizeDiff: ForceNewIf instance_type when the two types share no CPU architecture.
+            const from = cpuArchitecture(b.instanceType);
+            const to = cpuArchitecture(i.instanceType);
+            if (base && has("instanceType") && from && to && from !== to) {
+                out.push({ kind: "conditional", path: "instanceType", why: `${String(b.instanceType)} (${from}) → ${String(i.instanceType)} (${to}): a type of another CPU architecture cannot be applied in place` });
+            }
+            if (base && has("enablePrimaryIpv6") && b.enablePrimaryIpv6 === true && i.enablePrimaryIpv6 !== true) {
+                out.push({ kind: "conditional", path: "enablePrimaryIpv6", why: "a primary IPv6 address cannot be disabled: turning enablePrimaryIpv6 off recreates the instance" });
+            }
             break;
+        }
         case "aws:ec2/vpcEndpoint:VpcEndpoint":
             if (has("privateDnsEnabled") && (i.vpcEndpointType ?? "Gateway") !== "Interface") out.push({ kind: "conditional", path: "privateDnsEnabled", why: "privateDnsEnabled can change in place only on Interface endpoints" });
             break;

@@ -31,6 +31,12 @@ export const PROVIDER_SOURCE = {
         "below names the commit of the file version it was read from.",
     repository: "github.com/hashicorp/terraform-provider-aws",
     derived: "2026-12-01",
+    audit:
+        "2026-12 re-check of the versions cited: the index's default version of a file is an arbitrary stored one, not the newest. Commit 01c08000… and " +
+        "00e4b238… are v4-era (aws-sdk-go v1, no licence header), 00081ce4…, 0015dfcd…, 12565358…, 01606926… and 0073593e… v5-era, 00a35305… v6 (2026 header, " +
+        "resource identity). Every v4-era rule and the v5 instance/association rules were re-read from the newest version the index holds (`alsoRead`); the RDS " +
+        "instance (identifier updatable, backup_target ForceNew) and EC2 instance (instance_market_options ForceNew, ipv6_address_count updatable, architecture " +
+        "CustomizeDiff) rules changed. The index holds no v6 rds/instance.go or ec2_instance.go: inputs newer than the versions read are named in each rule's note.",
 } as const;
 
 export interface ReplacementRule {
@@ -40,8 +46,16 @@ export interface ReplacementRule {
     source?: { path: string; commit: string };
     /** The provider repository `source` is in, when it is not terraform-provider-aws (PROVIDER_SOURCE.repository). */
     repository?: string;
-    /** A newer stored version of the same file that was read as well: its source-index file id and what it added. */
+    /** A newer stored version of the same file that was read as well: its source-index file id and what it added. Where it differs, the rule follows it. */
     alsoRead?: string;
+    /**
+     * The provider generation the file at `source.commit` belongs to, where it was checked: `v4`
+     * (aws-sdk-go v1, no licence header), `v5` (still has attributes v6 removed, or predates
+     * resource identity), `v6` (resource-identity annotations, 2025-2026 headers). A v4 source
+     * needs `alsoRead`, a newer version read as well, or the rule may be stale (the RDS
+     * `identifier` was ForceNew in v4 and is updatable since v5); unset where not checked.
+     */
+    era?: "v4" | "v5" | "v6";
     /** True when `forceNew` was read from `source`. */
     verified: boolean;
     /** Pulumi input paths (`a.b` for nested blocks) whose change replaces the resource. */
@@ -58,18 +72,19 @@ export interface ReplacementRule {
 }
 
 const src = (path: string, commit: string) => ({ path: `internal/service/${path}`, commit });
-const S3_SUB = (tf: string, path: string, commit: string, forceNew: string[]): ReplacementRule => ({
+const S3_SUB = (tf: string, path: string, commit: string, forceNew: string[], more: Partial<ReplacementRule> = {}): ReplacementRule => ({
     tf,
     source: src(path, commit),
     verified: true,
     forceNew,
+    ...more,
     note: "Bucket sub-resources are keyed by the bucket name: pointing one at another bucket recreates it; their settings are put in place.",
 });
 
 export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
     // ---- EC2 / VPC
     "aws:ec2/vpc:Vpc": {
-        tf: "aws_vpc", source: src("ec2/vpc_.go", "00081ce41cc691433ac19bf42227cdabffd0454d"), verified: true,
+        tf: "aws_vpc", source: src("ec2/vpc_.go", "00081ce41cc691433ac19bf42227cdabffd0454d"), verified: true, era: "v5",
         forceNew: ["cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"],
         holdsData: "every subnet, ENI, instance, endpoint and security group lives inside the VPC",
     },
@@ -79,7 +94,7 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         conditional: [{ path: "ipv6CidrBlock", when: "the subnet was created with assignIpv6AddressOnCreation" }],
     },
     "aws:ec2/securityGroup:SecurityGroup": {
-        tf: "aws_security_group", source: src("ec2/vpc_security_group.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true,
+        tf: "aws_security_group", source: src("ec2/vpc_security_group.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true, era: "v5",
         forceNew: ["description", "name", "namePrefix", "vpcId"], physicalName: "name",
         note: "ingress/egress blocks are updated in place (authorize/revoke).",
     },
@@ -106,36 +121,46 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         note: "subnetIds, routeTableIds, securityGroupIds and policy are modified in place.",
     },
     "aws:ec2/flowLog:FlowLog": {
-        tf: "aws_flow_log", source: src("ec2/vpc_flow_log.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true,
+        tf: "aws_flow_log", source: src("ec2/vpc_flow_log.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true, era: "v6",
         forceNew: ["deliverCrossAccountRole", "destinationOptions", "eniId", "iamRoleArn", "logDestination", "logDestinationType", "logFormat", "maxAggregationInterval", "regionalNatGatewayId", "subnetId", "trafficType", "transitGatewayAttachmentId", "transitGatewayId", "vpcId"],
         note: "Update changes tags only: every other argument replaces the flow log.",
     },
     "aws:ec2/eip:Eip": {
-        tf: "aws_eip", source: src("ec2/ec2_eip.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true,
+        tf: "aws_eip", source: src("ec2/ec2_eip.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true, era: "v5",
         forceNew: ["address", "domain", "ipamPoolId", "networkBorderGroup", "publicIpv4Pool"],
         holdsData: "the public IPv4 address itself: a new Elastic IP has a different address (DNS and allow-lists break)",
     },
     "aws:ec2/eipAssociation:EipAssociation": {
-        tf: "aws_eip_association", source: src("ec2/ec2_eip_association.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true,
+        tf: "aws_eip_association", source: src("ec2/ec2_eip_association.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true, era: "v4",
+        alsoRead: "source-index file 2074478975 (a v5 ec2_eip_association.go on aws-sdk-go-v2): still no Update, every argument ForceNew",
         forceNew: ["allocationId", "allowReassociation", "instanceId", "networkInterfaceId", "privateIpAddress", "publicIp"],
         note: "No update: any change re-associates.",
     },
     "aws:ec2/instance:Instance": {
-        tf: "aws_instance", source: src("ec2/ec2_instance.go", "0015dfcd06d5d78e5e1c3cabe8cea837d379d1c7"), verified: true,
+        tf: "aws_instance", source: src("ec2/ec2_instance.go", "0015dfcd06d5d78e5e1c3cabe8cea837d379d1c7"), verified: true, era: "v5",
+        alsoRead:
+            "source-index file 1794561789 (a newer ec2_instance.go on aws-sdk-go-v2, the newest the index holds; still v5: deprecated cpu_core_count), which the rule follows: " +
+            "instance_market_options is ForceNew, ipv6_address_count is no longer ForceNew, launch_template id/name are ForceNew and its version only through CustomizeDiff, " +
+            "and CustomizeDiff forces a new instance when instance_type moves to a type that supports none of the old type's CPU architectures",
         forceNew: [
             "ami", "associatePublicIpAddress", "availabilityZone", "cpuOptions.amdSevSnp", "cpuOptions.coreCount", "cpuOptions.threadsPerCore",
-            "ebsBlockDevices", "ebsOptimized", "enclaveOptions.enabled", "ephemeralBlockDevices", "hibernation", "hostId", "ipv6AddressCount", "ipv6Addresses", "keyName",
-            "launchTemplate", "networkInterfaces", "placementGroup", "placementPartitionNumber", "privateDnsNameOptions", "privateIp",
+            "ebsBlockDevices", "ebsOptimized", "enclaveOptions.enabled", "ephemeralBlockDevices", "hibernation", "hostId", "instanceMarketOptions", "ipv6Addresses", "keyName",
+            "launchTemplate.id", "launchTemplate.name", "networkInterfaces", "placementGroup", "placementPartitionNumber", "privateDnsNameOptions", "privateIp",
             "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId", "securityGroups", "subnetId", "tenancy",
         ],
         conditional: [
             { path: "userData", when: "userDataReplaceOnChange is true (otherwise the instance is stopped and started)" },
             { path: "userDataBase64", when: "userDataReplaceOnChange is true" },
             { path: "launchTemplate.version", when: "the running instance's template version differs" },
+            { path: "instanceType", when: "the new type supports none of the old type's CPU architectures (t4g ↔ t3: arm64 ↔ x86_64)" },
+            // Documented on the installed @pulumi/aws InstanceArgs (the input is newer than the schema read).
+            { path: "enablePrimaryIpv6", when: "it goes from true to false (documented: disabling it forces recreation)" },
         ],
         holdsData: "its root and EBS volumes (unless delete-on-termination is off) and its private IP",
-        // The schema read still had the deprecated cpu_core_count/cpu_threads_per_core (ForceNew); @pulumi/aws 7 no longer has them.
-        note: "instanceType, iamInstanceProfile, vpcSecurityGroupIds, rootBlockDevice size/type/iops/throughput, metadataOptions and monitoring change in place (type changes stop and start it).",
+        note:
+            "instanceType (same architecture), iamInstanceProfile, vpcSecurityGroupIds, ipv6AddressCount, rootBlockDevice size/type/iops/throughput, metadataOptions and monitoring " +
+            "change in place (type changes stop and start it). Inputs newer than the version read (primaryNetworkInterface, secondaryNetworkInterfaces, placementGroupId) " +
+            "were not read here.",
     },
     "aws:ec2/launchTemplate:LaunchTemplate": {
         tf: "aws_launch_template", source: src("ec2/ec2_launch_template.go", "025e4f81cab8553cb052aebfcc5987e2aa8c702a"), verified: true,
@@ -206,12 +231,13 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
     },
     // ---- KMS
     "aws:kms/key:Key": {
-        tf: "aws_kms_key", source: src("kms/key.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true,
+        tf: "aws_kms_key", source: src("kms/key.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true, era: "v6",
         forceNew: ["customKeyStoreId", "customerMasterKeySpec", "keyUsage", "multiRegion", "xksKeyId"],
         holdsData: "the key material: data encrypted under the old key is unreadable once it is deleted",
     },
     "aws:kms/alias:Alias": {
-        tf: "aws_kms_alias", source: src("kms/alias.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true,
+        tf: "aws_kms_alias", source: src("kms/alias.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true, era: "v4",
+        alsoRead: "source-index file 1796884670 (a v5 kms/alias.go on aws-sdk-go-v2): name and name_prefix ForceNew, target_key_id updated in place",
         forceNew: ["name", "namePrefix"], physicalName: "name",
     },
     // ---- Load balancing
@@ -222,7 +248,8 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         note: "subnets, securityGroups, accessLogs and attributes change in place; CustomizeDiff adds NLB/GWLB-only cases.",
     },
     "aws:lb/listener:Listener": {
-        tf: "aws_lb_listener", source: src("elbv2/listener.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true,
+        tf: "aws_lb_listener", source: src("elbv2/listener.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true, era: "v4",
+        alsoRead: "source-index file 2388045155 (a v5 elbv2/listener.go with mutual_authentication), read at load_balancer_arn: still the only ForceNew argument found",
         forceNew: ["loadBalancerArn"],
     },
     "aws:lb/targetGroup:TargetGroup": {
@@ -239,21 +266,32 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
     },
     // ---- RDS
     "aws:rds/instance:Instance": {
-        tf: "aws_db_instance", source: src("rds/instance.go", "00e4b23838859616dd0ebc9d1fd9364c0f6bff22"), verified: true,
+        tf: "aws_db_instance", source: src("rds/instance.go", "00e4b23838859616dd0ebc9d1fd9364c0f6bff22"), verified: true, era: "v4",
+        alsoRead:
+            "source-index file 1659451291 (a v5 rds/instance.go, the newest the index holds: no `name` or `security_group_names`, with backup_target, blue_green_update " +
+            "and manage_master_user_password), which the rule follows: `identifier` and `identifier_prefix` are no longer ForceNew (Update sends NewDBInstanceIdentifier; " +
+            "the file's own note: the identifier \"can be updated\"; terraform-provider-aws#507, #32687), `backup_target` is ForceNew; CustomizeDiff only validates blue/green updates",
         forceNew: [
-            "availabilityZone", "characterSetName", "customIamInstanceProfile", "dbName", "engine", "identifier", "identifierPrefix", "kmsKeyId",
+            "availabilityZone", "backupTarget", "characterSetName", "customIamInstanceProfile", "dbName", "engine", "kmsKeyId",
             "ncharCharacterSetName", "restoreToPointInTime", "s3Import", "snapshotIdentifier", "storageEncrypted", "timezone", "username",
         ],
+        // ModifyDBInstance has no EngineLifecycleSupport parameter (RDS API Reference, ModifyDBInstance), so the provider cannot change it in place.
+        unverified: ["engineLifecycleSupport"],
         physicalName: "identifier",
         holdsData: "the database: a replacement is a new, empty instance (only a final snapshot, if taken, keeps the data)",
-        note: "instanceClass, allocatedStorage, storageType, multiAz, engineVersion, backups, parameter group, subnet group and security groups are modified in place.",
+        note:
+            "The identifier is renamed in place (ModifyDBInstance NewDBInstanceIdentifier; the endpoint changes). instanceClass, allocatedStorage, storageType, multiAz, " +
+            "engineVersion, backups, parameter group, subnet group and security groups are modified in place. Inputs newer than the version read " +
+            "(databaseInsightsMode, dedicatedLogVolume, domainFqdn/domainOu/domainAuthSecretArn/domainDnsIps, passwordWo, upgradeStorageConfig) are ModifyDBInstance " +
+            "parameters or replica-only; their schema flags were not read here.",
     },
     "aws:rds/parameterGroup:ParameterGroup": {
-        tf: "aws_db_parameter_group", source: src("rds/parameter_group.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true,
+        tf: "aws_db_parameter_group", source: src("rds/parameter_group.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true, era: "v5",
         forceNew: ["description", "family", "name", "namePrefix"], physicalName: "name",
     },
     "aws:rds/subnetGroup:SubnetGroup": {
-        tf: "aws_db_subnet_group", source: src("rds/subnet_group.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true,
+        tf: "aws_db_subnet_group", source: src("rds/subnet_group.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true, era: "v4",
+        alsoRead: "source-index file 1387041566 (a v5 rds/subnet_group.go on aws-sdk-go-v2): name ForceNew, description and subnet_ids updated in place",
         forceNew: ["name", "namePrefix"], physicalName: "name",
     },
     // ---- Route 53, ACM, CloudFront
@@ -267,7 +305,7 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         forceNew: ["name", "zoneId"],
     },
     "aws:route53/healthCheck:HealthCheck": {
-        tf: "aws_route53_health_check", source: src("route53/health_check.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true,
+        tf: "aws_route53_health_check", source: src("route53/health_check.go", "01606926a0c0ab9174aec440f976a48b0baee722"), verified: true, era: "v5",
         forceNew: ["measureLatency", "referenceName", "requestInterval", "routingControlArn", "type"],
         note: "fqdn, port, resourcePath, searchString, thresholds and regions change in place (UpdateHealthCheck).",
     },
@@ -276,7 +314,7 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         forceNew: ["hostedZoneId"], note: "signingStatus changes in place (Enable/DisableHostedZoneDNSSEC).",
     },
     "aws:route53/keySigningKey:KeySigningKey": {
-        tf: "aws_route53_key_signing_key", source: src("route53/key_signing_key.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true,
+        tf: "aws_route53_key_signing_key", source: src("route53/key_signing_key.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true, era: "v6",
         forceNew: ["hostedZoneId", "name"],
         holdsData: "the DNSSEC key: a new key needs a new DS record at the parent, or validating resolvers reject the zone",
         note: "keyManagementServiceArn is not ForceNew in the schema read, yet Update only (de)activates the key: a KMS key change plans as an update that does not move the key. Treat it as a key rotation to do by hand.",
@@ -300,7 +338,8 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         note: "Every argument of a distribution is updated in place (UpdateDistribution); not re-read here.",
     },
     "aws:cloudfront/originAccessControl:OriginAccessControl": {
-        tf: "aws_cloudfront_origin_access_control", source: src("cloudfront/origin_access_control.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true,
+        tf: "aws_cloudfront_origin_access_control", source: src("cloudfront/origin_access_control.go", "01c08000ddb14181b5bd19201d8fca311dc570e4"), verified: true, era: "v4",
+        alsoRead: "source-index file 2300028062 (a v5 origin_access_control.go on aws-sdk-go-v2): still no ForceNew argument",
         forceNew: [], note: "No ForceNew: every argument is sent to UpdateOriginAccessControl.",
     },
     // ---- S3
@@ -311,36 +350,42 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         holdsData: "every object in it: a replacement is a new, empty bucket (the old one is deleted, or fails to delete while not empty)",
     },
     // Lifecycle is a plugin-framework resource: RequiresReplace plan modifiers on bucket and expected_bucket_owner.
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": S3_SUB("aws_s3_bucket_lifecycle_configuration", "s3/bucket_lifecycle_configuration.go", "01606926a0c0ab9174aec440f976a48b0baee722", ["bucket", "expectedBucketOwner"]),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": S3_SUB("aws_s3_bucket_lifecycle_configuration", "s3/bucket_lifecycle_configuration.go", "01606926a0c0ab9174aec440f976a48b0baee722", ["bucket", "expectedBucketOwner"], { era: "v5" }),
     "aws:s3/bucketLogging:BucketLogging": S3_SUB("aws_s3_bucket_logging", "s3/bucket_logging.go", "01f431114674c27cf790fafb67ac274bf8f765e1", ["bucket", "expectedBucketOwner"]),
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": S3_SUB("aws_s3_bucket_ownership_controls", "s3/bucket_ownership_controls.go", "01c08000ddb14181b5bd19201d8fca311dc570e4", ["bucket"]),
-    "aws:s3/bucketPolicy:BucketPolicy": S3_SUB("aws_s3_bucket_policy", "s3/bucket_policy.go", "0073593e7d6993ba482409f4dc35438daaa79bb3", ["bucket"]),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": S3_SUB("aws_s3_bucket_public_access_block", "s3/bucket_public_access_block.go", "01606926a0c0ab9174aec440f976a48b0baee722", ["bucket"]),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": S3_SUB("aws_s3_bucket_server_side_encryption_configuration", "s3/bucket_server_side_encryption_configuration.go", "01606926a0c0ab9174aec440f976a48b0baee722", ["bucket", "expectedBucketOwner"]),
-    "aws:s3/bucketVersioning:BucketVersioning": S3_SUB("aws_s3_bucket_versioning", "s3/bucket_versioning.go", "01c08000ddb14181b5bd19201d8fca311dc570e4", ["bucket", "expectedBucketOwner"]),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": S3_SUB("aws_s3_bucket_ownership_controls", "s3/bucket_ownership_controls.go", "01c08000ddb14181b5bd19201d8fca311dc570e4", ["bucket"], {
+        era: "v4",
+        alsoRead: "source-index file 1651648990 (a v5 s3/bucket_ownership_controls.go on aws-sdk-go-v2): bucket still the only ForceNew argument",
+    }),
+    "aws:s3/bucketPolicy:BucketPolicy": S3_SUB("aws_s3_bucket_policy", "s3/bucket_policy.go", "0073593e7d6993ba482409f4dc35438daaa79bb3", ["bucket"], { era: "v5" }),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": S3_SUB("aws_s3_bucket_public_access_block", "s3/bucket_public_access_block.go", "01606926a0c0ab9174aec440f976a48b0baee722", ["bucket"], { era: "v5" }),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": S3_SUB("aws_s3_bucket_server_side_encryption_configuration", "s3/bucket_server_side_encryption_configuration.go", "01606926a0c0ab9174aec440f976a48b0baee722", ["bucket", "expectedBucketOwner"], { era: "v5" }),
+    "aws:s3/bucketVersioning:BucketVersioning": S3_SUB("aws_s3_bucket_versioning", "s3/bucket_versioning.go", "01c08000ddb14181b5bd19201d8fca311dc570e4", ["bucket", "expectedBucketOwner"], {
+        era: "v4",
+        alsoRead: "source-index file 2047336413 (a v5 s3/bucket_versioning.go with names.Attr constants): bucket and expected_bucket_owner still the only ForceNew arguments",
+    }),
     "aws:s3/bucketObjectv2:BucketObjectv2": {
         tf: "aws_s3_object", source: src("s3/object.go", "033c721bf1eda7db79395cd73acb54c7efa57ffc"), verified: true,
         forceNew: ["bucket", "key"], note: "Content changes re-upload the object in place (a new version in a versioned bucket); resourceObjectCustomizeDiff was not read.",
     },
     // ---- Messaging, logs, events, alarms
     "aws:sns/topic:Topic": {
-        tf: "aws_sns_topic", source: src("sns/topic.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true,
+        tf: "aws_sns_topic", source: src("sns/topic.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true, era: "v6",
         forceNew: ["fifoTopic", "name", "namePrefix"], physicalName: "name", note: "kmsMasterKeyId, policy and delivery settings are topic attributes set in place.",
     },
     "aws:sns/topicPolicy:TopicPolicy": {
-        tf: "aws_sns_topic_policy", source: src("sns/topic_policy.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true, forceNew: ["arn"],
+        tf: "aws_sns_topic_policy", source: src("sns/topic_policy.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true, era: "v6", forceNew: ["arn"],
     },
     "aws:sns/topicSubscription:TopicSubscription": {
         tf: "aws_sns_topic_subscription", source: src("sns/topic_subscription.go", "04a2e6e5bc625ec85ea8c678219b483fc674877e"), verified: true,
         forceNew: ["endpoint", "protocol", "topic"], note: "Terraform's topic_arn is Pulumi's `topic`; filter and delivery policies are set in place.",
     },
     "aws:cloudwatch/logGroup:LogGroup": {
-        tf: "aws_cloudwatch_log_group", source: src("logs/group.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"), verified: true,
+        tf: "aws_cloudwatch_log_group", source: src("logs/group.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"), verified: true, era: "v5",
         forceNew: ["logGroupClass", "name", "namePrefix"], physicalName: "name",
         holdsData: "the log events stored in it",
     },
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": {
-        tf: "aws_cloudwatch_log_resource_policy", source: src("logs/resource_policy.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true,
+        tf: "aws_cloudwatch_log_resource_policy", source: src("logs/resource_policy.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39"), verified: true, era: "v6",
         forceNew: ["policyName", "resourceArn"], note: "The policy document is re-put in place.",
     },
     "aws:cloudwatch/metricAlarm:MetricAlarm": {
@@ -370,7 +415,7 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
     },
     // ---- Systems Manager, DLM, Secrets Manager
     "aws:ssm/parameter:Parameter": {
-        tf: "aws_ssm_parameter", source: src("ssm/parameter.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"), verified: true,
+        tf: "aws_ssm_parameter", source: src("ssm/parameter.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"), verified: true, era: "v5",
         forceNew: ["dataType", "name"],
         conditional: [{ path: "tier", when: "it goes from Advanced to Standard" }],
         holdsData: "the parameter's value history (versions)",
@@ -380,7 +425,8 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         forceNew: ["name"], note: "documentType is not ForceNew: content, format, type-independent fields and permissions are updated in place (a new document version).",
     },
     "aws:ssm/association:Association": {
-        tf: "aws_ssm_association", source: src("ssm/association.go", "125653582e5d51acc9338d98ec2c83a80d9aad3f"), verified: true,
+        tf: "aws_ssm_association", source: src("ssm/association.go", "125653582e5d51acc9338d98ec2c83a80d9aad3f"), verified: true, era: "v5",
+        alsoRead: "source-index file 2333388760 (the newest stored ssm/association.go, with tags): name (and the deprecated instance_id) ForceNew; everything else goes to UpdateAssociation",
         forceNew: ["name"], note: "The schema read also had the deprecated instance_id (ForceNew), which @pulumi/aws 7 no longer has; targets, schedule and parameters update in place.",
     },
     "aws:dlm/lifecyclePolicy:LifecyclePolicy": {
@@ -400,7 +446,7 @@ export const REPLACEMENT_RULES: Record<string, ReplacementRule> = {
         forceNew: ["secretBinary", "secretId", "secretString", "secretStringWoVersion"], note: "A new value is a new version resource; versionStages move in place.",
     },
     "aws:ebs/volume:Volume": {
-        tf: "aws_ebs_volume", source: src("ec2/ebs_volume.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"), verified: true,
+        tf: "aws_ebs_volume", source: src("ec2/ebs_volume.go", "0073593e7d6993ba482409f4dc35438daaa79bb3"), verified: true, era: "v5",
         forceNew: ["availabilityZone", "encrypted", "kmsKeyId", "multiAttachEnabled", "outpostArn", "snapshotId"],
         holdsData: "the data on the volume", note: "size, type, iops and throughput are modified in place (ModifyVolume).",
     },

@@ -1,0 +1,307 @@
+/**
+ * The web instance role is enough, and no more, for the scripts it runs: in moto (IAM enforced:
+ * every request authenticated by its access key and authorized against the caller's policies),
+ * an IAM user per stack holds exactly the inline policies the plan attaches to that stack's web
+ * role (every RolePolicy of the graph whose role is `web-instance`, JSON unchanged: the buckets
+ * in moto carry the plan's names, and the secret ARN is mapped to moto's). The real scripts run
+ * with that user's credentials through the real AWS CLI v2 (`/usr/bin/aws` behind a wrapper that
+ * adds `--endpoint-url`): backup.sh (full, incremental), restore.sh and deploy.sh succeed on the
+ * stack's own prefixes; on another stack's prefix or bucket the same identity is refused
+ * (AccessDenied) and each script ends with its documented exit code.
+ *
+ * What moto does not judge here, and where it is judged instead:
+ * - `s3:prefix` conditions: moto evaluates no condition of an identity policy (the statement then
+ *   applies as if unconditioned), so the role's prefix-scoped s3:ListBucket lists the whole
+ *   bucket in moto. A listing of another stack's prefix is therefore not refused here; the
+ *   writes and reads under it are. tests/backupScripts.test.ts and tests/deployScript.test.ts
+ *   run the scripts against tests/helpers/s3Policy.ts, which evaluates the condition;
+ * - S3's 403 (not 404) for a missing key without an unconditioned s3:ListBucket: moto answers
+ *   404; the same s3Policy tests model it;
+ * - Secrets Manager resources: moto authorizes its calls against Resource "*", so the role's
+ *   GetSecretValue on exactly the master secret's ARN is refused in moto for that secret too.
+ *   The refusal on another secret is real (below); that the exact ARN is allowed is checked with
+ *   the IAM evaluator of tests/helpers/iamEvaluator.ts;
+ * - KMS key policies (the buckets' SSE-KMS): moto's S3 calls no KMS authorization.
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DB_BOOTSTRAP_EXIT_CODES } from "../components/dbBootstrap";
+import { DEPLOY_EXIT_CODES } from "../components/app";
+import { Graph } from "../tools/graph";
+import { EvalStatement, evaluate } from "./helpers/iamEvaluator";
+import { Credentials, Moto, startMoto, unmocked } from "./helpers/moto";
+import { freePort } from "./support/net";
+import { runProcess } from "./support/processes";
+import { stackRun } from "./support/stacks";
+import { tempDir } from "./support/tmp";
+import { requireTools } from "./support/tools";
+
+const SSM = path.resolve(__dirname, "..", "components", "ssm");
+const BACKUP = path.join(SSM, "backup.sh");
+const RESTORE = path.join(SSM, "restore.sh");
+const DEPLOY = path.join(SSM, "deploy.sh");
+const DB_BOOTSTRAP = path.join(SSM, "db-bootstrap.sh");
+const IID = "i-0123456789abcdef0";
+/** backup.sh / restore.sh: "4  S3 transfer failed" (their headers). */
+const EX_S3 = 4;
+
+interface StackWorld {
+    stack: string;
+    outputs: Record<string, any>;
+    /** The web role's inline policies, as the plan attaches them. */
+    policies: Array<{ name: string; document: string }>;
+    credentials: Credentials;
+    /** The master secret's ARN in moto. */
+    secretArn: string;
+}
+
+/** Every inline policy the plan attaches to the stack's web instance role. */
+function webRolePolicies(graph: Graph): Array<{ name: string; document: string }> {
+    const role = graph.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "web-instance")!;
+    return graph.resources
+        .filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && (r.propertyDependencies?.role ?? []).includes(role.urn))
+        .map((r) => ({ name: r.name, document: String(r.inputs.policy) }));
+}
+
+describe("The web instance role in moto (IAM enforced): enough for the scripts, and no more", function () {
+    this.timeout(120_000);
+    let moto: Moto;
+    let dir: string;
+    let admin: Credentials;
+    const worlds: Record<string, StackWorld> = {};
+
+    before(async function () {
+        requireTools(this, ["moto", "awsCliV2", "zstd", "tar", "flock", "cmp", "curl"]);
+        dir = tempDir("moto-role-");
+        moto = await startMoto(dir);
+        const setup = [];
+        for (const stack of ["dev", "prod"]) {
+            const { graph } = await stackRun(stack);
+            const outputs = graph.outputs as Record<string, any>;
+            const buckets = ["backupBucketName", "releaseBucketName", "logsBucketName", "uploadsBucketName", "bakeLogsBucketName"].map((k) => outputs[k] as string);
+            assert.ok(buckets.every(Boolean), `${stack} exports its bucket names`);
+            // The plan's secret ARN ends in a suffix moto chooses itself: create it, then map.
+            const secretName = /:secret:(.+)-[A-Za-z0-9]{6}$/.exec(outputs.databaseSecretArn)![1];
+            const [secret] = await moto.botoOk([{ service: "secretsmanager", op: "create_secret", params: { Name: secretName, SecretString: JSON.stringify({ username: "master", password: `pw-${stack}` }) } }]);
+            const policies = webRolePolicies(graph);
+            assert.ok(policies.length >= 8, `${stack}: ${policies.length} web role policies`);
+            const user = `web-${stack}`;
+            setup.push({ stack, outputs, policies, secretArn: secret.ARN as string });
+            await moto.botoOk([
+                ...buckets.map((Bucket) => ({ service: "s3", op: "create_bucket", params: { Bucket } })),
+                { service: "iam", op: "create_user", params: { UserName: user } },
+                ...policies.map((p) => ({ service: "iam", op: "put_user_policy", params: { UserName: user, PolicyName: p.name, PolicyDocument: p.document.split(outputs.databaseSecretArn).join(secret.ARN) } })),
+            ]);
+        }
+        const keys = await moto.botoOk([
+            { service: "iam", op: "create_access_key", params: { UserName: "web-dev" } },
+            { service: "iam", op: "create_access_key", params: { UserName: "web-prod" } },
+            { service: "iam", op: "create_user", params: { UserName: "admin" } },
+            { service: "iam", op: "put_user_policy", params: { UserName: "admin", PolicyName: "all", PolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) } },
+            { service: "iam", op: "create_access_key", params: { UserName: "admin" } },
+        ]);
+        setup.forEach((s, i) => (worlds[s.stack] = { ...s, credentials: keys[i].AccessKey }));
+        admin = keys[4].AccessKey;
+        await moto.enforceIam(true);
+    });
+    after(async () => {
+        if (moto) await moto.stop();
+    });
+
+    /** A script run as `who` (a stack's web role, or the admin), the way SSM runs it: bash, C locale. */
+    const run = (script: string, args: string[], who: Credentials, extra: NodeJS.ProcessEnv = {}) =>
+        runProcess("/bin/bash", [script, ...args], { env: { ...moto.envAs(who), LANG: "C", LC_ALL: "C", ...extra } });
+    const dump = (r: { code: number | null; stdout: string; stderr: string }) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+
+    it("enforcement is on: an unknown access key and a caller without a grant are refused", async () => {
+        const nobody = await moto.boto([{ service: "s3", op: "list_objects_v2", params: { Bucket: worlds.dev.outputs.backupBucketName } }], { AccessKeyId: "AKIAUNKNOWN000000000", SecretAccessKey: "x" });
+        assert.equal(nobody[0].ok, false);
+        const web = await moto.boto([{ service: "s3", op: "create_bucket", params: { Bucket: "not-granted-bucket" } }], worlds.dev.credentials);
+        assert.deepEqual([web[0].ok, (web[0] as { code: string }).code], [false, "AccessDenied"]);
+    });
+
+    function tree(root: string): Record<string, string> {
+        const out: Record<string, string> = {};
+        const walk = (rel: string) => {
+            for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
+                const p = path.join(rel, name);
+                const st = fs.lstatSync(path.join(root, p));
+                if (st.isDirectory()) walk(p);
+                else out[p] = crypto.createHash("sha256").update(fs.readFileSync(path.join(root, p))).digest("hex");
+            }
+        };
+        walk("");
+        return out;
+    }
+
+    const backupArgs = (w: StackWorld, src: string, state: string, over: { bucket?: string; prefix?: string } = {}) => [
+        "--bucket", over.bucket ?? w.outputs.backupBucketName, "--prefix", over.prefix ?? w.outputs.backupPrefix, "--instance-id", IID,
+        "--state-dir", state, "--lock-file", path.join(state, "lock"), src,
+    ];
+    const restoreArgs = (w: StackWorld, src: string, target: string, over: { bucket?: string; prefix?: string } = {}) => [
+        "--bucket", over.bucket ?? w.outputs.backupBucketName, "--prefix", over.prefix ?? w.outputs.backupPrefix, "--instance-id", IID, "--directory", src, "--target", target,
+    ];
+
+    function makeSource(name: string): string {
+        const src = path.join(dir, name);
+        fs.mkdirSync(path.join(src, "sub"), { recursive: true });
+        fs.writeFileSync(path.join(src, "index.html"), `<h1>${name}</h1>\n`);
+        fs.writeFileSync(path.join(src, "sub", "data.bin"), crypto.randomBytes(50_000));
+        return src;
+    }
+
+    it("backup.sh (full, then incremental) and restore.sh succeed with the web role on its stack's bucket and prefix", async () => {
+        const w = worlds.dev;
+        const src = makeSource("www-dev");
+        const state = path.join(dir, "state-dev");
+        fs.mkdirSync(state);
+        const full = await run(BACKUP, backupArgs(w, src, state), w.credentials);
+        assert.equal(full.code, 0, dump(full));
+        assert.match(full.stdout, /^snapshot\t.*\tfull\t/m);
+        fs.writeFileSync(path.join(src, "added.txt"), "added after the full backup\n");
+        fs.rmSync(path.join(src, "sub", "data.bin"));
+        const inc = await run(BACKUP, backupArgs(w, src, state), w.credentials);
+        assert.equal(inc.code, 0, dump(inc));
+        assert.match(inc.stdout, /^snapshot\t.*\tincremental\t/m);
+        const target = path.join(dir, "restored-dev");
+        const restored = await run(RESTORE, restoreArgs(w, src, target), w.credentials);
+        assert.equal(restored.code, 0, dump(restored));
+        assert.deepEqual(tree(target), tree(src), "the restore is the source after the incremental");
+        // The objects are where the role may write, and nowhere else.
+        const listed = await moto.botoOk([{ service: "s3", op: "list_objects_v2", params: { Bucket: w.outputs.backupBucketName } }], admin);
+        const keys = (listed[0].Contents ?? []).map((o: { Key: string }) => o.Key);
+        assert.ok(keys.length >= 5 && keys.every((k: string) => k.startsWith("backups/dev/")), keys.join("\n"));
+    });
+
+    it("backup.sh succeeds with prod's role on prod's bucket too (the grant is per stack, not dev's by accident)", async () => {
+        const w = worlds.prod;
+        const state = path.join(dir, "state-prod");
+        fs.mkdirSync(state);
+        const full = await run(BACKUP, backupArgs(w, makeSource("www-prod"), state), w.credentials);
+        assert.equal(full.code, 0, dump(full));
+    });
+
+    it("backup.sh is refused (AccessDenied, exit 4) on another stack's prefix and on another stack's bucket", async () => {
+        const dev = worlds.dev;
+        const src = makeSource("www-cross");
+        for (const [what, over] of [
+            ["prod's prefix in dev's bucket", { prefix: worlds.prod.outputs.backupPrefix }],
+            ["prod's bucket, under dev's own prefix", { bucket: worlds.prod.outputs.backupBucketName }],
+        ] as const) {
+            const state = fs.mkdtempSync(path.join(dir, "state-cross-"));
+            const r = await run(BACKUP, backupArgs(dev, src, state, over), dev.credentials);
+            assert.equal(r.code, EX_S3, `${what}: ${dump(r)}`);
+            assert.match(r.stderr, /AccessDenied|Access Denied|403/, what);
+            assert.doesNotMatch(r.stdout, /^snapshot\t/m, `${what}: no snapshot reported`);
+        }
+        const prodKeys = await moto.botoOk([{ service: "s3", op: "list_objects_v2", params: { Bucket: worlds.prod.outputs.backupBucketName, Prefix: "backups/dev/" } }], admin);
+        assert.equal((prodKeys[0].Contents ?? []).length, 0, "nothing written into prod's bucket");
+    });
+
+    it("restore.sh is refused (exit 4) on another stack's bucket, whose backups exist", async () => {
+        const dev = worlds.dev;
+        const r = await run(RESTORE, restoreArgs(dev, path.join(dir, "www-prod"), path.join(dir, "stolen"), { bucket: worlds.prod.outputs.backupBucketName, prefix: worlds.prod.outputs.backupPrefix }), dev.credentials);
+        assert.equal(r.code, EX_S3, dump(r));
+        assert.ok(!fs.existsSync(path.join(dir, "stolen")), "nothing restored");
+    });
+
+    describe("deploy.sh", () => {
+        let server: http.Server;
+        let port: number;
+        let bin: string;
+
+        /** Packs files as <version>.tar.gz with its sha256 into `releases/<stack>/` (as the admin: `npm run ops -- deploy` uploads). */
+        async function publish(w: StackWorld, version: string, bucket = w.outputs.releaseBucketName, prefix = w.outputs.releasePrefix) {
+            const src = fs.mkdtempSync(path.join(dir, "release-"));
+            fs.writeFileSync(path.join(src, "index.html"), `<h1>${version}</h1>\n`);
+            fs.writeFileSync(path.join(src, "healthz"), "ok\n");
+            const archive = path.join(dir, `${version}-${w.stack}.tar.gz`);
+            assert.equal(spawnSync("tar", ["-czf", archive, "-C", src, "."]).status, 0);
+            const bytes = fs.readFileSync(archive);
+            const sha = crypto.createHash("sha256").update(bytes).digest("hex");
+            const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: admin.AccessKeyId, secretAccessKey: admin.SecretAccessKey } });
+            try {
+                await unmocked(s3).send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${version}.tar.gz`, Body: bytes }));
+                await unmocked(s3).send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${version}.tar.gz.sha256`, Body: `${sha}  ${version}.tar.gz\n` }));
+            } finally {
+                s3.destroy();
+            }
+        }
+
+        before(async () => {
+            // The app: files of the current release over HTTP (what nginx serves on an instance).
+            port = await freePort();
+            server = http.createServer((req, res) => {
+                const file = path.join(dir, "app", "current", decodeURIComponent(req.url ?? "/").replace(/^\/+/, ""));
+                fs.readFile(file, (err, data) => {
+                    res.statusCode = err ? 404 : 200;
+                    res.end(err ? "" : data);
+                });
+            });
+            await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+            // No systemd here: restarting the app unit is a no-op for a server that reads files per request.
+            bin = path.join(dir, "deploy-bin");
+            fs.mkdirSync(bin);
+            fs.writeFileSync(path.join(bin, "systemctl"), '#!/bin/bash\n[ "$1" = restart ] && [ "$2" = platform-app.service ] && exit 0\necho "systemctl stand-in: $*" >&2\nexit 1\n', { mode: 0o755 });
+        });
+        after(async () => {
+            if (server) await new Promise((r) => server.close(r));
+        });
+
+        const deploy = (w: StackWorld, release: string, over: { bucket?: string; prefix?: string } = {}) =>
+            run(DEPLOY, ["--bucket", over.bucket ?? w.outputs.releaseBucketName, "--prefix", over.prefix ?? w.outputs.releasePrefix, "--release", release, "--app-dir", path.join(dir, "app"), "--port", String(port), "--health-path", "/healthz", "--health-timeout", "2"], w.credentials, { PATH: `${bin}:${moto.env.PATH}` });
+
+        it("installs a release from the stack's releases/<stack>/ with the web role", async () => {
+            await publish(worlds.dev, "v1");
+            const r = await deploy(worlds.dev, "v1");
+            assert.equal(r.code, 0, dump(r));
+            assert.ok(DEPLOY_EXIT_CODES[4], "exit 4 (S3 download failed) is documented");
+            assert.match(r.stderr, /checksum verified: [0-9a-f]{64}/);
+            assert.match(r.stdout, /^platform-deploy: OK v1 \(previous none\)$/m);
+            assert.equal(fs.readFileSync(path.join(dir, "app", "current", "index.html"), "utf8"), "<h1>v1</h1>\n");
+        });
+
+        it("is refused on another stack's releases (exit 4, nothing switched)", async () => {
+            await publish(worlds.prod, "p1");
+            await publish(worlds.prod, "p2", worlds.dev.outputs.releaseBucketName, worlds.prod.outputs.releasePrefix);
+            for (const [what, over] of [
+                ["prod's bucket", { bucket: worlds.prod.outputs.releaseBucketName, prefix: worlds.prod.outputs.releasePrefix }],
+                ["prod's prefix in dev's bucket", { prefix: worlds.prod.outputs.releasePrefix }],
+            ] as const) {
+                const r = await deploy(worlds.dev, what === "prod's bucket" ? "p1" : "p2", over);
+                assert.equal(r.code, 4, `${what}: ${dump(r)}`);
+                assert.match(r.stderr, /AccessDenied|Access Denied|403/, what);
+                assert.equal(fs.readlinkSync(path.join(dir, "app", "current")), "releases/v1", `${what}: still v1`);
+            }
+        });
+    });
+
+    describe("db-bootstrap.sh's secret read", () => {
+        it("another stack's master secret is refused (AccessDeniedException): exit 5, before any database connection", async () => {
+            const dev = worlds.dev;
+            const sql = path.join(dir, "bootstrap.sql");
+            fs.writeFileSync(sql, "SELECT 1;\n");
+            const r = await run(DB_BOOTSTRAP, ["--engine", "postgres", "--host", "127.0.0.1", "--port", "1", "--database", "app", "--user", "app_user", "--secret-arn", worlds.prod.secretArn, "--sql", sql, "--ca-bundle", sql], dev.credentials);
+            assert.equal(r.code, 5, dump(r));
+            assert.ok(DB_BOOTSTRAP_EXIT_CODES[5], "exit 5 is documented");
+            assert.match(r.stderr, /AccessDenied/);
+        });
+
+        it("the role's grant names exactly its own master secret (IAM evaluation; moto cannot judge Secrets Manager resources)", () => {
+            for (const stack of ["dev", "prod"]) {
+                const w = worlds[stack];
+                const statements = w.policies.flatMap((p) => JSON.parse(p.document).Statement as EvalStatement[]);
+                const allowed = (resource: string) => evaluate(statements, { action: "secretsmanager:GetSecretValue", resource, context: {} }) === "allow";
+                assert.equal(allowed(w.outputs.databaseSecretArn), true, `${stack}: its own master secret`);
+                const other = worlds[stack === "dev" ? "prod" : "dev"].outputs.databaseSecretArn;
+                assert.equal(allowed(other), false, `${stack}: not the other stack's`);
+                assert.equal(allowed(`${w.outputs.databaseSecretArn.slice(0, -6)}zzzzzz`), false, `${stack}: not a secret of the same name created again`);
+            }
+        });
+    });
+});
