@@ -250,6 +250,7 @@ const monitoring = new Monitoring(
         commandDocumentNames: backup ? [backup.backupDocumentName, backup.restoreDocumentName, ...(backup.drillDocumentName ? [backup.drillDocumentName] : [])] : undefined,
         automationRunbookNames: [...(amiFactory ? [amiFactory.bakeRunbookName, amiFactory.imagingRunbookName] : []), ...(backup?.drillRunbookName ? [backup.drillRunbookName] : [])],
         backupAssociationId: backup?.associationId,
+        drillAssociationId: backup?.drillAssociationId,
         backupMetrics: backup
             ? {
                   namespace: backup.metricsNamespace,

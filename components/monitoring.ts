@@ -30,6 +30,12 @@ export interface MonitoringArgs {
     /** State Manager association (backup) whose failed runs on an instance alert. Default none. */
     backupAssociationId?: pulumi.Input<string>;
     /**
+     * State Manager association (restore drill: it starts the drill runbook) whose failure as a
+     * whole alerts through the same rule as the backup's. Its runbook's and its command's failures
+     * alert through `automationRunbookNames` and `commandDocumentNames`. Default none.
+     */
+    drillAssociationId?: pulumi.Input<string>;
+    /**
      * The backup and drill metrics (Backup: BackupSuccess, RestoreDrillSuccess): per directory, an
      * alarm when it has had no good backup for twice the backup schedule's interval and, with
      * `drillSchedule`, when its drill failed or has not run for twice the drill's interval. Alarms
@@ -466,10 +472,10 @@ export class Monitoring extends pulumi.ComponentResource {
         if (args.backupAssociationId !== undefined) {
             // A scheduled run (State Manager runs the document itself: no Run Command command, so
             // no Command Invocation event) reports per instance and for the whole association.
-            rule("backup-association-failed", "The scheduled backup failed, timed out or was cancelled on an instance, or the association as a whole failed", {
+            rule("backup-association-failed", "The scheduled backup (or restore drill) failed, timed out or was cancelled on an instance, or the association as a whole failed", {
                 source: ["aws.ssm"],
                 "detail-type": ["EC2 State Manager Instance Association State Change", "EC2 State Manager Association State Change"],
-                detail: { "association-id": [args.backupAssociationId], $or: [{ status: FAILED_STATUSES }, { "detailed-status": FAILED_STATUSES }] },
+                detail: { "association-id": [args.backupAssociationId, ...(args.drillAssociationId !== undefined ? [args.drillAssociationId] : [])], $or: [{ status: FAILED_STATUSES }, { "detailed-status": FAILED_STATUSES }] },
             });
             // Compliance events do not name the association: this also catches the account's other
             // associations, which is what an operator wants to hear about anyway.
