@@ -335,7 +335,8 @@ export class Backup extends pulumi.ComponentResource {
      * let only the first one work would need a conditional write the instances' CLI does not have,
      * while the others would still report success for a drill they skipped. The runbook instead
      * waits for an online instance carrying this stack's tags (DescribeInstanceInformation with the
-     * Stack and backup tag filters and PingStatus Online), takes the first, and runs the drill there
+     * Stack and backup tag filters; PingStatus Online judged by its Python step, since the API
+     * takes no other filter with tag filters), takes the lowest id, and runs the drill there
      * once; its failure fails the execution (the automation-failed alert) and the command (the
      * command-failed alert).
      */
@@ -676,14 +677,37 @@ export function drillDocumentContent(o: DrillDocumentOptions): SsmDocumentConten
     };
 }
 
-/** DescribeInstanceInformation filters for the instances a drill may run on: this stack's backed-up instances, online. */
+/**
+ * DescribeInstanceInformation filters for the instances a drill may run on: this stack's
+ * backed-up instances. Tags only: the API refuses a tag filter combined with another filter type
+ * ("Tag filters can't be combined with other filter types": AWS Systems Manager API Reference,
+ * DescribeInstanceInformation, https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html),
+ * so PingStatus is judged by the step that reads the answer (pick_drill_instance.py).
+ */
 export function drillInstanceFilters(stack: string, backupTag: { key: string; value: string }): Array<{ Key: string; Values: string[] }> {
     return [
         { Key: `tag:${STACK_TAG}`, Values: [stack] },
         { Key: `tag:${backupTag.key}`, Values: [backupTag.value] },
-        { Key: "PingStatus", Values: ["Online"] },
     ];
 }
+
+/** The drill runbook's Python steps (aws:executeScript handlers): run by tests/drillRunbook.test.ts, embedded byte for byte. */
+export const DRILL_STEP_SCRIPT_PATHS = { pickInstance: path.join(__dirname, "backup", "steps", "pick_drill_instance.py") } as const;
+
+function readDrillStep(file: string): string {
+    const text = fs.readFileSync(file, "utf8");
+    // SSM substitutes `{{ ... }}` in every string of a document, the Script input included.
+    if (text.includes("{{")) throw new Error(`${path.basename(file)} must not contain '{{' (SSM would treat it as a parameter reference)`);
+    return text;
+}
+
+/**
+ * How long PickInstance waits for an online instance: aws:executeScript runs at most 600 seconds
+ * ("Systems Manager Automation actions reference", aws:executeScript, timeoutSeconds,
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-action-executeScript.html),
+ * so the wait ends in time for the step's own error to be the execution's reason.
+ */
+export const DRILL_PICK_WAIT_SECONDS = 540;
 
 export interface DrillRunbookOptions {
     stack: string;
@@ -696,26 +720,25 @@ export interface DrillRunbookOptions {
 }
 
 /**
- * The drill runbook: wait (up to 15 minutes: an instance being replaced at that moment) for an
- * online instance of the stack, take the first one, run the drill document on it. Schema 0.3.
+ * The drill runbook: wait (up to DRILL_PICK_WAIT_SECONDS: an instance being replaced at that
+ * moment) for an online instance of the stack, take the lowest id, run the drill document on it.
+ * Schema 0.3.
  */
 export function drillRunbookContent(o: DrillRunbookOptions): SsmDocumentContent {
     const filters = drillInstanceFilters(o.stack, o.backupTag);
     const mainSteps: SsmStep[] = [
         {
-            name: "WaitForOnlineInstance",
-            action: "aws:waitForAwsResourceProperty",
-            timeoutSeconds: 900,
-            onFailure: "Abort",
-            inputs: { Service: "ssm", Api: "DescribeInstanceInformation", Filters: filters, PropertySelector: "$.InstanceInformationList[0].PingStatus", DesiredValues: ["Online"] },
-            nextStep: "PickInstance",
-        },
-        {
             name: "PickInstance",
-            action: "aws:executeAwsApi",
+            action: "aws:executeScript",
+            timeoutSeconds: 600,
             onFailure: "Abort",
-            inputs: { Service: "ssm", Api: "DescribeInstanceInformation", Filters: filters },
-            outputs: [{ Name: "InstanceId", Selector: "$.InstanceInformationList[0].InstanceId", Type: "String" }],
+            inputs: {
+                Runtime: "python3.11",
+                Handler: "handler",
+                Script: readDrillStep(DRILL_STEP_SCRIPT_PATHS.pickInstance),
+                InputPayload: { Filters: filters, WaitSeconds: DRILL_PICK_WAIT_SECONDS, PollSeconds: 30 },
+            },
+            outputs: [{ Name: "InstanceId", Selector: "$.Payload.InstanceId", Type: "String" }],
             nextStep: "RunDrill",
         },
         {

@@ -205,7 +205,7 @@ describe("ops CLI", () => {
         const notYet = Object.assign(new Error("InvocationDoesNotExist"), { name: "InvocationDoesNotExist" });
 
         it("sends the drill document to one online instance of the group, follows it, prints directories as they finish and the table", async () => {
-            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-0000000000000000a" }, { InstanceId: "i-0000000000000000b" }] });
+            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-00000000000000000", PingStatus: "ConnectionLost" }, { InstanceId: "i-0000000000000000b", PingStatus: "Online" }, { InstanceId: "i-0000000000000000a", PingStatus: "Online" }] });
             ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d1" } });
             const first = line("i-0000000000000000a", "var-www", "ok", "restored; checksums and tree (1204 entries, 73400320 bytes) match the manifests");
             const second = line("i-0000000000000000b", "etc-platform", "ok", "streamed ...", "stream");
@@ -217,11 +217,11 @@ describe("ops CLI", () => {
                 .resolves({ Status: "Success", StatusDetails: "Success", ResponseCode: 0, StandardOutputContent: `${first}\n${second}\n` });
             const code = await runDrill(["drill", "--stack", "dev", "--mode", "extract"], drillOutputs(), { now: () => 0 });
             assert.strictEqual(code, EXIT.OK, err.join("\n"));
+            // The tag filter alone ("Tag filters can't be combined with other filter types": AWS Systems
+            // Manager API Reference, DescribeInstanceInformation); ConnectionLost skipped, lowest online id.
             assert.deepStrictEqual(ssmMock.commandCalls(DescribeInstanceInformationCommand)[0].args[0].input, {
-                Filters: [
-                    { Key: "tag:aws:autoscaling:groupName", Values: ["web-asg"] },
-                    { Key: "PingStatus", Values: ["Online"] },
-                ],
+                Filters: [{ Key: "tag:aws:autoscaling:groupName", Values: ["web-asg"] }],
+                NextToken: undefined,
             });
             assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input, {
                 DocumentName: "dev-drill",
@@ -502,7 +502,7 @@ describe("ops CLI on the outputs of the real program", function () {
             const parsed = parseOpsOutputs(outputs[name]);
             assert.strictEqual(parsed.drillLogPrefix, `ssm/drill/${stack}`);
             assert.strictEqual(parsed.backupMetricsNamespace, "Platform/Backups");
-            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-0000000000000000a" }] });
+            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-0000000000000000a", PingStatus: "Online" }] });
             ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d" } });
             ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "Success", ResponseCode: 0, StandardOutputContent: ["drill", "i-0000000000000000a", "var-www", "20250302T021500.456Z", "1", "10", "2", "3", "0.500", "extract", "ok", "restored"].join("\t") + "\n" });
             const r = await run(name, ["drill", "--stack", stack]);

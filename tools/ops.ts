@@ -726,10 +726,18 @@ async function oneWebInstance(ctx: OpsContext, args: ParsedArgs): Promise<string
     if (args.options["instance-id"]) return args.options["instance-id"];
     const targets = webTargets(ctx.outputs);
     if (targets.InstanceIds) return targets.InstanceIds[0];
-    const info = await ctx.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: targets.Targets![0].Key, Values: targets.Targets![0].Values }, { Key: "PingStatus", Values: ["Online"] }] }));
-    const id = info.InstanceInformationList?.[0]?.InstanceId;
-    if (!id) throw new OpsError(`no web instance of ${targets.what} is online in SSM; pass --instance-id`, EXIT.FAILED);
-    return id;
+    // The tag filter alone: DescribeInstanceInformation refuses a tag filter combined with another
+    // filter type ("Tag filters can't be combined with other filter types": AWS Systems Manager
+    // API Reference, DescribeInstanceInformation, Filters), so Online is judged here.
+    const online: string[] = [];
+    let NextToken: string | undefined;
+    do {
+        const info = await ctx.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: targets.Targets![0].Key, Values: targets.Targets![0].Values }], NextToken }));
+        for (const i of info.InstanceInformationList ?? []) if (i.PingStatus === "Online" && i.InstanceId) online.push(i.InstanceId);
+        NextToken = info.NextToken;
+    } while (NextToken);
+    if (online.length === 0) throw new OpsError(`no web instance of ${targets.what} is online in SSM; pass --instance-id`, EXIT.FAILED);
+    return online.sort()[0];
 }
 
 /** Runs the db-bootstrap document on one web instance: the IAM-authenticated user and its grants. */
