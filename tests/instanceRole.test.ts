@@ -31,6 +31,10 @@
  *   exactly the stack's own secret is allowed, and no other, is checked with the IAM evaluator of
  *   tests/helpers/iamEvaluator.ts;
  * - KMS key policies (the buckets' SSE-KMS): moto's S3 calls no KMS authorization.
+ * - CloudWatch: moto authorizes PutMetricData as monitoring:PutMetricData (its endpoint prefix),
+ *   so the user's copy of the policies says monitoring: where the plan says cloudwatch: (inMoto),
+ *   and moto evaluates no cloudwatch:namespace condition: the namespace-only grant is judged with
+ *   tests/helpers/iamEvaluator.ts.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -41,6 +45,7 @@ import * as path from "path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DB_BOOTSTRAP_EXIT_CODES } from "../components/dbBootstrap";
 import { DEPLOY_EXIT_CODES } from "../components/app";
+import { DRILL_EXIT_CODES, METRICS_NAMESPACE } from "../components/backup";
 import { Graph } from "../tools/graph";
 import { EvalStatement, evaluate } from "./helpers/iamEvaluator";
 import { Credentials, Moto, resultOf, startMoto, unmocked } from "./helpers/moto";
@@ -55,6 +60,7 @@ const BACKUP = path.join(SSM, "backup.sh");
 const RESTORE = path.join(SSM, "restore.sh");
 const DEPLOY = path.join(SSM, "deploy.sh");
 const DB_BOOTSTRAP = path.join(SSM, "db-bootstrap.sh");
+const DRILL = path.join(SSM, "drill.sh");
 const IID = "i-0123456789abcdef0";
 /** backup.sh / restore.sh: "4  S3 transfer failed" (their headers). */
 const EX_S3 = 4;
@@ -68,6 +74,15 @@ interface StackWorld {
     /** The master secret's ARN in moto. */
     secretArn: string;
 }
+
+/**
+ * A policy as moto 5.2.1 must read it: moto authorizes CloudWatch calls under its endpoint prefix
+ * ("not authorized to perform: monitoring:PutMetricData"), where IAM's action is
+ * cloudwatch:PutMetricData (Service Authorization Reference, "Actions, resources, and condition
+ * keys for Amazon CloudWatch", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
+ * Only the prefix is translated; the real action name is judged by the IAM evaluator below.
+ */
+const inMoto = (document: string) => document.split('"cloudwatch:').join('"monitoring:');
 
 /** Every inline policy the plan attaches to the stack's web instance role. */
 function webRolePolicies(graph: Graph): Array<{ name: string; document: string }> {
@@ -104,7 +119,7 @@ describe("The web instance role in moto (IAM enforced): enough for the scripts, 
             await moto.botoOk([
                 ...buckets.map((Bucket) => ({ service: "s3", op: "create_bucket", params: { Bucket } })),
                 { service: "iam", op: "create_user", params: { UserName: user } },
-                ...policies.map((p) => ({ service: "iam", op: "put_user_policy", params: { UserName: user, PolicyName: p.name, PolicyDocument: p.document.split(outputs.databaseSecretArn).join(secret.ARN) } })),
+                ...policies.map((p) => ({ service: "iam", op: "put_user_policy", params: { UserName: user, PolicyName: p.name, PolicyDocument: inMoto(p.document.split(outputs.databaseSecretArn).join(secret.ARN)) } })),
             ]);
         }
         const keys = await moto.botoOk([
@@ -276,6 +291,69 @@ describe("The web instance role in moto (IAM enforced): enough for the scripts, 
         }
         const prodKeys = await moto.botoOk([{ service: "s3", op: "list_objects_v2", params: { Bucket: worlds.prod.outputs.backupBucketName, Prefix: "backups/dev/" } }], admin);
         assert.equal((prodKeys[0].Contents ?? []).length, 0, "nothing written into prod's bucket");
+    });
+
+    describe("drill.sh (the restore drill runs with the same role)", () => {
+        const drillArgs = (w: StackWorld, expect: string, over: { bucket?: string; prefix?: string } = {}) => [
+            "--bucket", over.bucket ?? w.outputs.backupBucketName, "--prefix", over.prefix ?? w.outputs.backupPrefix, "--stack", w.stack, "--expect", expect,
+            "--scratch-dir", fs.mkdtempSync(path.join(dir, "drill-scratch-")), "--lock-file", path.join(dir, `drill-${w.stack}.lock`), "--reserve-bytes", "0",
+        ];
+        const drilledMetrics = async (stack: string) => {
+            const [listed] = await moto.botoOk([{ service: "cloudwatch", op: "list_metrics", params: { Namespace: METRICS_NAMESPACE, MetricName: "RestoreDrillSuccess" } }], admin);
+            return (listed.Metrics as Array<{ Dimensions: Array<{ Name: string; Value: string }> }>).filter((m) => m.Dimensions.some((d) => d.Name === "Stack" && d.Value === stack));
+        };
+
+        it("with the web role: reads the stack's backup prefix, restores the whole chain, verifies it and publishes RestoreDrillSuccess/Seconds (PutMetricData authorized by the role's grant)", async () => {
+            const w = worlds.dev;
+            const r = await run(DRILL, drillArgs(w, path.join(dir, "www-dev")), w.credentials);
+            assert.equal(r.code, 0, dump(r));
+            assert.match(r.stdout, new RegExp(`^drill\\t${IID}\\t[^\\t]+\\t\\d{8}T\\d{6}\\.\\d{3}Z\\t2\\t.*\\tok\\t`, "m"), "the full and the incremental, verified");
+            assert.equal((await drilledMetrics("dev")).length, 2, "Stack+Directory and Stack+InstanceId+Directory");
+        });
+
+        it("without the role's metrics grant the same drill verifies everything but cannot publish: exit 11 (moto refuses PutMetricData), so the not-run alarm fires", async () => {
+            const w = worlds.dev;
+            const withoutMetrics = w.policies.filter((p) => !JSON.parse(p.document).Statement.some((st: { Action: unknown }) => JSON.stringify(st.Action).includes("cloudwatch:")));
+            assert.equal(withoutMetrics.length, w.policies.length - 1, "exactly one of the role's policies grants CloudWatch");
+            const user = "web-dev-no-metrics";
+            const created = await moto.botoOk(
+                [
+                    { service: "iam", op: "create_user", params: { UserName: user } },
+                    ...withoutMetrics.map((p) => ({ service: "iam", op: "put_user_policy", params: { UserName: user, PolicyName: p.name, PolicyDocument: inMoto(p.document.split(w.outputs.databaseSecretArn).join(w.secretArn)) } })),
+                    { service: "iam", op: "create_access_key", params: { UserName: user } },
+                ],
+                admin,
+            );
+            const before = (await drilledMetrics("dev")).length;
+            const r = await run(DRILL, drillArgs(w, path.join(dir, "www-dev")), created.at(-1).AccessKey);
+            assert.equal(r.code, 11, `${DRILL_EXIT_CODES[11]}: ${dump(r)}`);
+            assert.match(r.stdout, /\tok\t/, "the directory itself verified");
+            assert.match(r.stderr, /AccessDenied|not authorized/);
+            assert.equal((await drilledMetrics("dev")).length, before);
+        });
+
+        it("is refused (exit 4, nothing published) on another stack's bucket, whose backups exist", async () => {
+            const dev = worlds.dev;
+            const before = (await drilledMetrics("dev")).length;
+            const r = await run(DRILL, drillArgs(dev, path.join(dir, "www-prod"), { bucket: worlds.prod.outputs.backupBucketName, prefix: worlds.prod.outputs.backupPrefix }), dev.credentials);
+            assert.equal(r.code, 4, `${DRILL_EXIT_CODES[4]}: ${dump(r)}`);
+            assert.match(r.stderr, /AccessDenied|Access Denied|403/);
+            assert.doesNotMatch(r.stdout, /\tok\t/);
+            assert.equal((await drilledMetrics("dev")).length, before);
+            assert.equal((await drilledMetrics("prod")).length, 0);
+        });
+
+        it("the metrics grant is PutMetricData in the backup namespace only (IAM evaluation of the cloudwatch:namespace condition, which moto does not evaluate)", () => {
+            for (const stack of ["dev", "prod"]) {
+                const statements: EvalStatement[] = worlds[stack].policies.flatMap((p) => JSON.parse(p.document).Statement);
+                const put = (namespace: string | undefined) => evaluate(statements, { action: "cloudwatch:PutMetricData", resource: "*", context: { "cloudwatch:namespace": namespace } });
+                assert.equal(put(METRICS_NAMESPACE), "allow", stack);
+                assert.equal(put("Platform/Other"), "implicit-deny", `${stack}: another namespace`);
+                assert.equal(put("AWS/EC2"), "implicit-deny", `${stack}: an AWS namespace`);
+                assert.equal(evaluate(statements, { action: "cloudwatch:PutMetricAlarm", resource: "*", context: {} }), "implicit-deny", `${stack}: no other CloudWatch action`);
+                assert.equal(evaluate(statements, { action: "cloudwatch:GetMetricData", resource: "*", context: {} }), "implicit-deny", `${stack}: no CloudWatch read either`);
+            }
+        });
     });
 
     it("restore.sh is refused (exit 4) on another stack's bucket, whose backups exist", async () => {
