@@ -159,6 +159,11 @@ function benchTests(warm: boolean): void {
     const cpu = (seconds[2] ?? 0) + (seconds[3] ?? 0);
     const counts = (r.stdout.match(/^\s*\d+ (passing|failing|pending)/gm) ?? []).map((l) => l.trim()).join(", ");
     console.log(`  ${fmt(wall, 1)} s wall = ${fmt(wall / TEST_TARGET_S)}x the target; exit ${r.status}; ${counts}`);
+    if (r.status !== 0) {
+        // Why it failed: the type-check's report (stdout, after the tests) or the temp-directory check (stderr).
+        const why = [...r.stdout.split("\n").filter((l) => /Type-check|error TS|^\s+\d+\) /.test(l)), ...r.stderr.split("\n").filter((l) => /left \d+ entr|Error/.test(l))];
+        for (const line of why.slice(0, 15)) console.log(`    ${line}`);
+    }
     console.log(`  CPU ${fmt(cpu, 0)} s (all processes) = ${fmt(cpu / wall / os.cpus().length)} of the ${os.cpus().length} cores over the run`);
     if (fs.existsSync(times)) {
         const files = fs
