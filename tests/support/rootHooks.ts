@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { removeTempDirs } from "./tmp";
+import { removeTempDirs, TEMP_DIRS_FOLDER } from "./tmp";
 
 export const mochaHooks = {
     afterAll(): void {
@@ -41,7 +41,8 @@ export function mochaGlobalSetup(): void {
 
 export function mochaGlobalTeardown(): void {
     if (!runDir) return;
-    const left = fs.readdirSync(runDir).sort();
+    // tempDir's folder is not a leftover: what is in it is removed with the run directory.
+    const left = fs.readdirSync(runDir).filter((entry) => entry !== TEMP_DIRS_FOLDER).sort();
     fs.rmSync(runDir, { recursive: true, force: true });
     for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
