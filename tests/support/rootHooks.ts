@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import type { Context, Suite } from "mocha";
 import { recordFileTime } from "./fileTimes";
-import { removeTempDirs } from "./tmp";
+import { removeTempDirs, TEMP_DIRS_FOLDER } from "./tmp";
 
 export const mochaHooks = {
     afterAll(this: Context): void {
@@ -42,7 +42,8 @@ export function mochaGlobalSetup(): void {
 
 export function mochaGlobalTeardown(): void {
     if (!runDir) return;
-    const left = fs.readdirSync(runDir).sort();
+    // tempDir's folder is not a leftover: what is in it is removed with the run directory.
+    const left = fs.readdirSync(runDir).filter((entry) => entry !== TEMP_DIRS_FOLDER).sort();
     fs.rmSync(runDir, { recursive: true, force: true });
     for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
