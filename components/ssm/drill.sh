@@ -97,7 +97,7 @@ readonly RESTORE=$lib_dir/restore.sh
 usage() { die "$EX_USAGE" "$* (usage: drill.sh --bucket B --prefix P --stack NAME [options]; see header)"; }
 trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
-RUN="" TMP="" CHILD=""
+RUN="" TMP="" CHILD="" WORK_ROOT=""
 # shellcheck disable=SC2317
 # (SC2317 "unreachable": cleanup and on_signal are only invoked from trap strings, which ShellCheck
 #  0.9 does not follow.)
@@ -106,7 +106,8 @@ cleanup() {
   stop_child
   for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
   if [[ -n $RUN && -d $RUN ]]; then rm -rf -- "$RUN"; fi
-  if [[ -n $RUN ]]; then rmdir -- "${RUN%/*}" 2>/dev/null || true; fi
+  # The drill's own directory (set with RUN, once the lock is held): nothing but runs' copies in it.
+  if [[ -n $RUN && -d $WORK_ROOT ]]; then rm -rf -- "$WORK_ROOT"; fi
 }
 # shellcheck disable=SC2317
 on_signal() {
