@@ -12,7 +12,7 @@
  *                                               upload a release (given a file), roll it out one instance at a time
  *   db-bootstrap [--instance-id ID]             create the IAM-authenticated database user (on one web instance)
  *   drill       [--instance-id ID] [--mode auto|extract|stream]
- *                                               run the restore drill now on one web instance; per directory: snapshot, chain, bytes, seconds, verdict
+ *                                               run the restore drill now on one web instance; per directory of every live instance: snapshot, age, chain, bytes, seconds, verdict
  *
  * Stack outputs come from `pulumi stack output --json --stack <name>`, or from `--outputs FILE`
  * (the same JSON). Exit codes: 0 ok, 1 an operation failed, 2 bad arguments/config/credentials,
