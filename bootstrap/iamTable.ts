@@ -411,6 +411,13 @@ export const TYPE_PERMISSIONS: Record<string, TypePermissions> = {
             "arn:${Partition}:ec2:${Region}:${Account}:instance/*", "arn:${Partition}:ssm:${Region}:${Account}:managed-instance/*"],
         unscoped: "an association is authorized on its document and targets; its id is assigned by SSM. Documents are this account's; AWS-owned documents (AWS-*) have no account in their ARN and need none here.",
         passesRole: true,
+        // An association that runs an Automation runbook (the drill, the bake) makes Systems Manager
+        // create its service-linked role AWSServiceRoleForAmazonSSM on first use, as the caller of
+        // CreateAssociation: "Scheduling automations with State Manager associations" and "Using
+        // service-linked roles for Systems Manager" (AWS Systems Manager User Guide,
+        // https://docs.aws.amazon.com/systems-manager/latest/userguide/scheduling-automations-state-manager-associations.html,
+        // https://docs.aws.amazon.com/systems-manager/latest/userguide/using-service-linked-roles.html).
+        serviceLinkedRoles: ["ssm.amazonaws.com"],
     },
 
     // --- CloudWatch, logs and EventBridge ---------------------------------------------------------

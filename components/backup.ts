@@ -85,6 +85,8 @@ export const PATTERNS = {
     fullEvery: "^[1-9][0-9]{0,2}$",
     compressionLevel: "^([1-9]|1[0-9])$",
     instanceId: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+    /** Live instance ids, separated by spaces or commas; empty: every instance under the prefix. */
+    instanceIds: "^([A-Za-z0-9][A-Za-z0-9._-]{0,63}([ ,]+[A-Za-z0-9][A-Za-z0-9._-]{0,63})*)?$",
     /** `latest` or a snapshot id as backup.sh writes it: UTC start time `YYYYMMDDTHHMMSS.mmmZ`. */
     snapshot: "^(latest|[0-9]{8}T[0-9]{6}\\.[0-9]{3}Z)$",
     /** A stack name as the scripts accept it (the Stack dimension of the metrics). */
@@ -257,9 +259,19 @@ export class Backup extends pulumi.ComponentResource {
                 // Pinned, so a script change shows up as an association update in the diff.
                 documentVersion: backupDocument.latestVersion,
                 scheduleExpression: config.schedule,
-                // No run on every `pulumi up` that touches the association: only on the schedule.
-                // AWS rejects the flag with rate() expressions.
-                applyOnlyAtCronInterval: config.schedule.startsWith("cron(") ? true : undefined,
+                // Runs at creation, on each instance as it joins the targets (a new stack, an Auto
+                // Scaling replacement) and after an update (a new backup.sh), then on the schedule:
+                // "By default, when you create a new association, the system runs it immediately after
+                // it is created and then according to the schedule you specified and when target
+                // changes are detected" (AWS Systems Manager API Reference, CreateAssociation,
+                // ApplyOnlyAtCronInterval, https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateAssociation.html).
+                // So a new stack's backup-stale alarms see a first backup minutes after `pulumi up`,
+                // not up to a day later, and a replacement instance is not left unprotected until
+                // the next night. (A backup is idempotent and incremental: an extra run costs one
+                // small archive.) The drill association keeps ApplyOnlyAtCronInterval: at creation
+                // there is nothing to restore yet. With rate() the flag is refused, and false is
+                // the default: left unset.
+                applyOnlyAtCronInterval: config.schedule.startsWith("cron(") ? false : undefined,
                 // Tag targets are ANDed: the backup tag alone would also select every other stack's
                 // instances in the account (dev and prod share one), so the Stack tag (on every
                 // instance through the launch template / instance tags) narrows it to this stack.
@@ -431,6 +443,9 @@ export class Backup extends pulumi.ComponentResource {
                 name: runbook.name,
                 documentVersion: runbook.latestVersion,
                 scheduleExpression: schedule,
+                // Only on the schedule: run at creation it would find no snapshot (the backups start
+                // with the instances) and fail. After the first deploy, `npm run ops -- drill`
+                // (README, "The first week") gives the drill alarms their first result.
                 applyOnlyAtCronInterval: schedule.startsWith("cron(") ? true : undefined,
                 parameters: { AutomationAssumeRole: role.arn },
                 tags,
@@ -653,6 +668,12 @@ export function drillDocumentContent(o: DrillDocumentOptions): SsmDocumentConten
             Stack: param("String", "The Stack dimension of the metrics.", { allowedPattern: PATTERNS.stack }, o.stack),
             MetricsNamespace: param("String", "CloudWatch namespace of the metrics.", { allowedPattern: PATTERNS.metricsNamespace }, o.namespace),
             Directories: param("String", "The directories the stack backs up (spaces or commas): one without a snapshot fails the drill.", { allowedPattern: PATTERNS.directories }, o.directories.join(" ")),
+            Instances: param(
+                "String",
+                "The stack's live instances (spaces or commas; the runbook and ops pass them): only their backups are drilled. A terminated instance's chain expires under the lifecycle rules and is not the fleet's restore proof. Empty: every instance under Prefix.",
+                { allowedPattern: PATTERNS.instanceIds },
+                "",
+            ),
             Mode: param("String", "auto: restore when the scratch file system has room, else stream through verification; extract; stream.", { allowedValues: ["auto", "extract", "stream"] }, o.mode),
             ScratchDir: param("String", "Where restores go; empty: /var/lib/platform-backup/_drill.", { allowedPattern: PATTERNS.optionalPath }, ""),
             ReserveBytes: param("String", "Free space the drill leaves to the instance (bytes).", { allowedPattern: PATTERNS.reserveBytes }, String(o.reserveBytes)),
@@ -665,11 +686,13 @@ export function drillDocumentContent(o: DrillDocumentOptions): SsmDocumentConten
                     { file: "drill.sh", text: o.script },
                 ]),
                 "directories='{{ Directories }}'",
+                "instances='{{ Instances }}'",
                 "scratch='{{ ScratchDir }}'",
                 "set -f",
                 "set --",
                 "IFS=' ,'",
                 'for dir in $directories; do set -- "$@" --expect "$dir"; done',
+                'for id in $instances; do set -- "$@" --instance "$id"; done',
                 'if [ -n "$scratch" ]; then set -- "$@" --scratch-dir "$scratch"; fi',
                 `exec bash ${dir}/drill.sh --bucket '{{ Bucket }}' --prefix '{{ Prefix }}' --stack '{{ Stack }}' --metrics-namespace '{{ MetricsNamespace }}' --mode '{{ Mode }}' --reserve-bytes '{{ ReserveBytes }}' "$@"`,
             ]),
@@ -721,8 +744,11 @@ export interface DrillRunbookOptions {
 
 /**
  * The drill runbook: wait (up to DRILL_PICK_WAIT_SECONDS: an instance being replaced at that
- * moment) for an online instance of the stack, take the lowest id, run the drill document on it.
- * Schema 0.3.
+ * moment) for an online instance of the stack, take the lowest id, run the drill document on it
+ * with every instance the same listing returned (DescribeInstanceInformation lists no stopped or
+ * terminated instance: AWS Systems Manager API Reference, DescribeInstanceInformation,
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html),
+ * so the drill covers every live instance's directories and no dead instance's. Schema 0.3.
  */
 export function drillRunbookContent(o: DrillRunbookOptions): SsmDocumentContent {
     const filters = drillInstanceFilters(o.stack, o.backupTag);
@@ -738,7 +764,10 @@ export function drillRunbookContent(o: DrillRunbookOptions): SsmDocumentContent 
                 Script: readDrillStep(DRILL_STEP_SCRIPT_PATHS.pickInstance),
                 InputPayload: { Filters: filters, WaitSeconds: DRILL_PICK_WAIT_SECONDS, PollSeconds: 30 },
             },
-            outputs: [{ Name: "InstanceId", Selector: "$.Payload.InstanceId", Type: "String" }],
+            outputs: [
+                { Name: "InstanceId", Selector: "$.Payload.InstanceId", Type: "String" },
+                { Name: "LiveInstances", Selector: "$.Payload.LiveInstances", Type: "String" },
+            ],
             nextStep: "RunDrill",
         },
         {
@@ -749,6 +778,8 @@ export function drillRunbookContent(o: DrillRunbookOptions): SsmDocumentContent 
             inputs: {
                 DocumentName: o.drillDocumentName,
                 InstanceIds: ["{{ PickInstance.InstanceId }}"],
+                // Only the live instances' backups are drilled (drill.sh --instance).
+                Parameters: { Instances: "{{ PickInstance.LiveInstances }}" },
                 OutputS3BucketName: o.logsBucketName,
                 OutputS3KeyPrefix: o.logPrefix,
                 TimeoutSeconds: o.timeoutSeconds,

@@ -548,6 +548,18 @@ export class Monitoring extends pulumi.ComponentResource {
      *   backed up alarms too).
      * - `restore-drill-failed-<slug>`: a drill reported RestoreDrillSuccess 0 (Minimum < 1 in a
      *   period). Missing data keeps the state ("ignore"): the alarm stays on until a drill succeeds.
+     *   drill.sh publishes ONE Stack+Directory value per directory per run, at its end: the worst
+     *   of every instance's result (the per-instance ones carry an InstanceId dimension, a different
+     *   metric to CloudWatch). Were each instance's result published under Stack+Directory as it
+     *   finished, a run spanning two periods (the drill may take up to its 7200 s timeout) could end
+     *   with one instance's success alone in the last period, and with one evaluation period and
+     *   missing data ignored, that period decides the state: the failure would be cleared
+     *   ("CloudWatch statistics definitions": Minimum is the lowest value observed during the
+     *   period, https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html;
+     *   "Using Amazon CloudWatch alarms", evaluating an alarm and missing data,
+     *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html;
+     *   a metric is a unique combination of namespace, name and dimensions: "Amazon CloudWatch
+     *   concepts", Dimensions, https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html).
      * - `restore-drill-missing-<slug>`: no drill result at all (SampleCount) for twice the drill
      *   schedule's interval.
      * (A failed backup on one instance of several alerts at once through the association's events;

@@ -239,7 +239,12 @@ describe("Backup (SSM documents and schedule)", function () {
                     name: g.outputs.backupDocumentName,
                     documentVersion: "1",
                     scheduleExpression: EXPECTED[stack].schedule,
-                    applyOnlyAtCronInterval: true,
+                    // Not only at the cron interval: CreateAssociation "runs it immediately after it is
+                    // created and then according to the schedule you specified and when target changes
+                    // are detected" (AWS Systems Manager API Reference, CreateAssociation,
+                    // ApplyOnlyAtCronInterval), so a new stack (and a replacement instance) is backed up
+                    // minutes after it comes up instead of alarming backup-stale until the next night.
+                    applyOnlyAtCronInterval: false,
                     // ANDed tag targets: the backup tag and this stack's tag (tests/stackIsolation.test.ts).
                     targets: [
                         { key: "tag:Backup", values: ["true"] },
@@ -325,11 +330,15 @@ describe("Backup (SSM documents and schedule)", function () {
                     Stack: stack,
                     MetricsNamespace: "Platform/Backups",
                     Directories: "/var/www /etc/platform",
+                    // Empty: every instance under Prefix (a hand run); the runbook and ops pass the live ones.
+                    Instances: "",
                     Mode: "auto",
                     ScratchDir: "",
                     ReserveBytes: "1073741824",
                 });
                 const lines = doc.mainSteps[0].inputs!.runCommand as string[];
+                assert.ok(lines.includes('for id in $instances; do set -- "$@" --instance "$id"; done'), "each live instance becomes --instance");
+                assert.ok(lines.includes("instances='{{ Instances }}'"));
                 assert.strictEqual(
                     lines[lines.length - 1],
                     "exec bash /var/lib/platform-backup/_bin/drill.sh --bucket '{{ Bucket }}' --prefix '{{ Prefix }}' --stack '{{ Stack }}' --metrics-namespace '{{ MetricsNamespace }}' --mode '{{ Mode }}' --reserve-bytes '{{ ReserveBytes }}' \"$@\"",
@@ -366,7 +375,10 @@ describe("Backup (SSM documents and schedule)", function () {
                         timeoutSeconds: 600,
                         onFailure: "Abort",
                         inputs: { Runtime: "python3.11", Handler: "handler", Script: fs.readFileSync(DRILL_STEP_SCRIPT_PATHS.pickInstance, "utf8"), InputPayload: { Filters: filters, WaitSeconds: 540, PollSeconds: 30 } },
-                        outputs: [{ Name: "InstanceId", Selector: "$.Payload.InstanceId", Type: "String" }],
+                        outputs: [
+                            { Name: "InstanceId", Selector: "$.Payload.InstanceId", Type: "String" },
+                            { Name: "LiveInstances", Selector: "$.Payload.LiveInstances", Type: "String" },
+                        ],
                         nextStep: "RunDrill",
                     },
                     {
@@ -377,6 +389,8 @@ describe("Backup (SSM documents and schedule)", function () {
                         inputs: {
                             DocumentName: g.outputs.drillDocumentName,
                             InstanceIds: ["{{ PickInstance.InstanceId }}"],
+                            // The live instances only: a terminated instance's chain is not drilled.
+                            Parameters: { Instances: "{{ PickInstance.LiveInstances }}" },
                             OutputS3BucketName: logsBucketName,
                             OutputS3KeyPrefix: `ssm/drill/${stack}`,
                             TimeoutSeconds: 7200,
@@ -618,6 +632,7 @@ describe("Backup parameter patterns reject shell injection", () => {
         fullEvery: ["1", "7", "100", "999"],
         compressionLevel: ["1", "3", "9", "10", "19"],
         instanceId: ["i-0123456789abcdef0", "ip-10-0-1-23.ec2.internal", "host_1"],
+        instanceIds: ["i-0123456789abcdef0 i-0fedcba9876543210", "", "i-0123456789abcdef0", "i-1,i-2", "i-1 , i-2"],
         snapshot: ["latest", "20250301T021500.123Z"],
         stack: ["dev", "prod", "my_stack-2.b"],
         metricsNamespace: ["Platform/Backups", "A.b_c#d-e"],
@@ -633,6 +648,7 @@ describe("Backup parameter patterns reject shell injection", () => {
         fullEvery: ["0", "07", "1000", "-1", ""],
         compressionLevel: ["0", "20", "03", ""],
         instanceId: ["", "-i", ".x"],
+        instanceIds: [" ", "i-1 ", ",i-1", "i-1,,", "-i", "i-1/i-2"],
         snapshot: ["LATEST", "20250301T021500Z", "20250301T021500.123", "../x"],
         stack: ["", "a b", "a/b"],
         metricsNamespace: ["", "a:b", "a b"],

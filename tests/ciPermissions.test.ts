@@ -304,6 +304,22 @@ describe("CI roles' policies: what AWS checks beyond each resource's own calls",
         assert.equal(allow("drift", "ssm:ListTagsForResource", "*"), "allow");
     });
 
+    it("State Manager associations that run Automation runbooks: each stack's deploy role may let Systems Manager create AWSServiceRoleForAmazonSSM, and no other service's role through it", () => {
+        // "Scheduling automations with State Manager associations" (AWS Systems Manager User Guide,
+        // https://docs.aws.amazon.com/systems-manager/latest/userguide/scheduling-automations-state-manager-associations.html):
+        // Systems Manager creates the service-linked role AWSServiceRoleForAmazonSSM (ssm.amazonaws.com)
+        // so State Manager can start Automation; in a fresh account the first CreateAssociation of the
+        // drill (and the bake) association makes it, as the caller: "Using service-linked roles for
+        // Systems Manager", https://docs.aws.amazon.com/systems-manager/latest/userguide/using-service-linked-roles.html.
+        const slr = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/ssm.amazonaws.com/AWSServiceRoleForAmazonSSM`;
+        for (const facts of [dev, prod]) assert.ok(facts.types.includes("aws:ssm/association:Association"), `${facts.stack} has associations`);
+        for (const role of ["deploy-dev", "deploy-prod"]) {
+            assert.equal(allow(role, "iam:CreateServiceLinkedRole", slr, { "iam:AWSServiceName": "ssm.amazonaws.com" }), "allow", role);
+            assert.equal(allow(role, "iam:CreateServiceLinkedRole", `arn:aws:iam::${ACCOUNT}:role/aws-service-role/ssm.amazonaws.com/AWSServiceRoleForAmazonSSM`, { "iam:AWSServiceName": "lambda.amazonaws.com" }), "implicit-deny", role);
+            assert.equal(allow(role, "iam:CreateRole", `arn:aws:iam::${ACCOUNT}:role/aws-service-role/ssm.amazonaws.com/AWSServiceRoleForAmazonSSM`), "implicit-deny", `${role}: only through CreateServiceLinkedRole`);
+        }
+    });
+
     it("alarms with EC2 actions: the deploy role of a stack that has them may describe instances and let CloudWatch create its service-linked role; others may not", () => {
         // Amazon CloudWatch API Reference, PutMetricAlarm, "Permissions": ec2:DescribeInstanceStatus and
         // ec2:DescribeInstances for alarms on EC2 instance status metrics, and iam:CreateServiceLinkedRole

@@ -14,7 +14,7 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import { DRILL_PICK_WAIT_SECONDS, DRILL_STEP_SCRIPT_PATHS, drillInstanceFilters, drillRunbookContent } from "../components/backup";
+import { DRILL_PICK_WAIT_SECONDS, DRILL_STEP_SCRIPT_PATHS, drillInstanceFilters, drillRunbookContent, PATTERNS } from "../components/backup";
 import { requireTools } from "./support/tools";
 
 const DRIVER = String.raw`
@@ -54,7 +54,7 @@ print(json.dumps(out))
 `;
 
 interface Outcome {
-    result?: { InstanceId: string; OnlineInstances: number };
+    result?: { InstanceId: string; OnlineInstances: number; LiveInstances: string };
     error?: string;
     calls: Array<Array<{ Key: string; Values: string[] }>>;
     slept: number;
@@ -91,13 +91,32 @@ describe("drill runbook PickInstance step (python3, DescribeInstanceInformation 
 
     it("keeps the Online instances of every page and picks the lowest id; the request carries the tag filters only", () => {
         const o = pick([[[lost("i-0000000000000000a"), online("i-0ccccccccccccccc0")], [online("i-0bbbbbbbbbbbbbbb0"), lost("i-0aaaaaaaaaaaaaaa0")]]]);
-        assert.deepEqual(o.result, { InstanceId: "i-0bbbbbbbbbbbbbbb0", OnlineInstances: 2 });
+        // LiveInstances: every listed instance, Online or not (the API lists no stopped or terminated one).
+        assert.deepEqual(o.result, { InstanceId: "i-0bbbbbbbbbbbbbbb0", OnlineInstances: 2, LiveInstances: "i-0000000000000000a i-0aaaaaaaaaaaaaaa0 i-0bbbbbbbbbbbbbbb0 i-0ccccccccccccccc0" });
         assert.deepEqual(o.calls, [inputs.InputPayload.Filters]);
+    });
+
+    it("RunDrill drills the live instances PickInstance listed (drill document parameter Instances), on the instance it picked", () => {
+        // DescribeInstanceInformation "does not return information for nodes that are either Stopped
+        // or Terminated" (AWS Systems Manager API Reference, DescribeInstanceInformation,
+        // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html):
+        // the listing is the stack's live fleet, and a terminated instance's chain (its full backup
+        // expired by the lifecycle rules before its latest) is not drilled.
+        const pickStep = doc.mainSteps.find((s) => s.name === "PickInstance")!;
+        assert.deepEqual(pickStep.outputs, [
+            { Name: "InstanceId", Selector: "$.Payload.InstanceId", Type: "String" },
+            { Name: "LiveInstances", Selector: "$.Payload.LiveInstances", Type: "String" },
+        ]);
+        const run = doc.mainSteps.find((s) => s.name === "RunDrill")!.inputs as Record<string, unknown>;
+        assert.deepEqual(run.InstanceIds, ["{{ PickInstance.InstanceId }}"]);
+        assert.deepEqual(run.Parameters, { Instances: "{{ PickInstance.LiveInstances }}" });
+        const o = pick([[[online("i-0bbbbbbbbbbbbbbb0")]]]);
+        assert.match(o.result!.LiveInstances, new RegExp(PATTERNS.instanceIds), "what the step returns, the drill document's Instances pattern admits");
     });
 
     it("waits while no instance is online (an instance being replaced), then picks the one that came up", () => {
         const o = pick([[[lost("i-0aaaaaaaaaaaaaaa0")]], [[]], [[online("i-0ddddddddddddddd0")]]]);
-        assert.deepEqual(o.result, { InstanceId: "i-0ddddddddddddddd0", OnlineInstances: 1 });
+        assert.deepEqual(o.result, { InstanceId: "i-0ddddddddddddddd0", OnlineInstances: 1, LiveInstances: "i-0ddddddddddddddd0" });
         assert.equal(o.calls.length, 3);
         assert.equal(o.slept, 2);
     });

@@ -46,6 +46,7 @@ interface Line {
     mode: string;
     verdict: string;
     detail: string;
+    age: string;
 }
 
 interface Run {
@@ -61,9 +62,9 @@ function parseLines(stdout: string): Line[] {
         .filter((l) => l.startsWith("drill\t"))
         .map((l) => {
             const f = l.split("\t");
-            assert.equal(f.length, 12, `a drill line has 12 fields: ${JSON.stringify(l)}`);
-            const [, instance, slug, snapshot, chain, archiveBytes, entries, bytes, seconds, mode, verdict, detail] = f;
-            return { instance, slug, snapshot, chain, archiveBytes, entries, bytes, seconds, mode, verdict, detail };
+            assert.equal(f.length, 13, `a drill line has 13 fields: ${JSON.stringify(l)}`);
+            const [, instance, slug, snapshot, chain, archiveBytes, entries, bytes, seconds, mode, verdict, detail, age] = f;
+            return { instance, slug, snapshot, chain, archiveBytes, entries, bytes, seconds, mode, verdict, detail, age };
         });
 }
 
@@ -243,21 +244,29 @@ describe("restore drill (drill.sh) against a local S3 with backups made by backu
             assert.match(l.seconds, /^\d+\.\d{3}$/);
             assert.ok(Number(l.archiveBytes) > 0);
             assert.match(l.detail, /^restored; checksums and tree \(\d+ entries, \d+ bytes\) match the manifests$/);
+            // The snapshot's age when the drill read it: the backups were made minutes ago.
+            const madeAt = Date.parse(l.snapshot.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})/, "$1-$2-$3T$4:$5:$6"));
+            assert.match(l.age, /^\d+$/);
+            assert.ok(Math.abs(Number(l.age) - (Date.now() - madeAt) / 1000) < 600, `age ${l.age} s of ${l.snapshot}`);
         }
-        // Metrics, as the CLI sent them: per directory one call, success and seconds, both dimension sets.
+        // Metrics, as the CLI sent them: per directory of each instance one call (InstanceId
+        // dimension), then at the end one call per directory for Stack+Directory, the worst of its
+        // instances: success, and the slowest instance's seconds.
         const calls = cw.takeCalls();
-        assert.equal(calls.length, 3);
-        for (const [i, call] of calls.entries()) {
-            const l = r.lines[i];
-            const dir = l.slug === slugOf(www()) ? www() : etc();
-            assert.equal(call.namespace, METRICS_NAMESPACE);
-            assert.deepStrictEqual(call.data, [
-                { metricName: "RestoreDrillSuccess", value: 1, unit: "Count", dimensions: { Stack: STACK, Directory: dir } },
-                { metricName: "RestoreDrillSuccess", value: 1, unit: "Count", dimensions: { Stack: STACK, InstanceId: l.instance, Directory: dir } },
-                { metricName: "RestoreDrillSeconds", value: Number(l.seconds), unit: "Seconds", dimensions: { Stack: STACK, Directory: dir } },
-                { metricName: "RestoreDrillSeconds", value: Number(l.seconds), unit: "Seconds", dimensions: { Stack: STACK, InstanceId: l.instance, Directory: dir } },
+        assert.equal(calls.length, 5);
+        const dirOf = (l: Line) => (l.slug === slugOf(www()) ? www() : etc());
+        for (const [i, l] of r.lines.entries()) {
+            assert.equal(calls[i].namespace, METRICS_NAMESPACE);
+            assert.deepStrictEqual(calls[i].data, [
+                { metricName: "RestoreDrillSuccess", value: 1, unit: "Count", dimensions: { Stack: STACK, InstanceId: l.instance, Directory: dirOf(l) } },
+                { metricName: "RestoreDrillSeconds", value: Number(l.seconds), unit: "Seconds", dimensions: { Stack: STACK, InstanceId: l.instance, Directory: dirOf(l) } },
             ]);
         }
+        const slowest = (dir: string) => Math.max(...r.lines.filter((l) => dirOf(l) === dir).map((l) => Number(l.seconds)));
+        assert.deepStrictEqual(calls.slice(3).map((c) => c.data), [etc(), www()].map((dir) => [
+            { metricName: "RestoreDrillSuccess", value: 1, unit: "Count", dimensions: { Stack: STACK, Directory: dir } },
+            { metricName: "RestoreDrillSeconds", value: slowest(dir), unit: "Seconds", dimensions: { Stack: STACK, Directory: dir } },
+        ]));
         assert.match(r.stderr, /every directory restored and verified/);
     });
 
@@ -267,9 +276,15 @@ describe("restore drill (drill.sh) against a local S3 with backups made by backu
         const r = drill(drillArgs(prefix, "--reserve-bytes", "100000000000000000"));
         assert.equal(r.status, 0, r.stderr);
         assert.deepStrictEqual(r.lines.map((l) => `${l.chain} ${l.mode} ${l.verdict}`), ["3 stream ok"]);
-        for (const l of r.lines) assert.match(l.detail, /^streamed \(no room to extract or --mode stream\): checksums verified, \d+ members \(\d+ bytes\) decompressed and listed, matching the manifests; the tree itself was not extracted$/);
+        // Nothing was extracted, so no tree was counted: the entries and bytes fields say "-", and
+        // the detail separates what was measured (the archives' listings) from the manifest's record.
+        const e = expected.get(`i-aaa ${slugOf(www())}`)!;
+        for (const l of r.lines) {
+            assert.deepStrictEqual([l.entries, l.bytes], ["-", "-"]);
+            assert.match(l.detail, new RegExp(`^streamed \\(no room to extract or --mode stream\\): checksums verified; measured: \\d+ members \\(\\d+ bytes\\) listed across the chain's 3 archives, each archive matching its manifest; the tree was not extracted \\(the manifest records ${e.entries} entries, ${e.bytes} bytes\\)$`));
+        }
         assert.match(r.stderr, /bytes free, \d+ needed: stream/);
-        assert.deepStrictEqual(drillCalls(cw.takeCalls()).map((d) => `${d.metricName}=${d.metricName === "RestoreDrillSuccess" ? d.value : "s"}`), ["RestoreDrillSuccess=1", "RestoreDrillSuccess=1", "RestoreDrillSeconds=s", "RestoreDrillSeconds=s"]);
+        assert.deepStrictEqual(drillCalls(cw.takeCalls()).map((d) => `${d.metricName}=${d.metricName === "RestoreDrillSuccess" ? d.value : "s"}${d.dimensions.InstanceId ? " i" : ""}`), ["RestoreDrillSuccess=1 i", "RestoreDrillSeconds=s i", "RestoreDrillSuccess=1", "RestoreDrillSeconds=s"]);
     });
 
     /**
@@ -339,6 +354,14 @@ describe("restore drill (drill.sh) against a local S3 with backups made by backu
         }
         assert.deepStrictEqual(data.filter((d) => d.dimensions.InstanceId === "i-4good").map((d) => `${d.metricName}=${d.metricName === "RestoreDrillSuccess" ? d.value : "s"}`), ["RestoreDrillSuccess=1", "RestoreDrillSeconds=s"]);
         assert.equal(data.filter((d) => d.metricName === "RestoreDrillSuccess" && d.value === 1 && d.dimensions.InstanceId !== "i-4good" && d.dimensions.InstanceId !== undefined).length, 0);
+        // What the alarms watch (Stack+Directory): one value per directory, after every instance,
+        // the worst: i-4good's success of www must not clear i-1corrupt's failure of www (the
+        // restore-drill-failed alarm takes the Minimum over one period, missing data ignored:
+        // components/monitoring.ts, tests/backupAlarms.test.ts).
+        const lastPerInstance = data.map((d) => d.dimensions.InstanceId !== undefined).lastIndexOf(true);
+        const aggregate = data.filter((d) => d.dimensions.InstanceId === undefined);
+        assert.ok(data.slice(0, lastPerInstance + 1).every((d) => d.dimensions.InstanceId !== undefined), "the Stack+Directory values come after every instance's");
+        assert.deepStrictEqual(aggregate, [www(), etc()].map((dir) => ({ ns: METRICS_NAMESPACE, metricName: "RestoreDrillSuccess", value: 0, unit: "Count", dimensions: { Stack: STACK, Directory: dir } })));
     });
 
     it("in stream mode the same defects fail too: the checksum, the archive's members or bytes against the manifest, a missing chain member", function () {
@@ -372,6 +395,85 @@ describe("restore drill (drill.sh) against a local S3 with backups made by backu
         }
     });
 
+    it("drills only the live instances it is given: a terminated instance's chain whose full backup the lifecycle rules deleted neither fails nor alarms; a live instance's broken chain still fails", function () {
+        // The lifecycle rules (index.ts, config/storage.ts) expire a dead instance's full backup up
+        // to fullEvery runs before its latest: a chain that no longer restores, by design.
+        const prefix = `${GRANTED}/fleet`;
+        const wwwSlug = slugOf(www());
+        const etcSlug = slugOf(etc());
+        const dropFull = (instance: string) => {
+            const full = fs.readdirSync(storage(`${prefix}/${instance}/${wwwSlug}`)).filter((n) => /^\d{8}T/.test(n)).sort()[0];
+            fs.rmSync(storage(`${prefix}/${instance}/${wwwSlug}/${full}`), { recursive: true });
+        };
+        copyPrefix(`${GOOD}/i-aaa/${wwwSlug}`, `${prefix}/i-dead/${wwwSlug}`);
+        dropFull("i-dead");
+        copyPrefix(`${GOOD}/i-bbb/${wwwSlug}`, `${prefix}/i-live/${wwwSlug}`);
+        copyPrefix(`${GOOD}/i-aaa/${etcSlug}`, `${prefix}/i-live/${etcSlug}`);
+
+        const ok = drill(drillArgs(prefix, "--instance", "i-live", "--instance", "i-other", "--expect", www(), "--expect", etc()));
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.deepStrictEqual(ok.lines.map((l) => `${l.instance} ${l.slug} ${l.verdict}`).sort(), [`i-live ${etcSlug} ok`, `i-live ${wwwSlug} ok`]);
+        assert.match(ok.stderr, /skipping 1 backed-up directories of i-dead: not a live instance of the stack/);
+        const data = drillCalls(cw.takeCalls());
+        assert.equal(data.filter((d) => d.dimensions.InstanceId === "i-dead").length, 0, "nothing is published for the dead instance");
+        assert.deepStrictEqual(data.filter((d) => d.dimensions.InstanceId === undefined && d.metricName === "RestoreDrillSuccess").map((d) => `${d.dimensions.Directory}=${d.value}`).sort(), [`${etc()}=1`, `${www()}=1`]);
+
+        // Without the live list (a hand run of the script): every instance under the prefix, the dead one's chain fails.
+        const all = drill(drillArgs(prefix));
+        assert.equal(all.status, 8, all.stderr);
+        assert.deepStrictEqual(all.lines.filter((l) => l.verdict === "failed").map((l) => l.instance), ["i-dead"]);
+        cw.takeCalls();
+
+        // A live instance's broken chain is still a failure, with its Stack+Directory value 0.
+        copyPrefix(`${GOOD}/i-aaa/${wwwSlug}`, `${prefix}/i-broken/${wwwSlug}`);
+        dropFull("i-broken");
+        const broken = drill(drillArgs(prefix, "--instance", "i-live", "--instance", "i-broken"));
+        assert.equal(broken.status, 8, broken.stderr);
+        assert.deepStrictEqual(broken.lines.map((l) => `${l.instance} ${l.slug} ${l.verdict}`), [`i-broken ${wwwSlug} failed`, `i-live ${etcSlug} ok`, `i-live ${wwwSlug} ok`]);
+        assert.deepStrictEqual(drillCalls(cw.takeCalls()).filter((d) => d.dimensions.InstanceId === undefined && d.metricName === "RestoreDrillSuccess").map((d) => `${d.dimensions.Directory}=${d.value}`), [`${www()}=0`, `${etc()}=1`]);
+
+        // A directory no live instance has a snapshot of fails, naming the live instances.
+        const none = drill(drillArgs(prefix, "--instance", "i-new", "--expect", www()));
+        assert.equal(none.status, 8, none.stderr);
+        assert.deepStrictEqual(none.lines.map((l) => `${l.instance} ${l.verdict}`), ["- failed"]);
+        assert.match(none.lines[0].detail, /^no live instance \(i-new\) has a committed snapshot of \S+ under s3:\/\//);
+        assert.match(none.stderr, /skipping 1 backed-up directories of i-dead/);
+        assert.deepStrictEqual(drillCalls(cw.takeCalls()).map((d) => `${d.metricName}=${d.value}`), ["RestoreDrillSuccess=0"]);
+        for (const bad of ["i-1 2", "../i", ""]) assert.equal(drill(drillArgs(prefix, "--instance", bad)).status, 2, bad);
+    });
+
+    it("a format 1 manifest (no tree counts) passes on checksums alone with its own verdict; the given scratch directory's mode is left alone", function () {
+        const prefix = `${GRANTED}/format1`;
+        const etcSlug = slugOf(etc());
+        const base = `${prefix}/i-old/${etcSlug}`;
+        copyPrefix(`${GOOD}/i-aaa/${etcSlug}`, base);
+        const snapshot = fs.readFileSync(objectFile(`${base}/latest`), "utf8").trim();
+        const manifest = fs.readFileSync(objectFile(`${base}/${snapshot}/manifest.json`), "utf8");
+        const v1 = manifest.replace(/^ {2}"formatVersion": 2,$/m, '  "formatVersion": 1,');
+        assert.notEqual(v1, manifest);
+        const file = path.join(work, "manifest-v1.json");
+        fs.writeFileSync(file, v1);
+        awsCli(["s3", "cp", "--only-show-errors", file, `s3://${BUCKET}/${base}/${snapshot}/manifest.json`]);
+        const shared = path.join(work, "shared-scratch");
+        fs.mkdirSync(shared, { mode: 0o755 });
+        fs.chmodSync(shared, 0o755);
+        fs.writeFileSync(path.join(shared, "someone-elses.txt"), "keep");
+        const r = spawnSync("/bin/bash", [DRILL, ...drillArgs(prefix, "--scratch-dir", shared)], { env: env(), encoding: "utf8", timeout: 300000 });
+        assert.equal(r.status, 0, r.stderr);
+        const lines = parseLines(r.stdout);
+        assert.deepStrictEqual(lines.map((l) => `${l.mode} ${l.verdict}`), ["extract ok (checksums only: format 1 manifest)"]);
+        assert.equal(lines[0].detail, "restored; checksums verified (manifest format 1 records no tree counts)");
+        // Only the drill's own directory was made root-only, and it is gone; what was there stays.
+        assert.equal(fs.statSync(shared).mode & 0o777, 0o755);
+        assert.deepStrictEqual(fs.readdirSync(shared), ["someone-elses.txt"]);
+        assert.deepStrictEqual(drillCalls(cw.takeCalls()).filter((d) => d.metricName === "RestoreDrillSuccess").map((d) => d.value), [1, 1]);
+        // A symbolic link where the drill's own directory goes is refused.
+        fs.symlinkSync("/", path.join(shared, "platform-drill"));
+        const link = spawnSync("/bin/bash", [DRILL, ...drillArgs(prefix, "--scratch-dir", shared)], { env: env(), encoding: "utf8", timeout: 60000 });
+        assert.equal(link.status, 2, link.stderr);
+        assert.match(link.stderr, /platform-drill is a symbolic link: refusing to work there/);
+    });
+
     it("SIGTERM in the middle of a restore stops it, removes the scratch copy, leaves no process behind and publishes nothing", async function () {
         const prefix = `${GRANTED}/big`;
         const big = path.join(work, "src", "big");
@@ -386,9 +488,11 @@ describe("restore drill (drill.sh) against a local S3 with backups made by backu
         child.stderr!.on("data", (d) => (stderr += d));
         const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
         const staged = () => {
-            for (const run of scratchLeft()) {
-                for (const d of fs.existsSync(path.join(scratch, run)) ? fs.readdirSync(path.join(scratch, run)) : []) {
-                    const stage = path.join(scratch, run, d, "stage");
+            // The drill works in <scratch>/platform-drill/drill.XXXXXX/d.XXXXXX.
+            const root = path.join(scratch, "platform-drill");
+            for (const run of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+                for (const d of fs.existsSync(path.join(root, run)) ? fs.readdirSync(path.join(root, run)) : []) {
+                    const stage = path.join(root, run, d, "stage");
                     if (fs.existsSync(stage) && fs.readdirSync(stage).length > 0) return true;
                 }
             }
@@ -422,6 +526,7 @@ describe("restore drill (drill.sh) against a local S3 with backups made by backu
         assert.equal(missing.status, 8, missing.stderr);
         assert.deepStrictEqual(missing.lines.map((l) => `${l.instance} ${l.slug} ${l.verdict}`), [`i-aaa ${slugOf(etc())} ok`, "- srv-never_2dbacked_2dup failed"]);
         assert.match(missing.lines[1].detail, /^no instance has a committed snapshot of \/srv\/never-backed-up under s3:\/\//);
+        assert.equal(missing.lines[1].age, "-");
         assert.deepStrictEqual(
             drillCalls(cw.takeCalls()).filter((d) => d.dimensions.Directory === "/srv/never-backed-up"),
             [{ ns: METRICS_NAMESPACE, metricName: "RestoreDrillSuccess", value: 0, unit: "Count", dimensions: { Stack: STACK, Directory: "/srv/never-backed-up" } }],
@@ -453,8 +558,8 @@ describe("restore drill (drill.sh) against a local S3 with backups made by backu
     it("publishing outside the granted namespace is denied by the planned policy: every directory verified, exit 11, nothing published; a scratch copy a killed drill left is removed", function () {
         const prefix = `${GRANTED}/denied-metrics`;
         copyPrefix(`${GOOD}/i-aaa/${slugOf(etc())}`, `${prefix}/i-aaa/${slugOf(etc())}`);
-        fs.mkdirSync(path.join(scratch, "drill.KILLED", "d.x", "tree"), { recursive: true });
-        fs.writeFileSync(path.join(scratch, "drill.KILLED", "d.x", "tree", "f"), "left by SIGKILL");
+        fs.mkdirSync(path.join(scratch, "platform-drill", "drill.KILLED", "d.x", "tree"), { recursive: true });
+        fs.writeFileSync(path.join(scratch, "platform-drill", "drill.KILLED", "d.x", "tree", "f"), "left by SIGKILL");
         const r = drill(drillArgs(prefix, "--metrics-namespace", "Other/Backups"));
         assert.match(r.stderr, /removing the scratch copy a killed drill left: .*drill\.KILLED/);
         assert.equal(r.status, 11, r.stderr);

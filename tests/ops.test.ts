@@ -19,7 +19,7 @@ import {
     StopAutomationExecutionCommand,
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { EXIT, main, outputsProblem, parseArgs, parseDrillLines, s3UrlLocation, slugToPath } from "../tools/ops";
+import { drillVerdictPassed, EXIT, formatAge, main, outputsProblem, parseArgs, parseDrillLines, s3UrlLocation, slugToPath } from "../tools/ops";
 import { parseOpsOutputs } from "../tools/opsOutputs";
 import { serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
 import { tempDir } from "./support/tmp";
@@ -193,8 +193,9 @@ describe("ops CLI", () => {
     });
 
     describe("drill", () => {
-        const line = (instance: string, slug: string, verdict: string, detail: string, mode = "extract") =>
-            ["drill", instance, slug, "20250302T021500.456Z", "3", "40960", "1204", "73400320", "12.345", mode, verdict, detail].join("\t");
+        // drill.sh's line: in stream mode the tree is not extracted, so its entries and bytes are "-".
+        const line = (instance: string, slug: string, verdict: string, detail: string, mode = "extract", age = "5400") =>
+            ["drill", instance, slug, "20250302T021500.456Z", "3", "40960", mode === "stream" ? "-" : "1204", mode === "stream" ? "-" : "73400320", "12.345", mode, verdict, detail, age].join("\t");
         const drillOutputs = (extra: Record<string, unknown> = {}) => {
             const file = path.join(dir, `drill-${Object.keys(extra).join("-") || "plain"}.json`);
             fs.writeFileSync(file, JSON.stringify({ ...OUTPUTS, drillDocumentName: "dev-drill", drillLogPrefix: "ssm/drill/dev", autoScalingGroupName: "web-asg", ...extra }));
@@ -203,12 +204,17 @@ describe("ops CLI", () => {
         const runDrill = (argv: string[], file = drillOutputs(), extra: { signal?: AbortSignal; now?: () => number } = {}) =>
             main([...argv, "--outputs", file, "--interval", "0"], { ssm: new SSMClient({ region: "us-east-1" }), s3: new S3Client({ region: "us-east-1" }), io: { out: (l) => out.push(l), err: (l) => err.push(l) }, ...extra });
         const notYet = Object.assign(new Error("InvocationDoesNotExist"), { name: "InvocationDoesNotExist" });
+        // The group's listing (the drill's live instances) unless a test says otherwise: the one instance
+        // the tests run on.
+        beforeEach(() => {
+            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-0000000000000000a", PingStatus: "Online" }] });
+        });
 
         it("sends the drill document to one online instance of the group, follows it, prints directories as they finish and the table", async () => {
             ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-00000000000000000", PingStatus: "ConnectionLost" }, { InstanceId: "i-0000000000000000b", PingStatus: "Online" }, { InstanceId: "i-0000000000000000a", PingStatus: "Online" }] });
             ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d1" } });
             const first = line("i-0000000000000000a", "var-www", "ok", "restored; checksums and tree (1204 entries, 73400320 bytes) match the manifests");
-            const second = line("i-0000000000000000b", "etc-platform", "ok", "streamed ...", "stream");
+            const second = line("i-0000000000000000b", "etc-platform", "ok", "streamed (no room to extract or --mode stream): checksums verified; measured: 12 members (4096 bytes) listed across the chain's 3 archives", "stream", "200000");
             ssmMock
                 .on(GetCommandInvocationCommand)
                 .rejectsOnce(notYet)
@@ -226,7 +232,9 @@ describe("ops CLI", () => {
             assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input, {
                 DocumentName: "dev-drill",
                 InstanceIds: ["i-0000000000000000a"],
-                Parameters: { Mode: ["extract"] },
+                // Every instance the listing returned (it lists no stopped or terminated one), Online
+                // or not: only their backups are drilled, not a terminated instance's expiring chain.
+                Parameters: { Mode: ["extract"], Instances: ["i-00000000000000000 i-0000000000000000a i-0000000000000000b"] },
                 OutputS3BucketName: "logs-abc",
                 OutputS3KeyPrefix: "ssm/drill/dev",
                 Comment: "ops drill",
@@ -238,9 +246,11 @@ describe("ops CLI", () => {
                 "  /var/www of i-0000000000000000a: ok (12.345s)",
                 "i-0000000000000000a: Success (0s)",
                 "  /etc/platform of i-0000000000000000b: ok (12.345s)",
-                "INSTANCE\tDIRECTORY\tSNAPSHOT\tCHAIN\tBYTES\tCOMPRESSED\tSECONDS\tMODE\tVERDICT",
-                "i-0000000000000000a\t/var/www\t20250302T021500.456Z\t3\t70.0 MiB\t40.0 KiB\t12.345\textract\tok",
-                "i-0000000000000000b\t/etc/platform\t20250302T021500.456Z\t3\t70.0 MiB\t40.0 KiB\t12.345\tstream\tok",
+                "INSTANCE\tDIRECTORY\tSNAPSHOT\tAGE\tCHAIN\tRESTORED\tCOMPRESSED\tSECONDS\tMODE\tVERDICT",
+                "i-0000000000000000a\t/var/www\t20250302T021500.456Z\t1h30m\t3\t70.0 MiB\t40.0 KiB\t12.345\textract\tok",
+                // Streamed: nothing restored, so nothing to show as restored bytes; what was measured follows.
+                "i-0000000000000000b\t/etc/platform\t20250302T021500.456Z\t2d7h\t3\t-\t40.0 KiB\t12.345\tstream\tok",
+                "/etc/platform of i-0000000000000000b: streamed (no room to extract or --mode stream): checksums verified; measured: 12 members (4096 bytes) listed across the chain's 3 archives",
                 "drill: 2/2 directories restored and verified",
             ]);
             assert.deepStrictEqual(err, []);
@@ -255,9 +265,12 @@ describe("ops CLI", () => {
                 StandardOutputContent: `${line("i-0000000000000000a", "var-www", "failed", "manifest mismatch: the manifest of X says 10 entries and 5 bytes, the restored tree has 9 entries and 5 bytes")}\n${line("i-0000000000000000a", "etc-platform", "ok", "restored")}\n`,
                 StandardErrorContent: "platform-drill: ERROR: /var/www of i-0000000000000000a: manifest mismatch (exit 5)\n",
             });
+            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-0000000000000000a", PingStatus: "Online" }] });
             assert.strictEqual(await runDrill(["drill", "--stack", "dev", "--instance-id", "i-0000000000000000c"]), EXIT.FAILED);
-            assert.deepStrictEqual(ssmMock.commandCalls(DescribeInstanceInformationCommand), [], "the given instance is used as it is");
-            assert.strictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input.Parameters, undefined, "no --mode: the document's default");
+            // The given instance runs it as it is (not looked up); the group is still listed, for the
+            // live instances whose backups are drilled (the given one among them).
+            assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input.InstanceIds, ["i-0000000000000000c"]);
+            assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input.Parameters, { Instances: ["i-0000000000000000a i-0000000000000000c"] }, "no --mode: the document's default");
             assert.deepStrictEqual(err, [
                 "drill of /var/www (i-0000000000000000a) failed: manifest mismatch: the manifest of X says 10 entries and 5 bytes, the restored tree has 9 entries and 5 bytes",
                 "drill ended Failed on i-0000000000000000c (exit 5: verification failed: checksum, manifest or chain, or the restored tree differs from the manifest): 1/2 directories verified; last error: platform-drill: ERROR: /var/www of i-0000000000000000a: manifest mismatch (exit 5)",
@@ -297,7 +310,10 @@ describe("ops CLI", () => {
             ssmMock.on(CancelCommandCommand).resolves({});
             assert.strictEqual(await runDrill(["drill", "--stack", "dev", "--instance-id", "i-0000000000000000a"], drillOutputs(), { signal: controller.signal }), EXIT.INTERRUPTED);
             assert.deepStrictEqual(ssmMock.commandCalls(CancelCommandCommand)[0].args[0].input, { CommandId: "cmd-d5" });
+            // What is promised is what can be kept: a SIGKILL leaves the copy to the next drill.
+            assert.match([...out, ...err].join("\n"), /cancelled drill command cmd-d5 \(the drill removes its scratch copy when it stops; one it could not remove, after a kill, is removed by the next drill on i-0000000000000000a\)/);
             ssmMock.reset();
+            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-0000000000000000a", PingStatus: "Online" }] });
             ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d6" } });
             ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "InProgress" });
             let t = 0;
@@ -316,7 +332,11 @@ describe("ops CLI", () => {
         });
 
         it("parses drill.sh's lines (and nothing else) and SSM's output URLs", () => {
-            assert.deepStrictEqual(parseDrillLines(`noise\n${line("i-1", "srv-my_5fapp", "ok", "d")}\ndrill\ttoo\tshort\n`).map((l) => [l.directory, l.verdict]), [["/srv/my_app", "ok"]]);
+            assert.deepStrictEqual(parseDrillLines(`noise\n${line("i-1", "srv-my_5fapp", "ok", "d")}\ndrill\ttoo\tshort\n`).map((l) => [l.directory, l.verdict, l.ageSeconds]), [["/srv/my_app", "ok", "5400"]]);
+            // A drill document from before the age field: 12 fields, age unknown.
+            assert.deepStrictEqual(parseDrillLines(line("i-1", "var-www", "ok", "d").split("\t").slice(0, 12).join("\t")).map((l) => l.ageSeconds), ["-"]);
+            assert.deepStrictEqual(["0", "59", "3599", "3600", "86399", "86400", "200000", "-", ""].map(formatAge), ["0m", "0m", "59m", "1h00m", "23h59m", "1d0h", "2d7h", "-", "-"]);
+            assert.deepStrictEqual(["ok", "ok (checksums only: format 1 manifest)", "failed", "okay"].map(drillVerdictPassed), [true, true, false, false]);
             assert.deepStrictEqual(s3UrlLocation("https://s3.eu-west-1.amazonaws.com/b-1/p/q/stdout"), { bucket: "b-1", key: "p/q/stdout" });
             assert.deepStrictEqual(s3UrlLocation("https://b-1.s3.eu-west-1.amazonaws.com/p/stdout"), { bucket: "b-1", key: "p/stdout" });
             assert.strictEqual(s3UrlLocation("not a url"), undefined);
@@ -512,6 +532,7 @@ describe("ops CLI on the outputs of the real program", function () {
                 DocumentName: outputs[name].drillDocumentName,
                 // dev runs one instance (its id is exported); prod's group is asked for an online one.
                 InstanceIds: [outputs[name].webInstanceId ?? "i-0000000000000000a"],
+                Parameters: { Instances: [outputs[name].webInstanceId ?? "i-0000000000000000a"] },
                 OutputS3BucketName: outputs[name].logsBucketName,
                 OutputS3KeyPrefix: `ssm/drill/${stack}`,
                 Comment: "ops drill",

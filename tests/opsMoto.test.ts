@@ -420,7 +420,7 @@ describe("SSM documents and the ops CLI against moto", function () {
             it("drill: the real drill.sh on the snapshot backup.sh wrote to moto's S3: its metrics land in moto's CloudWatch with Stack/InstanceId/Directory; ops prints the table from its output (exit 0), and a failed drill's exit code explained (exit 1)", async () => {
                 const src = path.join(dir, "www");
                 const scratch = tempDir("moto-drill-scratch-");
-                const args = ["--bucket", outputs.dev.backupBucketName, "--prefix", outputs.dev.backupPrefix, "--stack", "dev", "--expect", src, "--scratch-dir", scratch, "--lock-file", path.join(dir, "drill.lock"), "--reserve-bytes", "0"];
+                const args = ["--bucket", outputs.dev.backupBucketName, "--prefix", outputs.dev.backupPrefix, "--stack", "dev", "--expect", src, "--scratch-dir", scratch, "--lock-file", path.join(dir, "drill.lock"), "--reserve-bytes", "0", "--instance", devInstance];
                 const d = await runProcess("/bin/bash", [DRILL, ...args], { env: { ...moto.env, LANG: "C", LC_ALL: "C" } });
                 assert.equal(d.code, 0, d.stderr);
                 assert.deepEqual(fs.readdirSync(scratch), [], "the scratch copy is removed");
@@ -441,13 +441,16 @@ describe("SSM documents and the ops CLI against moto", function () {
                 assert.equal(ok.code, 0, `${ok.out}\n${ok.err}`);
                 const table = ok.out.split("\n");
                 const header = table.findIndex((l) => l.startsWith("INSTANCE\t"));
-                assert.equal(table[header], ["INSTANCE", "DIRECTORY", "SNAPSHOT", "CHAIN", "BYTES", "COMPRESSED", "SECONDS", "MODE", "VERDICT"].join("\t"));
+                assert.equal(table[header], ["INSTANCE", "DIRECTORY", "SNAPSHOT", "AGE", "CHAIN", "RESTORED", "COMPRESSED", "SECONDS", "MODE", "VERDICT"].join("\t"));
                 const row = table[header + 1].split("\t");
-                assert.deepEqual([row[0], row[1], row[2], row[3], row[7], row[8]], [devInstance, src, snapshotLine[2], "1", "extract", "ok"]);
-                assert.match(row[6], /^\d+\.\d{3}$/);
+                assert.deepEqual([row[0], row[1], row[2], row[4], row[8], row[9]], [devInstance, src, snapshotLine[2], "1", "extract", "ok"]);
+                assert.match(row[3], /^\d+m$/, "the snapshot, made minutes ago: its age");
+                assert.match(row[5], /^\d+(\.\d)? (B|KiB|MiB)$/, "the bytes the drill counted in the restored tree");
+                assert.match(row[7], /^\d+\.\d{3}$/);
                 assert.match(ok.out, /^drill: 1\/1 directories restored and verified$/m);
                 const sent = (await commands()).filter((c) => c.Comment === "ops drill").at(-1)!;
-                assert.deepEqual(sent.Parameters, { Mode: ["extract"] });
+                // dev's one instance is its live fleet: only its backups are drilled.
+                assert.deepEqual(sent.Parameters, { Mode: ["extract"], Instances: [devInstance] });
 
                 // The same snapshot with its archive corrupted in moto's S3: the drill fails for real, ops says why.
                 const listing = await unmocked(s3).send(new ListObjectsV2Command({ Bucket: outputs.dev.backupBucketName, Prefix: `${outputs.dev.backupPrefix}/${devInstance}/` }));

@@ -12,7 +12,7 @@
  *                                               upload a release (given a file), roll it out one instance at a time
  *   db-bootstrap [--instance-id ID]             create the IAM-authenticated database user (on one web instance)
  *   drill       [--instance-id ID] [--mode auto|extract|stream]
- *                                               run the restore drill now on one web instance; per directory: snapshot, chain, bytes, seconds, verdict
+ *                                               run the restore drill now on one web instance; per directory of every live instance: snapshot, age, chain, bytes, seconds, verdict
  *
  * Stack outputs come from `pulumi stack output --json --stack <name>`, or from `--outputs FILE`
  * (the same JSON). Exit codes: 0 ok, 1 an operation failed, 2 bad arguments/config/credentials,
@@ -101,7 +101,7 @@ commands: ${COMMANDS.join(", ")}
   status
   deploy      --release FILE|VERSION [--version V] [--max-concurrency N|N%] [--max-errors N|N%]   (prod: one instance at a time, halting on the first failure)
   db-bootstrap [--instance-id ID]
-  drill       [--instance-id ID] [--mode auto|extract|stream]   (restore every directory's latest snapshot on one instance, verify, report)
+  drill       [--instance-id ID] [--mode auto|extract|stream]   (on one instance: restore every live instance's directories' latest snapshots, verify, report)
 exit codes: 0 ok, 1 operation failed, 2 bad arguments/config, 3 timeout, 130 interrupted`;
 
 /** `ops --help`, `ops -h`, `ops help [command]`, `ops <command> --help`: usage on stdout, exit 0. */
@@ -726,18 +726,35 @@ async function oneWebInstance(ctx: OpsContext, args: ParsedArgs): Promise<string
     if (args.options["instance-id"]) return args.options["instance-id"];
     const targets = webTargets(ctx.outputs);
     if (targets.InstanceIds) return targets.InstanceIds[0];
-    // The tag filter alone: DescribeInstanceInformation refuses a tag filter combined with another
-    // filter type ("Tag filters can't be combined with other filter types": AWS Systems Manager
-    // API Reference, DescribeInstanceInformation, Filters), so Online is judged here.
+    return lowestOnline(targets, await webInstanceInformation(ctx, targets));
+}
+
+function lowestOnline(targets: ReturnType<typeof webTargets>, info: { online: string[] }): string {
+    if (info.online.length === 0) throw new OpsError(`no web instance of ${targets.what} is online in SSM; pass --instance-id`, EXIT.FAILED);
+    return info.online[0];
+}
+
+/**
+ * The web tier's instances as SSM lists them, sorted: every one (DescribeInstanceInformation lists
+ * no stopped or terminated instance: AWS Systems Manager API Reference,
+ * DescribeInstanceInformation) and those whose agent is Online. The tag filter alone: the API
+ * refuses a tag filter combined with another filter type ("Tag filters can't be combined with
+ * other filter types"), so Online is judged here.
+ */
+async function webInstanceInformation(ctx: OpsContext, targets: ReturnType<typeof webTargets>): Promise<{ listed: string[]; online: string[] }> {
     const online: string[] = [];
+    const listed = new Set<string>();
     let NextToken: string | undefined;
     do {
         const info = await ctx.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: targets.Targets![0].Key, Values: targets.Targets![0].Values }], NextToken }));
-        for (const i of info.InstanceInformationList ?? []) if (i.PingStatus === "Online" && i.InstanceId) online.push(i.InstanceId);
+        for (const i of info.InstanceInformationList ?? []) {
+            if (!i.InstanceId) continue;
+            listed.add(i.InstanceId);
+            if (i.PingStatus === "Online") online.push(i.InstanceId);
+        }
         NextToken = info.NextToken;
     } while (NextToken);
-    if (online.length === 0) throw new OpsError(`no web instance of ${targets.what} is online in SSM; pass --instance-id`, EXIT.FAILED);
-    return online.sort()[0];
+    return { listed: [...listed].sort(), online: online.sort() };
 }
 
 /** Runs the db-bootstrap document on one web instance: the IAM-authenticated user and its grants. */
@@ -761,6 +778,8 @@ export async function dbBootstrap(ctx: OpsContext, args: ParsedArgs): Promise<nu
 
 /** One line of drill.sh's stdout (components/ssm/README.md, drill.sh). */
 export interface DrillLine {
+    /** Seconds since the snapshot was taken, when the drill read it ("-" unknown). */
+    ageSeconds: string;
     instance: string;
     slug: string;
     directory: string;
@@ -775,14 +794,18 @@ export interface DrillLine {
     detail: string;
 }
 
-/** The drill's result lines: `drill<TAB>instance<TAB>slug<TAB>snapshot<TAB>chain<TAB>archive-bytes<TAB>entries<TAB>bytes<TAB>seconds<TAB>mode<TAB>verdict<TAB>detail`. */
+/**
+ * The drill's result lines: `drill<TAB>instance<TAB>slug<TAB>snapshot<TAB>chain<TAB>archive-bytes<TAB>entries<TAB>bytes<TAB>seconds<TAB>mode<TAB>verdict<TAB>detail<TAB>snapshot-age-seconds`
+ * (a drill document from before the age field prints 12 fields: age "-").
+ */
 export function parseDrillLines(stdout: string): DrillLine[] {
     return stdout
         .split("\n")
         .filter((l) => l.startsWith("drill\t"))
         .map((l) => l.split("\t"))
-        .filter((f) => f.length === 12)
-        .map(([, instance, slug, snapshot, chain, archiveBytes, entries, bytes, seconds, mode, verdict, detail]) => ({
+        .filter((f) => f.length === 12 || f.length === 13)
+        .map(([, instance, slug, snapshot, chain, archiveBytes, entries, bytes, seconds, mode, verdict, detail, ageSeconds = "-"]) => ({
+            ageSeconds,
             instance,
             slug,
             directory: slugToPath(slug),
@@ -796,6 +819,20 @@ export function parseDrillLines(stdout: string): DrillLine[] {
             verdict,
             detail,
         }));
+}
+
+/** drill.sh's passing verdicts: "ok", and "ok (checksums only: format 1 manifest)" for a manifest that records no tree counts. */
+export function drillVerdictPassed(verdict: string): boolean {
+    return verdict === "ok" || verdict.startsWith("ok (");
+}
+
+/** A snapshot's age for the table: "45m", "5h12m", "3d4h"; "-" when unknown. */
+export function formatAge(seconds: string): string {
+    if (!/^\d+$/.test(seconds)) return "-";
+    const s = Number(seconds);
+    if (s < 3600) return `${Math.floor(s / 60)}m`;
+    if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+    return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
 }
 
 const INVOCATION_DONE = new Set(["Success", "Cancelled", "TimedOut", "Failed"]);
@@ -826,12 +863,27 @@ export function s3UrlLocation(url: string): { bucket: string; key: string } | un
 export async function drill(ctx: OpsContext, args: ParsedArgs): Promise<number> {
     const document = requireOutput(ctx.outputs, "drillDocumentName", "is the restore drill enabled for this stack (config backup.drill.enabled)?");
     const logs = requireOutput(ctx.outputs, "logsBucketName", "the bucket for command output");
-    const instance = await oneWebInstance(ctx, args);
+    // Where it runs (the given instance, or the lowest online one), and which instances' backups it
+    // drills: the live ones only, as the scheduled runbook does (a terminated instance's chain
+    // expires under the lifecycle rules; it is not the fleet's restore proof).
+    const targets = webTargets(ctx.outputs);
+    const given = args.options["instance-id"];
+    let instance: string;
+    let live: string[];
+    if (targets.InstanceIds) {
+        instance = given ?? targets.InstanceIds[0];
+        live = targets.InstanceIds;
+    } else {
+        const info = await webInstanceInformation(ctx, targets);
+        instance = given ?? lowestOnline(targets, info);
+        live = info.listed;
+    }
+    if (!live.includes(instance)) live = [...live, instance].sort();
     const sent = await ctx.ssm.send(
         new SendCommandCommand({
             DocumentName: document,
             InstanceIds: [instance],
-            ...(args.options.mode ? { Parameters: { Mode: [args.options.mode] } } : {}),
+            Parameters: { ...(args.options.mode ? { Mode: [args.options.mode] } : {}), Instances: [live.join(" ")] },
             OutputS3BucketName: logs,
             OutputS3KeyPrefix: ctx.outputs.drillLogPrefix ?? `ssm/drill/${args.stack}`,
             Comment: "ops drill",
@@ -869,7 +921,9 @@ export async function drill(ctx: OpsContext, args: ParsedArgs): Promise<number> 
         async (why) => {
             if (why === "interrupt") {
                 await ctx.ssm.send(new CancelCommandCommand({ CommandId: id }));
-                return `interrupted: cancelled drill command ${id} (the drill removes its scratch copy when stopped)`;
+                // SIGTERM from the agent: drill.sh removes its scratch copy; if the agent has to kill it
+                // (SIGKILL), the next drill on that instance removes what it left.
+                return `interrupted: cancelled drill command ${id} (the drill removes its scratch copy when it stops; one it could not remove, after a kill, is removed by the next drill on ${instance})`;
             }
             return `timed out after ${args.timeoutSeconds}s; drill command ${id} is STILL RUNNING on ${instance} (aws ssm get-command-invocation --command-id ${id} --instance-id ${instance})`;
         },
@@ -884,14 +938,17 @@ export async function drill(ctx: OpsContext, args: ParsedArgs): Promise<number> 
     }
     const lines = parseDrillLines(stdout);
     if (lines.length > 0) {
-        ctx.io.out(["INSTANCE", "DIRECTORY", "SNAPSHOT", "CHAIN", "BYTES", "COMPRESSED", "SECONDS", "MODE", "VERDICT"].join("\t"));
+        // RESTORED: the bytes the drill counted in the restored tree ("-" when it streamed: nothing
+        // was extracted; the detail line says what was listed); COMPRESSED: the chain's archives.
+        ctx.io.out(["INSTANCE", "DIRECTORY", "SNAPSHOT", "AGE", "CHAIN", "RESTORED", "COMPRESSED", "SECONDS", "MODE", "VERDICT"].join("\t"));
         for (const l of lines) {
             const size = (v: string) => (/^\d+$/.test(v) ? formatBytes(Number(v)) : v);
-            ctx.io.out([l.instance, l.directory, l.snapshot, l.chain, size(l.bytes), size(l.archiveBytes), l.seconds, l.mode, l.verdict].join("\t"));
+            ctx.io.out([l.instance, l.directory, l.snapshot, formatAge(l.ageSeconds), l.chain, size(l.bytes), size(l.archiveBytes), l.seconds, l.mode, l.verdict].join("\t"));
         }
-        for (const l of lines.filter((x) => x.verdict !== "ok")) ctx.io.err(`drill of ${l.directory} (${l.instance}) failed: ${l.detail}`);
+        for (const l of lines.filter((x) => x.mode === "stream" && drillVerdictPassed(x.verdict))) ctx.io.out(`${l.directory} of ${l.instance}: ${l.detail}`);
+        for (const l of lines.filter((x) => !drillVerdictPassed(x.verdict))) ctx.io.err(`drill of ${l.directory} (${l.instance}) failed: ${l.detail}`);
     }
-    const ok = lines.filter((l) => l.verdict === "ok").length;
+    const ok = lines.filter((l) => drillVerdictPassed(l.verdict)).length;
     const code = invocation.ResponseCode;
     if (invocation.Status === "Success" && lines.length > 0 && ok === lines.length) {
         ctx.io.out(`drill: ${ok}/${lines.length} directories restored and verified`);

@@ -5,21 +5,30 @@
 # lib.sh installed beside it (see REQUIRED_TOOLS).
 #
 # Usage:
-#   bash drill.sh --bucket B --prefix P --stack NAME [--expect DIR]... [--mode auto|extract|stream]
+#   bash drill.sh --bucket B --prefix P --stack NAME [--instance ID]... [--expect DIR]... [--mode auto|extract|stream]
 #                 [--scratch-dir DIR] [--reserve-bytes N] [--metrics-namespace NS] [--no-metrics]
 #                 [--lock-file F]
 #   Options accept "--opt value" or "--opt=value". See components/ssm/README.md.
 #
 #   --prefix P         the stack's backup prefix: every <P>/<instance>/<slug>/latest is drilled
+#                      (of the --instance ids, when given)
 #   --stack NAME       the Stack dimension of the metrics
+#   --instance ID      a live instance of the stack (repeatable; the runbook passes every instance
+#                      DescribeInstanceInformation lists with the stack's tags, i.e. not stopped or
+#                      terminated): only their directories are drilled. A terminated instance's
+#                      backups are not the fleet's restore proof, and the lifecycle rules expire its
+#                      full backup before its latest (a chain that no longer restores, by design);
+#                      they are skipped, named on stderr. Without --instance: every instance under P.
 #   --expect DIR       a directory the stack backs up (repeatable): no snapshot of it on any
-#                      instance is a failure of that directory (exit 8), not silence
+#                      (live) instance is a failure of that directory (exit 8), not silence
 #   --mode             auto (default): restore into the scratch directory when its file system has
 #                      room for the chain's archives, the restored tree and --reserve-bytes, else
 #                      stream; extract: always restore; stream: never extract (verify the archives'
 #                      checksums, decompress them and list them with tar, compare with the manifests)
-#   --scratch-dir DIR  where restores go (default /var/lib/platform-backup/_drill: disk, root-only;
-#                      AL2023's /tmp is a RAM-backed tmpfs)
+#   --scratch-dir DIR  where restores go (default /var/lib/platform-backup/_drill: disk; AL2023's
+#                      /tmp is a RAM-backed tmpfs). The drill works in DIR/platform-drill, a
+#                      directory of its own (mode 700, removed at the end); DIR itself is created
+#                      if missing but its mode is never changed (it may be a directory in use).
 #   --reserve-bytes N  free space to leave to the instance's own work (default 1073741824 = 1 GiB)
 #   --metrics-namespace NS  CloudWatch namespace (default Platform/Backups)
 #   --no-metrics       publish nothing (stdout and the exit code only)
@@ -33,15 +42,26 @@
 # the manifest (members, memberBytes). The scratch copy is removed after each directory, on every
 # exit and on SIGTERM/SIGINT/SIGHUP; one left by a SIGKILL is removed by the next drill. Metrics
 # (only for directories that were drilled): RestoreDrillSuccess 1|0 (Count) and, on success only,
-# RestoreDrillSeconds (Seconds: from reading latest to the end of the verification), each with
-# dimensions Stack+Directory and Stack+InstanceId+Directory (InstanceId: the instance whose backup
-# it is). A failed or interrupted drill never publishes a success.
+# RestoreDrillSeconds (Seconds: from reading latest to the end of the verification).
+#   Stack+InstanceId+Directory (InstanceId: the instance whose backup it is): as each directory
+#     of each instance finishes.
+#   Stack+Directory (what the alarms watch): ONE value per directory, at the end of the run, the
+#     worst of all its instances (Success: the minimum; Seconds: the slowest, only when every
+#     instance's restore of it succeeded), so one instance's success can never clear another's
+#     failure within an alarm period.
+# A failed or interrupted drill never publishes a success (an interrupted one publishes no
+# Stack+Directory value at all: the drill-missing alarm notices).
 #
 # stdout, one line per directory:
 #   drill<TAB>instance<TAB>slug<TAB>snapshot<TAB>chain-length<TAB>archive-bytes<TAB>tree-entries
-#        <TAB>tree-bytes<TAB>seconds<TAB>mode<TAB>verdict<TAB>detail
-#   mode: extract | stream | none (failed before a mode was chosen); verdict: ok | failed;
-#   "-" where a value is unknown; detail: what was compared, or why it failed (no tabs).
+#        <TAB>tree-bytes<TAB>seconds<TAB>mode<TAB>verdict<TAB>detail<TAB>snapshot-age-seconds
+#   tree-entries, tree-bytes: what the drill counted in the restored tree (extract mode); "-" in
+#   stream mode, which extracts no tree (detail then says what was listed and what the manifest
+#   records); mode: extract | stream | none (failed before a mode was chosen); verdict: ok |
+#   "ok (checksums only: format 1 manifest)" (a manifest that records no tree counts: the archives'
+#   checksums were verified, the tree could not be compared) | failed; "-" where a value is unknown;
+#   detail: what was compared, or why it failed (no tabs); snapshot-age-seconds: how old the
+#   drilled snapshot was when the drill read it (from its id, a UTC time).
 #
 # Exit codes (with several failing directories: the first failure's code; every directory is
 # drilled either way):
@@ -77,7 +97,7 @@ readonly RESTORE=$lib_dir/restore.sh
 usage() { die "$EX_USAGE" "$* (usage: drill.sh --bucket B --prefix P --stack NAME [options]; see header)"; }
 trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
-RUN="" TMP="" CHILD=""
+RUN="" TMP="" CHILD="" WORK_ROOT=""
 # shellcheck disable=SC2317
 # (SC2317 "unreachable": cleanup and on_signal are only invoked from trap strings, which ShellCheck
 #  0.9 does not follow.)
@@ -86,6 +106,8 @@ cleanup() {
   stop_child
   for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
   if [[ -n $RUN && -d $RUN ]]; then rm -rf -- "$RUN"; fi
+  # The drill's own directory (set with RUN, once the lock is held): nothing but runs' copies in it.
+  if [[ -n $RUN && -d $WORK_ROOT ]]; then rm -rf -- "$WORK_ROOT"; fi
 }
 # shellcheck disable=SC2317
 on_signal() {
@@ -113,14 +135,14 @@ trap 'on_signal HUP 129' HUP
 
 BUCKET="" PREFIX="" PREFIX_SET=0 STACK="" MODE=auto SCRATCH_DIR=/var/lib/platform-backup/_drill
 RESERVE=1073741824 NAMESPACE=Platform/Backups METRICS=1 LOCK_FILE=/run/platform-drill.lock
-EXPECT=()
+EXPECT=() LIVE=()
 while (($#)); do
   opt=$1 val="" has_val=0
   if [[ $opt == --*=* ]]; then
     val=${opt#*=} opt=${opt%%=*} has_val=1
   fi
   case $opt in
-    --bucket | --prefix | --stack | --expect | --mode | --scratch-dir | --reserve-bytes | --metrics-namespace | --lock-file)
+    --bucket | --prefix | --stack | --instance | --expect | --mode | --scratch-dir | --reserve-bytes | --metrics-namespace | --lock-file)
       if ((!has_val)); then
         (($# >= 2)) || usage "option $opt needs a value"
         val=$2
@@ -131,6 +153,7 @@ while (($#)); do
         --bucket) BUCKET=$val ;;
         --prefix) PREFIX=$val PREFIX_SET=1 ;;
         --stack) STACK=$val ;;
+        --instance) LIVE+=("$val") ;;
         --expect) EXPECT+=("$val") ;;
         --mode) MODE=$val ;;
         --scratch-dir) SCRATCH_DIR=$val ;;
@@ -165,6 +188,11 @@ SCRATCH_DIR=$REPLY
 RESERVE=$((10#$RESERVE))
 [[ $NAMESPACE =~ ^[A-Za-z0-9._/#-]{1,255}$ && $NAMESPACE != AWS/* ]] || usage "invalid --metrics-namespace"
 [[ $LOCK_FILE == /* ]] || usage "--lock-file must be absolute"
+declare -A LIVE_SET=()
+for d in "${LIVE[@]}"; do
+  [[ $d =~ ^[A-Za-z0-9._-]{1,64}$ ]] || usage "invalid --instance: $d"
+  LIVE_SET[$d]=1
+done
 declare -A EXPECTED=()
 for d in "${EXPECT[@]}"; do
   norm_path "$d" || usage "--expect must be an absolute path without '..': $d"
@@ -185,17 +213,22 @@ mkdir -p -- "${LOCK_FILE%/*}"
 exec {LOCK_FD}>>"$LOCK_FILE"
 flock -n "$LOCK_FD" || die "$EX_LOCKED" "another drill is running (lock held on $LOCK_FILE)"
 
+# The given directory may be one in use (a data disk's mount point): created if missing, never
+# chmod-ed. The drill works in a directory of its own below it, root-only.
 mkdir -p -- "$SCRATCH_DIR"
-chmod 700 -- "$SCRATCH_DIR"
+WORK_ROOT=$SCRATCH_DIR/platform-drill
+[[ ! -L $WORK_ROOT ]] || die "$EX_USAGE" "$WORK_ROOT is a symbolic link: refusing to work there"
+mkdir -p -- "$WORK_ROOT"
+chmod 700 -- "$WORK_ROOT"
 # Only a drill holding the lock touches the scratch directory: what is there now was left by one
 # that was killed without a chance to clean up (SIGKILL, a reboot).
-for stale in "$SCRATCH_DIR"/drill.*; do
+for stale in "$WORK_ROOT"/drill.*; do
   if [[ -e $stale ]]; then
     log "removing the scratch copy a killed drill left: $stale"
     rm -rf -- "$stale"
   fi
 done
-RUN=$(mktemp -d "$SCRATCH_DIR/drill.XXXXXX")
+RUN=$(mktemp -d "$WORK_ROOT/drill.XXXXXX")
 TMP=$RUN/tmp
 mkdir -- "$TMP"
 
@@ -212,33 +245,56 @@ if ! listing=$(aws s3api list-objects-v2 --bucket "$BUCKET" --prefix "$base_pref
   die "$EX_S3" "listing s3://$BUCKET/$base_prefix failed: $(<"$TMP/list.err")"
 fi
 TARGET_INST=() TARGET_SLUG=()
-declare -A INSTANCES=()
+declare -A INSTANCES=() DEAD=()
 # Split on blanks without globbing (key characters include "*").
 IFS=$' \t\n' read -r -d '' -a keys <<<"$listing" || true
 for key in "${keys[@]}"; do
   rel=${key#"$base_prefix"}
   [[ $key == "$base_prefix"* && $rel =~ ^([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+)/latest$ ]] || continue
+  if ((${#LIVE_SET[@]} > 0)) && [[ -z ${LIVE_SET[${BASH_REMATCH[1]}]:-} ]]; then
+    DEAD[${BASH_REMATCH[1]}]=$((${DEAD[${BASH_REMATCH[1]}]:-0} + 1))
+    continue
+  fi
   TARGET_INST+=("${BASH_REMATCH[1]}") TARGET_SLUG+=("${BASH_REMATCH[2]}")
   INSTANCES[${BASH_REMATCH[1]}]=1
 done
 log "found ${#TARGET_SLUG[@]} backed-up directories on ${#INSTANCES[@]} instances under s3://$BUCKET/$base_prefix"
+for inst in "${!DEAD[@]}"; do
+  log "skipping ${DEAD[$inst]} backed-up directories of $inst: not a live instance of the stack (its backups expire under the lifecycle rules and are not the fleet's restore proof)"
+done
+LIVE_WHAT=instance
+((${#LIVE_SET[@]} == 0)) || LIVE_WHAT="live instance (${LIVE[*]})"
 
 # ---------------------------------------------------------------- one directory
 
 FIRST_FAILURE=0 METRICS_FAILED=0 DRILLED=0
 
-# publish INSTANCE DIM SUCCESS SECONDS: the drill's metrics for one directory (nothing with --no-metrics).
+# Per Directory dimension value, in the order first seen: the worst result of its instances.
+declare -A WORST_OK=() SLOWEST=()
+DIMS=()
+# record DIM SUCCESS SECONDS: folds one instance's result into the directory's worst.
+record() {
+  local dim=$1 success=$2 seconds=$3
+  if [[ -z ${WORST_OK[$dim]:-} ]]; then
+    DIMS+=("$dim")
+    WORST_OK[$dim]=$success SLOWEST[$dim]=$seconds
+    return 0
+  fi
+  ((success)) || WORST_OK[$dim]=0
+  # Seconds as "S.mmm": compared as milliseconds.
+  if ((10#${seconds/./} > 10#${SLOWEST[$dim]/./})); then SLOWEST[$dim]=$seconds; fi
+}
+
+# publish INSTANCE DIM SUCCESS SECONDS: one instance's metrics for one directory (Stack+InstanceId+
+# Directory; nothing with --no-metrics). The Stack+Directory value waits for the end of the run.
 publish() {
   local inst=$1 dim=$2 success=$3 seconds=$4
   local -a data=()
+  record "$dim" "$success" "$seconds"
   ((METRICS)) || return 0
-  metric_json RestoreDrillSuccess "$success" Count "Stack=$STACK" "Directory=$dim"
-  data+=("$REPLY")
   metric_json RestoreDrillSuccess "$success" Count "Stack=$STACK" "InstanceId=$inst" "Directory=$dim"
   data+=("$REPLY")
   if ((success)); then
-    metric_json RestoreDrillSeconds "$seconds" Seconds "Stack=$STACK" "Directory=$dim"
-    data+=("$REPLY")
     metric_json RestoreDrillSeconds "$seconds" Seconds "Stack=$STACK" "InstanceId=$inst" "Directory=$dim"
     data+=("$REPLY")
   fi
@@ -249,9 +305,9 @@ publish() {
   log "ERROR: publishing the drill's metrics for $dim failed: $(<"$TMP/metrics.err")"
 }
 
-# report INSTANCE SLUG SNAPSHOT CHAIN ARCHIVE_BYTES ENTRIES BYTES SECONDS MODE CODE DETAIL
+# report INSTANCE SLUG SNAPSHOT CHAIN ARCHIVE_BYTES ENTRIES BYTES SECONDS MODE CODE DETAIL AGE [VERDICT]
 report() {
-  local verdict=ok detail=${11}
+  local verdict=${13:-ok} detail=${11}
   detail=${detail//$'\t'/ }
   detail=${detail//$'\n'/ }
   if (("${10}" != 0)); then
@@ -260,7 +316,7 @@ report() {
     unslug "$2"
     log "ERROR: $REPLY of $1: $detail (exit ${10})"
   fi
-  printf 'drill\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "$verdict" "$detail"
+  printf 'drill\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "$verdict" "$detail" "${12}"
 }
 
 # tree_totals DIR -> TT_ENTRIES (every name below DIR), TT_BYTES (apparent size of the regular files,
@@ -326,9 +382,18 @@ stream_archive() {
   exit 0
 }
 
+# snapshot_age SNAPSHOT -> REPLY: seconds since the snapshot's id (YYYYMMDDTHHMMSS.mmmZ, UTC), or "-".
+snapshot_age() {
+  local stamp
+  REPLY=-
+  [[ $1 =~ ^([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})\.[0-9]{3}Z$ ]] || return 0
+  stamp=$(date -u -d "${BASH_REMATCH[1]}-${BASH_REMATCH[2]}-${BASH_REMATCH[3]} ${BASH_REMATCH[4]}:${BASH_REMATCH[5]}:${BASH_REMATCH[6]}" +%s 2>/dev/null) || return 0
+  REPLY=$(($(date -u +%s) - stamp))
+}
+
 drill_one() {
   local inst=$1 slug=$2 started elapsed seconds base snap="" rc=0 dir dim work mode=none k
-  local chain_len=- archive_bytes=- tree_entries=- tree_bytes=- detail
+  local chain_len=- archive_bytes=- tree_entries=- tree_bytes=- detail age=- version=""
   started=$(now_ns)
   unslug "$slug"
   dir=$REPLY
@@ -361,6 +426,8 @@ drill_one() {
     return 0
   fi
   COMMITTED[$slug]=1
+  snapshot_age "$snap"
+  age=$REPLY
 
   rc=0
   chain_resolve "$base" "$snap" "$slug" || rc=$?
@@ -371,7 +438,8 @@ drill_one() {
   chain_len=${#CHAIN[@]}
   archive_bytes=0
   for k in "${!A_SIZE[@]}"; do archive_bytes=$((archive_bytes + A_SIZE[k])); done
-  local want_entries=$M_TREE_ENTRIES want_bytes=$M_TREE_BYTES version=$M_VERSION apparent=${M_APPARENT:-0}
+  local want_entries=$M_TREE_ENTRIES want_bytes=$M_TREE_BYTES apparent=${M_APPARENT:-0}
+  version=$M_VERSION
 
   # Room for the staged archives (restore.sh keeps the chain's compressed archives while it
   # extracts), the restored tree (its apparent bytes plus a block per name) and the reserve.
@@ -417,7 +485,7 @@ drill_one() {
       detail="restored; checksums and tree ($tree_entries entries, $tree_bytes bytes) match the manifests"
     fi
   else
-    local members_total=0 bytes_total=0
+    local members_total=0 bytes_total=0 archives=0
     for k in "${!A_SNAP[@]}"; do
       rc=0
       set -m
@@ -439,12 +507,17 @@ drill_one() {
         finish "$EX_VERIFY" "manifest mismatch: the manifest of ${A_SNAP[$k]} says ${A_MEMBERS[$k]} members and ${A_MEMBER_BYTES[$k]} bytes, the archive lists $LT_MEMBERS members and $LT_BYTES bytes"
         return 0
       fi
-      members_total=$((members_total + LT_MEMBERS)) bytes_total=$((bytes_total + LT_BYTES))
+      members_total=$((members_total + LT_MEMBERS)) bytes_total=$((bytes_total + LT_BYTES)) archives=$((archives + 1))
       rm -f -- "$work/listing.$k"
     done
-    tree_entries=${want_entries:--} tree_bytes=${want_bytes:--}
-    detail="streamed (no room to extract or --mode stream): checksums verified, $members_total members ($bytes_total bytes) decompressed and listed"
-    [[ $version == 1 ]] || detail+=", matching the manifests; the tree itself was not extracted"
+    # Nothing was extracted, so no tree was counted: the entries and bytes fields stay "-" and the
+    # detail says what was measured (the archives' listings) apart from what the manifest records.
+    detail="streamed (no room to extract or --mode stream): checksums verified; measured: $members_total members ($bytes_total bytes) listed across the chain's $archives archives"
+    if [[ $version == 1 ]]; then
+      detail+="; the tree was not extracted"
+    else
+      detail+=", each archive matching its manifest; the tree was not extracted (the manifest records $want_entries entries, $want_bytes bytes)"
+    fi
   fi
   finish 0 "$detail"
 }
@@ -458,7 +531,9 @@ finish() {
   printf -v seconds '%d.%03d' $((elapsed / 1000000000)) $((elapsed % 1000000000 / 1000000))
   rm -rf -- "$work"
   TMP=$RUN/tmp
-  report "$inst" "$slug" "$snap" "$chain_len" "$archive_bytes" "$tree_entries" "$tree_bytes" "$seconds" "$mode" "$code" "$2"
+  local verdict=ok
+  ((code != 0)) || [[ $version != 1 ]] || verdict="ok (checksums only: format 1 manifest)"
+  report "$inst" "$slug" "$snap" "$chain_len" "$archive_bytes" "$tree_entries" "$tree_bytes" "$seconds" "$mode" "$code" "$2" "$age" "$verdict"
   if ((code == 0)); then
     publish "$inst" "$dim" 1 "$seconds"
   else
@@ -478,13 +553,23 @@ for slug in "${!EXPECTED[@]}"; do
   dir=$REPLY
   metric_dimension_value "$dir" "$slug"
   dim=$REPLY
-  report - "$slug" - - - - - - none "$EX_NOTFOUND" "no instance has a committed snapshot of $dir under s3://$BUCKET/$base_prefix"
-  if ((METRICS)); then
-    metric_json RestoreDrillSuccess 0 Count "Stack=$STACK" "Directory=$dim"
-    put_metrics "$NAMESPACE" "$REPLY" || { METRICS_FAILED=1; log "ERROR: publishing the drill's metrics for $dir failed: $(<"$TMP/metrics.err")"; }
-  fi
+  report - "$slug" - - - - - - none "$EX_NOTFOUND" "no $LIVE_WHAT has a committed snapshot of $dir under s3://$BUCKET/$base_prefix" -
+  record "$dim" 0 0
   DRILLED=$((DRILLED + 1))
 done
+
+# The Stack+Directory values, one per directory: the worst of its instances.
+if ((METRICS)); then
+  for dim in "${DIMS[@]}"; do
+    metric_json RestoreDrillSuccess "${WORST_OK[$dim]}" Count "Stack=$STACK" "Directory=$dim"
+    data=("$REPLY")
+    if ((WORST_OK[$dim])); then
+      metric_json RestoreDrillSeconds "${SLOWEST[$dim]}" Seconds "Stack=$STACK" "Directory=$dim"
+      data+=("$REPLY")
+    fi
+    put_metrics "$NAMESPACE" "${data[@]}" || { METRICS_FAILED=1; log "ERROR: publishing the drill's metrics for $dim failed: $(<"$TMP/metrics.err")"; }
+  done
+fi
 
 ((DRILLED > 0)) || die "$EX_NOTHING" "nothing to drill: no committed snapshot under s3://$BUCKET/$base_prefix"
 ((FIRST_FAILURE == 0)) || exit "$FIRST_FAILURE"

@@ -10,6 +10,11 @@ fails the execution and alerts: a drill that found nowhere to run is not a drill
 
 The lowest instance id wins, so a retried execution picks the same instance while it lives.
 
+LiveInstances: every instance the listing returned, whatever its PingStatus (the API returns no
+stopped or terminated instance), space-separated: the drill restores their backups only, so a
+terminated instance's (whose full backup the lifecycle rules expire before its latest) is neither
+drilled nor a false alarm.
+
 Payload: Filters (tag filters only, ANDed), WaitSeconds, PollSeconds.
 """
 import time
@@ -17,13 +22,15 @@ import time
 import boto3
 
 
-def online_instances(ssm, filters):
-    found = []
+def listed_instances(ssm, filters):
+    """(online ids, every listed id), each sorted."""
+    online, listed = [], []
     for page in ssm.get_paginator("describe_instance_information").paginate(Filters=filters):
         for info in page["InstanceInformationList"]:
+            listed.append(info["InstanceId"])
             if info.get("PingStatus") == "Online":
-                found.append(info["InstanceId"])
-    return sorted(found)
+                online.append(info["InstanceId"])
+    return sorted(online), sorted(set(listed))
 
 
 def handler(events, context):
@@ -36,9 +43,9 @@ def handler(events, context):
     ssm = boto3.client("ssm")
     deadline = time.monotonic() + wait
     while True:
-        ids = online_instances(ssm, filters)
+        ids, listed = listed_instances(ssm, filters)
         if ids:
-            return {"InstanceId": ids[0], "OnlineInstances": len(ids)}
+            return {"InstanceId": ids[0], "OnlineInstances": len(ids), "LiveInstances": " ".join(listed)}
         if time.monotonic() >= deadline:
             raise RuntimeError(
                 "no instance matching %s has an Online SSM agent after %d seconds: nothing to run the restore drill on"
