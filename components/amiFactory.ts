@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AmiFactoryConfig } from "../config";
 import { al2023Parameter } from "../config/webTier";
-import type { SsmDocumentContent, SsmStep } from "../tools/ssmDocuments";
+import type { SsmDocumentContent, SsmStep } from "./ssmDocument";
 import { backupToolPaths, checkBackupDirectories } from "./backupTools";
 import { AppOptions, DEPLOY_SCRIPT_PATH, RELEASE_VERSION_PATTERN, ReleaseSource, appSetupLines, readDeployScript } from "./app";
 import type { PrivateBucket } from "./bucket";

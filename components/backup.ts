@@ -3,7 +3,7 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { BackupConfig } from "../config";
-import type { SsmDocumentContent, SsmParameter } from "../tools/ssmDocuments";
+import type { SsmDocumentContent, SsmParameter } from "./ssmDocument";
 
 /** A bucket given either as a component with a `bucketName` (e.g. PrivateBucket) or as the name itself. */
 export type BucketRef = pulumi.Input<string> | { readonly bucketName: pulumi.Input<string> };
