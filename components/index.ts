@@ -5,7 +5,7 @@
  * (see examples/) or maps its own configuration onto them (this project's config/).
  */
 export * from "./network";
-export * from "./subnetLayout";
+export * from "./network/subnetLayout";
 export * from "./bucket";
 export * from "./webTier";
 export * from "./database";

@@ -97,7 +97,7 @@ export const SNAPSHOT_TAG_KEY = "SnapshotPolicy";
 /**
  * How an instance refresh of the group replaces instances: the one source of truth for the
  * group's own refresh (started by the provider when the launch template changes) and the one a
- * bake starts (components/amiFactory.ts). AWS stores no refresh preferences on the group:
+ * bake starts (components/amiFactory/bakeRunbook.ts). AWS stores no refresh preferences on the group:
  * StartInstanceRefresh takes them per call, and a call without them gets AWS's defaults and no
  * alarms (EC2 Auto Scaling API Reference, StartInstanceRefresh and RefreshPreferences:
  * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html).

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { layoutSubnets, SubnetTier } from "./subnetLayout";
-import { serviceTrustPolicy } from "./iam";
+import { serviceTrustPolicy } from "../iam";
 
 export interface NetworkArgs {
     /** The VPC's IPv4 range. Default `10.0.0.0/16`. */
