@@ -17,6 +17,7 @@ import { ENGINES } from "./config/database";
 import { stackDomain } from "./config/dns";
 import { permissionsBoundaryArn } from "./config/iam";
 import { loadConfig } from "./config";
+import { webTierArgs } from "./config/componentArgs";
 
 const config = loadConfig();
 
@@ -119,9 +120,7 @@ const publicZone = config.dns.enabled
 const webTier = new WebTier(
     "web",
     {
-        config: config.webTier,
-        stack: config.stack,
-        isProduction: config.isProduction,
+        ...webTierArgs(config),
         vpcId: network.vpcId,
         publicSubnetIds: network.publicSubnetIds,
         privateSubnetIds: network.privateSubnetIds,

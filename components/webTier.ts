@@ -1,7 +1,5 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { WebTierConfig } from "../config";
-import { al2023Parameter } from "../config/webTier";
 import { AppOptions, BootFailure, ReleaseSource, appSetupLines, bootFailureLines, bootReleaseLines, deployDocumentContent, readDeployScript } from "./app";
 import { backupToolPaths, checkBackupDirectories } from "./backupTools";
 import { PrivateBucket } from "./bucket";
@@ -9,13 +7,103 @@ import { serviceTrustPolicy } from "./iam";
 
 export { APP_SERVICE } from "./app";
 
+/** The CPU architectures the tier runs on (Amazon Linux 2023 publishes an image for each). */
+export type Architecture = "arm64" | "x86_64";
+
+/**
+ * EC2 instance families per CPU architecture that the tier accepts: a launch with an image of the
+ * other architecture fails. Graviton (arm64) families end in `g` (or `gd`/`gn`). EC2 User Guide,
+ * "Amazon EC2 instance type naming conventions" (https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html).
+ */
+export const INSTANCE_FAMILIES: Record<Architecture, readonly string[]> = {
+    arm64: ["t4g", "m6g", "m6gd", "m7g", "m7gd", "m8g", "c6g", "c6gd", "c6gn", "c7g", "c7gd", "c7gn", "c8g", "r6g", "r6gd", "r7g", "r7gd", "r8g"],
+    x86_64: ["t3", "t3a", "m5", "m5a", "m6i", "m6a", "m7i", "m7a", "m7i-flex", "c5", "c6i", "c6a", "c7i", "c7a", "r5", "r6i", "r7i"],
+};
+
+/**
+ * The public SSM parameter of the latest Amazon Linux 2023 AMI, per architecture (Amazon Linux 2023
+ * User Guide, "Get the latest AL2023 AMI ID using Systems Manager parameter store":
+ * https://docs.aws.amazon.com/linux/al2023/ug/ec2.html).
+ */
+export function al2023Parameter(architecture: Architecture): string {
+    return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
+}
+
+/** EBS snapshots of the tier's volumes by Data Lifecycle Manager. */
+export interface WebTierSnapshotArgs {
+    /** Snapshot the volumes. @default true */
+    enabled?: boolean;
+    /** Hours between snapshots: 1, 2, 3, 4, 6, 8, 12 or 24 (DLM's CreateRule intervals). @default 24 */
+    intervalHours?: 1 | 2 | 3 | 4 | 6 | 8 | 12 | 24;
+    /** First snapshot time of day, UTC `hh:mm`. @default "03:00" */
+    time?: string;
+    /** Snapshots kept per volume. @default 3 */
+    retainCount?: number;
+}
+
+/** The defaults WebTier applies to every optional setting it owns (exported for callers that derive from them). */
+export const WEB_TIER_DEFAULTS = {
+    mode: "asg",
+    architecture: "arm64",
+    instanceType: "t4g.micro",
+    minSize: 1,
+    maxSize: 2,
+    rootVolumeGb: 8,
+    appPort: 8080,
+    healthCheckPath: "/healthz",
+    cpuTargetPercent: 60,
+    detailedMonitoring: false,
+    backupTag: { key: "Backup", value: "true" },
+    snapshots: { enabled: true, intervalHours: 24, time: "03:00", retainCount: 3 },
+    requireHttps: true,
+    deletionProtection: true,
+    minHealthyPercent: 90,
+    deregistrationDelaySeconds: 60,
+    deployTimeoutSeconds: 600,
+} as const;
+
 export interface WebTierArgs {
-    /** The validated `webTier` section of the stack config (mode, sizes, ports, snapshots...). Required. */
-    config: WebTierConfig;
-    /** Stack name: scopes the backup prefix, the access-log prefix and the snapshot target tag. Required. */
+    /** Stack name: scopes the instance names, the AMI parameter, the release, backup and log prefixes and the snapshot target tag. Required. */
     stack: string;
-    /** Production: ALB deletion protection and a stricter instance refresh (90% healthy). Required. */
-    isProduction: boolean;
+    /** `asg`: an Auto Scaling group behind an ALB; `single`: one instance with an Elastic IP in a public subnet (the cheapest setup). @default "asg" */
+    mode?: "asg" | "single";
+    /** CPU architecture of the image; the instance type's family must match (INSTANCE_FAMILIES). @default "arm64" */
+    architecture?: Architecture;
+    /** EC2 instance type. @default "t4g.micro" */
+    instanceType?: string;
+    /** Auto Scaling group minimum (`asg` mode). @default 1 */
+    minSize?: number;
+    /** Auto Scaling group maximum (`asg` mode). @default 2 */
+    maxSize?: number;
+    /** Auto Scaling group desired capacity at creation (the scaling policy moves it afterwards). @default minSize */
+    desiredCapacity?: number;
+    /** Root volume size in GiB (gp3, encrypted); at least the AL2023 image's 8 GiB. @default 8 */
+    rootVolumeGb?: number;
+    /** Port the app listens on behind the load balancer. @default 8080 */
+    appPort?: number;
+    /** Target group health check path; the default app answers it from the release's file at that path. @default "/healthz" */
+    healthCheckPath?: string;
+    /** Target-tracking scaling: keep the group's average CPU near this percentage. @default 60 */
+    cpuTargetPercent?: number;
+    /** EC2 detailed (1-minute) monitoring. @default false */
+    detailedMonitoring?: boolean;
+    /** SSM parameter the launch template resolves (`resolve:ssm:`); the AMI factory writes baked AMI ids there. @default `/platform/<stack>/web/ami-id` */
+    amiParameterName?: string;
+    /** Tag on the tier's instances and volumes that selects them for the scheduled backup. @default { key: "Backup", value: "true" } */
+    backupTag?: { key: string; value: string };
+    /** EBS snapshots by Data Lifecycle Manager (each field defaults on its own). @default daily at 03:00 UTC, 3 kept */
+    snapshots?: WebTierSnapshotArgs;
+    /**
+     * Refuse a load-balanced tier without `certificateArn`: the internet then never reaches the app
+     * over plain HTTP (HTTP only redirects to HTTPS). @default true
+     */
+    requireHttps?: boolean;
+    /** ALB deletion protection (`enableDeletionProtection`): a `pulumi destroy` cannot remove a serving load balancer. @default true */
+    deletionProtection?: boolean;
+    /** Percentage of the group kept healthy while an instance refresh (or a bake's) replaces instances. @default 90 */
+    minHealthyPercent?: number;
+    /** Seconds the target group drains a deregistering instance (in-flight requests vs. a slow rolling refresh). @default 60 */
+    deregistrationDelaySeconds?: number;
     /** The VPC of the target group and the single-mode security group. Required (Network.vpcId). */
     vpcId: pulumi.Input<string>;
     /** Public subnets: the load balancer, or the single instance in `single` mode. Required. */
@@ -42,7 +130,7 @@ export interface WebTierArgs {
     releasesBucket: PrivateBucket;
     /** Key prefix of this stack's releases (no trailing slash). Default `releases/<stack>`. */
     releasePrefix?: string;
-    /** Seconds one instance may take to install a release (the deploy document's step timeout). Default 600. */
+    /** Seconds one instance may take to install a release (the deploy document's step timeout). @default 600 */
     deployTimeoutSeconds?: number;
     /** Key prefix of this stack's backups in the backup bucket. Default `backups/<stack>/`. */
     backupPrefix?: string;
@@ -54,9 +142,8 @@ export interface WebTierArgs {
      */
     backupDirectories?: string[];
     /**
-     * ACM certificate for the HTTPS listener; when given, HTTP redirects to HTTPS. Default
-     * `config.certificateArn`, else none (plain HTTP forward, refused when `isProduction`: prod
-     * never forwards plain HTTP from the internet). Not allowed in `single` mode.
+     * ACM certificate for the HTTPS listener; when given, HTTP redirects to HTTPS. Default none
+     * (plain HTTP forward, refused when `requireHttps`). Not allowed in `single` mode.
      */
     certificateArn?: pulumi.Input<string>;
     /**
@@ -109,6 +196,67 @@ export interface InstanceRefreshPreferences {
     instanceWarmupSeconds: number;
     /** CloudWatch alarms that fail the refresh when one goes into ALARM (at most 10; none: no alarm guard). */
     alarmNames: string[];
+}
+
+/** Every setting of WebTierArgs with its default applied. */
+export interface WebTierSettings {
+    mode: "asg" | "single";
+    architecture: Architecture;
+    instanceType: string;
+    minSize: number;
+    maxSize: number;
+    desiredCapacity: number;
+    rootVolumeGb: number;
+    appPort: number;
+    healthCheckPath: string;
+    cpuTargetPercent: number;
+    detailedMonitoring: boolean;
+    amiParameterName: string;
+    backupTag: { key: string; value: string };
+    snapshots: Required<WebTierSnapshotArgs>;
+    requireHttps: boolean;
+    deletionProtection: boolean;
+    minHealthyPercent: number;
+    deregistrationDelaySeconds: number;
+}
+
+/** WebTierArgs' settings with the defaults of WEB_TIER_DEFAULTS applied (pure). */
+export function webTierSettings(args: WebTierArgs): WebTierSettings {
+    const d = WEB_TIER_DEFAULTS;
+    const minSize = args.minSize ?? d.minSize;
+    return {
+        mode: args.mode ?? d.mode,
+        architecture: args.architecture ?? d.architecture,
+        instanceType: args.instanceType ?? d.instanceType,
+        minSize,
+        maxSize: args.maxSize ?? d.maxSize,
+        desiredCapacity: args.desiredCapacity ?? minSize,
+        rootVolumeGb: args.rootVolumeGb ?? d.rootVolumeGb,
+        appPort: args.appPort ?? d.appPort,
+        healthCheckPath: args.healthCheckPath ?? d.healthCheckPath,
+        cpuTargetPercent: args.cpuTargetPercent ?? d.cpuTargetPercent,
+        detailedMonitoring: args.detailedMonitoring ?? d.detailedMonitoring,
+        amiParameterName: args.amiParameterName ?? `/platform/${args.stack}/web/ami-id`,
+        backupTag: args.backupTag ?? { ...d.backupTag },
+        snapshots: { ...d.snapshots, ...definedOnly(args.snapshots ?? {}) },
+        requireHttps: args.requireHttps ?? d.requireHttps,
+        deletionProtection: args.deletionProtection ?? d.deletionProtection,
+        minHealthyPercent: args.minHealthyPercent ?? d.minHealthyPercent,
+        deregistrationDelaySeconds: args.deregistrationDelaySeconds ?? d.deregistrationDelaySeconds,
+    };
+}
+
+/** Why the instance type cannot run the architecture's image, or undefined. */
+export function instanceFamilyProblem(instanceType: string, architecture: Architecture): string | undefined {
+    const family = instanceType.split(".")[0];
+    if (INSTANCE_FAMILIES[architecture].includes(family)) return undefined;
+    const other: Architecture = architecture === "arm64" ? "x86_64" : "arm64";
+    const hint = INSTANCE_FAMILIES[other].includes(family) ? ` (${family} is an ${other} family: set architecture: ${other})` : "";
+    return `family "${family}" is not a known ${architecture} family${hint}; allowed: ${INSTANCE_FAMILIES[architecture].join(", ")}`;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** The network is IPv4-only (no IPv6 ranges on the VPC or subnets), so is the load balancer. */
@@ -168,23 +316,26 @@ export class WebTier extends pulumi.ComponentResource {
     // `single` mode only:
     readonly instanceId?: pulumi.Output<string>;
     readonly publicIp?: pulumi.Output<string>;
+    /** The settings in effect (the Args with their defaults applied). */
+    readonly settings: WebTierSettings;
 
     constructor(name: string, args: WebTierArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:webTier:WebTier", name, {}, opts);
 
-        const cfg = args.config;
+        const cfg = webTierSettings(args);
+        this.settings = cfg;
         const tags = args.tags ?? {};
         const backupPrefix = args.backupPrefix ?? `backups/${args.stack}/`;
         const releasePrefix = (args.releasePrefix ?? `releases/${args.stack}`).replace(/\/+$/, "");
-        const certificateArn = args.certificateArn ?? cfg.certificateArn;
+        const certificateArn = args.certificateArn;
         if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/.test(backupPrefix)) {
             throw new Error(`WebTier "${name}": backupPrefix "${backupPrefix}" must be a relative S3 key prefix ending in "/", e.g. "backups/${args.stack}/"`);
         }
         if (cfg.mode === "single" && certificateArn !== undefined) {
             throw new Error(`WebTier "${name}": a certificate needs the load balancer; set webTier.mode to "asg" or drop certificateArn (single mode serves HTTP(S) from the instance itself)`);
         }
-        if (args.isProduction && cfg.mode === "asg" && certificateArn === undefined) {
-            throw new Error(`WebTier "${name}": production serves HTTPS only (HTTP redirects): give certificateArn (an ACM certificate in the stack's region, or the DNS component's)`);
+        if (cfg.requireHttps && cfg.mode === "asg" && certificateArn === undefined) {
+            throw new Error(`WebTier "${name}": requireHttps: the load balancer serves HTTPS only (HTTP redirects): give certificateArn (an ACM certificate in the stack's region, or the DNS component's), or set requireHttps: false`);
         }
         if ((args.instanceRefreshAlarmNames ?? []).length > 10) {
             throw new Error(`WebTier "${name}": an instance refresh watches at most 10 alarms (RefreshPreferences.AlarmSpecification), got ${args.instanceRefreshAlarmNames!.length}`);
@@ -192,6 +343,9 @@ export class WebTier extends pulumi.ComponentResource {
         if (cfg.mode === "asg" && (cfg.minSize > cfg.maxSize || cfg.desiredCapacity < cfg.minSize || cfg.desiredCapacity > cfg.maxSize)) {
             throw new Error(`WebTier "${name}": need minSize <= desiredCapacity <= maxSize (got ${cfg.minSize} <= ${cfg.desiredCapacity} <= ${cfg.maxSize})`);
         }
+        const familyProblem = instanceFamilyProblem(cfg.instanceType, cfg.architecture);
+        if (familyProblem) throw new Error(`WebTier "${name}": instanceType ${cfg.instanceType}: ${familyProblem}`);
+        if (!Number.isInteger(cfg.rootVolumeGb) || cfg.rootVolumeGb < 8) throw new Error(`WebTier "${name}": rootVolumeGb must be an integer of at least 8 (the Amazon Linux 2023 image size), got ${cfg.rootVolumeGb}`);
 
         // The AMI the instances launch from. Created with the public AL2023 image so the tier
         // works before the first bake; afterwards the AMI factory owns the value, so a later
@@ -250,7 +404,7 @@ export class WebTier extends pulumi.ComponentResource {
                 targetType: "/AWS::EC2::Instance",
                 content: pulumi.jsonStringify(
                     this.releaseBucketName.apply((bucket) =>
-                        deployDocumentContent({ ...this.app, bucket, prefix: releasePrefix, deployScript, timeoutSeconds: args.deployTimeoutSeconds ?? 600 }),
+                        deployDocumentContent({ ...this.app, bucket, prefix: releasePrefix, deployScript, timeoutSeconds: args.deployTimeoutSeconds ?? WEB_TIER_DEFAULTS.deployTimeoutSeconds }),
                     ),
                 ),
                 tags,
@@ -292,7 +446,7 @@ export class WebTier extends pulumi.ComponentResource {
             this.launchTemplateId = launchTemplate.id;
             this.securityGroupId = pulumi.output(args.appSecurityGroupId);
             this.instanceRefreshPreferences = {
-                minHealthyPercentage: args.isProduction ? 90 : 50,
+                minHealthyPercentage: cfg.minHealthyPercent,
                 instanceWarmupSeconds: HEALTH_CHECK_GRACE_SECONDS,
                 alarmNames: [...(args.instanceRefreshAlarmNames ?? [])],
             };
@@ -392,7 +546,7 @@ export class WebTier extends pulumi.ComponentResource {
         refresh: InstanceRefreshPreferences,
         tags: Record<string, string>,
     ) {
-        const cfg = args.config;
+        const cfg = this.settings;
         const targetGroup = new aws.lb.TargetGroup(
             `${name}`,
             {
@@ -401,7 +555,7 @@ export class WebTier extends pulumi.ComponentResource {
                 protocol: "HTTP",
                 port: cfg.appPort,
                 // Long enough for in-flight requests, short enough that a rolling refresh is not slow.
-                deregistrationDelay: args.isProduction ? 60 : 15,
+                deregistrationDelay: cfg.deregistrationDelaySeconds,
                 healthCheck: {
                     enabled: true,
                     protocol: "HTTP",
@@ -428,7 +582,7 @@ export class WebTier extends pulumi.ComponentResource {
                 securityGroups: [args.loadBalancerSecurityGroupId],
                 dropInvalidHeaderFields: true,
                 idleTimeout: 60,
-                enableDeletionProtection: args.isProduction,
+                enableDeletionProtection: cfg.deletionProtection,
                 accessLogs: { bucket: args.logsBucket.bucketName, prefix: `alb/${args.stack}`, enabled: true },
                 tags,
             },
@@ -525,7 +679,7 @@ export class WebTier extends pulumi.ComponentResource {
         volumeTags: Record<string, string>,
         tags: Record<string, string>,
     ) {
-        const cfg = args.config;
+        const cfg = this.settings;
         // No load balancer in front: the instance (the app or a local proxy) answers HTTP(S)
         // itself. Never SSH: shells go through Session Manager.
         // Only what the instance serves: the default app answers HTTP on port 80 (and the app
@@ -575,7 +729,7 @@ export class WebTier extends pulumi.ComponentResource {
     }
 
     private createSnapshotPolicy(name: string, args: WebTierArgs, snapshotTag: Record<string, string>, tags: Record<string, string>): pulumi.Output<string> {
-        const snapshots = args.config.snapshots;
+        const snapshots = this.settings.snapshots;
         const role = new aws.iam.Role(
             `${name}-dlm`,
             {

@@ -12,7 +12,7 @@ import { APP_SERVICE, DLM_SERVICE_POLICY_ARN, SSM_CORE_POLICY_ARN, TLS_POLICY, u
 import { DEPLOY_SCRIPT_PATH, deployDocumentContent, nginxConfig, readDeployScript } from "../components/app";
 import { backupToolPaths } from "../components/backupTools";
 import { checkDocument } from "../tools/ssmDocuments";
-import { al2023Parameter } from "../config/webTier";
+import { al2023Parameter } from "../components/webTier";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { PROJECT_DIR, ProgramError } from "../tools/offline";

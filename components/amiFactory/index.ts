@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AmiFactoryConfig } from "../../config";
-import { al2023Parameter } from "../../config/webTier";
+import { al2023Parameter } from "../webTier";
 import { checkBackupDirectories } from "../backupTools";
 import { AppOptions, readDeployScript } from "../app";
 import type { PrivateBucket } from "../bucket";

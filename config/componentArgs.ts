@@ -1,0 +1,63 @@
+/**
+ * The mapper from a validated StackConfig to each component's Args: the one place where the
+ * stack's environment turns into component settings (prod: deletion protection, `protect`,
+ * a stricter instance refresh...). The components know nothing of environments or stack
+ * files; index.ts adds the wiring (ids, ARNs and roles of other components) and builds them.
+ *
+ * Every setting is passed explicitly, even where it equals the component's own default, so a
+ * change of a library default never changes a stack: the stack file and the environment
+ * profiles (config/*.ts) decide.
+ */
+import type { StackConfig } from "../config";
+import type { WebTierArgs } from "../components/webTier";
+
+/** WebTier's settings for the stack (without the network, buckets and certificate, which index.ts wires). */
+export function webTierArgs(config: StackConfig): Pick<
+    WebTierArgs,
+    | "stack"
+    | "mode"
+    | "architecture"
+    | "instanceType"
+    | "minSize"
+    | "maxSize"
+    | "desiredCapacity"
+    | "rootVolumeGb"
+    | "appPort"
+    | "healthCheckPath"
+    | "cpuTargetPercent"
+    | "detailedMonitoring"
+    | "amiParameterName"
+    | "backupTag"
+    | "snapshots"
+    | "requireHttps"
+    | "deletionProtection"
+    | "minHealthyPercent"
+    | "deregistrationDelaySeconds"
+> {
+    const web = config.webTier;
+    const prod = config.isProduction;
+    return {
+        stack: config.stack,
+        mode: web.mode,
+        architecture: web.architecture,
+        instanceType: web.instanceType,
+        minSize: web.minSize,
+        maxSize: web.maxSize,
+        desiredCapacity: web.desiredCapacity,
+        rootVolumeGb: web.rootVolumeGb,
+        appPort: web.appPort,
+        healthCheckPath: web.healthCheckPath,
+        cpuTargetPercent: web.cpuTargetPercent,
+        detailedMonitoring: web.detailedMonitoring,
+        amiParameterName: web.amiParameterName,
+        backupTag: web.backupTag,
+        snapshots: web.snapshots,
+        // prod never forwards plain HTTP from the internet; elsewhere HTTP is allowed until a certificate exists.
+        requireHttps: prod,
+        deletionProtection: prod,
+        // prod keeps 90% serving while instances are replaced; elsewhere half is enough and refreshes are faster.
+        minHealthyPercent: prod ? 90 : 50,
+        // Long enough for in-flight requests in prod, short elsewhere so a rolling refresh is not slow.
+        deregistrationDelaySeconds: prod ? 60 : 15,
+    };
+}
