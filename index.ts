@@ -13,11 +13,11 @@ import { PrivateBucket } from "./components/bucket";
 import { Network } from "./components/network";
 import { Monitoring, REFRESH_GUARD_ALARM_IDS, monitoringAlarmName } from "./components/monitoring";
 import { WebTier } from "./components/webTier";
-import { ENGINES } from "./config/database";
+import { ENGINES } from "./components/database";
 import { stackDomain } from "./config/dns";
 import { permissionsBoundaryArn } from "./config/iam";
 import { loadConfig } from "./config";
-import { webTierArgs } from "./config/componentArgs";
+import { databaseArgs, webTierArgs } from "./config/componentArgs";
 
 const config = loadConfig();
 
@@ -187,15 +187,11 @@ const database = config.database.enabled
     ? new Database(
           "db",
           {
-              config: config.database,
-              stack: config.stack,
-              project: config.project,
-              isProduction: config.isProduction,
+              ...databaseArgs(config),
               isolatedSubnetIds: network.isolatedSubnetIds,
               securityGroupId: network.databaseSecurityGroupId,
               appRole: webTier.role,
               permissionsBoundary,
-              tags: config.tags,
           },
           { providers: [provider] },
       )

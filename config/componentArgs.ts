@@ -9,6 +9,7 @@
  * profiles (config/*.ts) decide.
  */
 import type { StackConfig } from "../config";
+import type { DatabaseArgs } from "../components/database";
 import type { WebTierArgs } from "../components/webTier";
 
 /** WebTier's settings for the stack (without the network, buckets and certificate, which index.ts wires). */
@@ -59,5 +60,22 @@ export function webTierArgs(config: StackConfig): Pick<
         minHealthyPercent: prod ? 90 : 50,
         // Long enough for in-flight requests in prod, short elsewhere so a rolling refresh is not slow.
         deregistrationDelaySeconds: prod ? 60 : 15,
+    };
+}
+
+/** Database's settings for the stack (without the subnets, security group and app role, which index.ts wires). */
+export function databaseArgs(config: StackConfig): Omit<DatabaseArgs, "isolatedSubnetIds" | "securityGroupId" | "appRole" | "permissionsBoundary"> {
+    const { enabled: _enabled, ...db } = config.database;
+    const prod = config.isProduction;
+    return {
+        ...db,
+        stack: config.stack,
+        project: config.project,
+        // prod data is protected from deletion: RDS deletion protection, Pulumi `protect`, and the
+        // automated backups kept after a delete. Elsewhere a stack can be torn down (the final snapshot stays).
+        deletionProtection: prod,
+        protect: prod,
+        keepAutomatedBackups: prod,
+        tags: config.tags,
     };
 }

@@ -47,8 +47,6 @@ function outwardImports(): string[] {
 const NOT_YET_REMOVED: string[] = [
     "components/amiFactory/index.ts -> config",
     "components/backup.ts -> config",
-    "components/database.ts -> config",
-    "components/database.ts -> config/database",
     "components/dns.ts -> config/dns",
     "components/monitoring.ts -> config",
 ];
