@@ -17,7 +17,7 @@ import { ENGINES } from "./components/database";
 import { stackDomain } from "./config/dns";
 import { permissionsBoundaryArn } from "./config/iam";
 import { loadConfig } from "./config";
-import { databaseArgs, webTierArgs } from "./config/componentArgs";
+import { amiFactoryArgs, databaseArgs, webTierArgs } from "./config/componentArgs";
 
 const config = loadConfig();
 
@@ -166,18 +166,13 @@ const amiFactory = config.amiFactory.enabled
     ? new AmiFactory(
           "ami",
           {
-              config: config.amiFactory,
-              stack: config.stack,
-              region: config.region,
+              ...amiFactoryArgs(config),
               webTier,
-              architecture: config.webTier.architecture,
               builderSubnetIds: privateTierHasEgress ? network.privateSubnetIds : network.publicSubnetIds,
               appSecurityGroupId: network.appSecurityGroupId,
               bakeLogsBucket,
-              rootVolumeGb: config.webTier.rootVolumeGb,
               backupDirectories: config.backup.enabled ? config.backup.directories : undefined,
               permissionsBoundary,
-              tags: config.tags,
           },
           { providers: [provider] },
       )

@@ -9,6 +9,7 @@
  * profiles (config/*.ts) decide.
  */
 import type { StackConfig } from "../config";
+import type { AmiFactoryArgs } from "../components/amiFactory";
 import type { DatabaseArgs } from "../components/database";
 import type { WebTierArgs } from "../components/webTier";
 
@@ -76,6 +77,19 @@ export function databaseArgs(config: StackConfig): Omit<DatabaseArgs, "isolatedS
         deletionProtection: prod,
         protect: prod,
         keepAutomatedBackups: prod,
+        tags: config.tags,
+    };
+}
+
+/** AmiFactory's schedules and retention for the stack (index.ts wires the web tier, subnets and buckets). */
+export function amiFactoryArgs(config: StackConfig): Pick<AmiFactoryArgs, "stack" | "region" | "bakeSchedule" | "imagingSchedule" | "keepBakedImages" | "keepInstanceImages" | "packages" | "noReboot" | "instanceRefresh" | "imagingTag" | "architecture" | "rootVolumeGb" | "tags"> {
+    const { enabled: _enabled, ...factory } = config.amiFactory;
+    return {
+        ...factory,
+        stack: config.stack,
+        region: config.region,
+        architecture: config.webTier.architecture,
+        rootVolumeGb: config.webTier.rootVolumeGb,
         tags: config.tags,
     };
 }

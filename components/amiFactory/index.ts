@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AmiFactoryConfig } from "../../config";
 import { al2023Parameter } from "../webTier";
 import { checkBackupDirectories } from "../backupTools";
+import { associationScheduleProblem } from "../ssmSchedule";
 import { AppOptions, readDeployScript } from "../app";
 import type { PrivateBucket } from "../bucket";
 import type { InstanceRefreshPreferences } from "../webTier";
@@ -36,9 +36,68 @@ export interface AmiFactoryWebTier {
     readonly releasePrefix?: string;
 }
 
+/** The defaults AmiFactory applies (exported for callers that derive from them). */
+export const AMI_FACTORY_DEFAULTS = {
+    /** The first Sunday of every month, 03:00 UTC. */
+    bakeSchedule: "cron(0 3 ? * SUN#1 *)",
+    /** Saturdays, 04:00 UTC. */
+    imagingSchedule: "cron(0 4 ? * SAT *)",
+    keepBakedImages: 2,
+    keepInstanceImages: 2,
+    packages: ["nginx", "amazon-cloudwatch-agent"] as readonly string[],
+    noReboot: false,
+    instanceRefresh: true,
+    imagingTag: { key: "Imaging", value: "true" },
+} as const;
+
+/** Every schedule and retention setting of AmiFactoryArgs with its default applied. */
+export interface AmiFactorySettings {
+    bakeSchedule: string;
+    imagingSchedule: string;
+    keepBakedImages: number;
+    keepInstanceImages: number;
+    packages: string[];
+    noReboot: boolean;
+    instanceRefresh: boolean;
+    imagingTag: { key: string; value: string };
+}
+
+/** AmiFactoryArgs' settings with AMI_FACTORY_DEFAULTS applied (pure). */
+export function amiFactorySettings(args: Partial<AmiFactorySettings>): AmiFactorySettings {
+    const d = AMI_FACTORY_DEFAULTS;
+    return {
+        bakeSchedule: args.bakeSchedule ?? d.bakeSchedule,
+        imagingSchedule: args.imagingSchedule ?? d.imagingSchedule,
+        keepBakedImages: args.keepBakedImages ?? d.keepBakedImages,
+        keepInstanceImages: args.keepInstanceImages ?? d.keepInstanceImages,
+        packages: [...(args.packages ?? d.packages)],
+        noReboot: args.noReboot ?? d.noReboot,
+        instanceRefresh: args.instanceRefresh ?? d.instanceRefresh,
+        imagingTag: args.imagingTag ?? { ...d.imagingTag },
+    };
+}
+
 export interface AmiFactoryArgs {
-    /** The validated `amiFactory` section (schedules, retention, packages, imaging tag). Required. */
-    config: AmiFactoryConfig;
+    /**
+     * When the bake runs (a State Manager association): cron only, and only what associations
+     * accept (daily, weekly, the Nth weekday of the month, every 1/2/4/8/12 hours; see
+     * associationScheduleProblem). @default "cron(0 3 ? * SUN#1 *)" (first Sunday of the month, 03:00 UTC)
+     */
+    bakeSchedule?: string;
+    /** When instance imaging runs (cron, same rules). @default "cron(0 4 ? * SAT *)" */
+    imagingSchedule?: string;
+    /** Baked AMIs kept; older ones are deregistered with their snapshots. @default 2 */
+    keepBakedImages?: number;
+    /** Images kept per imaged instance. @default 2 */
+    keepInstanceImages?: number;
+    /** dnf packages installed into the baked image (the backup scripts' tools are always installed). @default ["nginx", "amazon-cloudwatch-agent"] */
+    packages?: string[];
+    /** Image instances without rebooting them (faster; the file system may be inconsistent). @default false */
+    noReboot?: boolean;
+    /** Start an instance refresh of the web tier's group after a bake. @default true */
+    instanceRefresh?: boolean;
+    /** Tag that selects the instances to image. @default { key: "Imaging", value: "true" } */
+    imagingTag?: { key: string; value: string };
     /** Stack name: scopes document names, image tags and every IAM condition. Required. */
     stack: string;
     /** AWS region of the stack (for ARNs). Required. */
@@ -107,12 +166,19 @@ export class AmiFactory extends pulumi.ComponentResource {
 
     constructor(name: string, args: AmiFactoryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:amiFactory:AmiFactory", name, {}, opts);
-        const cfg = args.config;
+        const cfg = amiFactorySettings(args);
         const tags = args.tags ?? {};
         const problems: string[] = [];
         if (!DOCUMENT_NAME.test(`${args.stack}-web-bake-ami`)) problems.push(`stack "${args.stack}" must consist of letters, digits, '_', '.', '-' (it is part of the SSM document names)`);
         if (args.architecture !== "arm64" && args.architecture !== "x86_64") problems.push(`architecture must be "arm64" or "x86_64", not ${JSON.stringify(args.architecture)}`);
-        if (["Stack", BUILDER_TAG.key].includes(cfg.imagingTag.key)) problems.push(`config amiFactory.imagingTag.key must not be "${cfg.imagingTag.key}" (the factory uses that tag itself); pick e.g. "Imaging"`);
+        if (["Stack", BUILDER_TAG.key].includes(cfg.imagingTag.key)) problems.push(`imagingTag.key must not be "${cfg.imagingTag.key}" (the factory uses that tag itself); pick e.g. "Imaging"`);
+        for (const key of ["bakeSchedule", "imagingSchedule"] as const) {
+            const problem = associationScheduleProblem(cfg[key], true);
+            if (problem) problems.push(`${key} "${cfg[key]}" ${problem}`);
+        }
+        for (const key of ["keepBakedImages", "keepInstanceImages"] as const) {
+            if (!Number.isInteger(cfg[key]) || cfg[key] < 1) problems.push(`${key} must be a whole number of at least 1, got ${cfg[key]}`);
+        }
         if (args.rootVolumeGb !== undefined && (!Number.isInteger(args.rootVolumeGb) || args.rootVolumeGb < 8)) problems.push("rootVolumeGb must be an integer of at least 8 (the AL2023 image size)");
         try {
             checkBackupDirectories("backupDirectories", args.backupDirectories ?? []);
