@@ -46,7 +46,6 @@ function outwardImports(): string[] {
  */
 const NOT_YET_REMOVED: string[] = [
     "components/backup.ts -> config",
-    "components/dns.ts -> config/dns",
     "components/monitoring.ts -> config",
 ];
 
