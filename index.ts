@@ -6,13 +6,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AmiFactory } from "./components/amiFactory";
-import { Backup } from "./components/backup";
+import { Backup, stackBackupPrefix } from "./components/backup";
 import { Database } from "./components/database";
 import { Dns, PublicZone } from "./components/dns";
 import { PrivateBucket } from "./components/bucket";
 import { Network } from "./components/network";
 import { Monitoring, REFRESH_GUARD_ALARM_IDS, monitoringAlarmName } from "./components/monitoring";
-import { WebTier } from "./components/webTier";
+import { WebTier, defaultReleasePrefix } from "./components/webTier";
 import { ENGINES } from "./components/database";
 import { stackDomain } from "./config/dns";
 import { permissionsBoundaryArn } from "./config/iam";
@@ -126,10 +126,24 @@ const webTier = new WebTier(
         privateSubnetIds: network.privateSubnetIds,
         loadBalancerSecurityGroupId: network.loadBalancerSecurityGroupId,
         appSecurityGroupId: network.appSecurityGroupId,
-        uploadsBucket,
-        backupBucket,
         logsBucket,
-        releasesBucket,
+        releaseBucketName: releasesBucket.bucketName,
+        // What the instances use from their first boot; they launch once these grants exist.
+        instanceAccess: (instances) => [
+            uploadsBucket.grantReadWrite(instances),
+            // backup.sh uploads an archive and a manifest, downloads both again to verify them, reads
+            // and rewrites the `latest` pointer and removes an upload that failed verification;
+            // restore.sh lists and downloads snapshots. Write-only would break the verify-before-commit
+            // step, so read-write, but only under this stack's prefix: an instance never touches
+            // another stack's backups.
+            backupBucket.grantReadWrite(instances, `${stackBackupPrefix(config.stack)}/`),
+            // deploy.sh (boot, bake, ops deploy) reads releases and the `current` pointer; listing the
+            // prefix tells a missing release from a denied one. Never writes: releases are uploaded
+            // by whoever runs `ops deploy`.
+            releasesBucket.grantRead(instances, `${defaultReleasePrefix(config.stack)}/`),
+            // The SSM agent uploads the deploy command's output with the instance's credentials.
+            logsBucket.grantWrite(instances, `ssm/deploy/${config.stack}/`),
+        ],
         certificateArn: publicZone?.certificateArn ?? config.webTier.certificateArn,
         // Instances an Auto Scaling group launches do not get the provider's default tags.
         launchTags: config.tags,
@@ -152,7 +166,7 @@ const backup = config.backup.enabled
               backupBucket,
               logsBucket,
               backupTag: config.webTier.backupTag,
-              outputWriter: webTier.role,
+              outputWriter: webTier.grantee,
           },
           { providers: [provider] },
       )
@@ -193,7 +207,7 @@ const database = config.database.enabled
     : undefined;
 
 // db-bootstrap's command output, uploaded by the web instance it runs on.
-if (database) logsBucket.grantWrite(webTier.role, `ssm/db-bootstrap/${config.stack}/`);
+if (database) logsBucket.grantWrite(webTier.grantee, `ssm/db-bootstrap/${config.stack}/`);
 
 const dns =
     publicZone && webTier.loadBalancerDnsName && webTier.loadBalancerZoneId

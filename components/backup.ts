@@ -3,6 +3,7 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { BackupConfig } from "../config";
+import type { Grantee } from "./bucket";
 import type { SsmDocumentContent, SsmParameter } from "./ssmDocument";
 
 /** A bucket given either as a component with a `bucketName` (e.g. PrivateBucket) or as the name itself. */
@@ -29,7 +30,7 @@ export interface BackupArgs {
      * `s3:GetEncryptionConfiguration`, which the agent checks before uploading). Default none:
      * the caller grants it, or output is lost (the commands still run).
      */
-    outputWriter?: aws.iam.Role;
+    outputWriter?: Grantee;
     /** Instances carrying this tag get the scheduled backup (config `webTier.backupTag`). Required. */
     backupTag: { key: string; value: string };
     /** Extra tags on the documents and the association. Default none. */
@@ -40,7 +41,16 @@ export interface BackupArgs {
 export interface LogsBucket {
     readonly bucketName: pulumi.Input<string>;
     readonly arn: pulumi.Input<string>;
-    grantWrite(role: aws.iam.Role, prefix?: string): unknown;
+    grantWrite(grantee: Grantee, prefix?: string): unknown;
+}
+
+/**
+ * The key prefix of a stack's backups in the backup bucket (no trailing slash): snapshots go to
+ * `<prefix>/<instance-id>/<directory slug>/`. Backup is its one owner; whoever grants the
+ * instances their access to it (the stack) asks here.
+ */
+export function stackBackupPrefix(stack: string): string {
+    return `backups/${stack}`;
 }
 
 /** Where the scripts live in this repository. */
@@ -111,7 +121,7 @@ export class Backup extends pulumi.ComponentResource {
 
         const { config, stack } = args;
         const tags = args.tags ?? {};
-        const backupPrefix = `backups/${stack}`;
+        const backupPrefix = stackBackupPrefix(stack);
         this.backupPrefix = backupPrefix;
         this.backupLogPrefix = `ssm/backup/${stack}`;
         this.restoreLogPrefix = `ssm/restore/${stack}`;
@@ -212,7 +222,7 @@ export class Backup extends pulumi.ComponentResource {
             new aws.iam.RolePolicy(
                 `${name}-output-encryption`,
                 {
-                    role: args.outputWriter.id,
+                    role: args.outputWriter.role.id,
                     policy: pulumi.jsonStringify({
                         Version: "2012-10-17",
                         Statement: [{ Sid: "OutputBucketEncryption", Effect: "Allow", Action: "s3:GetEncryptionConfiguration", Resource: logsBucket.arn }],

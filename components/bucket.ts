@@ -57,6 +57,32 @@ export interface PrivateBucketArgs {
     permissionsBoundary?: pulumi.Input<string>;
 }
 
+/**
+ * Who a grant is for: an IAM role, and the name the grant's resource is named after. The name is
+ * part of the grant's logical name (`<bucket>-<grantee>-<kind>[-<prefix>]`), so it must be unique
+ * among the bucket's grantees and stable: a new name is a new grant resource (a replacement).
+ */
+export interface Grantee {
+    readonly name: string;
+    readonly role: aws.iam.Role;
+}
+
+/**
+ * What a component needs of a bucket: its name and ARN, and least-privilege grants that attach
+ * exact-ARN inline policies to a role. PrivateBucket implements it; a component that takes a
+ * BucketLike works with any bucket that can grant, and leaves the choice of grants to its caller.
+ */
+export interface BucketLike {
+    readonly bucketName: pulumi.Output<string>;
+    readonly arn: pulumi.Output<string>;
+    /** Read (get, list) on the bucket or under `prefix`. */
+    grantRead(grantee: Grantee, prefix?: string): pulumi.Resource;
+    /** Write (put, multipart) on the bucket or under `prefix`: no read, no delete. */
+    grantWrite(grantee: Grantee, prefix?: string): pulumi.Resource;
+    /** Read, write and delete on the bucket or under `prefix`. */
+    grantReadWrite(grantee: Grantee, prefix?: string): pulumi.Resource;
+}
+
 /** The three grant kinds; the kind is part of the grant's names. */
 export type GrantKind = "read" | "write" | "readwrite";
 
@@ -79,7 +105,7 @@ const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
  * versioned, lifecycle housekeeping, optional object lock, cross-region replication and access
  * logging; plus least-privilege grant helpers that attach exact-ARN inline policies to roles.
  */
-export class PrivateBucket extends pulumi.ComponentResource {
+export class PrivateBucket extends pulumi.ComponentResource implements BucketLike {
     readonly bucket: aws.s3.Bucket;
     readonly bucketName: pulumi.Output<string>;
     readonly arn: pulumi.Output<string>;
@@ -247,28 +273,28 @@ export class PrivateBucket extends pulumi.ComponentResource {
      * Least-privilege read: s3:GetObject and s3:GetObjectVersion on `arn/prefix*`, s3:ListBucket on
      * the bucket (limited by `s3:prefix` when a prefix is given), kms:Decrypt through S3 on the key
      * for SSE-KMS. The RolePolicy is a child of this bucket component, named
-     * `<bucket>-<role logical name>-read[-<prefix>]` (the IAM policy name drops the role part: it
-     * only has to be unique within the role). Pass `granteeName` to name the role differently.
+     * `<bucket>-<grantee name>-read[-<prefix>]` (the IAM policy name drops the grantee part: it
+     * only has to be unique within the role).
      */
-    grantRead(role: aws.iam.Role, prefix?: string, granteeName?: string): aws.iam.RolePolicy {
-        return this.grant("read", role, prefix, granteeName);
+    grantRead(grantee: Grantee, prefix?: string): aws.iam.RolePolicy {
+        return this.grant("read", grantee, prefix);
     }
 
     /** s3:PutObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts on `arn/prefix*`; kms:GenerateDataKey and kms:Decrypt (multipart) on the key for SSE-KMS. No read, no delete. */
-    grantWrite(role: aws.iam.Role, prefix?: string, granteeName?: string): aws.iam.RolePolicy {
-        return this.grant("write", role, prefix, granteeName);
+    grantWrite(grantee: Grantee, prefix?: string): aws.iam.RolePolicy {
+        return this.grant("write", grantee, prefix);
     }
 
     /** grantRead and grantWrite in one policy, plus s3:DeleteObject on the prefix. */
-    grantReadWrite(role: aws.iam.Role, prefix?: string, granteeName?: string): aws.iam.RolePolicy {
-        return this.grant("readwrite", role, prefix, granteeName);
+    grantReadWrite(grantee: Grantee, prefix?: string): aws.iam.RolePolicy {
+        return this.grant("readwrite", grantee, prefix);
     }
 
-    private grant(kind: GrantKind, role: aws.iam.Role, prefix: string | undefined, granteeName: string | undefined): aws.iam.RolePolicy {
-        const roleName = granteeName ?? (role as unknown as { __name?: string }).__name;
-        if (!roleName) {
-            throw new Error(`PrivateBucket "${this.logicalName}": cannot tell the role's logical name; pass granteeName to grant${kindLabel(kind)}`);
+    private grant(kind: GrantKind, grantee: Grantee, prefix: string | undefined): aws.iam.RolePolicy {
+        if (!grantee || typeof grantee.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(grantee.name) || !grantee.role) {
+            throw new Error(`PrivateBucket "${this.logicalName}": grant${kindLabel(kind)} needs a grantee { name, role } whose name is letters, digits, '_', '.', '-' (it names the grant), got ${JSON.stringify(grantee?.name)}`);
         }
+        const roleName = grantee.name;
         if (prefix !== undefined) validatePrefix(`PrivateBucket "${this.logicalName}": grant${kindLabel(kind)} prefix`, prefix);
         const suffix = prefix ? `-${slug(prefix)}` : "";
         const logical = `${this.logicalName}-${roleName}-${kind}${suffix}`;
@@ -278,7 +304,7 @@ export class PrivateBucket extends pulumi.ComponentResource {
         this.grantNames.add(logical);
         return new aws.iam.RolePolicy(
             logical,
-            { name: `${this.logicalName}-${kind}${suffix}`.slice(0, 128), role: role.id, policy: grantPolicy(kind, this.arn, prefix, this.kmsKeyArn) },
+            { name: `${this.logicalName}-${kind}${suffix}`.slice(0, 128), role: grantee.role.id, policy: grantPolicy(kind, this.arn, prefix, this.kmsKeyArn) },
             { parent: this },
         );
     }

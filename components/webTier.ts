@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AppOptions, BootFailure, ReleaseSource, appSetupLines, bootFailureLines, bootReleaseLines, deployDocumentContent, readDeployScript } from "./app";
 import { backupToolPaths, checkBackupDirectories } from "./backupTools";
-import { PrivateBucket } from "./bucket";
+import type { BucketLike, Grantee } from "./bucket";
 import { serviceTrustPolicy } from "./iam";
 
 export { APP_SERVICE } from "./app";
@@ -114,26 +114,31 @@ export interface WebTierArgs {
     loadBalancerSecurityGroupId: pulumi.Input<string>;
     /** The network's app group (app port from the load balancer, HTTPS and database out). Required. */
     appSecurityGroupId: pulumi.Input<string>;
-    /** User uploads: the instances read and write the whole bucket. Required. */
-    uploadsBucket: PrivateBucket;
-    /** File backups (components/ssm/backup.sh): read and write under `backupPrefix` only. Required. */
-    backupBucket: PrivateBucket;
     /**
-     * Receives the load balancer's access logs under `alb/<stack>`, and the deploy command's
-     * output under `ssm/deploy/<stack>/` (the instances write it). Required.
+     * Receives the load balancer's access logs under `alb/<stack>` (it must admit ALB log delivery,
+     * as a PrivateBucket with `logDelivery` does), and the deploy command's output under
+     * `ssm/deploy/<stack>/` (the SSM agent uploads it with the instance role, which the caller
+     * grants; the tier adds the `s3:GetEncryptionConfiguration` the agent checks first). When it is
+     * a Pulumi resource, the load balancer waits for it (its policy must exist first). Required.
      */
-    logsBucket: PrivateBucket;
+    logsBucket: BucketLike;
     /**
-     * The stack's release artifacts (`<releasePrefix>/<version>.tar.gz` + `.sha256`, and the
-     * `current` pointer): the instances may only read under `releasePrefix`. Required.
+     * The bucket of the stack's release artifacts (`<releasePrefix>/<version>.tar.gz` + `.sha256`
+     * and the `current` pointer): user data and the deploy document read them there. The caller
+     * grants the read (`bucket.grantRead(tier's grantee, releasePrefix + "/")`). Required.
      */
-    releasesBucket: PrivateBucket;
-    /** Key prefix of this stack's releases (no trailing slash). Default `releases/<stack>`. */
+    releaseBucketName: pulumi.Input<string>;
+    /**
+     * The grants the instances need from their first boot (buckets, queues...), made by the caller
+     * on the tier's instance role: called once with the tier's grantee; the instances launch only
+     * after the returned resources exist (IAM is eventually consistent, and a boot reads releases
+     * at once). @default none (the role has SSM access and the command-output encryption check only)
+     */
+    instanceAccess?: (grantee: Grantee) => pulumi.Resource[];
+    /** Key prefix of this stack's releases (no trailing slash). @default `releases/<stack>` (defaultReleasePrefix) */
     releasePrefix?: string;
     /** Seconds one instance may take to install a release (the deploy document's step timeout). @default 600 */
     deployTimeoutSeconds?: number;
-    /** Key prefix of this stack's backups in the backup bucket. Default `backups/<stack>/`. */
-    backupPrefix?: string;
     /**
      * Directories the scheduled backup reads (the stack's `backup.directories`): the user data
      * creates the missing ones and installs the backup scripts' tools on every instance, so a
@@ -196,6 +201,11 @@ export interface InstanceRefreshPreferences {
     instanceWarmupSeconds: number;
     /** CloudWatch alarms that fail the refresh when one goes into ALARM (at most 10; none: no alarm guard). */
     alarmNames: string[];
+}
+
+/** Where a stack's releases are unless `releasePrefix` says otherwise (no trailing slash). */
+export function defaultReleasePrefix(stack: string): string {
+    return `releases/${stack}`;
 }
 
 /** Every setting of WebTierArgs with its default applied. */
@@ -277,6 +287,8 @@ const ANYWHERE_V4 = "0.0.0.0/0";
  */
 export class WebTier extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
+    /** The instance role as a grantee (`<name>-instance`): what a bucket's grant methods take. */
+    readonly grantee: Grantee;
     readonly roleArn: pulumi.Output<string>;
     readonly roleName: pulumi.Output<string>;
     readonly instanceProfileArn: pulumi.Output<string>;
@@ -325,12 +337,8 @@ export class WebTier extends pulumi.ComponentResource {
         const cfg = webTierSettings(args);
         this.settings = cfg;
         const tags = args.tags ?? {};
-        const backupPrefix = args.backupPrefix ?? `backups/${args.stack}/`;
-        const releasePrefix = (args.releasePrefix ?? `releases/${args.stack}`).replace(/\/+$/, "");
+        const releasePrefix = (args.releasePrefix ?? defaultReleasePrefix(args.stack)).replace(/\/+$/, "");
         const certificateArn = args.certificateArn;
-        if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/.test(backupPrefix)) {
-            throw new Error(`WebTier "${name}": backupPrefix "${backupPrefix}" must be a relative S3 key prefix ending in "/", e.g. "backups/${args.stack}/"`);
-        }
         if (cfg.mode === "single" && certificateArn !== undefined) {
             throw new Error(`WebTier "${name}": a certificate needs the load balancer; set webTier.mode to "asg" or drop certificateArn (single mode serves HTTP(S) from the instance itself)`);
         }
@@ -374,10 +382,11 @@ export class WebTier extends pulumi.ComponentResource {
         // Single mode has no load balancer: the instance itself answers on port 80 too.
         this.app = { port: cfg.appPort, healthPath: cfg.healthCheckPath, ...(cfg.mode === "single" && cfg.appPort !== 80 ? { extraPorts: [80] } : {}) };
         this.releasePrefix = releasePrefix;
-        this.releaseBucketName = pulumi.output(args.releasesBucket.bucketName);
+        this.releaseBucketName = pulumi.output(args.releaseBucketName);
 
-        const { role, profile, accessPolicies } = this.createInstanceRole(name, args, backupPrefix, releasePrefix, tags);
+        const { role, grantee, profile, accessPolicies } = this.createInstanceRole(name, args, tags);
         this.role = role;
+        this.grantee = grantee;
         this.roleArn = role.arn;
         this.roleName = role.name;
         this.instanceProfileArn = profile.arn;
@@ -494,7 +503,7 @@ export class WebTier extends pulumi.ComponentResource {
         });
     }
 
-    private createInstanceRole(name: string, args: WebTierArgs, backupPrefix: string, releasePrefix: string, tags: Record<string, string>) {
+    private createInstanceRole(name: string, args: WebTierArgs, tags: Record<string, string>) {
         const role = new aws.iam.Role(
             `${name}-instance`,
             {
@@ -505,24 +514,12 @@ export class WebTier extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        const grantee: Grantee = { name: `${name}-instance`, role };
         // Shell and commands through SSM only: no key pair, no inbound port.
         const ssmCore = new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: SSM_CORE_POLICY_ARN }, { parent: this });
         const profile = new aws.iam.InstanceProfile(`${name}`, { role: role.name, tags }, { parent: this });
 
-        const uploads = args.uploadsBucket.grantReadWrite(role);
-        // backup.sh uploads an archive and a manifest, downloads both again to verify them,
-        // reads and rewrites the `latest` pointer and removes an upload that failed
-        // verification; restore.sh lists and downloads snapshots. Write-only would break the
-        // verify-before-commit step, so read-write, but only under this stack's prefix: an
-        // instance can never touch another stack's backups.
-        const backups = args.backupBucket.grantReadWrite(role, backupPrefix);
-        // deploy.sh (boot, bake, ops deploy) reads releases and the `current` pointer; listing
-        // the prefix tells a missing release from a denied one. Never writes: releases are
-        // uploaded by whoever runs `ops deploy`.
-        const releases = args.releasesBucket.grantRead(role, `${releasePrefix}/`);
-        // The SSM agent uploads the deploy command's output with the instance's credentials, and
-        // checks the bucket's encryption first.
-        const deployOutput = args.logsBucket.grantWrite(role, `ssm/deploy/${args.stack}/`);
+        // The SSM agent checks the output bucket's encryption before it uploads a command's output.
         const outputEncryption = new aws.iam.RolePolicy(
             `${name}-command-output`,
             {
@@ -534,8 +531,9 @@ export class WebTier extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        const granted = args.instanceAccess ? args.instanceAccess(grantee) : [];
         // What an instance uses from its first boot on: it must not launch before all of it exists.
-        return { role, profile, accessPolicies: [ssmCore, uploads, backups, releases, deployOutput, outputEncryption] };
+        return { role, grantee, profile, accessPolicies: [ssmCore, ...granted, outputEncryption] };
     }
 
     private createLoadBalancedGroup(
@@ -588,7 +586,7 @@ export class WebTier extends pulumi.ComponentResource {
             },
             // The ALB checks it may write to the log bucket when logging is turned on: wait for
             // the bucket's policy (a child of the bucket component).
-            { parent: this, dependsOn: [args.logsBucket] },
+            { parent: this, dependsOn: pulumi.Resource.isInstance(args.logsBucket) ? [args.logsBucket] : [] },
         );
 
         const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];

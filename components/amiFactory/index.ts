@@ -4,7 +4,7 @@ import { al2023Parameter } from "../webTier";
 import { checkBackupDirectories } from "../backupTools";
 import { associationScheduleProblem } from "../ssmSchedule";
 import { AppOptions, readDeployScript } from "../app";
-import type { PrivateBucket } from "../bucket";
+import type { BucketLike } from "../bucket";
 import type { InstanceRefreshPreferences } from "../webTier";
 import { BUILDER_TAG, bakePrepareDocumentContent, bakeRunbookContent, readBakePrepareScript } from "./bakeRunbook";
 import { imagingRunbookContent } from "./imagingRunbook";
@@ -116,7 +116,7 @@ export interface AmiFactoryArgs {
     /** Security group of the builder (the app group: egress for dnf and SSM, no inbound). Required. */
     appSecurityGroupId: pulumi.Input<string>;
     /** Receives the output of `bake-prepare` runs under `ami-bake/<stack>/`. Required. */
-    bakeLogsBucket: PrivateBucket;
+    bakeLogsBucket: BucketLike;
     /** Builder instance type. Default `t4g.small` (arm64) or `t3.small` (x86_64). */
     builderInstanceType?: string;
     /** Builder root volume (GiB, gp3, encrypted): the size of the baked image. Default 8 (AL2023's size). */
@@ -217,7 +217,7 @@ export class AmiFactory extends pulumi.ComponentResource {
         // (GetBucketEncryption) to send matching SSE headers, which needs s3:GetEncryptionConfiguration
         // on the bucket itself ("Create an IAM instance profile for Systems Manager", the custom S3
         // policy: https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-profile.html).
-        args.bakeLogsBucket.grantWrite(args.webTier.role, this.bakeLogsPrefix, `${name}-builder`);
+        args.bakeLogsBucket.grantWrite({ name: `${name}-builder`, role: args.webTier.role }, this.bakeLogsPrefix);
         new aws.iam.RolePolicy(
             `${name}-builder-output-encryption`,
             {
