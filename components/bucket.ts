@@ -3,57 +3,55 @@ import * as pulumi from "@pulumi/pulumi";
 import { serviceTrustPolicy } from "./iam";
 
 export interface LifecycleArgs {
-    /** Transition current objects to STANDARD_IA after N days (>= 30). Default: none. */
+    /** Transition current objects to STANDARD_IA after N days (>= 30). @default none */
     infrequentAccessAfterDays?: number;
-    /** Transition to GLACIER_IR after N days. Default: none. */
+    /** Transition to GLACIER_IR after N days. @default none */
     glacierInstantAfterDays?: number;
-    /** Transition to DEEP_ARCHIVE after N days. Default: none. */
+    /** Transition to DEEP_ARCHIVE after N days. @default none */
     deepArchiveAfterDays?: number;
-    /** Expire current objects after N days. Default: never. */
+    /** Expire current objects after N days. @default never */
     expireAfterDays?: number;
-    /** Expire noncurrent versions after N days. Default 30. */
+    /** Expire noncurrent versions after N days. @default 30 */
     noncurrentVersionExpirationDays?: number;
-    /** Abort incomplete multipart uploads after N days. Default 7. */
+    /** Abort incomplete multipart uploads after N days. @default 7 */
     abortIncompleteMultipartDays?: number;
-    /** Limit the transitions/expiry to this key prefix. Default: whole bucket. */
+    /** Limit the transitions/expiry to this key prefix. @default whole bucket */
     prefix?: string;
 }
 
 export interface PrivateBucketArgs {
-    /** The bucket's name (globally unique; S3's naming rules apply, checked when given as a string). Default: auto-named `<name>-<hex>` by Pulumi. */
+    /** The bucket's name (globally unique; S3's naming rules apply, checked when given as a string). @default auto-named `<name>-<hex>` by Pulumi */
     bucketName?: pulumi.Input<string>;
-    /** Protect from deletion (`protect` + `retainOnDelete`, no forceDestroy). Default false. Set from config.isProduction. */
+    /** Protect from deletion (`protect` + `retainOnDelete`, no forceDestroy). @default false */
     protect?: boolean;
-    /** "s3" (SSE-S3, AES256) or "kms" (SSE-KMS with bucket keys). Default "s3". */
+    /** "s3" (SSE-S3, AES256) or "kms" (SSE-KMS with bucket keys). @default "s3" */
     encryption?: "s3" | "kms";
-    /** KMS key for "kms"; when absent with "kms" the component creates a key (rotation on, alias). Default: none. */
+    /** KMS key for "kms"; when absent with "kms" the component creates a key (rotation on, alias). @default none */
     kmsKeyArn?: pulumi.Input<string>;
-    /** Add a Deny for PutObject without server-side encryption headers. Default false. */
+    /** Add a Deny for PutObject without server-side encryption headers. @default false */
     denyUnencryptedUploads?: boolean;
-    /** Versioning. Default true (required for replication and object lock). */
+    /** Versioning. @default true (required for replication and object lock) */
     versioning?: boolean;
-    /** Transitions, expiry and housekeeping. Default: only the abort-multipart (7 days) and noncurrent-expiry (30 days) rules. */
+    /** Transitions, expiry and housekeeping. @default only the abort-multipart (7 days) and noncurrent-expiry (30 days) rules */
     lifecycle?: LifecycleArgs;
-    /** S3 Object Lock default retention (bucket created with objectLockEnabled). Default: none. */
+    /** S3 Object Lock default retention (bucket created with objectLockEnabled). @default none */
     objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number };
     /**
      * Cross-region replication: a replica PrivateBucket in `region` via its own aws.Provider, with
      * its own IAM role (least privilege, exact ARNs). `defaultTags` become the replica provider's
-     * default tags (the stack provider's default tags do not reach another provider). Default: none.
-     */
+     * default tags (the stack provider's default tags do not reach another provider). @default none     */
     replication?: { region: string; defaultTags?: Record<string, string> };
-    /** Server access logging target: the log bucket (a PrivateBucket with logDelivery) and a prefix. Default: none (the log bucket itself). */
+    /** Server access logging target: the log bucket (a PrivateBucket with logDelivery) and a prefix. @default none (the log bucket itself) */
     accessLogs?: { bucket: PrivateBucket; prefix: string };
-    /** Extra bucket-policy statements (e.g. CloudFront OAC read, log-delivery writes). Default none. */
+    /** Extra bucket-policy statements (e.g. CloudFront OAC read, log-delivery writes). @default none */
     policyStatements?: pulumi.Input<pulumi.Input<Record<string, any>>[]>;
-    /** Allow this bucket to receive S3 server access logs and ALB access logs (log-delivery policy statements). Default false. */
+    /** Allow this bucket to receive S3 server access logs and ALB access logs (log-delivery policy statements). @default false */
     logDelivery?: boolean;
-    /** Extra tags for the bucket, its key and its replication role. Default none. */
+    /** Extra tags for the bucket, its key and its replication role. @default none */
     tags?: Record<string, string>;
     /**
      * Permissions boundary (a managed policy ARN) on the replication role, when `replication` is
-     * set (IAM User Guide, "Permissions boundaries for IAM entities"). Default none.
-     */
+     * set (IAM User Guide, "Permissions boundaries for IAM entities"). @default none     */
     permissionsBoundary?: pulumi.Input<string>;
 }
 

@@ -117,23 +117,21 @@ export interface AmiFactoryArgs {
     appSecurityGroupId: pulumi.Input<string>;
     /** Receives the output of `bake-prepare` runs under `ami-bake/<stack>/`. Required. */
     bakeLogsBucket: BucketLike;
-    /** Builder instance type. Default `t4g.small` (arm64) or `t3.small` (x86_64). */
+    /** Builder instance type. @default `t4g.small` (arm64) or `t3.small` (x86_64) */
     builderInstanceType?: string;
-    /** Builder root volume (GiB, gp3, encrypted): the size of the baked image. Default 8 (AL2023's size). */
+    /** Builder root volume (GiB, gp3, encrypted): the size of the baked image. @default 8 (AL2023's size) */
     rootVolumeGb?: number;
     /**
      * Directories the scheduled backup reads (the stack's `backup.directories`): the bake creates
-     * them in the image, next to the backup scripts' tools, which every bake installs. Default none.
-     */
+     * them in the image, next to the backup scripts' tools, which every bake installs. @default none     */
     backupDirectories?: string[];
-    /** Extra tags for the resources created here. Default none. */
+    /** Extra tags for the resources created here. @default none */
     tags?: Record<string, string>;
     /**
      * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
      * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
      * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
-     * (the CI bootstrap's) needs it. Default none.
-     */
+     * (the CI bootstrap's) needs it. @default none     */
     permissionsBoundary?: pulumi.Input<string>;
 }
 
