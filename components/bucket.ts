@@ -39,7 +39,8 @@ export interface PrivateBucketArgs {
     /**
      * Cross-region replication: a replica PrivateBucket in `region` via its own aws.Provider, with
      * its own IAM role (least privilege, exact ARNs). `defaultTags` become the replica provider's
-     * default tags (the stack provider's default tags do not reach another provider). @default none     */
+     * default tags (the stack provider's default tags do not reach another provider). @default none
+     */
     replication?: { region: string; defaultTags?: Record<string, string> };
     /** Server access logging target: the log bucket (a PrivateBucket with logDelivery) and a prefix. @default none (the log bucket itself) */
     accessLogs?: { bucket: PrivateBucket; prefix: string };
@@ -51,7 +52,8 @@ export interface PrivateBucketArgs {
     tags?: Record<string, string>;
     /**
      * Permissions boundary (a managed policy ARN) on the replication role, when `replication` is
-     * set (IAM User Guide, "Permissions boundaries for IAM entities"). @default none     */
+     * set (IAM User Guide, "Permissions boundaries for IAM entities"). @default none
+     */
     permissionsBoundary?: pulumi.Input<string>;
 }
 

@@ -57,7 +57,8 @@ export interface PublicZoneArgs {
     region: string;
     /**
      * Create the public zone (and export its name servers, to delegate from the parent zone)
-     * or look up an existing public zone of that name. @default true     */
+     * or look up an existing public zone of that name. @default true
+     */
     createZone?: boolean;
     /** DNSSEC signing with a KMS key (ECC_NIST_P256, SIGN_VERIFY) in us-east-1. @default false */
     dnssec?: boolean;
@@ -71,7 +72,8 @@ export interface PublicZoneArgs {
     protect?: boolean;
     /**
      * How long `pulumi up` waits for ACM to validate the certificate (a Pulumi duration such as
-     * "45m"). A new zone validates only once the parent domain delegates to it. @default "45m"     */
+     * "45m"). A new zone validates only once the parent domain delegates to it. @default "45m"
+     */
     certificateValidationTimeout?: string;
     /** Tags for the resources made here; also the us-east-1 provider's default tags. @default none */
     tags?: Record<string, string>;
@@ -322,7 +324,8 @@ export interface DnsArgs {
      * The load balancer answers on IPv6 (`ipAddressType: "dualstack"`): AAAA aliases are made
      * next to the A aliases. An AAAA alias to an IPv4-only load balancer answers nothing, and
      * with failover an AAAA pair whose PRIMARY never answers would send every IPv6 client to
-     * the maintenance page, so an IPv4-only load balancer gets A records only. @default false     */
+     * the maintenance page, so an IPv4-only load balancer gets A records only. @default false
+     */
     loadBalancerDualStack?: boolean;
     /** The VPC the private zone is associated with. Required. */
     vpcId: pulumi.Input<string>;
@@ -334,7 +337,8 @@ export interface DnsArgs {
     healthCheckPath?: string;
     /**
      * Failover routing: PRIMARY records to the load balancer (with the health check), SECONDARY
-     * to a maintenance page on CloudFront. Needs `healthCheckPath` and `cloudFrontCertificateArn`. @default false     */
+     * to a maintenance page on CloudFront. Needs `healthCheckPath` and `cloudFrontCertificateArn`. @default false
+     */
     failover?: boolean;
     /** A validated us-east-1 certificate for the site names (CloudFront's). Required with `failover`. @default none */
     cloudFrontCertificateArn?: pulumi.Input<string>;
@@ -343,7 +347,8 @@ export interface DnsArgs {
     /**
      * Create the `AWS/Route53` `HealthCheckStatus` alarm here, in us-east-1 (where Route 53
      * publishes the metric), whatever the stack's region. Set false when something else alarms
-     * on `healthCheckId` (one alarm per check). @default true (with a health check)     */
+     * on `healthCheckId` (one alarm per check). @default true (with a health check)
+     */
     healthCheckAlarm?: boolean;
     /** SNS topic ARNs notified when the health check fails and recovers (topics in us-east-1: an alarm notifies its own region only). @default none */
     alarmActions?: pulumi.Input<string>[];

@@ -143,7 +143,8 @@ export interface WebTierArgs {
      * Directories the scheduled backup reads (the stack's `backup.directories`): the user data
      * creates the missing ones and installs the backup scripts' tools on every instance, so a
      * backup that runs before the first bake neither exits 3 (no directory) nor 9 (no tool).
-     * @default none (no backup prerequisites in the user data)     */
+     * @default none (no backup prerequisites in the user data)
+     */
     backupDirectories?: string[];
     /**
      * ACM certificate for the HTTPS listener; when given, HTTP redirects to HTTPS. @default none
@@ -154,20 +155,23 @@ export interface WebTierArgs {
      * CloudWatch alarm names an instance refresh watches: when one goes into ALARM the refresh
      * fails and stops replacing instances (RefreshPreferences.AlarmSpecification, at most 10).
      * The alarms may be created after the group (Monitoring's load balancer alarms are): AWS
-     * looks them up when a refresh starts. @default none     */
+     * looks them up when a refresh starts. @default none
+     */
     instanceRefreshAlarmNames?: string[];
     /** Extra tags for the resources created here. @default none */
     tags?: Record<string, string>;
     /**
      * Tags for the instances and volumes the launch template (or the single instance) creates.
      * The provider's default tags do not reach resources an Auto Scaling group launches, so pass
-     * the stack's tags here. @default none     */
+     * the stack's tags here. @default none
+     */
     launchTags?: Record<string, string>;
     /**
      * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
      * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
      * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
-     * (the CI bootstrap's) needs it. @default none     */
+     * (the CI bootstrap's) needs it. @default none
+     */
     permissionsBoundary?: pulumi.Input<string>;
 }
 

@@ -123,7 +123,8 @@ export interface AmiFactoryArgs {
     rootVolumeGb?: number;
     /**
      * Directories the scheduled backup reads (the stack's `backup.directories`): the bake creates
-     * them in the image, next to the backup scripts' tools, which every bake installs. @default none     */
+     * them in the image, next to the backup scripts' tools, which every bake installs. @default none
+     */
     backupDirectories?: string[];
     /** Extra tags for the resources created here. @default none */
     tags?: Record<string, string>;
@@ -131,7 +132,8 @@ export interface AmiFactoryArgs {
      * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
      * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
      * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
-     * (the CI bootstrap's) needs it. @default none     */
+     * (the CI bootstrap's) needs it. @default none
+     */
     permissionsBoundary?: pulumi.Input<string>;
 }
 

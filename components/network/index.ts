@@ -11,13 +11,15 @@ export interface NetworkArgs {
     azCount?: number;
     /**
      * NAT gateways for egress from the private tier: `none`, `single` (one, a single point of
-     * failure, cheap) or `onePerAz` (highly available). @default `single`     */
+     * failure, cheap) or `onePerAz` (highly available). @default `single`
+     */
     natGateways?: "none" | "single" | "onePerAz";
     /** Subnet prefix length per tier. @default public /24, private /20, isolated /24 */
     subnetMasks?: Record<SubnetTier, number>;
     /**
      * Interface endpoints for `ssm`, `ssmmessages` and `ec2messages`, so Session Manager and
-     * Run Command work from private subnets without NAT. @default false     */
+     * Run Command work from private subnets without NAT. @default false
+     */
     interfaceEndpoints?: boolean;
     /** How many zones get interface endpoint ENIs (each costs per hour). @default all zones */
     interfaceEndpointAzCount?: number;
@@ -33,7 +35,8 @@ export interface NetworkArgs {
      * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
      * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
      * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
-     * (the CI bootstrap's) needs it. @default none     */
+     * (the CI bootstrap's) needs it. @default none
+     */
     permissionsBoundary?: pulumi.Input<string>;
 }
 
