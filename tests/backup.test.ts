@@ -14,6 +14,7 @@ import { runOffline } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
 import { checkDocument, SsmDocumentContent } from "../tools/ssmDocuments";
 import { tempDir } from "./support/tmp";
+import { one } from "./support/resources";
 
 const SCRIPTS = path.join(__dirname, "..", "components", "ssm");
 const BACKUP_SH = fs.readFileSync(path.join(SCRIPTS, "backup.sh"), "utf8");
@@ -23,11 +24,6 @@ const BACKUP_TYPE = "platform:backup:Backup";
 
 const graphs: Record<string, Graph> = {};
 
-function one(g: Graph, type: string, name: string): GraphResource {
-    const found = g.resources.filter((r) => r.type === type && r.name === name);
-    assert.strictEqual(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
-    return found[0];
-}
 function componentUrn(g: Graph): string {
     return one(g, BACKUP_TYPE, "backup").urn;
 }

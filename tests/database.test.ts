@@ -14,6 +14,7 @@ import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { PROJECT_DIR, ProgramError, runOffline } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
 import { tempDir } from "./support/tmp";
+import { one } from "./support/resources";
 
 const COMPONENT = "platform:database:Database";
 const INSTANCE = "aws:rds/instance:Instance";
@@ -40,11 +41,6 @@ function stackFileVariant(file: string, database: Record<string, unknown>, label
     return out;
 }
 
-function one(graph: Graph, type: string, name: string): GraphResource {
-    const found = graph.resources.filter((r) => r.type === type && r.name === name);
-    assert.strictEqual(found.length, 1, `expected exactly one ${type} named ${name}, found ${found.length}`);
-    return found[0];
-}
 
 function children(graph: Graph): GraphResource[] {
     const component = one(graph, COMPONENT, "db");

@@ -20,6 +20,7 @@ import { runPolicies } from "../tools/policyCheck";
 import { devWithLoadBalancer, serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
 import { diffGraphs } from "../tools/planDiff";
 import { tempDir } from "./support/tmp";
+import { one as only } from "./support/resources";
 
 const COMPONENT = "platform:webTier:WebTier";
 const PARAMETER = "aws:ssm/parameter:Parameter";
@@ -95,11 +96,6 @@ function tier(graph: Graph): { component: GraphResource; children: GraphResource
     return { component, children: graph.resources.filter((r) => r.parent === component.urn) };
 }
 
-function only(resources: GraphResource[], type: string, name?: string): GraphResource {
-    const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
-    assert.strictEqual(found.length, 1, `exactly one ${type}${name ? ` "${name}"` : ""}, found ${found.length}`);
-    return found[0];
-}
 
 function ofType(resources: GraphResource[], type: string): GraphResource[] {
     return resources.filter((r) => r.type === type);
