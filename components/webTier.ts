@@ -87,7 +87,7 @@ export interface WebTierArgs {
     cpuTargetPercent?: number;
     /** EC2 detailed (1-minute) monitoring. @default false */
     detailedMonitoring?: boolean;
-    /** SSM parameter the launch template resolves (`resolve:ssm:`); the AMI factory writes baked AMI ids there. @default `/platform/<stack>/web/ami-id` */
+    /** SSM parameter the launch template resolves (`resolve:ssm:`); the AMI factory writes baked AMI ids there. @default `/platform/<stack>/<name>/ami-id` */
     amiParameterName?: string;
     /** Tag on the tier's instances and volumes that selects them for the scheduled backup. @default { key: "Backup", value: "true" } */
     backupTag?: { key: string; value: string };
@@ -231,7 +231,7 @@ export interface WebTierSettings {
 }
 
 /** WebTierArgs' settings with the defaults of WEB_TIER_DEFAULTS applied (pure). */
-export function webTierSettings(args: WebTierArgs): WebTierSettings {
+export function webTierSettings(args: WebTierArgs, name = "web"): WebTierSettings {
     const d = WEB_TIER_DEFAULTS;
     const minSize = args.minSize ?? d.minSize;
     return {
@@ -246,7 +246,7 @@ export function webTierSettings(args: WebTierArgs): WebTierSettings {
         healthCheckPath: args.healthCheckPath ?? d.healthCheckPath,
         cpuTargetPercent: args.cpuTargetPercent ?? d.cpuTargetPercent,
         detailedMonitoring: args.detailedMonitoring ?? d.detailedMonitoring,
-        amiParameterName: args.amiParameterName ?? `/platform/${args.stack}/web/ami-id`,
+        amiParameterName: args.amiParameterName ?? `/platform/${args.stack}/${name}/ami-id`,
         backupTag: args.backupTag ?? { ...d.backupTag },
         snapshots: { ...d.snapshots, ...definedOnly(args.snapshots ?? {}) },
         requireHttps: args.requireHttps ?? d.requireHttps,
@@ -334,7 +334,7 @@ export class WebTier extends pulumi.ComponentResource {
     constructor(name: string, args: WebTierArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:webTier:WebTier", name, {}, opts);
 
-        const cfg = webTierSettings(args);
+        const cfg = webTierSettings(args, name);
         this.settings = cfg;
         const tags = args.tags ?? {};
         const releasePrefix = (args.releasePrefix ?? defaultReleasePrefix(args.stack)).replace(/\/+$/, "");
