@@ -167,6 +167,9 @@ const backup = config.backup.enabled
               logsBucket,
               backupTag: config.webTier.backupTag,
               outputWriter: webTier.grantee,
+              // The backup and the drill run on the web instances, with their role.
+              metricsPublisher: webTier.role,
+              permissionsBoundary,
           },
           { providers: [provider] },
       )
@@ -248,9 +251,18 @@ const monitoring = new Monitoring(
         targetGroupArnSuffix: webTier.targetGroupArnSuffix,
         dbInstanceIdentifier: database?.identifier,
         healthCheckId: dns?.healthCheckId,
-        commandDocumentNames: backup ? [backup.backupDocumentName, backup.restoreDocumentName] : undefined,
-        automationRunbookNames: amiFactory ? [amiFactory.bakeRunbookName, amiFactory.imagingRunbookName] : undefined,
+        commandDocumentNames: backup ? [backup.backupDocumentName, backup.restoreDocumentName, ...(backup.drillDocumentName ? [backup.drillDocumentName] : [])] : undefined,
+        automationRunbookNames: [...(amiFactory ? [amiFactory.bakeRunbookName, amiFactory.imagingRunbookName] : []), ...(backup?.drillRunbookName ? [backup.drillRunbookName] : [])],
         backupAssociationId: backup?.associationId,
+        drillAssociationId: backup?.drillAssociationId,
+        backupMetrics: backup
+            ? {
+                  namespace: backup.metricsNamespace,
+                  directories: config.backup.directories,
+                  backupSchedule: config.backup.schedule,
+                  drillSchedule: config.backup.drill.enabled ? config.backup.drill.schedule : undefined,
+              }
+            : undefined,
         // The lone dev instance has no group to replace it: recover / reboot on failed status checks.
         instance: webTier.instanceId ? { id: webTier.instanceId, type: config.webTier.instanceType } : undefined,
         tags: config.tags,
@@ -304,6 +316,12 @@ const outputs = {
     backupPrefix: backup?.backupPrefix,
     backupLogPrefix: backup?.backupLogPrefix,
     restoreLogPrefix: backup?.restoreLogPrefix,
+    // The restore drill (`npm run ops -- drill` sends its document to one instance).
+    drillDocumentName: backup?.drillDocumentName,
+    drillRunbookName: backup?.drillRunbookName,
+    drillAssociationId: backup?.drillAssociationId,
+    drillLogPrefix: backup?.drillDocumentName ? backup.drillLogPrefix : undefined,
+    backupMetricsNamespace: backup?.metricsNamespace,
     publicZoneId: publicZone?.zoneId,
     /** NS records to create in the parent domain (delegation), when this stack created the zone. */
     nameServers: publicZone?.nameServers,

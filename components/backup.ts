@@ -3,8 +3,9 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { BackupConfig } from "../config";
-import type { Grantee } from "./bucket";
-import type { SsmDocumentContent, SsmParameter } from "./ssmDocument";
+import type { Grantee, PolicyDocument } from "./bucket";
+import { serviceTrustPolicy } from "./iam";
+import type { SsmDocumentContent, SsmParameter, SsmStep } from "./ssmDocument";
 
 /** A bucket given either as a component with a `bucketName` (e.g. PrivateBucket) or as the name itself. */
 export type BucketRef = pulumi.Input<string> | { readonly bucketName: pulumi.Input<string> };
@@ -33,8 +34,23 @@ export interface BackupArgs {
     outputWriter?: Grantee;
     /** Instances carrying this tag get the scheduled backup (config `webTier.backupTag`). Required. */
     backupTag: { key: string; value: string };
+    /**
+     * The instance role the backup and the drill run with (the SSM agent uses the instance's
+     * credentials): gets `cloudwatch:PutMetricData` in `metricsNamespace` only. Default none: the
+     * caller grants it, or the scripts cannot publish their metrics (exit 11) and the freshness
+     * alarms fire.
+     */
+    metricsPublisher?: aws.iam.Role;
+    /** CloudWatch namespace of BackupSuccess, RestoreDrillSuccess and RestoreDrillSeconds. Default "Platform/Backups". */
+    metricsNamespace?: string;
     /** Extra tags on the documents and the association. Default none. */
     tags?: Record<string, string>;
+    /**
+     * Permissions boundary (a managed policy ARN) on the one role created here, the drill
+     * runbook's (IAM User Guide, "Permissions boundaries for IAM entities"): a deploy role that
+     * may create roles only with a boundary (the CI bootstrap's) needs it. Default none.
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** What granting output uploads needs of the logs bucket (PrivateBucket has it). */
@@ -80,7 +96,48 @@ export const PATTERNS = {
     instanceId: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
     /** `latest` or a snapshot id as backup.sh writes it: UTC start time `YYYYMMDDTHHMMSS.mmmZ`. */
     snapshot: "^(latest|[0-9]{8}T[0-9]{6}\\.[0-9]{3}Z)$",
+    /** A stack name as the scripts accept it (the Stack dimension of the metrics). */
+    stack: "^[A-Za-z0-9._-]{1,128}$",
+    /** A CloudWatch namespace (PutMetricData: no ":"; the scripts also refuse the reserved AWS/), nothing shell-special. */
+    metricsNamespace: "^[A-Za-z0-9._/#-]{1,255}$",
+    reserveBytes: "^[0-9]{1,18}$",
 } as const;
+
+/** Where the backup and the drill publish their metrics unless told otherwise. */
+export const METRICS_NAMESPACE = "Platform/Backups";
+
+/**
+ * The only CloudWatch permission the instances need: PutMetricData in one namespace.
+ * PutMetricData supports no resource type, so its Resource is "*", and its one condition key is
+ * `cloudwatch:namespace` ("Filters actions based on the presence of optional namespace values"):
+ * Service Authorization Reference, "Actions, resources, and condition keys for Amazon CloudWatch",
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html;
+ * CloudWatch User Guide, "Using condition keys to limit access to CloudWatch namespaces",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html.
+ */
+export function metricsPolicyDocument(namespace: string = METRICS_NAMESPACE): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [{ Sid: "PublishBackupMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": namespace } } }],
+    };
+}
+
+/**
+ * Exit codes of components/ssm/drill.sh (its header and components/ssm/README.md say the same;
+ * tests/backup.test.ts keeps the three in step).
+ */
+export const DRILL_EXIT_CODES: Readonly<Record<number, string>> = {
+    1: "unexpected internal error",
+    2: "bad arguments",
+    3: "nothing to drill: no committed snapshot under the prefix",
+    4: "S3 failure (listing or download)",
+    5: "verification failed: checksum, manifest or chain, or the restored tree differs from the manifest",
+    6: "another drill is running on this instance",
+    7: "extraction failed",
+    8: "not found: a snapshot or chain member is missing, or a configured directory has no snapshot",
+    9: "a required tool is missing",
+    11: "every directory verified, but publishing the metrics failed",
+};
 
 /**
  * Scheduled, verified directory backups to S3 through SSM State Manager, and an on-demand
@@ -109,6 +166,14 @@ export class Backup extends pulumi.ComponentResource {
     readonly backupDocumentName: pulumi.Output<string>;
     readonly restoreDocumentName: pulumi.Output<string>;
     readonly associationId: pulumi.Output<string>;
+    /** The drill's Command document, its runbook (picks one instance) and the association scheduling it (absent with drill.enabled false). */
+    readonly drillDocumentName?: pulumi.Output<string>;
+    readonly drillRunbookName?: pulumi.Output<string>;
+    readonly drillAssociationId?: pulumi.Output<string>;
+    /** Key prefix in the logs bucket for the drill's command output. */
+    readonly drillLogPrefix: string;
+    /** Namespace of the backup and drill metrics. */
+    readonly metricsNamespace: string;
     /** Key prefix of every snapshot: `backups/<stack>` (then `<instance-id>/<slug>/...`). */
     readonly backupPrefix: string;
     /** Key prefix in the logs bucket for the association's command output. */
@@ -125,6 +190,9 @@ export class Backup extends pulumi.ComponentResource {
         this.backupPrefix = backupPrefix;
         this.backupLogPrefix = `ssm/backup/${stack}`;
         this.restoreLogPrefix = `ssm/restore/${stack}`;
+        this.drillLogPrefix = `ssm/drill/${stack}`;
+        const namespace = args.metricsNamespace ?? METRICS_NAMESPACE;
+        this.metricsNamespace = namespace;
 
         // Fail at preview, naming the config key, rather than with a document SSM rejects or
         // a default the document's own pattern would refuse.
@@ -137,6 +205,10 @@ export class Backup extends pulumi.ComponentResource {
         config.excludes.forEach((e, i) => must(e, PATTERNS.excludes, `backup.excludes[${i}] (a tar glob, no commas)`));
         must(String(config.fullEvery), PATTERNS.fullEvery, "backup.fullEvery");
         must(String(config.compressionLevel), PATTERNS.compressionLevel, "backup.compressionLevel");
+        must(stack, PATTERNS.stack, "stack name");
+        must(namespace, PATTERNS.metricsNamespace, "metricsNamespace");
+        if (namespace.startsWith("AWS/")) problems.push(`metricsNamespace = ${JSON.stringify(namespace)}: the AWS/ prefix is reserved for AWS services`);
+        must(String(config.drill.reserveBytes), PATTERNS.reserveBytes, "backup.drill.reserveBytes");
         if (config.directories.length === 0) problems.push("backup.directories must name at least one directory");
         if (!/^[\w.:/=+@-]{1,128}$/.test(args.backupTag.key)) problems.push(`backupTag.key = ${JSON.stringify(args.backupTag.key)} is not a valid EC2 tag key`);
         if (args.backupTag.key === STACK_TAG) problems.push(`backupTag.key must not be "${STACK_TAG}": the association already selects this stack's instances by that tag`);
@@ -159,6 +231,8 @@ export class Backup extends pulumi.ComponentResource {
             Excludes: config.excludes.join(","),
             FullEvery: String(config.fullEvery),
             CompressionLevel: String(config.compressionLevel),
+            Stack: stack,
+            MetricsNamespace: namespace,
         };
 
         const backupDocument = new aws.ssm.Document(
@@ -216,9 +290,21 @@ export class Backup extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        if (config.drill.enabled) {
+            const drill = this.createDrill(name, args, backupBucketName, logsBucketName, library, restoreScript, namespace);
+            this.drillDocumentName = drill.documentName;
+            this.drillRunbookName = drill.runbookName;
+            this.drillAssociationId = drill.associationId;
+        }
+
+        if (args.metricsPublisher) {
+            new aws.iam.RolePolicy(`${name}-metrics`, { role: args.metricsPublisher.id, policy: JSON.stringify(metricsPolicyDocument(namespace)) }, { parent: this });
+        }
+
         if (args.outputWriter && isLogsBucket(logsBucket)) {
             logsBucket.grantWrite(args.outputWriter, `${this.backupLogPrefix}/`);
             logsBucket.grantWrite(args.outputWriter, `${this.restoreLogPrefix}/`);
+            if (config.drill.enabled) logsBucket.grantWrite(args.outputWriter, `${this.drillLogPrefix}/`);
             new aws.iam.RolePolicy(
                 `${name}-output-encryption`,
                 {
@@ -240,8 +326,134 @@ export class Backup extends pulumi.ComponentResource {
             restoreDocumentName: this.restoreDocumentName,
             associationId: this.associationId,
             backupPrefix,
+            drillDocumentName: this.drillDocumentName,
+            drillRunbookName: this.drillRunbookName,
+            drillAssociationId: this.drillAssociationId,
+            metricsNamespace: namespace,
         });
     }
+
+    /**
+     * The restore drill: a Command document (drill.sh with the restore.sh it runs and lib.sh), a
+     * runbook that picks ONE online instance of this stack and runs the document on it, the role
+     * the runbook runs as, and the association that starts the runbook on the drill schedule.
+     *
+     * Why a runbook: State Manager cannot target "one of the tagged instances". Tag targets run the
+     * document on every match (MaxConcurrency only limits how many at once), so each web instance
+     * would drill every directory of every instance, N times the work and N results; and a lock to
+     * let only the first one work would need a conditional write the instances' CLI does not have,
+     * while the others would still report success for a drill they skipped. The runbook instead
+     * waits for an online instance carrying this stack's tags (DescribeInstanceInformation with the
+     * Stack and backup tag filters; PingStatus Online judged by its Python step, since the API
+     * takes no other filter with tag filters), takes the lowest id, and runs the drill there
+     * once; its failure fails the execution (the automation-failed alert) and the command (the
+     * command-failed alert).
+     */
+    private createDrill(
+        name: string,
+        args: BackupArgs,
+        backupBucketName: pulumi.Input<string>,
+        logsBucketName: pulumi.Input<string>,
+        library: string,
+        restoreScript: string,
+        namespace: string,
+    ): { documentName: pulumi.Output<string>; runbookName: pulumi.Output<string>; associationId: pulumi.Output<string> } {
+        const { config, stack } = args;
+        const tags = args.tags ?? {};
+        const drillScript = readScript("drill.sh");
+        const document = new aws.ssm.Document(
+            `${name}-drill`,
+            {
+                documentType: "Command",
+                documentFormat: "JSON",
+                targetType: "/AWS::EC2::Instance",
+                content: pulumi.jsonStringify(
+                    pulumi.output(backupBucketName).apply((bucket) =>
+                        drillDocumentContent({
+                            script: drillScript,
+                            restoreScript,
+                            library,
+                            bucket,
+                            prefix: this.backupPrefix,
+                            stack,
+                            namespace,
+                            directories: config.directories,
+                            mode: config.drill.mode,
+                            reserveBytes: config.drill.reserveBytes,
+                            timeoutSeconds: config.drill.timeoutSeconds,
+                        }),
+                    ),
+                ),
+                tags,
+            },
+            { parent: this },
+        );
+        const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        const role = new aws.iam.Role(
+            `${name}-drill-automation`,
+            {
+                description: `SSM Automation: runs the ${stack} restore drill on one instance`,
+                // Only Automation executions of this account and region may assume it (confused deputy).
+                assumeRolePolicy: serviceTrustPolicy("ssm.amazonaws.com", { sourceAccount: account, sourceArn: pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:automation-execution/*` }),
+                permissionsBoundary: args.permissionsBoundary,
+                tags,
+            },
+            { parent: this },
+        );
+        const rolePolicy = new aws.iam.RolePolicy(
+            `${name}-drill-automation`,
+            {
+                role: role.id,
+                policy: pulumi
+                    .all([partition, region, account, document.name, logsBucketName])
+                    .apply(([p, r, a, documentName, logs]) =>
+                        JSON.stringify(drillAutomationPolicy({ partition: p, region: r, account: a, stack, backupTag: args.backupTag, drillDocumentName: documentName, logsBucketName: logs })),
+                    ),
+            },
+            { parent: this },
+        );
+        const runbook = new aws.ssm.Document(
+            `${name}-drill-runbook`,
+            {
+                documentType: "Automation",
+                documentFormat: "JSON",
+                content: pulumi
+                    .all([role.arn, document.name, logsBucketName])
+                    .apply(([serviceRoleArn, documentName, logs]) =>
+                        JSON.stringify(
+                            drillRunbookContent({ stack, serviceRoleArn, drillDocumentName: documentName, backupTag: args.backupTag, logsBucketName: logs, logPrefix: this.drillLogPrefix, timeoutSeconds: config.drill.timeoutSeconds }),
+                            null,
+                            2,
+                        ),
+                    ),
+                tags,
+            },
+            { parent: this },
+        );
+        const schedule = config.drill.schedule;
+        const association = new aws.ssm.Association(
+            `${name}-drill-schedule`,
+            {
+                associationName: drillAssociationName(stack),
+                name: runbook.name,
+                documentVersion: runbook.latestVersion,
+                scheduleExpression: schedule,
+                applyOnlyAtCronInterval: schedule.startsWith("cron(") ? true : undefined,
+                parameters: { AutomationAssumeRole: role.arn },
+                tags,
+            },
+            // The first scheduled run must find the role's permissions in place.
+            { parent: this, dependsOn: [rolePolicy] },
+        );
+        return { documentName: document.name, runbookName: runbook.name, associationId: association.associationId };
+    }
+}
+
+/** The drill association's name (config/names.ts checks it against AWS's limits). */
+export function drillAssociationName(stack: string): string {
+    return `platform-${stack}-restore-drill`;
 }
 
 /** The backup association's name (config/names.ts checks it against AWS's limits). */
@@ -335,6 +547,9 @@ export interface BackupDocumentOptions {
     Excludes: string;
     FullEvery: string;
     CompressionLevel: string;
+    /** The Stack dimension of the BackupSuccess metric. */
+    Stack: string;
+    MetricsNamespace: string;
 }
 
 /** The backup Command document (pure: exported for tests and the ops CLI). */
@@ -351,6 +566,8 @@ export function backupDocumentContent(o: BackupDocumentOptions): SsmDocumentCont
             FullEvery: param("String", "A full backup every N runs, incrementals in between.", { allowedPattern: PATTERNS.fullEvery }, o.FullEvery),
             CompressionLevel: param("String", "zstd level 1-19.", { allowedPattern: PATTERNS.compressionLevel }, o.CompressionLevel),
             FailOnChange: param("String", "true: exit 10 (failed) when files changed while being read; false: succeed with warnings.", { allowedValues: ["false", "true"] }, "false"),
+            Stack: param("String", "The Stack dimension of the BackupSuccess metric each committed snapshot publishes.", { allowedPattern: PATTERNS.stack }, o.Stack),
+            MetricsNamespace: param("String", "CloudWatch namespace of that metric.", { allowedPattern: PATTERNS.metricsNamespace }, o.MetricsNamespace),
         },
         mainSteps: [
             runShellScriptStep("backup", o.timeoutSeconds, [
@@ -367,7 +584,7 @@ export function backupDocumentContent(o: BackupDocumentOptions): SsmDocumentCont
                 'set -- "$@" --',
                 "IFS=' ,'",
                 'for dir in $directories; do set -- "$@" "$dir"; done',
-                `exec bash ${dir}/backup.sh --bucket '{{ Bucket }}' --prefix '{{ Prefix }}' --full-every '{{ FullEvery }}' --level '{{ CompressionLevel }}' "$@"`,
+                `exec bash ${dir}/backup.sh --bucket '{{ Bucket }}' --prefix '{{ Prefix }}' --full-every '{{ FullEvery }}' --level '{{ CompressionLevel }}' --stack '{{ Stack }}' --metrics-namespace '{{ MetricsNamespace }}' "$@"`,
             ]),
         ],
     };
@@ -412,4 +629,214 @@ export function restoreDocumentContent(o: RestoreDocumentOptions): SsmDocumentCo
             ]),
         ],
     };
+}
+
+export interface DrillDocumentOptions {
+    /** readScript("drill.sh"), readScript("restore.sh") (the drill runs it) and readScript("lib.sh"). */
+    script: string;
+    restoreScript: string;
+    library: string;
+    /** Where the instance keeps the scripts. Default INSTANCE_SCRIPT_DIR. */
+    scriptDir?: string;
+    bucket: string;
+    prefix: string;
+    stack: string;
+    namespace: string;
+    /** The directories the stack backs up: each must have a snapshot (drill.sh --expect). */
+    directories: string[];
+    mode: "auto" | "extract" | "stream";
+    reserveBytes: number;
+    timeoutSeconds: number;
+}
+
+/** The drill Command document (pure: exported for tests and the ops CLI). */
+export function drillDocumentContent(o: DrillDocumentOptions): SsmDocumentContent {
+    const dir = o.scriptDir ?? INSTANCE_SCRIPT_DIR;
+    return {
+        schemaVersion: "2.2",
+        description:
+            "platform: restore drill (components/ssm/drill.sh): restores the latest snapshot of every backed-up directory of every instance under Prefix into a scratch directory (or streams it through verification when there is no room), checks it against the manifests, removes it, publishes RestoreDrillSuccess and RestoreDrillSeconds. Exit codes: see components/ssm/README.md.",
+        parameters: {
+            Bucket: param("String", "S3 bucket holding the snapshots.", { allowedPattern: PATTERNS.bucket }, o.bucket),
+            Prefix: param("String", "The stack's backup prefix: every <Prefix>/<instance>/<slug>/latest is drilled.", { allowedPattern: PATTERNS.prefix }, o.prefix),
+            Stack: param("String", "The Stack dimension of the metrics.", { allowedPattern: PATTERNS.stack }, o.stack),
+            MetricsNamespace: param("String", "CloudWatch namespace of the metrics.", { allowedPattern: PATTERNS.metricsNamespace }, o.namespace),
+            Directories: param("String", "The directories the stack backs up (spaces or commas): one without a snapshot fails the drill.", { allowedPattern: PATTERNS.directories }, o.directories.join(" ")),
+            Mode: param("String", "auto: restore when the scratch file system has room, else stream through verification; extract; stream.", { allowedValues: ["auto", "extract", "stream"] }, o.mode),
+            ScratchDir: param("String", "Where restores go; empty: /var/lib/platform-backup/_drill.", { allowedPattern: PATTERNS.optionalPath }, ""),
+            ReserveBytes: param("String", "Free space the drill leaves to the instance (bytes).", { allowedPattern: PATTERNS.reserveBytes }, String(o.reserveBytes)),
+        },
+        mainSteps: [
+            runShellScriptStep("drill", o.timeoutSeconds, [
+                ...installLines(dir, [
+                    { file: "lib.sh", text: o.library },
+                    { file: "restore.sh", text: o.restoreScript },
+                    { file: "drill.sh", text: o.script },
+                ]),
+                "directories='{{ Directories }}'",
+                "scratch='{{ ScratchDir }}'",
+                "set -f",
+                "set --",
+                "IFS=' ,'",
+                'for dir in $directories; do set -- "$@" --expect "$dir"; done',
+                'if [ -n "$scratch" ]; then set -- "$@" --scratch-dir "$scratch"; fi',
+                `exec bash ${dir}/drill.sh --bucket '{{ Bucket }}' --prefix '{{ Prefix }}' --stack '{{ Stack }}' --metrics-namespace '{{ MetricsNamespace }}' --mode '{{ Mode }}' --reserve-bytes '{{ ReserveBytes }}' "$@"`,
+            ]),
+        ],
+    };
+}
+
+/**
+ * DescribeInstanceInformation filters for the instances a drill may run on: this stack's
+ * backed-up instances. Tags only: the API refuses a tag filter combined with another filter type
+ * ("Tag filters can't be combined with other filter types": AWS Systems Manager API Reference,
+ * DescribeInstanceInformation, https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html),
+ * so PingStatus is judged by the step that reads the answer (pick_drill_instance.py).
+ */
+export function drillInstanceFilters(stack: string, backupTag: { key: string; value: string }): Array<{ Key: string; Values: string[] }> {
+    return [
+        { Key: `tag:${STACK_TAG}`, Values: [stack] },
+        { Key: `tag:${backupTag.key}`, Values: [backupTag.value] },
+    ];
+}
+
+/** The drill runbook's Python steps (aws:executeScript handlers): run by tests/drillRunbook.test.ts, embedded byte for byte. */
+export const DRILL_STEP_SCRIPT_PATHS = { pickInstance: path.join(__dirname, "backup", "steps", "pick_drill_instance.py") } as const;
+
+function readDrillStep(file: string): string {
+    const text = fs.readFileSync(file, "utf8");
+    // SSM substitutes `{{ ... }}` in every string of a document, the Script input included.
+    if (text.includes("{{")) throw new Error(`${path.basename(file)} must not contain '{{' (SSM would treat it as a parameter reference)`);
+    return text;
+}
+
+/**
+ * How long PickInstance waits for an online instance: aws:executeScript runs at most 600 seconds
+ * ("Systems Manager Automation actions reference", aws:executeScript, timeoutSeconds,
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-action-executeScript.html),
+ * so the wait ends in time for the step's own error to be the execution's reason.
+ */
+export const DRILL_PICK_WAIT_SECONDS = 540;
+
+export interface DrillRunbookOptions {
+    stack: string;
+    serviceRoleArn: string;
+    drillDocumentName: string;
+    backupTag: { key: string; value: string };
+    logsBucketName: string;
+    logPrefix: string;
+    timeoutSeconds: number;
+}
+
+/**
+ * The drill runbook: wait (up to DRILL_PICK_WAIT_SECONDS: an instance being replaced at that
+ * moment) for an online instance of the stack, take the lowest id, run the drill document on it.
+ * Schema 0.3.
+ */
+export function drillRunbookContent(o: DrillRunbookOptions): SsmDocumentContent {
+    const filters = drillInstanceFilters(o.stack, o.backupTag);
+    const mainSteps: SsmStep[] = [
+        {
+            name: "PickInstance",
+            action: "aws:executeScript",
+            timeoutSeconds: 600,
+            onFailure: "Abort",
+            inputs: {
+                Runtime: "python3.11",
+                Handler: "handler",
+                Script: readDrillStep(DRILL_STEP_SCRIPT_PATHS.pickInstance),
+                InputPayload: { Filters: filters, WaitSeconds: DRILL_PICK_WAIT_SECONDS, PollSeconds: 30 },
+            },
+            outputs: [{ Name: "InstanceId", Selector: "$.Payload.InstanceId", Type: "String" }],
+            nextStep: "RunDrill",
+        },
+        {
+            name: "RunDrill",
+            action: "aws:runCommand",
+            timeoutSeconds: o.timeoutSeconds + 300,
+            onFailure: "Abort",
+            inputs: {
+                DocumentName: o.drillDocumentName,
+                InstanceIds: ["{{ PickInstance.InstanceId }}"],
+                OutputS3BucketName: o.logsBucketName,
+                OutputS3KeyPrefix: o.logPrefix,
+                TimeoutSeconds: o.timeoutSeconds,
+                Comment: "restore drill {{ automation:EXECUTION_ID }}",
+            },
+            isEnd: true,
+        },
+    ];
+    return {
+        schemaVersion: "0.3",
+        description: `Restore drill of the ${o.stack} backups: runs the drill document on one online instance of the stack (tags ${STACK_TAG}=${o.stack} and ${o.backupTag.key}=${o.backupTag.value}).`,
+        assumeRole: "{{ AutomationAssumeRole }}",
+        parameters: {
+            AutomationAssumeRole: { type: "String", description: "Role the automation runs as.", default: o.serviceRoleArn, allowedPattern: "^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$" },
+        },
+        mainSteps,
+        outputs: ["PickInstance.InstanceId", "RunDrill.Status"],
+    };
+}
+
+/**
+ * What the drill runbook's role may do: find the instances (DescribeInstanceInformation supports
+ * no resource type: "*"), send the drill document and nothing else, only to this stack's
+ * backed-up instances (SendCommand is authorized on the document, on the instance, which the
+ * `ssm:resourceTag/<key>` condition narrows, and on the output bucket, an optional resource type of
+ * SendCommand that a request with OutputS3BucketName names), and follow the command it sent (ListCommands and
+ * ListCommandInvocations, also on "*" only): Service Authorization Reference, "Actions, resources,
+ * and condition keys for AWS Systems Manager",
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html.
+ */
+export function drillAutomationPolicy(o: {
+    partition: string;
+    region: string;
+    account: string;
+    stack: string;
+    backupTag: { key: string; value: string };
+    drillDocumentName: string;
+    logsBucketName: string;
+}): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "FindAndFollow", Effect: "Allow", Action: ["ssm:DescribeInstanceInformation", "ssm:ListCommands", "ssm:ListCommandInvocations"], Resource: "*" },
+            {
+                Sid: "SendDrillDocument",
+                Effect: "Allow",
+                Action: "ssm:SendCommand",
+                Resource: [`arn:${o.partition}:ssm:${o.region}:${o.account}:document/${o.drillDocumentName}`, `arn:${o.partition}:s3:::${o.logsBucketName}`],
+            },
+            {
+                Sid: "SendToThisStacksInstances",
+                Effect: "Allow",
+                Action: "ssm:SendCommand",
+                Resource: `arn:${o.partition}:ec2:${o.region}:${o.account}:instance/*`,
+                Condition: { StringEquals: { [`ssm:resourceTag/${STACK_TAG}`]: o.stack, [`ssm:resourceTag/${o.backupTag.key}`]: o.backupTag.value } },
+            },
+        ],
+    };
+}
+
+/**
+ * A directory as the scripts name it after lib.sh norm_path ("//", "/./" and a trailing "/"
+ * removed): the Directory dimension backup.sh and drill.sh publish, so what the alarms watch.
+ */
+export function normalizeBackupPath(p: string): string {
+    const parts = p.split("/").filter((c) => c !== "" && c !== ".");
+    return `/${parts.join("/")}`;
+}
+
+/** backup.sh's slug of an absolute path (components/ssm/lib.sh slugify, after norm_path): the alarm names use it. */
+export function pathToSlug(p: string): string {
+    const rest = normalizeBackupPath(p).replace(/^\//, "");
+    if (rest === "") return "-";
+    let out = "";
+    for (const byte of Buffer.from(rest, "utf8")) {
+        const c = String.fromCharCode(byte);
+        if (byte === 0x2f) out += "-";
+        else if (/^[A-Za-z0-9.]$/.test(c)) out += c;
+        else out += `_${byte.toString(16).padStart(2, "0")}`;
+    }
+    return out;
 }

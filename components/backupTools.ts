@@ -1,5 +1,5 @@
 /**
- * What an instance needs before components/ssm/backup.sh and restore.sh can run: their commands
+ * What an instance needs before components/ssm/backup.sh, restore.sh and drill.sh can run: their commands
  * (each script checks its REQUIRED_TOOLS and exits 9 when one is missing) and the configured
  * backup directories (a missing one fails the run with exit 3). The web tier's user data prepares
  * both on the stock image, because a scheduled backup can run before any bake, and the bake
@@ -7,19 +7,22 @@
  */
 
 /**
- * Every command the two scripts run, with the Amazon Linux 2023 package that provides it
+ * Every command the three scripts (backup.sh, restore.sh, drill.sh) run, with the Amazon Linux 2023 package that provides it
  * (AL2023 is Fedora-based: flock is in util-linux-core, cmp in diffutils, the AWS CLI v2 is
  * awscli-2, curl comes as curl-minimal on the AMI). tests/backupScripts.test.ts checks that the
  * keys are exactly the union of the scripts' REQUIRED_TOOLS.
  */
 export const BACKUP_TOOL_PACKAGES: Readonly<Record<string, string>> = {
     aws: "awscli-2",
+    bash: "bash",
     chmod: "coreutils",
     cmp: "diffutils",
     cp: "coreutils",
     curl: "curl-minimal",
     date: "coreutils",
+    df: "coreutils",
     du: "coreutils",
+    find: "findutils",
     flock: "util-linux-core",
     mkdir: "coreutils",
     mkfifo: "coreutils",

@@ -28,7 +28,11 @@ export interface PrivateBucketArgs {
     encryption?: "s3" | "kms";
     /** KMS key for "kms"; when absent with "kms" the component creates a key (rotation on, alias). @default none */
     kmsKeyArn?: pulumi.Input<string>;
-    /** Add a Deny for PutObject without server-side encryption headers. @default false */
+    /**
+     * Deny uploads that ask for another server-side encryption than the bucket's (another
+     * algorithm, or SSE-C). Uploads naming none get the bucket's default encryption and are
+     * admitted. @default false
+     */
     denyUnencryptedUploads?: boolean;
     /** Versioning. @default true (required for replication and object lock) */
     versioning?: boolean;
@@ -204,22 +208,35 @@ export class PrivateBucket extends pulumi.ComponentResource implements BucketLik
             },
         ];
         if (args.denyUnencryptedUploads) {
+            // Since January 2023 S3 encrypts every new object with the bucket's default encryption
+            // when the request names none (Amazon S3 User Guide, "Setting default server-side
+            // encryption behavior for Amazon S3 buckets",
+            // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-encryption.html), and
+            // AWS recommends relying on it rather than overriding it per request (S3 API Reference,
+            // PutBucketEncryption). Bucket policies are evaluated before default encryption, so a
+            // Deny on a missing header would refuse every upload of backup.sh and ops deploy, which
+            // rely on the default. What a Deny still adds is refusing requests that ask for
+            // something else: another algorithm than the bucket's, or a customer-provided key
+            // (SSE-C: the platform could never read the object back).
             statements.push(
-                {
-                    Sid: "DenyUnencryptedUploads",
-                    Effect: "Deny",
-                    Principal: "*",
-                    Action: "s3:PutObject",
-                    Resource: pulumi.interpolate`${this.arn}/*`,
-                    Condition: { Null: { "s3:x-amz-server-side-encryption": "true" } },
-                },
                 {
                     Sid: "DenyWrongEncryption",
                     Effect: "Deny",
                     Principal: "*",
                     Action: "s3:PutObject",
                     Resource: pulumi.interpolate`${this.arn}/*`,
-                    Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": encryption === "kms" ? "aws:kms" : "AES256" } },
+                    Condition: {
+                        Null: { "s3:x-amz-server-side-encryption": "false" },
+                        StringNotEquals: { "s3:x-amz-server-side-encryption": encryption === "kms" ? "aws:kms" : "AES256" },
+                    },
+                },
+                {
+                    Sid: "DenyCustomerProvidedKeys",
+                    Effect: "Deny",
+                    Principal: "*",
+                    Action: "s3:PutObject",
+                    Resource: pulumi.interpolate`${this.arn}/*`,
+                    Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } },
                 },
             );
         }

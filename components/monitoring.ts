@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config";
+import { normalizeBackupPath, pathToSlug } from "./backup";
+import { describeSeconds, freshnessWindow } from "./freshness";
 
 export interface MonitoringArgs {
     /** Stack name: names the topic, dashboard and budget, and selects the `Stack` cost allocation tag. Required. */
@@ -27,6 +29,20 @@ export interface MonitoringArgs {
     automationRunbookNames?: pulumi.Input<string>[];
     /** State Manager association (backup) whose failed runs on an instance alert. Default none. */
     backupAssociationId?: pulumi.Input<string>;
+    /**
+     * State Manager association (restore drill: it starts the drill runbook) whose failure as a
+     * whole alerts through the same rule as the backup's. Its runbook's and its command's failures
+     * alert through `automationRunbookNames` and `commandDocumentNames`. Default none.
+     */
+    drillAssociationId?: pulumi.Input<string>;
+    /**
+     * The backup and drill metrics (Backup: BackupSuccess, RestoreDrillSuccess): per directory, an
+     * alarm when it has had no good backup for twice the backup schedule's interval and, with
+     * `drillSchedule`, when its drill failed or has not run for twice the drill's interval. Alarms
+     * watch Stack+Directory: the instances of an Auto Scaling group come and go, an alarm on an
+     * InstanceId would go stale with its instance (and a new instance would have none). Default none.
+     */
+    backupMetrics?: { namespace: string; directories: string[]; backupSchedule: string; drillSchedule?: string };
     /**
      * A lone instance (no Auto Scaling group to replace it): a failed system status check
      * recovers it (when its type supports recovery), a failed instance status check reboots it,
@@ -195,6 +211,20 @@ export class Monitoring extends pulumi.ComponentResource {
         if (emails.length > 10) problems.push(`alarmEmails has ${emails.length} addresses: AWS Budgets notifies at most 10; use a distribution list`);
         if (args.targetGroupArnSuffix !== undefined && args.loadBalancerArnSuffix === undefined) problems.push("targetGroupArnSuffix needs loadBalancerArnSuffix (UnHealthyHostCount is reported per target group and load balancer)");
         if (!/^[A-Za-z0-9_.-]+$/.test(args.stack)) problems.push(`stack "${args.stack}" may contain only letters, digits, '-', '_' and '.'`);
+        const windows: Record<string, ReturnType<typeof freshnessWindow>> = {};
+        if (args.backupMetrics) {
+            const m = args.backupMetrics;
+            for (const [what, expression] of [["backupSchedule", m.backupSchedule], ["drillSchedule", m.drillSchedule]] as const) {
+                if (expression === undefined) continue;
+                windows[what] = freshnessWindow(expression);
+                if (typeof windows[what] === "string") problems.push(`backupMetrics.${what} ${expression} ${windows[what]}`);
+            }
+            for (const d of m.directories) {
+                // CloudWatch PutMetricAlarm AlarmName: 1-255 characters.
+                const longest = `${monitoringNames(pulumi.getProject(), args.stack).prefix}-restore-drill-missing-${pathToSlug(d)}`;
+                if (longest.length > 255) problems.push(`directory ${d} makes the alarm name "${longest}", longer than CloudWatch's 255 characters`);
+            }
+        }
         if (problems.length > 0) throw new Error(`Monitoring "${name}": ${problems.join("; ")}`);
 
         const c = args.config;
@@ -418,20 +448,22 @@ export class Monitoring extends pulumi.ComponentResource {
             }
         }
 
+        if (args.backupMetrics) this.createBackupAlarms(args.stack, args.backupMetrics, windows, alarm);
+
         const rule = (id: (typeof EVENT_RULE_IDS)[number], description: string, pattern: pulumi.Input<Record<string, unknown>>) => {
             const r = new aws.cloudwatch.EventRule(`${name}-${id}`, { name: `${prefix}-${id}`, description, eventPattern: pulumi.jsonStringify(pattern) }, { parent: this });
             new aws.cloudwatch.EventTarget(`${name}-${id}`, { rule: r.name, arn: this.topic.arn }, { parent: this });
             this.rules.push(r);
         };
         if (args.commandDocumentNames && args.commandDocumentNames.length > 0) {
-            rule("command-failed", "A backup or restore command failed, timed out or was cancelled", {
+            rule("command-failed", "A backup, restore or drill command failed, timed out or was cancelled", {
                 source: ["aws.ssm"],
                 "detail-type": ["EC2 Command Invocation Status-change Notification"],
                 detail: { "document-name": args.commandDocumentNames, status: FAILED_STATUSES },
             });
         }
         if (args.automationRunbookNames && args.automationRunbookNames.length > 0) {
-            rule("automation-failed", "A bake or imaging run failed, timed out or was cancelled", {
+            rule("automation-failed", "A bake, imaging or restore drill run failed, timed out or was cancelled", {
                 source: ["aws.ssm"],
                 "detail-type": ["EC2 Automation Execution Status-change Notification"],
                 detail: { Definition: args.automationRunbookNames, Status: FAILED_STATUSES },
@@ -440,10 +472,10 @@ export class Monitoring extends pulumi.ComponentResource {
         if (args.backupAssociationId !== undefined) {
             // A scheduled run (State Manager runs the document itself: no Run Command command, so
             // no Command Invocation event) reports per instance and for the whole association.
-            rule("backup-association-failed", "The scheduled backup failed, timed out or was cancelled on an instance, or the association as a whole failed", {
+            rule("backup-association-failed", "The scheduled backup (or restore drill) failed, timed out or was cancelled on an instance, or the association as a whole failed", {
                 source: ["aws.ssm"],
                 "detail-type": ["EC2 State Manager Instance Association State Change", "EC2 State Manager Association State Change"],
-                detail: { "association-id": [args.backupAssociationId], $or: [{ status: FAILED_STATUSES }, { "detailed-status": FAILED_STATUSES }] },
+                detail: { "association-id": [args.backupAssociationId, ...(args.drillAssociationId !== undefined ? [args.drillAssociationId] : [])], $or: [{ status: FAILED_STATUSES }, { "detailed-status": FAILED_STATUSES }] },
             });
             // Compliance events do not name the association: this also catches the account's other
             // associations, which is what an operator wants to hear about anyway.
@@ -476,6 +508,10 @@ export class Monitoring extends pulumi.ComponentResource {
                 ["AWS/RDS", "FreeableMemory", "DBInstanceIdentifier", args.dbInstanceIdentifier],
             ], "Minimum");
         }
+        if (args.backupMetrics?.drillSchedule !== undefined) {
+            const m = args.backupMetrics;
+            widget("Restore drill: seconds to restore (the measured restore time)", m.directories.map((d) => [m.namespace, "RestoreDrillSeconds", "Stack", args.stack, "Directory", normalizeBackupPath(d)]), "Maximum");
+        }
         widgets.push({ type: "alarm", width: 24, height: 4, properties: { title: "Alarms", alarms: this.alarms.map((a) => a.arn) } });
         const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: names.dashboard, dashboardBody: pulumi.jsonStringify({ widgets }) }, { parent: this });
         this.dashboardName = dashboard.dashboardName;
@@ -502,6 +538,70 @@ export class Monitoring extends pulumi.ComponentResource {
         this.budgetName = budget.name;
 
         this.registerOutputs({ topicArn: this.topicArn, topicKeyArn: this.topicKeyArn, dashboardName: this.dashboardName, budgetName: this.budgetName, healthCheckTopicArn: this.healthCheckTopicArn });
+    }
+
+    /**
+     * Per directory of `m.directories`, on the metrics backup.sh and drill.sh publish with the
+     * dimensions Stack and Directory:
+     * - `backup-stale-<slug>`: no BackupSuccess for twice the backup schedule's interval. Sum per
+     *   period, every period of the window empty (missing data is breaching: a stack that never
+     *   backed up alarms too).
+     * - `restore-drill-failed-<slug>`: a drill reported RestoreDrillSuccess 0 (Minimum < 1 in a
+     *   period). Missing data keeps the state ("ignore"): the alarm stays on until a drill succeeds.
+     * - `restore-drill-missing-<slug>`: no drill result at all (SampleCount) for twice the drill
+     *   schedule's interval.
+     * (A failed backup on one instance of several alerts at once through the association's events;
+     * these alarms say what an auditor asks: is there a recent, restorable backup of the directory.)
+     */
+    private createBackupAlarms(
+        stack: string,
+        m: NonNullable<MonitoringArgs["backupMetrics"]>,
+        windows: Record<string, ReturnType<typeof freshnessWindow>>,
+        alarm: (id: string, description: string, spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "name" | "alarmDescription">) => void,
+    ): void {
+        const backupWindow = windows.backupSchedule as Exclude<ReturnType<typeof freshnessWindow>, string>;
+        const drillWindow = windows.drillSchedule as Exclude<ReturnType<typeof freshnessWindow>, string> | undefined;
+        for (const directory of m.directories) {
+            const slug = pathToSlug(directory);
+            // The dimension value the scripts publish: the path as norm_path leaves it.
+            const dimensions = { Stack: stack, Directory: normalizeBackupPath(directory) };
+            alarm(`backup-stale-${slug}`, `No good backup of ${directory} for ${describeSeconds(backupWindow.gapSeconds)} (twice the backup schedule ${m.backupSchedule})`, {
+                namespace: m.namespace,
+                metricName: "BackupSuccess",
+                dimensions,
+                statistic: "Sum",
+                period: backupWindow.period,
+                evaluationPeriods: backupWindow.evaluationPeriods,
+                datapointsToAlarm: backupWindow.evaluationPeriods,
+                comparisonOperator: "LessThanThreshold",
+                threshold: 1,
+                treatMissingData: "breaching",
+            });
+            if (drillWindow === undefined) continue;
+            alarm(`restore-drill-failed-${slug}`, `The restore drill of ${directory} failed: its latest snapshot did not restore or did not match its manifest (on until a drill succeeds)`, {
+                namespace: m.namespace,
+                metricName: "RestoreDrillSuccess",
+                dimensions,
+                statistic: "Minimum",
+                period: 3600,
+                evaluationPeriods: 1,
+                comparisonOperator: "LessThanThreshold",
+                threshold: 1,
+                treatMissingData: "ignore",
+            });
+            alarm(`restore-drill-missing-${slug}`, `No restore drill of ${directory} for ${describeSeconds(drillWindow.gapSeconds)} (twice the drill schedule ${m.drillSchedule})`, {
+                namespace: m.namespace,
+                metricName: "RestoreDrillSuccess",
+                dimensions,
+                statistic: "SampleCount",
+                period: drillWindow.period,
+                evaluationPeriods: drillWindow.evaluationPeriods,
+                datapointsToAlarm: drillWindow.evaluationPeriods,
+                comparisonOperator: "LessThanThreshold",
+                threshold: 1,
+                treatMissingData: "breaching",
+            });
+        }
     }
 
     /**

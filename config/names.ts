@@ -23,7 +23,7 @@
  *   (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Budget.html).
  */
 import { amiFactoryNames } from "../components/amiFactory";
-import { backupAssociationName } from "../components/backup";
+import { backupAssociationName, drillAssociationName } from "../components/backup";
 import { monitoringNames } from "../components/monitoring";
 import { ConfigProblem } from "./types";
 
@@ -56,6 +56,7 @@ export function builtNames(project: string, stack: string): Array<[NameRule, str
         ...Object.values(a.documents).map((n): [NameRule, string] => [DOCUMENT, n]),
         ...Object.values(a.associations).map((n): [NameRule, string] => [ASSOCIATION, n]),
         [ASSOCIATION, backupAssociationName(stack)],
+        [ASSOCIATION, drillAssociationName(stack)],
         ...m.rules.map((n): [NameRule, string] => [RULE, n]),
         [TOPIC, m.topic],
         [TOPIC, m.usEast1Topic],

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { freshnessWindow } from "../components/freshness";
 import { absolutePath, associationSchedule, checks, Finding, section } from "./types";
 
 const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as us-west-2");
@@ -19,7 +20,10 @@ const bucketsSchema = z
         encryption: z.enum(["s3", "kms"]),
         /** Existing KMS key for SSE-KMS; the stack creates one when encryption is `kms` and this is absent. */
         kmsKeyArn: z.string().regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, "must be a KMS key ARN").optional(),
-        /** Deny uploads that do not ask for server-side encryption. */
+        /**
+         * Deny uploads that ask for another server-side encryption than the buckets' (another
+         * algorithm, or a customer-provided key); uploads naming none get the default encryption.
+         */
         denyUnencryptedUploads: z.boolean(),
         /** Expire noncurrent object versions after N days. */
         noncurrentVersionExpirationDays: z.number().int().min(1).max(36500),
@@ -47,6 +51,21 @@ export const bucketsSection = section({
     ),
 });
 
+/** The nightly restore drill (components/ssm/drill.sh through its runbook). */
+const drillSchema = z
+    .object({
+        enabled: z.boolean(),
+        /** State Manager schedule of the drill runbook; its "has not run" alarm allows twice its interval. */
+        schedule: associationSchedule,
+        /** Command timeout, seconds: the whole drill of every directory of every instance. */
+        timeoutSeconds: z.number().int().min(300).max(172800),
+        /** auto: restore when the scratch file system has room, else stream through verification. */
+        mode: z.enum(["auto", "extract", "stream"]),
+        /** Free space the drill leaves to the instance's own work, bytes. */
+        reserveBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    })
+    .strict();
+
 const backupSchema = z
     .object({
         enabled: z.boolean(),
@@ -72,6 +91,7 @@ const backupSchema = z
         maxErrors: z.string().regex(/^(\d+|\d{1,2}%|100%)$/, 'must be a number or a percentage such as "10%"'),
         /** Command timeout, seconds. */
         timeoutSeconds: z.number().int().min(60).max(172800),
+        drill: drillSchema,
     })
     .strict();
 
@@ -92,6 +112,8 @@ export const backupSection = section({
         maxConcurrency: "50%",
         maxErrors: "10%",
         timeoutSeconds: 3600,
+        // Daily, after the night's backups (prod's 04:00 run, dev's 02:00 one).
+        drill: { enabled: true, schedule: environment === "prod" ? "cron(30 5 * * ? *)" : "cron(30 6 * * ? *)", timeoutSeconds: 7200, mode: "auto", reserveBytes: 1024 ** 3 },
     }),
     check: checks<z.output<typeof backupSchema>>(
         (backup) => backup.glacierAfterDays <= backup.infrequentAccessAfterDays && { path: "glacierAfterDays", message: `must be greater than infrequentAccessAfterDays (${backup.infrequentAccessAfterDays})` },
@@ -110,6 +132,16 @@ export const backupSection = section({
                 seen.add(dir);
             }
             return twice;
+        },
+        // The freshness alarms watch twice each schedule's interval, in a window CloudWatch can evaluate.
+        (backup) => {
+            const problems: Finding[] = [];
+            for (const [path, expression] of [["schedule", backup.schedule], ["drill.schedule", backup.drill.schedule]] as const) {
+                if (path === "drill.schedule" && !backup.drill.enabled) continue;
+                const window = freshnessWindow(expression);
+                if (typeof window === "string") problems.push({ path, message: window });
+            }
+            return problems;
         },
     ),
 });

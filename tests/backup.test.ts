@@ -8,11 +8,24 @@ import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { backupDocumentContent, HEREDOC_TERMINATOR, PATTERNS, readScript, restoreDocumentContent } from "../components/backup";
+import {
+    backupDocumentContent,
+    DRILL_EXIT_CODES,
+    drillAutomationPolicy,
+    normalizeBackupPath,
+    drillDocumentContent,
+    HEREDOC_TERMINATOR,
+    PATTERNS,
+    DRILL_STEP_SCRIPT_PATHS,
+    pathToSlug,
+    readScript,
+    restoreDocumentContent,
+} from "../components/backup";
 import { Graph, GraphResource } from "../tools/graph";
 import { runOffline } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
 import { checkDocument, SsmDocumentContent } from "../tools/ssmDocuments";
+import { evaluate } from "./helpers/iamEvaluator";
 import { tempDir } from "./support/tmp";
 import { one } from "./support/resources";
 
@@ -20,6 +33,7 @@ const SCRIPTS = path.join(__dirname, "..", "components", "ssm");
 const BACKUP_SH = fs.readFileSync(path.join(SCRIPTS, "backup.sh"), "utf8");
 const RESTORE_SH = fs.readFileSync(path.join(SCRIPTS, "restore.sh"), "utf8");
 const LIB_SH = fs.readFileSync(path.join(SCRIPTS, "lib.sh"), "utf8");
+const DRILL_SH = fs.readFileSync(path.join(SCRIPTS, "drill.sh"), "utf8");
 const BACKUP_TYPE = "platform:backup:Backup";
 
 const graphs: Record<string, Graph> = {};
@@ -65,8 +79,8 @@ function commandDocument(r: GraphResource, stepName: string) {
 }
 
 const EXPECTED = {
-    dev: { schedule: "cron(0 2 * * ? *)" },
-    prod: { schedule: "cron(0 */4 * * ? *)" },
+    dev: { schedule: "cron(0 2 * * ? *)", drill: "cron(30 6 * * ? *)" },
+    prod: { schedule: "cron(0 */4 * * ? *)", drill: "cron(30 5 * * ? *)" },
 } as const;
 
 describe("Backup (SSM documents and schedule)", function () {
@@ -96,9 +110,15 @@ describe("Backup (SSM documents and schedule)", function () {
                 assert.strictEqual(component.parent, g.resources.find((r) => r.type === "pulumi:pulumi:Stack")!.urn);
                 const children = g.resources.filter((r) => r.parent === component.urn).map((r) => `${r.type} ${r.name}`).sort();
                 assert.deepStrictEqual(children, [
+                    "aws:iam/role:Role backup-drill-automation",
+                    "aws:iam/rolePolicy:RolePolicy backup-drill-automation",
+                    "aws:iam/rolePolicy:RolePolicy backup-metrics",
                     "aws:iam/rolePolicy:RolePolicy backup-output-encryption",
+                    "aws:ssm/association:Association backup-drill-schedule",
                     "aws:ssm/association:Association backup-schedule",
                     "aws:ssm/document:Document backup-backup",
+                    "aws:ssm/document:Document backup-drill",
+                    "aws:ssm/document:Document backup-drill-runbook",
                     "aws:ssm/document:Document backup-restore",
                 ]);
                 // The provider given at the top reaches every child.
@@ -155,7 +175,7 @@ describe("Backup (SSM documents and schedule)", function () {
                     'set -- "$@" --',
                     "IFS=' ,'",
                     'for dir in $directories; do set -- "$@" "$dir"; done',
-                    "exec bash /var/lib/platform-backup/_bin/backup.sh --bucket '{{ Bucket }}' --prefix '{{ Prefix }}' --full-every '{{ FullEvery }}' --level '{{ CompressionLevel }}' \"$@\"",
+                    "exec bash /var/lib/platform-backup/_bin/backup.sh --bucket '{{ Bucket }}' --prefix '{{ Prefix }}' --full-every '{{ FullEvery }}' --level '{{ CompressionLevel }}' --stack '{{ Stack }}' --metrics-namespace '{{ MetricsNamespace }}' \"$@\"",
                 ]);
             });
 
@@ -169,6 +189,8 @@ describe("Backup (SSM documents and schedule)", function () {
                     FullEvery: { type: "String", description: "A full backup every N runs, incrementals in between.", default: "7", allowedPattern: "^[1-9][0-9]{0,2}$" },
                     CompressionLevel: { type: "String", description: "zstd level 1-19.", default: "3", allowedPattern: "^([1-9]|1[0-9])$" },
                     FailOnChange: { type: "String", description: "true: exit 10 (failed) when files changed while being read; false: succeed with warnings.", default: "false", allowedValues: ["false", "true"] },
+                    Stack: { type: "String", description: "The Stack dimension of the BackupSuccess metric each committed snapshot publishes.", default: stack, allowedPattern: "^[A-Za-z0-9._-]{1,128}$" },
+                    MetricsNamespace: { type: "String", description: "CloudWatch namespace of that metric.", default: "Platform/Backups", allowedPattern: "^[A-Za-z0-9._/#-]{1,255}$" },
                 });
             });
 
@@ -197,8 +219,8 @@ describe("Backup (SSM documents and schedule)", function () {
                 for (const [name, param] of Object.entries(p)) assert.strictEqual(param.type, "String", name);
             });
 
-            it("both documents pass the static check and fit SSM's 64 KB quota", () => {
-                for (const name of ["backup-backup", "backup-restore"]) {
+            it("the three Command documents pass the static check and fit SSM's 64 KB quota", () => {
+                for (const name of ["backup-backup", "backup-restore", "backup-drill"]) {
                     const text = one(g, "aws:ssm/document:Document", name).inputs.content as string;
                     assert.deepStrictEqual(checkDocument(text, { kind: "Command" }), [], name);
                     assert.ok(Buffer.byteLength(text) < 64 * 1024, `${name} is ${Buffer.byteLength(text)} bytes`);
@@ -232,6 +254,8 @@ describe("Backup (SSM documents and schedule)", function () {
                         FullEvery: "7",
                         CompressionLevel: "3",
                         FailOnChange: "false",
+                        Stack: stack,
+                        MetricsNamespace: "Platform/Backups",
                     },
                     tags: {},
                 });
@@ -253,7 +277,7 @@ describe("Backup (SSM documents and schedule)", function () {
                 }
             });
 
-            it("the instance role may upload command output under the two ssm/ prefixes only", () => {
+            it("the instance role may upload command output under the three ssm/ prefixes only", () => {
                 const role = g.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "web-instance")!;
                 assert.ok(role, "the web tier's instance role");
                 const encryption = one(g, "aws:iam/rolePolicy:RolePolicy", "backup-output-encryption");
@@ -262,7 +286,7 @@ describe("Backup (SSM documents and schedule)", function () {
                     Version: "2012-10-17",
                     Statement: [{ Sid: "OutputBucketEncryption", Effect: "Allow", Action: "s3:GetEncryptionConfiguration", Resource: `arn:aws:s3:::${logsBucketName}` }],
                 });
-                for (const kind of ["backup", "restore"]) {
+                for (const kind of ["backup", "restore", "drill"]) {
                     const grant = one(g, "aws:iam/rolePolicy:RolePolicy", `logs-web-instance-write-ssm-${kind}-${stack}`);
                     assert.strictEqual(grant.inputs.role, role.id);
                     assert.deepStrictEqual(JSON.parse(grant.inputs.policy as string), {
@@ -279,6 +303,137 @@ describe("Backup (SSM documents and schedule)", function () {
                 }
             });
 
+            it("drill document: Command 2.2, drill.sh with the restore.sh it runs and lib.sh byte for byte, constrained parameters with the stack's defaults", () => {
+                const r = one(g, "aws:ssm/document:Document", "backup-drill");
+                assert.strictEqual(r.inputs.documentType, "Command");
+                assert.strictEqual(r.inputs.targetType, "/AWS::EC2::Instance");
+                const doc = contentOf(r);
+                assert.strictEqual(doc.schemaVersion, "2.2");
+                assert.strictEqual(doc.mainSteps.length, 1);
+                assert.strictEqual(doc.mainSteps[0].name, "drill");
+                assert.deepStrictEqual(doc.mainSteps[0].precondition, { StringEquals: ["platformType", "Linux"] });
+                assert.strictEqual(doc.mainSteps[0].inputs!.timeoutSeconds, 7200);
+                for (const [file, text] of [["drill.sh", DRILL_SH], ["restore.sh", RESTORE_SH], ["lib.sh", LIB_SH]]) assert.strictEqual(embeddedScript(doc, file), text, file);
+                const defaults = Object.fromEntries(Object.entries(doc.parameters!).map(([k, v]) => [k, v.default]));
+                assert.deepStrictEqual(defaults, {
+                    Bucket: backupBucketName,
+                    Prefix: `backups/${stack}`,
+                    Stack: stack,
+                    MetricsNamespace: "Platform/Backups",
+                    Directories: "/var/www /etc/platform",
+                    Mode: "auto",
+                    ScratchDir: "",
+                    ReserveBytes: "1073741824",
+                });
+                const lines = doc.mainSteps[0].inputs!.runCommand as string[];
+                assert.strictEqual(
+                    lines[lines.length - 1],
+                    "exec bash /var/lib/platform-backup/_bin/drill.sh --bucket '{{ Bucket }}' --prefix '{{ Prefix }}' --stack '{{ Stack }}' --metrics-namespace '{{ MetricsNamespace }}' --mode '{{ Mode }}' --reserve-bytes '{{ ReserveBytes }}' \"$@\"",
+                );
+                assert.match(g.outputs.drillDocumentName as string, /^backup-drill-[0-9a-f]{7}$/);
+                assert.strictEqual(g.outputs.drillLogPrefix, `ssm/drill/${stack}`);
+                assert.strictEqual(g.outputs.backupMetricsNamespace, "Platform/Backups");
+            });
+
+            it("drill runbook: waits for an online instance of this stack (Stack and backup tags, tag filters only), picks the lowest id, runs the drill document on it with output to the logs bucket", () => {
+                const r = one(g, "aws:ssm/document:Document", "backup-drill-runbook");
+                assert.strictEqual(r.inputs.documentType, "Automation");
+                const text = r.inputs.content as string;
+                assert.deepStrictEqual(checkDocument(text, { kind: "Automation" }), []);
+                const doc = JSON.parse(text) as SsmDocumentContent;
+                assert.strictEqual(doc.assumeRole, "{{ AutomationAssumeRole }}");
+                assert.match(doc.parameters!.AutomationAssumeRole.default as string, /^arn:aws:iam::123456789012:role\/backup-drill-automation-[0-9a-f]{7}$/);
+                assert.match(g.outputs.drillRunbookName as string, /^backup-drill-runbook-[0-9a-f]{7}$/);
+                // Tag filters only: DescribeInstanceInformation refuses a tag filter combined with
+                // another filter type ("Tag filters can't be combined with other filter types": AWS
+                // Systems Manager API Reference, DescribeInstanceInformation, Filters,
+                // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html);
+                // the Python step keeps the Online ones (tests/drillRunbook.test.ts runs it).
+                const filters = [
+                    { Key: "tag:Stack", Values: [stack] },
+                    { Key: "tag:Backup", Values: ["true"] },
+                ];
+                assert.ok(filters.every((f) => f.Key.startsWith("tag:")));
+                assert.deepStrictEqual(doc.mainSteps, [
+                    {
+                        name: "PickInstance",
+                        action: "aws:executeScript",
+                        // aws:executeScript runs at most 600 seconds (Automation actions reference, aws:executeScript).
+                        timeoutSeconds: 600,
+                        onFailure: "Abort",
+                        inputs: { Runtime: "python3.11", Handler: "handler", Script: fs.readFileSync(DRILL_STEP_SCRIPT_PATHS.pickInstance, "utf8"), InputPayload: { Filters: filters, WaitSeconds: 540, PollSeconds: 30 } },
+                        outputs: [{ Name: "InstanceId", Selector: "$.Payload.InstanceId", Type: "String" }],
+                        nextStep: "RunDrill",
+                    },
+                    {
+                        name: "RunDrill",
+                        action: "aws:runCommand",
+                        timeoutSeconds: 7500,
+                        onFailure: "Abort",
+                        inputs: {
+                            DocumentName: g.outputs.drillDocumentName,
+                            InstanceIds: ["{{ PickInstance.InstanceId }}"],
+                            OutputS3BucketName: logsBucketName,
+                            OutputS3KeyPrefix: `ssm/drill/${stack}`,
+                            TimeoutSeconds: 7200,
+                            Comment: "restore drill {{ automation:EXECUTION_ID }}",
+                        },
+                        isEnd: true,
+                    },
+                ]);
+            });
+
+            it(`drill association: the runbook on ${EXPECTED[stack].drill} with its role, no targets (the runbook picks the instance), after the role's permissions`, () => {
+                const a = one(g, "aws:ssm/association:Association", "backup-drill-schedule");
+                const role = one(g, "aws:iam/role:Role", "backup-drill-automation");
+                const runbook = one(g, "aws:ssm/document:Document", "backup-drill-runbook");
+                const policy = one(g, "aws:iam/rolePolicy:RolePolicy", "backup-drill-automation");
+                assert.deepStrictEqual(a.inputs, {
+                    associationName: `platform-${stack}-restore-drill`,
+                    name: g.outputs.drillRunbookName,
+                    documentVersion: "1",
+                    scheduleExpression: EXPECTED[stack].drill,
+                    applyOnlyAtCronInterval: true,
+                    parameters: { AutomationAssumeRole: JSON.parse(runbook.inputs.content as string).parameters.AutomationAssumeRole.default },
+                    tags: {},
+                });
+                assert.deepStrictEqual(a.propertyDependencies.name, [runbook.urn]);
+                assert.deepStrictEqual(a.propertyDependencies.parameters, [role.urn]);
+                assert.ok(a.dependencies.includes(policy.urn), "the association waits for the role's policy");
+                assert.match(g.outputs.drillAssociationId as string, /^[0-9a-f]{8}-/);
+            });
+
+            it("drill automation role: assumed by this account's SSM Automation only; may find instances and send only the drill document, only to this stack's backed-up instances", () => {
+                const role = one(g, "aws:iam/role:Role", "backup-drill-automation");
+                assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy as string), {
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: "ssm.amazonaws.com" },
+                            Action: "sts:AssumeRole",
+                            Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:ssm:us-east-1:123456789012:automation-execution/*" } },
+                        },
+                    ],
+                });
+                const policy = JSON.parse(one(g, "aws:iam/rolePolicy:RolePolicy", "backup-drill-automation").inputs.policy as string);
+                const documentName = g.outputs.drillDocumentName as string;
+                assert.deepStrictEqual(policy, drillAutomationPolicy({ partition: "aws", region: "us-east-1", account: "123456789012", stack, backupTag: { key: "Backup", value: "true" }, drillDocumentName: documentName, logsBucketName }));
+                const doc = `arn:aws:ssm:us-east-1:123456789012:document/${documentName}`;
+                const instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
+                const send = (resource: string, tags: Record<string, string> = {}) =>
+                    evaluate(policy.Statement, { action: "ssm:SendCommand", resource, context: Object.fromEntries(Object.entries(tags).map(([k, v]) => [`ssm:resourceTag/${k}`, v])) });
+                assert.strictEqual(send(doc), "allow");
+                assert.strictEqual(send(`arn:aws:s3:::${logsBucketName}`), "allow");
+                assert.strictEqual(send(instance, { Stack: stack, Backup: "true" }), "allow");
+                assert.strictEqual(send(instance, { Stack: stack === "dev" ? "prod" : "dev", Backup: "true" }), "implicit-deny", "another stack's instance");
+                assert.strictEqual(send(instance, { Stack: stack }), "implicit-deny", "an instance without the backup tag");
+                assert.strictEqual(send("arn:aws:ssm:us-east-1:123456789012:document/AWS-RunShellScript"), "implicit-deny", "any other document");
+                assert.strictEqual(send(g.outputs.backupDocumentName as string), "implicit-deny");
+                for (const action of ["ssm:DescribeInstanceInformation", "ssm:ListCommands", "ssm:ListCommandInvocations"]) assert.strictEqual(evaluate(policy.Statement, { action, resource: "*" }), "allow", action);
+                for (const action of ["ssm:StartAutomationExecution", "ec2:TerminateInstances", "s3:GetObject", "iam:PassRole"]) assert.strictEqual(evaluate(policy.Statement, { action, resource: "*" }), "implicit-deny", action);
+            });
+
             it("no mandatory policy violation on the backup resources", async () => {
                 const mine = new Set(g.resources.filter((r) => r.parent === componentUrn(g) || r.name.startsWith("logs-web-instance-write-ssm-")).map((r) => r.urn));
                 mine.add(componentUrn(g));
@@ -291,7 +446,7 @@ describe("Backup (SSM documents and schedule)", function () {
     it("prod and dev differ only in the schedule, the names and the prefixes", () => {
         const strip = (g: Graph) => {
             const a = one(g, "aws:ssm/association:Association", "backup-schedule").inputs as Record<string, any>;
-            return { ...a, associationName: undefined, name: undefined, scheduleExpression: undefined, outputLocation: undefined, targets: undefined, parameters: { ...a.parameters, Bucket: undefined, Prefix: undefined } };
+            return { ...a, associationName: undefined, name: undefined, scheduleExpression: undefined, outputLocation: undefined, targets: undefined, parameters: { ...a.parameters, Bucket: undefined, Prefix: undefined, Stack: undefined } };
         };
         assert.deepStrictEqual(strip(graphs.dev), strip(graphs.prod));
         assert.notStrictEqual(one(graphs.dev, "aws:ssm/association:Association", "backup-schedule").inputs.scheduleExpression, one(graphs.prod, "aws:ssm/association:Association", "backup-schedule").inputs.scheduleExpression);
@@ -329,6 +484,8 @@ describe("Backup with other config", function () {
             FullEvery: "7",
             CompressionLevel: "3",
             FailOnChange: "false",
+            Stack: "dev",
+            MetricsNamespace: "Platform/Backups",
         });
         const doc = contentOf(one(rateGraph, "aws:ssm/document:Document", "backup-backup"));
         assert.strictEqual(doc.mainSteps[0].inputs!.timeoutSeconds, 7200);
@@ -337,10 +494,11 @@ describe("Backup with other config", function () {
     });
 
     it("backup.enabled false creates nothing and exports nothing", () => {
-        assert.deepStrictEqual(offGraph.resources.filter((r) => r.type === BACKUP_TYPE || r.name.startsWith("backup-") || /^logs-.*-ssm-(backup|restore)-/.test(r.name)).map((r) => r.urn), []);
+        const mine = (g: Graph) => g.resources.filter((r) => r.type === BACKUP_TYPE || r.name.startsWith("backup-") || /^logs-.*-ssm-(backup|restore|drill)-/.test(r.name) || /^monitoring-(backup-stale|restore-drill)-/.test(r.name));
+        assert.deepStrictEqual(mine(offGraph).map((r) => r.urn), []);
         // The same filter finds them when enabled, so the assertion above can fail.
-        assert.strictEqual(rateGraph.resources.filter((r) => r.type === BACKUP_TYPE || r.name.startsWith("backup-") || /^logs-.*-ssm-(backup|restore)-/.test(r.name)).length, 7);
-        for (const key of ["backupDocumentName", "restoreDocumentName", "backupAssociationId"]) assert.ok(!(key in offGraph.outputs), key);
+        assert.strictEqual(mine(rateGraph).length, 17);
+        for (const key of ["backupDocumentName", "restoreDocumentName", "backupAssociationId", "drillDocumentName", "drillRunbookName", "drillAssociationId", "drillLogPrefix", "backupMetricsNamespace"]) assert.ok(!(key in offGraph.outputs), key);
     });
 });
 
@@ -378,11 +536,11 @@ describe("Backup document wrapper under /bin/sh", function () {
     for (const shell of shells) {
         it(`backup: installs backup.sh byte for byte (0700, no temp left) and passes every argument (${shell.join(" ")})`, () => {
             const scriptDir = path.join(dir, "state", "_bin");
-            const doc = backupDocumentContent({ script: readScript("backup.sh"), library: LIB_SH, scriptDir, bucket: "b-1", prefix: "backups/dev", timeoutSeconds: 60, Directories: "/var/www /etc/platform", Excludes: "*.tmp,cache/*", FullEvery: "7", CompressionLevel: "3" });
+            const doc = backupDocumentContent({ script: readScript("backup.sh"), library: LIB_SH, scriptDir, bucket: "b-1", prefix: "backups/dev", timeoutSeconds: 60, Directories: "/var/www /etc/platform", Excludes: "*.tmp,cache/*", FullEvery: "7", CompressionLevel: "3", Stack: "dev", MetricsNamespace: "Platform/Backups" });
             const argv = run(doc, { Directories: "/var/www,/etc/platform  /srv/a", Excludes: "*.tmp,cache/*,[ab]?c", FailOnChange: "true" }, shell);
             assert.deepStrictEqual(argv, [
                 path.join(scriptDir, "backup.sh"),
-                "--bucket", "b-1", "--prefix", "backups/dev", "--full-every", "7", "--level", "3",
+                "--bucket", "b-1", "--prefix", "backups/dev", "--full-every", "7", "--level", "3", "--stack", "dev", "--metrics-namespace", "Platform/Backups",
                 "--exclude", "*.tmp", "--exclude", "cache/*", "--exclude", "[ab]?c",
                 "--fail-on-change", "--", "/var/www", "/etc/platform", "/srv/a",
             ]);
@@ -395,8 +553,8 @@ describe("Backup document wrapper under /bin/sh", function () {
 
         it(`backup: no excludes, FailOnChange false (${shell.join(" ")})`, () => {
             const scriptDir = path.join(dir, "state", "_bin");
-            const doc = backupDocumentContent({ script: readScript("backup.sh"), library: LIB_SH, scriptDir, bucket: "b-1", prefix: "", timeoutSeconds: 60, Directories: "/", Excludes: "", FullEvery: "1", CompressionLevel: "19" });
-            assert.deepStrictEqual(run(doc, {}, shell), [path.join(scriptDir, "backup.sh"), "--bucket", "b-1", "--prefix", "", "--full-every", "1", "--level", "19", "--", "/"]);
+            const doc = backupDocumentContent({ script: readScript("backup.sh"), library: LIB_SH, scriptDir, bucket: "b-1", prefix: "", timeoutSeconds: 60, Directories: "/", Excludes: "", FullEvery: "1", CompressionLevel: "19", Stack: "s", MetricsNamespace: "N/S" });
+            assert.deepStrictEqual(run(doc, {}, shell), [path.join(scriptDir, "backup.sh"), "--bucket", "b-1", "--prefix", "", "--full-every", "1", "--level", "19", "--stack", "s", "--metrics-namespace", "N/S", "--", "/"]);
         });
 
         it(`restore: installs restore.sh and passes Target/WorkDir only when set (${shell.join(" ")})`, () => {
@@ -411,7 +569,37 @@ describe("Backup document wrapper under /bin/sh", function () {
             assert.strictEqual(fs.readFileSync(path.join(scriptDir, "lib.sh"), "utf8"), LIB_SH);
             assert.deepStrictEqual(fs.readdirSync(scriptDir).sort(), ["lib.sh", "restore.sh"]);
         });
+
+        it(`drill: installs lib.sh, restore.sh and drill.sh, expects every configured directory, passes ScratchDir only when set (${shell.join(" ")})`, () => {
+            const scriptDir = path.join(dir, "state", "_bin");
+            const doc = drillDocumentContent({ script: DRILL_SH, restoreScript: RESTORE_SH, library: LIB_SH, scriptDir, bucket: "b-1", prefix: "backups/dev", stack: "dev", namespace: "Platform/Backups", directories: ["/var/www", "/etc/platform"], mode: "auto", reserveBytes: 1024, timeoutSeconds: 60 });
+            const base = [path.join(scriptDir, "drill.sh"), "--bucket", "b-1", "--prefix", "backups/dev", "--stack", "dev", "--metrics-namespace", "Platform/Backups"];
+            assert.deepStrictEqual(run(doc, {}, shell), [...base, "--mode", "auto", "--reserve-bytes", "1024", "--expect", "/var/www", "--expect", "/etc/platform"]);
+            assert.deepStrictEqual(run(doc, { Mode: "stream", ScratchDir: "/mnt/scratch", Directories: "/a,/b" }, shell), [...base, "--mode", "stream", "--reserve-bytes", "1024", "--expect", "/a", "--expect", "/b", "--scratch-dir", "/mnt/scratch"]);
+            for (const [file, text] of [["drill.sh", DRILL_SH], ["restore.sh", RESTORE_SH], ["lib.sh", LIB_SH]]) assert.strictEqual(fs.readFileSync(path.join(scriptDir, file), "utf8"), text, file);
+            assert.deepStrictEqual(fs.readdirSync(scriptDir).sort(), ["drill.sh", "lib.sh", "restore.sh"]);
+        });
     }
+});
+
+describe("what the ops CLI and the alarms derive from the scripts", () => {
+    it("pathToSlug is lib.sh's slugify and normalizeBackupPath its norm_path (the alarms' names and Directory dimension)", () => {
+        const lib = JSON.stringify(path.join(SCRIPTS, "lib.sh"));
+        for (const p of ["/var/www", "/etc/platform", "/srv/my_app-1", "/", "/data/ünï", "/a.b/C9", "/var/www/", "//srv//./app/", "/./"]) {
+            const [normalized, slug] = execFileSync("bash", ["-c", `source ${lib}; norm_path "$1"; n=$REPLY; slugify "$n"; printf '%s\\n%s' "$n" "$REPLY"`, "_", p], { encoding: "utf8" }).split("\n");
+            assert.strictEqual(normalizeBackupPath(p), normalized, p);
+            assert.strictEqual(pathToSlug(p), slug, p);
+        }
+    });
+
+    it("DRILL_EXIT_CODES (what ops prints) are the codes components/ssm/README.md documents for drill.sh", () => {
+        const readme = fs.readFileSync(path.join(SCRIPTS, "README.md"), "utf8");
+        const section = readme.slice(readme.indexOf("### Exit codes (drill.sh)"));
+        assert.ok(section.length < readme.length, "README has the drill's exit code table");
+        const table = section.slice(0, section.indexOf("\n\n", section.indexOf("| code |")));
+        const codes = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1])).filter((c) => c !== 0 && c < 100);
+        assert.deepStrictEqual(codes, Object.keys(DRILL_EXIT_CODES).map(Number));
+    });
 });
 
 describe("Backup parameter patterns reject shell injection", () => {
@@ -427,6 +615,9 @@ describe("Backup parameter patterns reject shell injection", () => {
         compressionLevel: ["1", "3", "9", "10", "19"],
         instanceId: ["i-0123456789abcdef0", "ip-10-0-1-23.ec2.internal", "host_1"],
         snapshot: ["latest", "20250301T021500.123Z"],
+        stack: ["dev", "prod", "my_stack-2.b"],
+        metricsNamespace: ["Platform/Backups", "A.b_c#d-e"],
+        reserveBytes: ["0", "1073741824"],
     };
     const WRONG: Record<keyof typeof PATTERNS, string[]> = {
         bucket: ["Upper", "-abc", "ab", "a_b"],
@@ -439,6 +630,9 @@ describe("Backup parameter patterns reject shell injection", () => {
         compressionLevel: ["0", "20", "03", ""],
         instanceId: ["", "-i", ".x"],
         snapshot: ["LATEST", "20250301T021500Z", "20250301T021500.123", "../x"],
+        stack: ["", "a b", "a/b"],
+        metricsNamespace: ["", "a:b", "a b"],
+        reserveBytes: ["", "-1", "1e9", "1234567890123456789"],
     };
 
     for (const [name, source] of Object.entries(PATTERNS) as Array<[keyof typeof PATTERNS, string]>) {
@@ -457,11 +651,12 @@ describe("Backup parameter patterns reject shell injection", () => {
         });
     }
 
-    it("every parameter of both documents uses one of these patterns or a value list", () => {
+    it("every parameter of the three documents uses one of these patterns or a value list", () => {
         const known = new Set<string>(Object.values(PATTERNS));
         const docs = [
-            backupDocumentContent({ script: BACKUP_SH, library: LIB_SH, bucket: "b-1", prefix: "p", timeoutSeconds: 60, Directories: "/a", Excludes: "", FullEvery: "7", CompressionLevel: "3" }),
+            backupDocumentContent({ script: BACKUP_SH, library: LIB_SH, bucket: "b-1", prefix: "p", timeoutSeconds: 60, Directories: "/a", Excludes: "", FullEvery: "7", CompressionLevel: "3", Stack: "s", MetricsNamespace: "N" }),
             restoreDocumentContent({ script: RESTORE_SH, library: LIB_SH, bucket: "b-1", prefix: "p", timeoutSeconds: 60 }),
+            drillDocumentContent({ script: DRILL_SH, restoreScript: RESTORE_SH, library: LIB_SH, bucket: "b-1", prefix: "p", stack: "s", namespace: "N", directories: ["/a"], mode: "auto", reserveBytes: 0, timeoutSeconds: 60 }),
         ];
         for (const doc of docs) {
             for (const [name, p] of Object.entries(doc.parameters!)) {

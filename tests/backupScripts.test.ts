@@ -26,6 +26,7 @@ import { tempDir } from './support/tmp';
 const ROOT = path.resolve(__dirname, '..');
 const BACKUP = path.join(ROOT, 'components/ssm/backup.sh');
 const RESTORE = path.join(ROOT, 'components/ssm/restore.sh');
+const DRILL = path.join(ROOT, 'components/ssm/drill.sh');
 const LIB = path.join(ROOT, 'components/ssm/lib.sh');
 /** What the backup and restore scripts need here (tests/support/tools.ts says how to install each). */
 export const BACKUP_TOOLS: RequirementName[] = ['awsCliV2', 'zstd', 'setfacl', 'getfacl', 'setfattr', 'getfattr', 'shellcheck', 'flock', 'tar', 'shfmt', 'curl', 'cmp', 'root'];
@@ -108,6 +109,16 @@ export function describeTree(root: string): Entry[] {
   return out;
 }
 
+/**
+ * What the manifest's treeEntries and treeBytes count (components/ssm/README.md): every name below
+ * the directory, and the apparent bytes of its regular files, each inode once.
+ */
+function treeCounts(entries: Entry[]): { treeEntries: number; treeBytes: number } {
+  const below = entries.filter((e) => e.path !== '.');
+  const files = new Map(below.filter((e) => e.type === 'file').map((e) => [e.inode, e.size!] as const));
+  return { treeEntries: below.length, treeBytes: [...files.values()].reduce((a, b) => a + b, 0) };
+}
+
 // ------------------------------------------------------------------ running the scripts
 
 interface RunResult {
@@ -160,7 +171,9 @@ function awsCli(s3: S3Server, args: string[], input?: string): RunResult {
 }
 
 describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
-  this.timeout(120000);
+  // A safety net, not a measure: on a loaded 2-core machine one AWS CLI start takes seconds, and the
+  // chain test's five CLI-heavy runs once took more than 120 s in the full parallel run.
+  this.timeout(300000);
   let s3: S3Server;
   let work: string;
   const BUCKET = 'platform-backups';
@@ -280,6 +293,15 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
     const archive = fs.readFileSync(objectFile(s3, `${PREFIX}/${IID}/${slug}/${snapshotOf(b).id}/archive.tar.zst`));
     assert.equal(manifest.archives[0].sha256, crypto.createHash('sha256').update(archive).digest('hex'));
     assert.equal(manifest.archives[0].size, archive.length);
+    // Format 2: what the restore produces (every name below the directory; apparent bytes of the
+    // regular files, the hard-linked pair once, the sparse file at its full size), counted from what
+    // tar archived, and what the archive holds (its members: those names and "./").
+    assert.equal(manifest.formatVersion, 2);
+    const counts = treeCounts(describeTree(dst));
+    assert.deepStrictEqual({ treeEntries: manifest.treeEntries, treeBytes: manifest.treeBytes }, counts);
+    assert.ok(counts.treeBytes > 64 * 1024 * 1024, 'the sparse file counts at its apparent size');
+    assert.equal(manifest.archives[0].members, counts.treeEntries + 1);
+    assert.equal(manifest.archives[0].memberBytes, counts.treeBytes);
   });
 
   it('applies an incremental chain exactly (changes, additions, deletions), honours --full-every and a lost state file', function () {
@@ -316,6 +338,12 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
     okOrDump(runScript(s3, RESTORE, restoreArgs(src, dst)), 'restore');
     const expected = describeTree(src).filter((e) => e.path !== 'skip.log');
     assert.deepStrictEqual(describeTree(dst), expected);
+    // The incremental's manifest counts the tree its whole chain restores: unchanged names carried
+    // over from the full, deleted ones gone, the excluded file never (tar lists it in its directory dump).
+    const incSlug = inc.line.split('\t')[1];
+    const incManifest = JSON.parse(fs.readFileSync(objectFile(s3, `${PREFIX}/${IID}/${incSlug}/${inc.id}/manifest.json`), 'utf8'));
+    assert.deepStrictEqual({ treeEntries: incManifest.treeEntries, treeBytes: incManifest.treeBytes }, treeCounts(expected));
+    assert.ok(incManifest.archives[0].members < treeCounts(expected).treeEntries, 'the incremental archive carries only what changed (and the directories)');
     assert.ok(!fs.existsSync(path.join(dst, 'delete.txt')));
     assert.ok(!fs.existsSync(path.join(dst, 'gone-dir')));
     assert.ok(!fs.existsSync(path.join(dst, 'skip.log')), 'excluded file was restored');
@@ -400,6 +428,44 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
     );
   });
 
+  it('restore still reads format 1 manifests (snapshots made before format 2)', function () {
+    const src = path.join(work, 'format1');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'f'), 'format 1');
+    const b = snapshotOf(okOrDump(runScript(s3, BACKUP, backupArgs(src)), 'backup'));
+    const file = objectFile(s3, `${PREFIX}/${IID}/${b.line.split('\t')[1]}/${b.id}/manifest.json`);
+    // Exactly what backup.sh wrote before format 2: no member counts, no tree counts.
+    const v1 = fs
+      .readFileSync(file, 'utf8')
+      .replace('"formatVersion": 2,', '"formatVersion": 1,')
+      .replace(/, "members": \d+, "memberBytes": \d+\}/, '}')
+      .replace(/"tarWarnings": \[(.*)\],\n  "treeEntries": \d+,\n  "treeBytes": \d+\n/, '"tarWarnings": [$1]\n');
+    assert.doesNotMatch(v1, /members|treeEntries|treeBytes|"formatVersion": 2/);
+    fs.writeFileSync(file, v1);
+    const dst = path.join(work, 'format1-restored');
+    okOrDump(runScript(s3, RESTORE, restoreArgs(src, dst)), 'restore of a format 1 snapshot');
+    assert.deepStrictEqual(describeTree(dst), describeTree(src));
+    fs.writeFileSync(file, v1.replace('"formatVersion": 1,', '"formatVersion": 3,'));
+    const r = runScript(s3, RESTORE, restoreArgs(src, path.join(work, 'format3-restored')));
+    assert.equal(r.status, 5, r.stderr);
+    assert.match(r.stderr, /unsupported formatVersion '3'/);
+  });
+
+  it('a snapshot whose BackupSuccess metric cannot be published is still committed, and the run says so with exit 11', function () {
+    // This endpoint serves S3 only: the CLI's PutMetricData fails here as a denied one would on AWS.
+    const src = path.join(work, 'metric-fails');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'f'), 'f');
+    const r = runScript(s3, BACKUP, backupArgs(src, '--stack', 'test'));
+    assert.equal(r.status, 11, r.stderr);
+    assert.match(r.stderr, /snapshot \S+ is committed, but publishing BackupSuccess failed/);
+    const snap = snapshotOf(r);
+    assert.equal(fs.readFileSync(objectFile(s3, `${PREFIX}/${IID}/${snap.line.split('\t')[1]}/latest`), 'utf8').trim(), snap.id, 'latest moved to the good snapshot');
+    for (const args of [['--stack', 'bad stack'], ['--stack', 'test', '--metrics-namespace', 'AWS/EC2'], ['--stack', 'test', '--metrics-namespace', 'a:b']]) {
+      assert.equal(runScript(s3, BACKUP, backupArgs(src, ...args)).status, 2, JSON.stringify(args));
+    }
+  });
+
   it('exit codes: missing source 3, lock held 6, bad arguments 2, unknown snapshot 8, missing library 9', async function () {
     const missing = runScript(s3, BACKUP, backupArgs(path.join(work, 'no-such-dir')));
     assert.equal(missing.status, 3, missing.stderr);
@@ -451,17 +517,18 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
 
     // A script installed without the library it sources fails as a missing tool (9), saying so.
     const lonely = fs.mkdtempSync(path.join(work, 'lonely-'));
-    for (const script of [BACKUP, RESTORE]) {
+    for (const script of [BACKUP, RESTORE, DRILL]) {
       const copy = path.join(lonely, path.basename(script));
       fs.copyFileSync(script, copy);
       const r = runScript(s3, copy, ['--help']);
       assert.equal(r.status, 9, r.stderr);
       assert.match(r.stderr, /lib\.sh is missing: install it beside this script/);
+      fs.rmSync(copy);
     }
   });
 
-  it('shellcheck passes on both scripts and the library they share', function () {
-    const r = spawnSync('shellcheck', ['-x', '--severity=style', BACKUP, RESTORE, path.join(path.dirname(BACKUP), 'lib.sh')], { encoding: 'utf8' });
+  it('shellcheck passes on the three scripts and the library they share', function () {
+    const r = spawnSync('shellcheck', ['-x', '--severity=style', BACKUP, RESTORE, DRILL, path.join(path.dirname(BACKUP), 'lib.sh')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 
@@ -617,12 +684,15 @@ describe('SSM backup/restore scripts against a local S3 (s3rver)', function () {
     fs.writeFileSync(probe, 'f() { local x; x="$(nested-a | nested-b)"; }\ntrap \'trapped; f\' EXIT\nif ! [[ $(in-test) ]]; then exec replaced --arg; fi\nv=$(command -v checked-only)\nwhile read -r l; do :; done < <(procsub)\necho "$(date -u)" >"$(redirect-word)"\n');
     assert.deepStrictEqual(scriptCommands([probe]).external, ['date', 'in-test', 'nested-a', 'nested-b', 'procsub', 'redirect-word', 'replaced', 'trapped']);
 
-    for (const script of [BACKUP, RESTORE]) {
+    for (const script of [BACKUP, RESTORE, DRILL]) {
       const { external, dynamic } = scriptCommands([script, LIB]);
       assert.deepStrictEqual(dynamic, [], `${script}: a command whose name is not a literal cannot be checked`);
-      assert.deepStrictEqual([...declaredTools(script)].sort(), external, `${path.basename(script)}: REQUIRED_TOOLS must be exactly the commands it runs`);
+      // The drill runs restore.sh (bash restore.sh ...): it needs, and checks first, what restore.sh needs too.
+      const runs = script === DRILL ? [...new Set([...external, ...declaredTools(RESTORE)])].sort() : external;
+      assert.deepStrictEqual([...declaredTools(script)].sort(), runs, `${path.basename(script)}: REQUIRED_TOOLS must be exactly the commands it runs`);
     }
-    const needed = [...new Set([...declaredTools(BACKUP), ...declaredTools(RESTORE)])].sort();
+    assert.ok(scriptCommands([DRILL, LIB]).external.includes('bash'), 'the drill runs restore.sh with bash');
+    const needed = [...new Set([...declaredTools(BACKUP), ...declaredTools(RESTORE), ...declaredTools(DRILL)])].sort();
     assert.deepStrictEqual(Object.keys(BACKUP_TOOL_PACKAGES).sort(), needed, 'components/backupTools.ts must list every tool the scripts need, and only those');
   });
 

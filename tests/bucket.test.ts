@@ -443,13 +443,20 @@ describe("PrivateBucket grants, replication and object lock (tests/fixtures/gran
             ]);
         });
 
-        it("denies unencrypted and wrongly encrypted uploads, and logs to the log bucket", () => {
+        it("denies uploads asking for another encryption or a customer key (not those relying on default encryption), and logs to the log bucket", () => {
             const vault = one(resources, COMPONENT, "vault");
             const objects = `${arn("vault")}/*`;
             assert.deepEqual(json(child(resources, vault, T.policy).inputs.policy).Statement, [
                 tlsDeny(arn("vault")),
-                { Sid: "DenyUnencryptedUploads", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: objects, Condition: { Null: { "s3:x-amz-server-side-encryption": "true" } } },
-                { Sid: "DenyWrongEncryption", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: objects, Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } } },
+                {
+                    Sid: "DenyWrongEncryption",
+                    Effect: "Deny",
+                    Principal: "*",
+                    Action: "s3:PutObject",
+                    Resource: objects,
+                    Condition: { Null: { "s3:x-amz-server-side-encryption": "false" }, StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+                },
+                { Sid: "DenyCustomerProvidedKeys", Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: objects, Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } } },
             ]);
             assert.deepEqual(child(resources, vault, T.logging).inputs, { bucket: child(resources, vault, T.bucket).id, targetBucket: names.logs, targetPrefix: "s3/vault/" });
         });

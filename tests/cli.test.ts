@@ -231,7 +231,8 @@ describe("npm run ops, as a process", function () {
     const files: Record<string, string> = {};
     // Nothing listens on port 9: an SDK request fails at once, after the clients were made.
     const offline = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1", AWS_EC2_METADATA_DISABLED: "true" };
-    const helpForms = [["--help"], ["-h"], ["help"], ["backup-now", "--help"], ["restore", "-h"]];
+    const helpForms = [["--help"], ["-h"], ["help"], ["backup-now", "--help"], ["restore", "-h"], ["drill", "--help"]];
+    const drillOutputs = { environment: "dev", region: "us-east-1", logsBucketName: "logs-dev", drillDocumentName: "dev-drill", webInstanceId: "i-0123456789abcdef0" };
     const run = processes({
         // The first through npm as a user types it, the others as the same process without npm (faster to start).
         ...Object.fromEntries(helpForms.map((args, i) => [args.join(" "), () => (i === 0 ? runShell(`npm run -s ops -- ${args.join(" ")}`) : ops(args))])),
@@ -241,6 +242,9 @@ describe("npm run ops, as a process", function () {
         notJson: () => ops(["status", "--stack", "dev", "--outputs", (files.notJson = outputsFile("environment: dev\n"))]),
         quiet: () => ops(["backups", "--stack", "dev", "--outputs", (files.quiet = outputsFile({ environment: "dev", region: "us-east-1", backupBucketName: "backups-dev" }))], offline),
         loud: () => ops(["backups", "--stack", "dev", "--outputs", outputsFile({ environment: "dev", region: "us-east-1", backupBucketName: "backups-dev" })], { ...offline, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "false" }),
+        drillBadMode: () => ops(["drill", "--stack", "dev", "--mode", "sometimes", "--outputs", outputsFile(drillOutputs)]),
+        drillNotEnabled: () => ops(["drill", "--stack", "dev", "--outputs", (files.drillNotEnabled = outputsFile({ environment: "dev", region: "us-east-1", logsBucketName: "logs-dev" }))]),
+        drillOffline: () => ops(["drill", "--stack", "dev", "--outputs", outputsFile(drillOutputs)], offline),
     } as Record<string, () => Promise<ProcessResult>>);
 
     for (const args of helpForms) {
@@ -274,6 +278,30 @@ describe("npm run ops, as a process", function () {
 
         it("not JSON", async () => {
             assert.match(assertCleanFailure(await run.notJson, 2), new RegExp(`^ops: --outputs ${escape(files.notJson)} is not JSON: [^\\n]+\\n$`));
+        });
+    });
+
+    describe("ops drill", () => {
+        it("is in the usage", async () => {
+            assert.match((await run["drill --help"]).stdout, /\n  drill       \[--instance-id ID\] \[--mode auto\|extract\|stream\]/);
+        });
+
+        it("a bad --mode is exit 2 before anything is read", async () => {
+            assert.equal(assertCleanFailure(await run.drillBadMode, 2), 'ops: --mode must be auto, extract, stream, not "sometimes"\n');
+        });
+
+        it("a stack without the drill is exit 2 naming the output and the config key", async () => {
+            assert.equal(
+                assertCleanFailure(await run.drillNotEnabled, 2),
+                'ops: stack output "drillDocumentName" is missing (is the restore drill enabled for this stack (config backup.drill.enabled)?); outputs present: environment, logsBucketName, region\n',
+            );
+        });
+
+        it("SSM unreachable is exit 1 with the SDK's reason, after saying nothing was started", async () => {
+            const r = await run.drillOffline;
+            assert.equal(r.code, 1, r.stderr);
+            assert.equal(r.stdout, "", "no command was sent");
+            assert.match(r.stderr, /^ops: .*ECONNREFUSED/);
         });
     });
 

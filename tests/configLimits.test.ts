@@ -89,6 +89,34 @@ describe("config: State Manager association schedules", () => {
     });
 });
 
+describe("config: schedules whose freshness alarm CloudWatch can evaluate", () => {
+    // The backup's and the drill's "has not run" alarms allow twice the schedule's interval, and a
+    // CloudWatch alarm evaluates at most 7 days (PutMetricAlarm: Period × EvaluationPeriods ≤ 604,800 s,
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+    it("a weekly backup or drill schedule is refused, naming the key and the limit; daily and every 3 days are fine", () => {
+        const found = problems({ "platform:backup": { schedule: "cron(0 3 ? * SUN *)", drill: { schedule: "rate(4 days)" } } });
+        assert.deepStrictEqual(found.map((p) => p.split(" = ")[0]), ["platform:backup.schedule", "platform:backup.drill.schedule"]);
+        assert.match(found[0], /"cron\(0 3 \? \* SUN \*\)": runs every 7 days, so its "has not run" alarm would have to watch 14 days \(twice the interval\), but a CloudWatch alarm evaluates at most 7 days/);
+        assert.match(found[1], /"rate\(4 days\)": runs every 4 days, so its "has not run" alarm would have to watch 8 days/);
+        assert.deepStrictEqual(problems({ "platform:backup": { schedule: "rate(3 days)", drill: { schedule: "cron(0 4 * * ? *)" } } }), []);
+    });
+
+    it("the drill's schedule must be one State Manager accepts, and its other settings are checked too", () => {
+        const found = problems({ "platform:backup": { drill: { schedule: "rate(10 minutes)", mode: "sometimes", timeoutSeconds: 10, reserveBytes: -1, extra: true } } });
+        assert.deepStrictEqual(found.map((p) => p.split(" = ")[0]).sort(), [
+            "platform:backup.drill.extra",
+            "platform:backup.drill.mode",
+            "platform:backup.drill.reserveBytes",
+            "platform:backup.drill.schedule",
+            "platform:backup.drill.timeoutSeconds",
+        ]);
+    });
+
+    it("a disabled drill's schedule is not watched, so it is not held to the alarm's limit", () => {
+        assert.deepStrictEqual(problems({ "platform:backup": { drill: { enabled: false, schedule: "cron(0 3 ? * SUN *)" } } }), []);
+    });
+});
+
 describe("config: names built from the stack name", () => {
     it("the shipped stacks make only valid names", () => {
         for (const stack of ["dev", "prod", "staging"]) assert.deepStrictEqual(nameProblems("platform", stack), [], stack);

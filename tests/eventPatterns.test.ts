@@ -129,6 +129,21 @@ describe("Failure alert rules against the documented SSM events (prod)", functio
         }
     });
 
+    it("a failed scheduled restore drill reaches the topic three ways: its runbook's execution, the drill command the runbook sent, the drill association as a whole", () => {
+        const runbook = graph.outputs.drillRunbookName as string;
+        const document = graph.outputs.drillDocumentName as string;
+        const association = graph.outputs.drillAssociationId as string;
+        assert.ok(runbook && document && association, "prod exports the drill's runbook, document and association");
+        for (const status of FAILED_STATUSES) {
+            assert.ok(matchesPattern(pattern("automation-failed"), sample("automationExecution", { Definition: runbook, Status: status })), `runbook ${status}`);
+            // aws:runCommand sends a Run Command command: its invocation events name the drill document.
+            assert.ok(matchesPattern(pattern("command-failed"), sample("commandInvocation", { "document-name": document, status })), `command ${status}`);
+        }
+        assert.ok(matchesPattern(pattern("backup-association-failed"), sample("associationStateChange", { "association-id": association, status: "Failed" })), "the association");
+        assert.ok(!matchesPattern(pattern("automation-failed"), sample("automationExecution", { Definition: runbook })), "a drill that succeeded");
+        assert.ok(!matchesPattern(pattern("command-failed"), sample("commandInvocation", { "document-name": document })), "a drill command that succeeded");
+    });
+
     it("a non-compliant association alerts; compliant does not", () => {
         const p = pattern("association-noncompliant");
         assert.ok(matchesPattern(p, SAMPLES.associationNonCompliant));

@@ -6,7 +6,11 @@
  * and the trust policy again through UpdateAssumeRolePolicy (moto 5.2.1 checks a trust policy's
  * grammar there only; CreateRole stores it unchecked),
  * each instance profile; for the shipped dev and prod stacks, dev with DNS, failover and health
- * checks on, and the CI bootstrap program. The JSON is the real one, from the offline plan graphs.
+ * checks on, and the CI bootstrap program. The JSON is the real one, from the offline plan graphs,
+ * under the names AWS will see (the plan's `name`, else Pulumi's autoname; IAM's name limits,
+ * which moto does not check, are asserted below) and with each role's permissions boundary;
+ * moto is reset between variants (one account each). moto stores the boundary but never applies
+ * it: what a role may do under it is judged in tests/permissionsBoundary.test.ts.
  *
  * What moto's grammar check covers (moto/iam/policy_validation.py, 5.2.1): JSON syntax, the top
  * elements and Version, unique Sids, the statement elements, Effect, Action/Resource/Condition
@@ -19,6 +23,7 @@
  * quotas", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html, checked below).
  */
 import { strict as assert } from "assert";
+import { createHash } from "crypto";
 import * as path from "path";
 import { Graph, GraphResource } from "../tools/graph";
 import { PROJECT_DIR } from "../tools/offline";
@@ -36,45 +41,56 @@ const PROFILE = "aws:iam/instanceProfile:InstanceProfile";
 const HANDLED = new Set([ROLE, ROLE_POLICY, POLICY, ATTACHMENT, PROFILE, "aws:iam/openIdConnectProvider:OpenIdConnectProvider"]);
 
 interface Variant {
-    /** Short prefix of the names in moto (one account holds every variant). */
+    /** The variant's label in test messages (moto is reset between variants: their names may collide). */
     prefix: string;
     graph: Graph;
 }
 
+/** A resource's physical name: its `name` input, else Pulumi's autoname (tools/mocks.ts computes the same). */
+function physicalName(graph: Graph, r: GraphResource): string {
+    return (r.inputs.name as string | undefined) ?? `${r.name}-${createHash("sha256").update(`${graph.stack}::${r.type}::${r.name}`).digest("hex").slice(0, 7)}`;
+}
+
+/** IAM's name limits ("IAM and AWS STS quotas", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): moto checks none. */
+const NAME_LIMITS: Record<string, number> = { [ROLE]: 64, [POLICY]: 128, [ROLE_POLICY]: 128, [PROFILE]: 128 };
+
 /** The calls that create a graph's IAM resources in moto, and what each one is. */
 function iamCalls(v: Variant): Array<{ what: string; call: BotoCall }> {
     const out: Array<{ what: string; call: BotoCall }> = [];
-    const name = (r: GraphResource, max: number) => `${v.prefix}-${r.name}`.slice(0, max);
+    // The name AWS would get: the plan's `name`, else Pulumi's autoname (logical name, "-", 7 hex
+    // characters, as the offline mocks compute it); never cut, so an over-long name reaches the
+    // length check below.
+    const name = (r: GraphResource) => physicalName(v.graph, r);
     const byUrn = new Map(v.graph.resources.map((r) => [r.urn, r]));
     const roleOf = (r: GraphResource) => {
         const urn = (r.propertyDependencies?.role ?? []).find((u) => byUrn.get(u)?.type === ROLE);
         assert.ok(urn, `${r.type} ${r.name} depends on its role`);
-        return name(byUrn.get(urn)!, 64);
+        return name(byUrn.get(urn)!);
     };
     const resources = v.graph.resources.filter((r) => r.type.startsWith("aws:iam/"));
     for (const r of resources.filter((x) => x.type === POLICY)) {
-        const params = { PolicyName: name(r, 128), PolicyDocument: String(r.inputs.policy), ...(r.inputs.path ? { Path: r.inputs.path } : {}), ...(r.inputs.description ? { Description: r.inputs.description } : {}) };
+        const params = { PolicyName: name(r), PolicyDocument: String(r.inputs.policy), ...(r.inputs.path ? { Path: r.inputs.path } : {}), ...(r.inputs.description ? { Description: r.inputs.description } : {}) };
         out.push({ what: `${v.prefix} CreatePolicy ${r.name}`, call: { service: "iam", op: "create_policy", params } });
     }
     for (const r of resources.filter((x) => x.type === ROLE)) {
-        const params = { RoleName: name(r, 64), AssumeRolePolicyDocument: String(r.inputs.assumeRolePolicy), ...(r.inputs.path ? { Path: r.inputs.path } : {}), ...(r.inputs.maxSessionDuration ? { MaxSessionDuration: r.inputs.maxSessionDuration } : {}) };
+        const params = { RoleName: name(r), AssumeRolePolicyDocument: String(r.inputs.assumeRolePolicy), ...(r.inputs.path ? { Path: r.inputs.path } : {}), ...(r.inputs.maxSessionDuration ? { MaxSessionDuration: r.inputs.maxSessionDuration } : {}), ...(r.inputs.permissionsBoundary ? { PermissionsBoundary: r.inputs.permissionsBoundary } : {}) };
         out.push({ what: `${v.prefix} CreateRole ${r.name}`, call: { service: "iam", op: "create_role", params } });
         // moto 5.2.1 checks a trust policy's grammar on UpdateAssumeRolePolicy only (CreateRole stores it as given).
         out.push({ what: `${v.prefix} UpdateAssumeRolePolicy ${r.name}`, call: { service: "iam", op: "update_assume_role_policy", params: { RoleName: params.RoleName, PolicyDocument: params.AssumeRolePolicyDocument } } });
     }
     for (const r of resources.filter((x) => x.type === ROLE_POLICY)) {
-        out.push({ what: `${v.prefix} PutRolePolicy ${r.name}`, call: { service: "iam", op: "put_role_policy", params: { RoleName: roleOf(r), PolicyName: name(r, 128), PolicyDocument: String(r.inputs.policy) } } });
+        out.push({ what: `${v.prefix} PutRolePolicy ${r.name}`, call: { service: "iam", op: "put_role_policy", params: { RoleName: roleOf(r), PolicyName: name(r), PolicyDocument: String(r.inputs.policy) } } });
     }
     for (const r of resources.filter((x) => x.type === ATTACHMENT)) {
         let arn = String(r.inputs.policyArn);
         const own = (r.propertyDependencies?.policyArn ?? []).map((u) => byUrn.get(u)).find((p) => p?.type === POLICY);
         // One of the program's own policies: its ARN in moto carries the prefixed name.
-        if (own) arn = `arn:aws:iam::123456789012:policy${own.inputs.path ?? "/"}${name(own, 128)}`;
+        if (own) arn = `arn:aws:iam::123456789012:policy${own.inputs.path ?? "/"}${name(own)}`;
         out.push({ what: `${v.prefix} AttachRolePolicy ${r.name} (${arn})`, call: { service: "iam", op: "attach_role_policy", params: { RoleName: roleOf(r), PolicyArn: arn } } });
     }
     for (const r of resources.filter((x) => x.type === PROFILE)) {
-        out.push({ what: `${v.prefix} CreateInstanceProfile ${r.name}`, call: { service: "iam", op: "create_instance_profile", params: { InstanceProfileName: name(r, 128) } } });
-        out.push({ what: `${v.prefix} AddRoleToInstanceProfile ${r.name}`, call: { service: "iam", op: "add_role_to_instance_profile", params: { InstanceProfileName: name(r, 128), RoleName: roleOf(r) } } });
+        out.push({ what: `${v.prefix} CreateInstanceProfile ${r.name}`, call: { service: "iam", op: "create_instance_profile", params: { InstanceProfileName: name(r) } } });
+        out.push({ what: `${v.prefix} AddRoleToInstanceProfile ${r.name}`, call: { service: "iam", op: "add_role_to_instance_profile", params: { InstanceProfileName: name(r), RoleName: roleOf(r) } } });
     }
     for (const r of resources.filter((x) => x.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider")) {
         const params = { Url: String(r.inputs.url), ClientIDList: r.inputs.clientIdLists as string[], ...(r.inputs.thumbprintLists ? { ThumbprintList: r.inputs.thumbprintLists } : {}) };
@@ -106,8 +122,17 @@ describe("IAM documents of every program and stack, against moto's IAM", functio
         ];
         // AttachRolePolicy of an AWS managed policy needs moto's copy of AWS's list.
         moto = await startMoto(tempDir("moto-iam-"), { serverEnv: { MOTO_IAM_LOAD_MANAGED_POLICIES: "true" } });
-        calls = variants.flatMap(iamCalls);
-        results = await moto.boto(calls.map((c) => c.call));
+        calls = [];
+        results = [];
+        // One account per variant, as on AWS (dev and dns share names): moto is reset in between;
+        // prod goes last, so the tests below read prod's documents back.
+        for (const v of [...variants].sort((a, b) => Number(a.prefix === "prod") - Number(b.prefix === "prod"))) {
+            const r = await fetch(`${moto.endpoint}/moto-api/reset`, { method: "POST" });
+            assert.ok(r.ok, `moto reset: ${r.status}`);
+            const mine = iamCalls(v);
+            calls.push(...mine);
+            results.push(...(await moto.boto(mine.map((c) => c.call))));
+        }
     });
     after(async () => {
         if (moto) await moto.stop();
@@ -123,6 +148,17 @@ describe("IAM documents of every program and stack, against moto's IAM", functio
             assert.ok(count(prefix, "CreateRole") >= 4 && count(prefix, "UpdateAssumeRolePolicy") === count(prefix, "CreateRole") && count(prefix, "PutRolePolicy") >= 10 && count(prefix, "AttachRolePolicy") >= 2, prefix);
         }
         assert.ok(count("boot", "CreatePolicy") >= 4 && count("boot", "CreateRole") >= 4 && count("boot", "CreateOpenIDConnectProvider") === 1);
+    });
+
+    it("every role, policy and instance profile name is within IAM's limits (role 64, policy and profile 128 characters), as AWS will name it", () => {
+        for (const v of variants) {
+            for (const r of v.graph.resources.filter((x) => NAME_LIMITS[x.type] !== undefined)) {
+                const n = physicalName(v.graph, r);
+                assert.ok(n.length <= NAME_LIMITS[r.type], `${v.prefix} ${r.type} ${r.name}: "${n}" is ${n.length} characters, over ${NAME_LIMITS[r.type]}`);
+            }
+        }
+        const roles = calls.filter((c) => c.what.startsWith("prod CreateRole "));
+        assert.ok(roles.every((c) => (c.call as any).params.PermissionsBoundary === "arn:aws:iam::123456789012:policy/ci/platform-prod-boundary"), "prod's roles are created with their boundary");
     });
 
     it("no document holds an unresolved value (<computed>): the plan graphs are not previews", () => {

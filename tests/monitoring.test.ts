@@ -96,8 +96,12 @@ describe("Monitoring (prod)", () => {
         const topicArn = "arn:aws:sns:us-east-1:123456789012:platform-prod-alerts";
         const alarms = graph.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm");
         assert.deepEqual(alarms.map((a) => a.name).sort(), [
-            "monitoring-alb-5xx", "monitoring-alb-unhealthy-hosts", "monitoring-asg-cpu-high", "monitoring-health-check-failed", "monitoring-rds-connections-high", "monitoring-rds-cpu-high",
-            "monitoring-rds-free-storage-low", "monitoring-rds-freeable-memory-low", "monitoring-target-5xx", "monitoring-target-response-time",
+            "monitoring-alb-5xx", "monitoring-alb-unhealthy-hosts", "monitoring-asg-cpu-high",
+            "monitoring-backup-stale-etc-platform", "monitoring-backup-stale-var-www",
+            "monitoring-health-check-failed", "monitoring-rds-connections-high", "monitoring-rds-cpu-high",
+            "monitoring-rds-free-storage-low", "monitoring-rds-freeable-memory-low",
+            "monitoring-restore-drill-failed-etc-platform", "monitoring-restore-drill-failed-var-www", "monitoring-restore-drill-missing-etc-platform", "monitoring-restore-drill-missing-var-www",
+            "monitoring-target-5xx", "monitoring-target-response-time",
         ]);
         for (const a of alarms) {
             assert.deepEqual(a.inputs.alarmActions, [topicArn], a.name);
@@ -122,7 +126,7 @@ describe("Monitoring (prod)", () => {
         assert.deepEqual(one("aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-rds-cpu-high").inputs.dimensions, { DBInstanceIdentifier: "platform-prod" });
     });
 
-    it("routes failed backup/restore commands, failed bake/imaging runs and association failures to the topic (exact patterns)", () => {
+    it("routes failed backup/restore/drill commands, failed bake/imaging/drill runs and association failures to the topic (exact patterns)", () => {
         const docs = (name: string) => (one("aws:ssm/document:Document", name).inputs.name as string) ?? name;
         const rules = graph.resources.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule");
         assert.deepEqual(rules.map((r) => r.name).sort(), ["monitoring-association-noncompliant", "monitoring-automation-failed", "monitoring-backup-association-failed", "monitoring-command-failed"]);
@@ -132,12 +136,13 @@ describe("Monitoring (prod)", () => {
         assert.deepEqual(command.source, ["aws.ssm"]);
         assert.deepEqual(command["detail-type"], ["EC2 Command Invocation Status-change Notification"]);
         assert.deepEqual(command.detail.status, ["Failed", "TimedOut", "Cancelled"]);
-        assert.equal(command.detail["document-name"].length, 2);
+        // backup, restore and the drill's Command document (the runbook's aws:runCommand is a Run Command command too).
+        assert.deepEqual(command.detail["document-name"], [graph.outputs.backupDocumentName, graph.outputs.restoreDocumentName, graph.outputs.drillDocumentName]);
         void docs;
         const automation = pattern("automation-failed");
         assert.deepEqual(automation["detail-type"], ["EC2 Automation Execution Status-change Notification"]);
         assert.deepEqual(automation.detail.Status, ["Failed", "TimedOut", "Cancelled"]);
-        assert.equal(automation.detail.Definition.length, 2);
+        assert.deepEqual(automation.detail.Definition, [graph.outputs.bakeRunbookName, graph.outputs.imagingRunbookName, graph.outputs.drillRunbookName]);
         assert.deepEqual(pattern("association-noncompliant"), {
             source: ["aws.ssm"],
             "detail-type": ["Configuration Compliance State Change"],
@@ -171,7 +176,7 @@ describe("Monitoring (prod)", () => {
         const dashboard = one("aws:cloudwatch/dashboard:Dashboard", "monitoring-dashboard");
         assert.equal(dashboard.inputs.dashboardName, "platform-prod");
         const body = JSON.parse(dashboard.inputs.dashboardBody as string);
-        assert.equal(body.widgets.length, 6);
+        assert.equal(body.widgets.length, 7, "web CPU, ALB requests, response time, database CPU, database storage, restore drill seconds, alarms");
         assert.equal(graph.outputs.alertTopicArn, "arn:aws:sns:us-east-1:123456789012:platform-prod-alerts");
         assert.equal(graph.outputs.dashboardName, "platform-prod");
         assert.equal(graph.outputs.budgetName, "platform-prod-monthly");

@@ -1,13 +1,15 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import {
     AutomationExecutionStatus,
     CancelCommandCommand,
     CommandInvocation,
     CommandInvocationStatus,
+    DescribeInstanceInformationCommand,
     GetAutomationExecutionCommand,
+    GetCommandInvocationCommand,
     ListCommandInvocationsCommand,
     ListCommandsCommand,
     SSMClient,
@@ -17,7 +19,7 @@ import {
     StopAutomationExecutionCommand,
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { EXIT, main, outputsProblem, parseArgs, slugToPath } from "../tools/ops";
+import { EXIT, main, outputsProblem, parseArgs, parseDrillLines, s3UrlLocation, slugToPath } from "../tools/ops";
 import { parseOpsOutputs } from "../tools/opsOutputs";
 import { serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
 import { tempDir } from "./support/tmp";
@@ -190,6 +192,137 @@ describe("ops CLI", () => {
         });
     });
 
+    describe("drill", () => {
+        const line = (instance: string, slug: string, verdict: string, detail: string, mode = "extract") =>
+            ["drill", instance, slug, "20250302T021500.456Z", "3", "40960", "1204", "73400320", "12.345", mode, verdict, detail].join("\t");
+        const drillOutputs = (extra: Record<string, unknown> = {}) => {
+            const file = path.join(dir, `drill-${Object.keys(extra).join("-") || "plain"}.json`);
+            fs.writeFileSync(file, JSON.stringify({ ...OUTPUTS, drillDocumentName: "dev-drill", drillLogPrefix: "ssm/drill/dev", autoScalingGroupName: "web-asg", ...extra }));
+            return file;
+        };
+        const runDrill = (argv: string[], file = drillOutputs(), extra: { signal?: AbortSignal; now?: () => number } = {}) =>
+            main([...argv, "--outputs", file, "--interval", "0"], { ssm: new SSMClient({ region: "us-east-1" }), s3: new S3Client({ region: "us-east-1" }), io: { out: (l) => out.push(l), err: (l) => err.push(l) }, ...extra });
+        const notYet = Object.assign(new Error("InvocationDoesNotExist"), { name: "InvocationDoesNotExist" });
+
+        it("sends the drill document to one online instance of the group, follows it, prints directories as they finish and the table", async () => {
+            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-00000000000000000", PingStatus: "ConnectionLost" }, { InstanceId: "i-0000000000000000b", PingStatus: "Online" }, { InstanceId: "i-0000000000000000a", PingStatus: "Online" }] });
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d1" } });
+            const first = line("i-0000000000000000a", "var-www", "ok", "restored; checksums and tree (1204 entries, 73400320 bytes) match the manifests");
+            const second = line("i-0000000000000000b", "etc-platform", "ok", "streamed ...", "stream");
+            ssmMock
+                .on(GetCommandInvocationCommand)
+                .rejectsOnce(notYet)
+                .resolvesOnce({ Status: "InProgress", StatusDetails: "InProgress", StandardOutputContent: "" })
+                .resolvesOnce({ Status: "InProgress", StatusDetails: "InProgress", StandardOutputContent: `${first}\n` })
+                .resolves({ Status: "Success", StatusDetails: "Success", ResponseCode: 0, StandardOutputContent: `${first}\n${second}\n` });
+            const code = await runDrill(["drill", "--stack", "dev", "--mode", "extract"], drillOutputs(), { now: () => 0 });
+            assert.strictEqual(code, EXIT.OK, err.join("\n"));
+            // The tag filter alone ("Tag filters can't be combined with other filter types": AWS Systems
+            // Manager API Reference, DescribeInstanceInformation); ConnectionLost skipped, lowest online id.
+            assert.deepStrictEqual(ssmMock.commandCalls(DescribeInstanceInformationCommand)[0].args[0].input, {
+                Filters: [{ Key: "tag:aws:autoscaling:groupName", Values: ["web-asg"] }],
+                NextToken: undefined,
+            });
+            assert.deepStrictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input, {
+                DocumentName: "dev-drill",
+                InstanceIds: ["i-0000000000000000a"],
+                Parameters: { Mode: ["extract"] },
+                OutputS3BucketName: "logs-abc",
+                OutputS3KeyPrefix: "ssm/drill/dev",
+                Comment: "ops drill",
+            });
+            assert.deepStrictEqual(ssmMock.commandCalls(GetCommandInvocationCommand)[0].args[0].input, { CommandId: "cmd-d1", InstanceId: "i-0000000000000000a" });
+            assert.deepStrictEqual(out, [
+                "restore drill of stack dev on i-0000000000000000a (mode extract): command cmd-d1",
+                "i-0000000000000000a: InProgress (0s)",
+                "  /var/www of i-0000000000000000a: ok (12.345s)",
+                "i-0000000000000000a: Success (0s)",
+                "  /etc/platform of i-0000000000000000b: ok (12.345s)",
+                "INSTANCE\tDIRECTORY\tSNAPSHOT\tCHAIN\tBYTES\tCOMPRESSED\tSECONDS\tMODE\tVERDICT",
+                "i-0000000000000000a\t/var/www\t20250302T021500.456Z\t3\t70.0 MiB\t40.0 KiB\t12.345\textract\tok",
+                "i-0000000000000000b\t/etc/platform\t20250302T021500.456Z\t3\t70.0 MiB\t40.0 KiB\t12.345\tstream\tok",
+                "drill: 2/2 directories restored and verified",
+            ]);
+            assert.deepStrictEqual(err, []);
+        });
+
+        it("a failed directory fails the run (exit 1): its reason, the drill's exit code explained", async () => {
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d2" } });
+            ssmMock.on(GetCommandInvocationCommand).resolves({
+                Status: "Failed",
+                StatusDetails: "Failed",
+                ResponseCode: 5,
+                StandardOutputContent: `${line("i-0000000000000000a", "var-www", "failed", "manifest mismatch: the manifest of X says 10 entries and 5 bytes, the restored tree has 9 entries and 5 bytes")}\n${line("i-0000000000000000a", "etc-platform", "ok", "restored")}\n`,
+                StandardErrorContent: "platform-drill: ERROR: /var/www of i-0000000000000000a: manifest mismatch (exit 5)\n",
+            });
+            assert.strictEqual(await runDrill(["drill", "--stack", "dev", "--instance-id", "i-0000000000000000c"]), EXIT.FAILED);
+            assert.deepStrictEqual(ssmMock.commandCalls(DescribeInstanceInformationCommand), [], "the given instance is used as it is");
+            assert.strictEqual(ssmMock.commandCalls(SendCommandCommand)[0].args[0].input.Parameters, undefined, "no --mode: the document's default");
+            assert.deepStrictEqual(err, [
+                "drill of /var/www (i-0000000000000000a) failed: manifest mismatch: the manifest of X says 10 entries and 5 bytes, the restored tree has 9 entries and 5 bytes",
+                "drill ended Failed on i-0000000000000000c (exit 5: verification failed: checksum, manifest or chain, or the restored tree differs from the manifest): 1/2 directories verified; last error: platform-drill: ERROR: /var/www of i-0000000000000000a: manifest mismatch (exit 5)",
+            ]);
+        });
+
+        it("output SSM truncated is read whole from the logs bucket", async () => {
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d3" } });
+            const lines = Array.from({ length: 3 }, (_, i) => line(`i-00000000000000${String(i).padStart(3, "0")}`, "var-www", "ok", "restored"));
+            ssmMock.on(GetCommandInvocationCommand).resolves({
+                Status: "Success",
+                ResponseCode: 0,
+                StandardOutputContent: `${lines[0]}\n${lines[1].slice(0, 20)}\n---Output truncated---`,
+                StandardOutputUrl: "https://s3.us-east-1.amazonaws.com/logs-abc/ssm/drill/dev/cmd-d3/i-0000000000000000a/awsrunShellScript/drill/stdout",
+            });
+            // The SDK's body stream offers transformToString, which is all ops reads.
+            s3Mock.on(GetObjectCommand).resolves({ Body: { transformToString: async () => lines.join("\n") + "\n" } as any });
+            assert.strictEqual(await runDrill(["drill", "--stack", "dev", "--instance-id", "i-0000000000000000a"]), EXIT.OK, err.join("\n"));
+            assert.deepStrictEqual(s3Mock.commandCalls(GetObjectCommand)[0].args[0].input, { Bucket: "logs-abc", Key: "ssm/drill/dev/cmd-d3/i-0000000000000000a/awsrunShellScript/drill/stdout" });
+            assert.ok(out.includes("drill: 3/3 directories restored and verified"), out.join("\n"));
+        });
+
+        it("a command that succeeded but reported no directory is a failure, not a pass", async () => {
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d4" } });
+            ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "Success", ResponseCode: 0, StandardOutputContent: "" });
+            assert.strictEqual(await runDrill(["drill", "--stack", "dev", "--instance-id", "i-0000000000000000a"]), EXIT.FAILED);
+            assert.match(err.join("\n"), /drill printed no directory on i-0000000000000000a: 0\/0 directories verified/);
+        });
+
+        it("Ctrl-C cancels the drill command (exit 130); a timeout leaves it running (exit 3)", async () => {
+            const controller = new AbortController();
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d5" } });
+            ssmMock.on(GetCommandInvocationCommand).callsFake(() => {
+                controller.abort();
+                return { Status: "InProgress" };
+            });
+            ssmMock.on(CancelCommandCommand).resolves({});
+            assert.strictEqual(await runDrill(["drill", "--stack", "dev", "--instance-id", "i-0000000000000000a"], drillOutputs(), { signal: controller.signal }), EXIT.INTERRUPTED);
+            assert.deepStrictEqual(ssmMock.commandCalls(CancelCommandCommand)[0].args[0].input, { CommandId: "cmd-d5" });
+            ssmMock.reset();
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d6" } });
+            ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "InProgress" });
+            let t = 0;
+            assert.strictEqual(await runDrill(["drill", "--stack", "dev", "--instance-id", "i-0000000000000000a", "--timeout", "5"], drillOutputs(), { now: () => (t += 2000) }), EXIT.TIMEOUT);
+            assert.match(err.join("\n"), /timed out after 5s; drill command cmd-d6 is STILL RUNNING on i-0000000000000000a/);
+            assert.strictEqual(ssmMock.commandCalls(CancelCommandCommand).length, 0);
+        });
+
+        it("no drill in the stack's outputs, no instance online: exit 2 and 1 with the reason", async () => {
+            assert.strictEqual(await run(["drill", "--stack", "dev"]), EXIT.USAGE);
+            assert.match(err.pop()!, /stack output "drillDocumentName" is missing \(is the restore drill enabled for this stack \(config backup.drill.enabled\)\?\)/);
+            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+            assert.strictEqual(await runDrill(["drill", "--stack", "dev"]), EXIT.FAILED);
+            assert.match(err.pop()!, /no web instance of the instances of web-asg is online in SSM; pass --instance-id/);
+            assert.strictEqual(ssmMock.commandCalls(SendCommandCommand).length, 0);
+        });
+
+        it("parses drill.sh's lines (and nothing else) and SSM's output URLs", () => {
+            assert.deepStrictEqual(parseDrillLines(`noise\n${line("i-1", "srv-my_5fapp", "ok", "d")}\ndrill\ttoo\tshort\n`).map((l) => [l.directory, l.verdict]), [["/srv/my_app", "ok"]]);
+            assert.deepStrictEqual(s3UrlLocation("https://s3.eu-west-1.amazonaws.com/b-1/p/q/stdout"), { bucket: "b-1", key: "p/q/stdout" });
+            assert.deepStrictEqual(s3UrlLocation("https://b-1.s3.eu-west-1.amazonaws.com/p/stdout"), { bucket: "b-1", key: "p/stdout" });
+            assert.strictEqual(s3UrlLocation("not a url"), undefined);
+        });
+    });
+
     describe("backups and restore", () => {
         const objects = [
             { Key: "backups/dev/i-0000000000000000a/var-www/latest", Size: 21 },
@@ -249,6 +382,8 @@ describe("ops CLI", () => {
             [["restore", "--stack", "dev", "--target", "/x"], /--snapshot latest or a snapshot id/],
             [["restore", "--stack", "dev", "--snapshot", "latest", "--target", "relative"], /--target <absolute directory>/],
             [["backups", "--stack", "dev", "--instance-id", "web-1"], /--instance-id must be an instance id/],
+            [["drill", "--stack", "dev", "--mode", "sometimes"], /--mode must be auto, extract, stream, not "sometimes"/],
+            [["backup-now", "--stack", "dev", "--mode", "stream"], /--mode is an option of drill only/],
         ] as Array<[string[], RegExp]>) {
             it(argv.join(" "), () => {
                 assert.throws(() => parseArgs(argv), (e: { code?: number; message: string }) => e.code === EXIT.USAGE && message.test(e.message));
@@ -361,6 +496,27 @@ describe("ops CLI on the outputs of the real program", function () {
                 OutputS3KeyPrefix: `ssm/backup/${stack}`,
                 Comment: "ops backup-now",
             });
+        });
+
+        it(`${name}: drill sends the exported drill document to one web instance, logging where the runbook logs`, async () => {
+            const parsed = parseOpsOutputs(outputs[name]);
+            assert.strictEqual(parsed.drillLogPrefix, `ssm/drill/${stack}`);
+            assert.strictEqual(parsed.backupMetricsNamespace, "Platform/Backups");
+            ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: "i-0000000000000000a", PingStatus: "Online" }] });
+            ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-d" } });
+            ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "Success", ResponseCode: 0, StandardOutputContent: ["drill", "i-0000000000000000a", "var-www", "20250302T021500.456Z", "1", "10", "2", "3", "0.500", "extract", "ok", "restored"].join("\t") + "\n" });
+            const r = await run(name, ["drill", "--stack", stack]);
+            assert.strictEqual(r.code, EXIT.OK, r.err.join("\n"));
+            const sent = ssmMock.commandCalls(SendCommandCommand)[0].args[0].input;
+            assert.deepStrictEqual(sent, {
+                DocumentName: outputs[name].drillDocumentName,
+                // dev runs one instance (its id is exported); prod's group is asked for an online one.
+                InstanceIds: [outputs[name].webInstanceId ?? "i-0000000000000000a"],
+                OutputS3BucketName: outputs[name].logsBucketName,
+                OutputS3KeyPrefix: `ssm/drill/${stack}`,
+                Comment: "ops drill",
+            });
+            assert.strictEqual(ssmMock.commandCalls(DescribeInstanceInformationCommand).length, outputs[name].webInstanceId ? 0 : 1);
         });
 
         it(`${name}: backups and restore read under the exported prefix and log where the documents log`, async () => {

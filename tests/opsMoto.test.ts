@@ -26,7 +26,7 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
     CancelCommandCommand,
     CreateAssociationCommand,
@@ -46,6 +46,7 @@ import {
     StopAutomationExecutionCommand,
 } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
+import { METRICS_NAMESPACE } from "../components/backup";
 import { main } from "../tools/ops";
 import { Graph, GraphResource } from "../tools/graph";
 import { BotoCall, Moto, startMoto, unmocked } from "./helpers/moto";
@@ -55,6 +56,7 @@ import { tempDir } from "./support/tmp";
 import { requireTools } from "./support/tools";
 
 const BACKUP = path.resolve(__dirname, "..", "components", "ssm", "backup.sh");
+const DRILL = path.resolve(__dirname, "..", "components", "ssm", "drill.sh");
 const DOCUMENT = "aws:ssm/document:Document";
 const ASSOCIATION = "aws:ssm/association:Association";
 
@@ -83,11 +85,16 @@ const NOT_IN_MOTO = [
 /** The document's name in AWS: given, or Pulumi's auto-name (the mocks: `<name>-<7 hex of the id>`). */
 const documentName = (r: GraphResource) => String(r.inputs.name ?? `${r.name}-${String(r.id).slice(0, 7)}`);
 
-/** A declared parameter's allowedPattern admits the value (SSM: the whole value must match). */
+/**
+ * A declared parameter's allowedPattern admits the value. Anchored here, so the whole value must
+ * match even where a pattern lacks ^...$: a partial match is not what the document author meant,
+ * and the test must not pass a value that only contains an allowed one.
+ */
 function admits(declared: { allowedPattern?: string } | undefined, value: unknown): boolean {
     if (!declared?.allowedPattern) return true;
     const values = Array.isArray(value) ? value : [value];
-    return values.every((v) => new RegExp(declared.allowedPattern!).test(String(v)));
+    const whole = new RegExp(`^(?:${declared.allowedPattern})$`);
+    return values.every((v) => whole.test(String(v)));
 }
 
 describe("SSM documents and the ops CLI against moto", function () {
@@ -182,6 +189,12 @@ describe("SSM documents and the ops CLI against moto", function () {
             }
         });
 
+        it("the parameter check matches whole values only (a value merely containing an allowed one is refused)", () => {
+            assert.equal(admits({ allowedPattern: "[0-9]+" }, "12; rm -rf /"), false);
+            assert.equal(admits({ allowedPattern: "a|b" }, "ab"), false);
+            assert.equal(admits({ allowedPattern: "a|b" }, ["a", "b"]), true);
+        });
+
         it("moto 5.2.1 implements none of NOT_IN_MOTO, nor CreateAssociation (what the mocks below and the association check above stand in for)", async () => {
             const inputs: Record<string, unknown> = { ListCommandInvocationsCommand: {}, CancelCommandCommand: { CommandId: "x" }, DescribeInstanceInformationCommand: {}, StartAutomationExecutionCommand: { DocumentName: "dev-web-bake-ami" }, GetAutomationExecutionCommand: { AutomationExecutionId: "x" }, StopAutomationExecutionCommand: { AutomationExecutionId: "x" }, DescribeAutomationExecutionsCommand: {}, ListAssociationsCommand: {}, DescribeAssociationExecutionsCommand: { AssociationId: "x" } };
             for (const C of [...NOT_IN_MOTO, CreateAssociationCommand]) {
@@ -201,6 +214,8 @@ describe("SSM documents and the ops CLI against moto", function () {
         let snapshotLine: string[];
         let bakedImage: string;
         const sentAutomations: Array<{ DocumentName?: string; Parameters?: Record<string, string[]> }> = [];
+        /** What the real drill.sh printed (run against moto below): what an agent would have reported for the drill command. */
+        let drillRun: { code: number | null; stdout: string; stderr: string } | undefined;
 
         /** SSM as ops sees it: moto, except the operations moto does not implement (NOT_IN_MOTO), from aws-sdk-client-mock. */
         function opsSsm(): Pick<SSMClient, "send"> {
@@ -237,7 +252,24 @@ describe("SSM documents and the ops CLI against moto", function () {
             });
             mock.on(DescribeAssociationExecutionsCommand).resolves({ AssociationExecutions: [] });
             const real = unmocked(ssm);
-            return { send: ((command: unknown) => (NOT_IN_MOTO.some((C) => command instanceof C) ? fallback.send(command as any) : real.send(command as any))) as SSMClient["send"] };
+            // moto runs no agent: its invocation of a drill command is "Success" with no output. With
+            // drillRun set, the invocation moto holds (status, instance, document) carries the output
+            // and exit code of the real drill.sh run against moto's S3 and CloudWatch instead.
+            const getInvocation = async (command: GetCommandInvocationCommand) => {
+                const inv = await real.send(command);
+                if (!drillRun) return inv;
+                const failed = drillRun.code !== 0;
+                const code = drillRun.code ?? -1;
+                return { ...inv, Status: failed ? "Failed" : inv.Status, StatusDetails: failed ? "Failed" : inv.StatusDetails, ResponseCode: code, StandardOutputContent: drillRun.stdout, StandardErrorContent: drillRun.stderr };
+            };
+            return {
+                send: ((command: unknown) =>
+                    NOT_IN_MOTO.some((C) => command instanceof C)
+                        ? fallback.send(command as any)
+                        : command instanceof GetCommandInvocationCommand
+                          ? getInvocation(command)
+                          : real.send(command as any)) as SSMClient["send"],
+            };
         }
 
         async function ops(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -373,6 +405,73 @@ describe("SSM documents and the ops CLI against moto", function () {
             assert.deepEqual(sentAutomations.at(-1), { DocumentName: outputs.dev.bakeRunbookName, Parameters: { GitRevision: ["abc123"], Release: ["current"] } });
         });
 
+        // Not in a nested describe: mocha would run it after this suite's own tests (the sent-commands check below).
+        {
+            it("drill, the real CLI process: sends the exported drill document to dev's web instance in moto; moto's agent-less invocation prints no directory, so the drill is a failure (exit 1), never a pass", async () => {
+                const r = await runScript("ops", ["drill", "--stack", "dev", "--outputs", files.dev, "--interval", "0"], { env: cleanEnv({ ...moto.env }) });
+                assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+                assert.match(r.stdout, new RegExp(`^restore drill of stack dev on ${devInstance}: command [0-9a-f-]{36}$`, "m"));
+                assert.match(r.stdout, new RegExp(`^${devInstance}: Success \\(\\d+s\\)$`, "m"), "progress: the invocation's status as moto reports it");
+                assert.match(r.stderr, new RegExp(`drill printed no directory on ${devInstance}: 0/0 directories verified`));
+                const sent = (await commands()).filter((c) => c.Comment === "ops drill");
+                assert.deepEqual(sent.map((c) => [c.DocumentName, c.InstanceIds, c.OutputS3BucketName, c.OutputS3KeyPrefix]), [[outputs.dev.drillDocumentName, [devInstance], outputs.dev.logsBucketName, outputs.dev.drillLogPrefix]]);
+            });
+
+            it("drill: the real drill.sh on the snapshot backup.sh wrote to moto's S3: its metrics land in moto's CloudWatch with Stack/InstanceId/Directory; ops prints the table from its output (exit 0), and a failed drill's exit code explained (exit 1)", async () => {
+                const src = path.join(dir, "www");
+                const scratch = tempDir("moto-drill-scratch-");
+                const args = ["--bucket", outputs.dev.backupBucketName, "--prefix", outputs.dev.backupPrefix, "--stack", "dev", "--expect", src, "--scratch-dir", scratch, "--lock-file", path.join(dir, "drill.lock"), "--reserve-bytes", "0"];
+                const d = await runProcess("/bin/bash", [DRILL, ...args], { env: { ...moto.env, LANG: "C", LC_ALL: "C" } });
+                assert.equal(d.code, 0, d.stderr);
+                assert.deepEqual(fs.readdirSync(scratch), [], "the scratch copy is removed");
+                // moto's CloudWatch holds what the AWS CLI in drill.sh published (PutMetricData for real).
+                const [listed] = await moto.botoOk([{ service: "cloudwatch", op: "list_metrics", params: { Namespace: METRICS_NAMESPACE } }]);
+                const drilled = (listed.Metrics as Array<{ MetricName: string; Dimensions: Array<{ Name: string; Value: string }> }>)
+                    .filter((m) => m.MetricName.startsWith("RestoreDrill"))
+                    .map((m) => `${m.MetricName} ${m.Dimensions.map((x) => `${x.Name}=${x.Value}`).sort().join(",")}`)
+                    .sort();
+                assert.deepEqual(drilled, [
+                    `RestoreDrillSeconds Directory=${src},Stack=dev`,
+                    `RestoreDrillSeconds Directory=${src},InstanceId=${devInstance},Stack=dev`,
+                    `RestoreDrillSuccess Directory=${src},Stack=dev`,
+                    `RestoreDrillSuccess Directory=${src},InstanceId=${devInstance},Stack=dev`,
+                ].sort());
+                drillRun = d;
+                const ok = await ops(["drill", "--stack", "dev", "--outputs", files.dev, "--interval", "0", "--mode", "extract"]);
+                assert.equal(ok.code, 0, `${ok.out}\n${ok.err}`);
+                const table = ok.out.split("\n");
+                const header = table.findIndex((l) => l.startsWith("INSTANCE\t"));
+                assert.equal(table[header], ["INSTANCE", "DIRECTORY", "SNAPSHOT", "CHAIN", "BYTES", "COMPRESSED", "SECONDS", "MODE", "VERDICT"].join("\t"));
+                const row = table[header + 1].split("\t");
+                assert.deepEqual([row[0], row[1], row[2], row[3], row[7], row[8]], [devInstance, src, snapshotLine[2], "1", "extract", "ok"]);
+                assert.match(row[6], /^\d+\.\d{3}$/);
+                assert.match(ok.out, /^drill: 1\/1 directories restored and verified$/m);
+                const sent = (await commands()).filter((c) => c.Comment === "ops drill").at(-1)!;
+                assert.deepEqual(sent.Parameters, { Mode: ["extract"] });
+
+                // The same snapshot with its archive corrupted in moto's S3: the drill fails for real, ops says why.
+                const listing = await unmocked(s3).send(new ListObjectsV2Command({ Bucket: outputs.dev.backupBucketName, Prefix: `${outputs.dev.backupPrefix}/${devInstance}/` }));
+                const archive = listing.Contents!.map((o) => o.Key!).find((k) => /\.tar\.zst$/.test(k))!;
+                const original = Buffer.from(await (await unmocked(s3).send(new GetObjectCommand({ Bucket: outputs.dev.backupBucketName, Key: archive }))).Body!.transformToByteArray());
+                const corrupt = Buffer.from(original);
+                corrupt[corrupt.length >> 1] ^= 0xff;
+                await unmocked(s3).send(new PutObjectCommand({ Bucket: outputs.dev.backupBucketName, Key: archive, Body: corrupt }));
+                try {
+                    const bad = await runProcess("/bin/bash", [DRILL, ...args], { env: { ...moto.env, LANG: "C", LC_ALL: "C" } });
+                    assert.equal(bad.code, 5, bad.stderr);
+                    assert.deepEqual(fs.readdirSync(scratch), []);
+                    drillRun = bad;
+                    const failed = await ops(["drill", "--stack", "dev", "--outputs", files.dev, "--interval", "0"]);
+                    assert.equal(failed.code, 1, `${failed.out}\n${failed.err}`);
+                    assert.match(failed.err, new RegExp(`^drill of ${src} \\(${devInstance}\\) failed: restore\\.sh exit 5: verification failed .*manifest sha256=[0-9a-f]{64} size=\\d+, downloaded sha256=[0-9a-f]{64}`, "m"));
+                    assert.match(failed.err, /\(exit 5: verification failed: checksum, manifest or chain/);
+                } finally {
+                    drillRun = undefined;
+                    await unmocked(s3).send(new PutObjectCommand({ Bucket: outputs.dev.backupBucketName, Key: archive, Body: original }));
+                }
+            });
+        }
+
         it("status: last backup and current release from moto's S3, bake and associations", async () => {
             const r = await ops(["status", "--stack", "dev", "--outputs", files.dev]);
             assert.equal(r.code, 0, `${r.out}\n${r.err}`);
@@ -386,7 +485,7 @@ describe("SSM documents and the ops CLI against moto", function () {
 
         it("every command ops sent names a document in moto and passes only parameters it declares, within their allowedPattern", async () => {
             const sent = await commands();
-            assert.deepEqual([...new Set(sent.map((c) => c.Comment))].sort(), ["ops backup-now", "ops db-bootstrap", "ops deploy v7", "ops restore"]);
+            assert.deepEqual([...new Set(sent.map((c) => c.Comment))].sort(), ["ops backup-now", "ops db-bootstrap", "ops deploy v7", "ops drill", "ops restore"]);
             for (const c of sent) {
                 const doc = contents.get(c.DocumentName!);
                 assert.ok(doc, `${c.Comment}: ${c.DocumentName} exists`);

@@ -11,11 +11,16 @@
  *   The imaging step counts only available images, so in moto the image it just made counts
  *   among the kept ones; on EC2 the pending one comes on top of them.
  * - moto 5.2.1 refuses CreateImage's "snapshot" TagSpecifications (500, not implemented; EC2
- *   accepts them): the imaging run drops them (tests/helpers/run_step.py), so snapshot tags of
- *   instance images are not asserted here.
- * - moto authorizes EC2 calls against no resource (any statement for the action allows it), so
- *   the service role's tag-scoped DeleteSnapshot/DeregisterImage are not judged here:
- *   tests/amiFactory.test.ts checks the policy and tag_snapshots.py gives snapshots the tags it needs.
+ *   accepts them): the imaging run drops them (tests/helpers/boto_worker.py, option
+ *   --without-snapshot-tag-specifications), so snapshot tags of instance images are not asserted here.
+ * - The steps run here without IAM enforcement, and moto could not judge the service role anyway:
+ *   it authorizes EC2 calls against Resource "*" only, so a statement naming ARNs or carrying tag
+ *   conditions (the role's CreateImage, DeregisterImage, DeleteSnapshot, TerminateInstances)
+ *   matches nothing there. Whether the Automation service role grants every EC2 call of every step
+ *   is judged instead with the IAM evaluator (tests/helpers/iamEvaluator.ts): each `ec2.<op>(` and
+ *   paginator of each step file, mapped to its IAM action, on the resources and tags the step acts
+ *   on, against the plan's ami-automation policy (last describe block below). tests/amiFactory.test.ts
+ *   checks the policy's statements, and tag_snapshots.py gives snapshots the tags it needs.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -23,6 +28,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { BAKED_BY, IMAGED_BY, STEP_SCRIPT_PATHS, bakeRunbookContent, imagingRunbookContent } from "../components/amiFactory";
 import { BotoCall, Moto, resultOf, startMoto } from "./helpers/moto";
+import { EvalStatement, Request, evaluate } from "./helpers/iamEvaluator";
+import { json, stackRun } from "./support/stacks";
 import { tempDir } from "./support/tmp";
 import { requireTools } from "./support/tools";
 
@@ -157,7 +164,7 @@ describe("Runbook Python steps against moto's EC2", function () {
         assert.deepEqual(tagMap(snaps.find((s) => s.SnapshotId === theirs)!.Tags), {}, "another image's snapshot is not tagged");
     });
 
-    it("instance imaging images every tagged running or stopped instance of its stack, tags the images, keeps N per instance and deletes the snapshots of the ones it deregisters", async () => {
+    it("instance imaging images every tagged running or stopped instance of its stack, tags the images, keeps N available images per instance and deletes the snapshots of the ones it deregisters (in moto, where a new image is available at once; on EC2 it is pending and the oldest stays one run longer)", async () => {
         const tagged = { Stack: STACK, Imaging: "true" };
         const [running, stopped, terminated, untagged, otherStack] = await launch(tagged, tagged, tagged, { Stack: STACK }, { Stack: OTHER, Imaging: "true" });
         await moto.botoOk([ec2("stop_instances", { InstanceIds: [stopped] }), ec2("terminate_instances", { InstanceIds: [terminated] })]);
@@ -183,7 +190,8 @@ describe("Runbook Python steps against moto's EC2", function () {
             assert.equal(image.Name, t.Name);
         }
         assert.deepEqual(out.result.Created.sort(), created.map((i) => i.ImageId).sort());
-        // Keep=2 available images per instance; moto makes the new one available at once (see the header), so the oldest goes.
+        // Keep=2 available images per instance. In moto the new image is available at once (see the header), so it counts and the oldest goes;
+        // on EC2 it is still pending, counts among none, and both older images stay until the next run.
         assert.deepEqual(out.result.Deregistered, [old0]);
         assert.deepEqual(out.result.DeletedSnapshots, [oldSnapshot]);
         const ids = new Set(now.map((i) => i.ImageId));
@@ -202,5 +210,132 @@ describe("Runbook Python steps against moto's EC2", function () {
         assert.match(out.printed, new RegExp(`create_image failed for ${a} injected`));
         const made = (await moto.botoOk([ec2("describe_images", { Owners: ["self"], Filters: [{ Name: "tag:Stack", Values: ["imagingfail"] }] })]))[0].Images;
         assert.deepEqual(made.map((i: { Tags: Array<{ Key: string; Value: string }> }) => tagMap(i.Tags).InstanceId), [b], "the other instance was imaged");
+    });
+});
+
+/**
+ * boto3 names an operation in snake_case; its IAM action is the API name ("Actions, resources, and
+ * condition keys for Amazon EC2", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html):
+ * describe_images -> ec2:DescribeImages.
+ */
+const iamAction = (op: string) => `ec2:${op.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join("")}`;
+
+/** Every EC2 operation a step file calls: `ec2.<op>(` and `ec2.get_paginator("<op>")`. */
+function ec2Operations(file: string): string[] {
+    const text = fs.readFileSync(file, "utf8");
+    const calls = [...text.matchAll(/\bec2\.(\w+)\(/g)].map((m) => m[1]).filter((op) => op !== "get_paginator");
+    const paginated = [...text.matchAll(/\bec2\.get_paginator\(\s*"(\w+)"\s*\)/g)].map((m) => m[1]);
+    return [...new Set([...calls, ...paginated])].sort();
+}
+
+describe("Runbook Python steps: every EC2 call is granted to the Automation service role (IAM evaluation of the dev plan)", function () {
+    this.timeout(60_000);
+    let statements: EvalStatement[];
+    let region: string;
+    let account: string;
+    let payloads: Record<string, Record<string, any>>;
+
+    before(async () => {
+        const { graph } = await stackRun("dev");
+        const role = graph.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "ami-automation")!;
+        const policies = graph.resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && (r.propertyDependencies?.role ?? []).includes(role.urn));
+        assert.ok(policies.length > 0, "the service role has its inline policy");
+        assert.equal(graph.resources.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && (r.propertyDependencies?.role ?? []).includes(role.urn)).length, 0, "no managed policy adds to it (else evaluate those too)");
+        statements = policies.flatMap((p) => json(p.inputs.policy).Statement as EvalStatement[]);
+        const passRole = statements.find((st) => JSON.stringify(st.Action).includes("iam:PassRole"))!;
+        account = /^arn:aws:iam::(\d{12}):/.exec(String(passRole.Resource))![1];
+        region = /^arn:aws:ec2:([a-z0-9-]+)::image\//.exec(JSON.stringify(statements).match(/arn:aws:ec2:[a-z0-9-]+::image\/\*/)![0])![1];
+        // What the plan's documents pass each step (its stack and tag values).
+        payloads = {};
+        for (const d of graph.resources.filter((r) => r.type === "aws:ssm/document:Document")) {
+            const content = json(d.inputs.content);
+            for (const step of content.mainSteps ?? []) if (step.action === "aws:executeScript") payloads[step.name] = step.inputs.InputPayload;
+        }
+    });
+
+    /**
+     * The requests each step's calls make, as the step makes them: the resources it acts on and the
+     * tags they carry (the step's own filters select them) or that it requests. Keyed by the file's
+     * operations, so a new call in a step file without a request here fails the test.
+     */
+    const requests = (file: string): Record<string, Request[]> => {
+        const image = `arn:aws:ec2:${region}::image/ami-0123456789abcdef0`;
+        const snapshot = `arn:aws:ec2:${region}::snapshot/snap-0123456789abcdef0`;
+        const instance = `arn:aws:ec2:${region}:${account}:instance/i-0123456789abcdef0`;
+        const tag = (kind: "ec2:ResourceTag" | "aws:RequestTag", tags: Record<string, string>) => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`${kind}/${k}`, v]));
+        const described = (action: string) => [{ action, resource: "*" }];
+        switch (path.basename(file)) {
+            case "bake_retention.py": {
+                const p = payloads.ApplyRetention;
+                // It selects images by tag:Stack and tag:CreatedBy; their snapshots carry the same tags (TagImageSnapshots).
+                const owned = tag("ec2:ResourceTag", { Stack: p.Stack, CreatedBy: p.CreatedBy });
+                return {
+                    describe_images: described("ec2:DescribeImages"),
+                    deregister_image: [{ action: "ec2:DeregisterImage", resource: image, context: owned }],
+                    delete_snapshot: [{ action: "ec2:DeleteSnapshot", resource: snapshot, context: owned }],
+                };
+            }
+            case "tag_snapshots.py": {
+                const p = payloads.TagImageSnapshots;
+                return {
+                    describe_images: described("ec2:DescribeImages"),
+                    create_tags: [{ action: "ec2:CreateTags", resource: snapshot, context: tag("aws:RequestTag", Object.fromEntries(Object.entries(p.Tags as Record<string, string>).filter(([, v]) => !v.includes("{{")))) }],
+                };
+            }
+            case "terminate_builder.py": {
+                const filters = payloads.TerminateBuilder.InstanceFilters as Array<{ Name: string; Values: string[] }>;
+                const selected = Object.fromEntries(filters.filter((f) => f.Name.startsWith("tag:")).map((f) => [f.Name.slice(4), f.Values[0]]));
+                return {
+                    describe_instances: described("ec2:DescribeInstances"),
+                    terminate_instances: [{ action: "ec2:TerminateInstances", resource: instance, context: tag("ec2:ResourceTag", selected) }],
+                };
+            }
+            case "instance_imaging.py": {
+                const p = payloads.ImageTaggedInstances;
+                // Tag-on-create: CreateImage on the instance, the new image and snapshots, and CreateTags on those with the requested tags
+                // (EC2 User Guide, "Grant permission to tag Amazon EC2 resources during creation").
+                const requested = { ...tag("aws:RequestTag", { Stack: p.Stack, CreatedBy: p.CreatedBy }), "ec2:CreateAction": "CreateImage" };
+                const owned = tag("ec2:ResourceTag", { Stack: p.Stack, CreatedBy: p.CreatedBy });
+                return {
+                    describe_instances: described("ec2:DescribeInstances"),
+                    describe_images: described("ec2:DescribeImages"),
+                    create_image: [
+                        { action: "ec2:CreateImage", resource: instance, context: tag("ec2:ResourceTag", { [p.TagKey]: p.TagValue, Stack: p.Stack }) },
+                        { action: "ec2:CreateImage", resource: image },
+                        { action: "ec2:CreateImage", resource: snapshot },
+                        { action: "ec2:CreateTags", resource: image, context: requested },
+                        { action: "ec2:CreateTags", resource: snapshot, context: requested },
+                    ],
+                    deregister_image: [{ action: "ec2:DeregisterImage", resource: image, context: owned }],
+                    delete_snapshot: [{ action: "ec2:DeleteSnapshot", resource: snapshot, context: owned }],
+                };
+            }
+            default:
+                throw new Error(`no requests listed for ${file}`);
+        }
+    };
+
+    for (const file of Object.values(STEP_SCRIPT_PATHS)) {
+        it(`${path.basename(file)}: each ec2 call is allowed on what the step acts on`, () => {
+            const byOperation = requests(file);
+            assert.deepEqual(ec2Operations(file), Object.keys(byOperation).sort(), "every EC2 operation of the file has its requests listed here");
+            for (const [op, list] of Object.entries(byOperation)) {
+                assert.ok(list.some((r) => r.action === iamAction(op)), `${op} is authorized as ${iamAction(op)}`);
+                for (const r of list) assert.equal(evaluate(statements, r), "allow", `${op}: ${JSON.stringify(r)}`);
+            }
+        });
+    }
+
+    it("the same calls on another stack's resources are refused (the evaluation is not vacuous)", () => {
+        const other = { "ec2:ResourceTag/Stack": "prod", "ec2:ResourceTag/Purpose": "ami-bake", "ec2:ResourceTag/Imaging": "true" };
+        for (const [action, resource] of [
+            ["ec2:DeregisterImage", `arn:aws:ec2:${region}::image/ami-0123456789abcdef0`],
+            ["ec2:DeleteSnapshot", `arn:aws:ec2:${region}::snapshot/snap-0123456789abcdef0`],
+            ["ec2:TerminateInstances", `arn:aws:ec2:${region}:${account}:instance/i-0123456789abcdef0`],
+            ["ec2:CreateImage", `arn:aws:ec2:${region}:${account}:instance/i-0123456789abcdef0`],
+        ]) {
+            assert.equal(evaluate(statements, { action, resource, context: other }), "implicit-deny", action);
+        }
+        assert.equal(evaluate(statements, { action: "ec2:CreateTags", resource: `arn:aws:ec2:${region}::snapshot/snap-0123456789abcdef0`, context: { "aws:RequestTag/Stack": "prod" } }), "implicit-deny");
     });
 });

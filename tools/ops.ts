@@ -11,6 +11,8 @@
  *   deploy      --release FILE|VERSION [--version V] [--max-concurrency N] [--max-errors N]
  *                                               upload a release (given a file), roll it out one instance at a time
  *   db-bootstrap [--instance-id ID]             create the IAM-authenticated database user (on one web instance)
+ *   drill       [--instance-id ID] [--mode auto|extract|stream]
+ *                                               run the restore drill now on one web instance; per directory: snapshot, chain, bytes, seconds, verdict
  *
  * Stack outputs come from `pulumi stack output --json --stack <name>`, or from `--outputs FILE`
  * (the same JSON). Exit codes: 0 ok, 1 an operation failed, 2 bad arguments/config/credentials,
@@ -32,6 +34,7 @@ import * as path from "path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DEFAULT_RELEASE, DEPLOY_EXIT_CODES, RELEASE_VERSION_PATTERN } from "../components/app";
 import { DB_BOOTSTRAP_EXIT_CODES } from "../components/dbBootstrap";
+import { DRILL_EXIT_CODES } from "../components/backup";
 import {
     CancelCommandCommand,
     DescribeAssociationExecutionsCommand,
@@ -42,6 +45,8 @@ import {
     ListCommandsCommand,
     SSMClient,
     DescribeInstanceInformationCommand,
+    GetCommandInvocationCommand,
+    GetCommandInvocationCommandOutput,
     SendCommandCommand,
     StartAutomationExecutionCommand,
     StopAutomationExecutionCommand,
@@ -67,7 +72,7 @@ export class OpsError extends Error {
     }
 }
 
-export const COMMANDS = ["bake", "backup-now", "restore", "backups", "status", "deploy", "db-bootstrap"] as const;
+export const COMMANDS = ["bake", "backup-now", "restore", "backups", "status", "deploy", "db-bootstrap", "drill"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -81,9 +86,11 @@ export interface ParsedArgs {
 
 const FLAGS_WITH_VALUES = new Set([
     "stack", "outputs", "timeout", "interval", "git-revision", "snapshot", "target", "directory", "instance-id", "from-instance", "tag", "prefix",
-    "release", "version", "max-concurrency", "max-errors",
+    "release", "version", "max-concurrency", "max-errors", "mode",
 ]);
-const DEFAULT_TIMEOUT: Record<CommandName, number> = { bake: 7200, "backup-now": 3600, restore: 3600, backups: 120, status: 120, deploy: 3600, "db-bootstrap": 900 };
+// drill: the document's own timeout (config backup.drill.timeoutSeconds, 7200 by default) and a margin.
+const DEFAULT_TIMEOUT: Record<CommandName, number> = { bake: 7200, "backup-now": 3600, restore: 3600, backups: 120, status: 120, deploy: 3600, "db-bootstrap": 900, drill: 7800 };
+export const DRILL_MODES = ["auto", "extract", "stream"] as const;
 
 export const USAGE = `usage: npm run ops -- <command> --stack <name> [--outputs FILE] [--timeout SECONDS]
 commands: ${COMMANDS.join(", ")}
@@ -94,6 +101,7 @@ commands: ${COMMANDS.join(", ")}
   status
   deploy      --release FILE|VERSION [--version V] [--max-concurrency N|N%] [--max-errors N|N%]   (prod: one instance at a time, halting on the first failure)
   db-bootstrap [--instance-id ID]
+  drill       [--instance-id ID] [--mode auto|extract|stream]   (restore every directory's latest snapshot on one instance, verify, report)
 exit codes: 0 ok, 1 operation failed, 2 bad arguments/config, 3 timeout, 130 interrupted`;
 
 /** `ops --help`, `ops -h`, `ops help [command]`, `ops <command> --help`: usage on stdout, exit 0. */
@@ -138,6 +146,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
         if (options[flag] !== undefined && !/^i-[0-9a-f]{8,17}$/.test(options[flag])) throw new OpsError(`--${flag} must be an instance id such as i-0123456789abcdef0`, EXIT.USAGE);
     }
     if (options.tag !== undefined && !/^[^=]+=.*$/.test(options.tag)) throw new OpsError("--tag must be Key=Value", EXIT.USAGE);
+    if (options.mode !== undefined && (parsed.command !== "drill" || !(DRILL_MODES as readonly string[]).includes(options.mode))) {
+        throw new OpsError(parsed.command === "drill" ? `--mode must be ${DRILL_MODES.join(", ")}, not "${options.mode}"` : `--mode is an option of drill only`, EXIT.USAGE);
+    }
     if (parsed.command === "deploy" && !options.release) throw new OpsError("deploy needs --release FILE (a .tar.gz to upload) or --release VERSION (one already uploaded)", EXIT.USAGE);
     if (options.version !== undefined) checkVersion(options.version, "--version");
     for (const flag of ["max-concurrency", "max-errors"]) {
@@ -571,7 +582,7 @@ export async function status(ctx: OpsContext, args: ParsedArgs): Promise<number>
     if (ctx.outputs.releaseBucketName !== undefined) {
         ctx.io.out(`current release: ${(await currentRelease(ctx, ctx.outputs.releaseBucketName, releasePrefix(args, ctx.outputs))) ?? "none (instances serve the built-in page)"}`);
     }
-    const documents = [ctx.outputs.bakeRunbookName, ctx.outputs.imagingRunbookName, ctx.outputs.backupDocumentName].filter((v): v is string => v !== undefined);
+    const documents = [ctx.outputs.bakeRunbookName, ctx.outputs.imagingRunbookName, ctx.outputs.backupDocumentName, ctx.outputs.drillRunbookName].filter((v): v is string => v !== undefined);
     for (const name of documents) {
         const associations = (await ctx.ssm.send(new ListAssociationsCommand({ AssociationFilterList: [{ key: "Name", value: name }] }))).Associations ?? [];
         for (const a of associations) {
@@ -715,10 +726,18 @@ async function oneWebInstance(ctx: OpsContext, args: ParsedArgs): Promise<string
     if (args.options["instance-id"]) return args.options["instance-id"];
     const targets = webTargets(ctx.outputs);
     if (targets.InstanceIds) return targets.InstanceIds[0];
-    const info = await ctx.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: targets.Targets![0].Key, Values: targets.Targets![0].Values }, { Key: "PingStatus", Values: ["Online"] }] }));
-    const id = info.InstanceInformationList?.[0]?.InstanceId;
-    if (!id) throw new OpsError(`no web instance of ${targets.what} is online in SSM; pass --instance-id`, EXIT.FAILED);
-    return id;
+    // The tag filter alone: DescribeInstanceInformation refuses a tag filter combined with another
+    // filter type ("Tag filters can't be combined with other filter types": AWS Systems Manager
+    // API Reference, DescribeInstanceInformation, Filters), so Online is judged here.
+    const online: string[] = [];
+    let NextToken: string | undefined;
+    do {
+        const info = await ctx.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: targets.Targets![0].Key, Values: targets.Targets![0].Values }], NextToken }));
+        for (const i of info.InstanceInformationList ?? []) if (i.PingStatus === "Online" && i.InstanceId) online.push(i.InstanceId);
+        NextToken = info.NextToken;
+    } while (NextToken);
+    if (online.length === 0) throw new OpsError(`no web instance of ${targets.what} is online in SSM; pass --instance-id`, EXIT.FAILED);
+    return online.sort()[0];
 }
 
 /** Runs the db-bootstrap document on one web instance: the IAM-authenticated user and its grants. */
@@ -740,7 +759,154 @@ export async function dbBootstrap(ctx: OpsContext, args: ParsedArgs): Promise<nu
     return followCommand(ctx, args, id, "db-bootstrap", (code) => DB_BOOTSTRAP_EXIT_CODES[code]);
 }
 
-export const HANDLERS: Record<CommandName, (ctx: OpsContext, args: ParsedArgs) => Promise<number>> = { bake, "backup-now": backupNow, restore, backups, status, deploy, "db-bootstrap": dbBootstrap };
+/** One line of drill.sh's stdout (components/ssm/README.md, drill.sh). */
+export interface DrillLine {
+    instance: string;
+    slug: string;
+    directory: string;
+    snapshot: string;
+    chain: string;
+    archiveBytes: string;
+    entries: string;
+    bytes: string;
+    seconds: string;
+    mode: string;
+    verdict: string;
+    detail: string;
+}
+
+/** The drill's result lines: `drill<TAB>instance<TAB>slug<TAB>snapshot<TAB>chain<TAB>archive-bytes<TAB>entries<TAB>bytes<TAB>seconds<TAB>mode<TAB>verdict<TAB>detail`. */
+export function parseDrillLines(stdout: string): DrillLine[] {
+    return stdout
+        .split("\n")
+        .filter((l) => l.startsWith("drill\t"))
+        .map((l) => l.split("\t"))
+        .filter((f) => f.length === 12)
+        .map(([, instance, slug, snapshot, chain, archiveBytes, entries, bytes, seconds, mode, verdict, detail]) => ({
+            instance,
+            slug,
+            directory: slugToPath(slug),
+            snapshot,
+            chain,
+            archiveBytes,
+            entries,
+            bytes,
+            seconds,
+            mode,
+            verdict,
+            detail,
+        }));
+}
+
+const INVOCATION_DONE = new Set(["Success", "Cancelled", "TimedOut", "Failed"]);
+
+/** `s3://`-less bucket and key of an SSM output URL (https://s3.<region>.amazonaws.com/<bucket>/<key> or https://<bucket>.s3.<region>.amazonaws.com/<key>). */
+export function s3UrlLocation(url: string): { bucket: string; key: string } | undefined {
+    let u: URL;
+    try {
+        u = new URL(url);
+    } catch {
+        return undefined;
+    }
+    const path = decodeURIComponent(u.pathname.replace(/^\//, ""));
+    const virtual = /^(.+)\.s3[.-]([a-z0-9-]+\.)?amazonaws\.com$/.exec(u.hostname);
+    if (virtual) return path ? { bucket: virtual[1], key: path } : undefined;
+    if (/^s3[.-]([a-z0-9-]+\.)?amazonaws\.com$/.test(u.hostname)) {
+        const slash = path.indexOf("/");
+        return slash > 0 ? { bucket: path.slice(0, slash), key: path.slice(slash + 1) } : undefined;
+    }
+    return undefined;
+}
+
+/**
+ * Runs the restore drill document now on one web instance (the one given, or the first online
+ * one) and reports per directory what drill.sh printed. Exit 0 only when the command succeeded
+ * and every directory's verdict is ok.
+ */
+export async function drill(ctx: OpsContext, args: ParsedArgs): Promise<number> {
+    const document = requireOutput(ctx.outputs, "drillDocumentName", "is the restore drill enabled for this stack (config backup.drill.enabled)?");
+    const logs = requireOutput(ctx.outputs, "logsBucketName", "the bucket for command output");
+    const instance = await oneWebInstance(ctx, args);
+    const sent = await ctx.ssm.send(
+        new SendCommandCommand({
+            DocumentName: document,
+            InstanceIds: [instance],
+            ...(args.options.mode ? { Parameters: { Mode: [args.options.mode] } } : {}),
+            OutputS3BucketName: logs,
+            OutputS3KeyPrefix: ctx.outputs.drillLogPrefix ?? `ssm/drill/${args.stack}`,
+            Comment: "ops drill",
+        }),
+    );
+    const id = sent.Command!.CommandId!;
+    ctx.io.out(`restore drill of stack ${args.stack} on ${instance}${args.options.mode ? ` (mode ${args.options.mode})` : ""}: command ${id}`);
+    const now = ctx.now ?? (() => Date.now());
+    const started = now();
+    let lastStatus = "";
+    let shown = 0;
+    const invocation = await follow(
+        ctx,
+        args,
+        async () => {
+            let r: GetCommandInvocationCommandOutput;
+            try {
+                r = await ctx.ssm.send(new GetCommandInvocationCommand({ CommandId: id, InstanceId: instance }));
+            } catch (err) {
+                // Right after SendCommand the invocation may not exist yet.
+                if ((err as { name?: string }).name === "InvocationDoesNotExist") return undefined;
+                throw err;
+            }
+            const status = r.StatusDetails ?? r.Status ?? "Unknown";
+            if (status !== lastStatus) {
+                lastStatus = status;
+                ctx.io.out(`${instance}: ${status} (${Math.round((now() - started) / 1000)}s)`);
+            }
+            // Directories as they finish, when SSM already has part of the output.
+            const lines = parseDrillLines(r.StandardOutputContent ?? "");
+            for (const l of lines.slice(shown)) ctx.io.out(`  ${l.directory} of ${l.instance}: ${l.verdict} (${l.seconds}s)`);
+            shown = Math.max(shown, lines.length);
+            return r.Status && INVOCATION_DONE.has(r.Status) ? r : undefined;
+        },
+        async (why) => {
+            if (why === "interrupt") {
+                await ctx.ssm.send(new CancelCommandCommand({ CommandId: id }));
+                return `interrupted: cancelled drill command ${id} (the drill removes its scratch copy when stopped)`;
+            }
+            return `timed out after ${args.timeoutSeconds}s; drill command ${id} is STILL RUNNING on ${instance} (aws ssm get-command-invocation --command-id ${id} --instance-id ${instance})`;
+        },
+    );
+    let stdout = invocation.StandardOutputContent ?? "";
+    // SSM keeps the first 24,000 characters; the whole output is in the logs bucket.
+    if (stdout.includes("--Output truncated--") && invocation.StandardOutputUrl) {
+        const where = s3UrlLocation(invocation.StandardOutputUrl);
+        const full = where ? await readText(ctx, where.bucket, where.key) : undefined;
+        if (full !== undefined) stdout = full;
+        else ctx.io.err(`the drill's output is truncated and ${invocation.StandardOutputUrl} could not be read: the table below may be incomplete`);
+    }
+    const lines = parseDrillLines(stdout);
+    if (lines.length > 0) {
+        ctx.io.out(["INSTANCE", "DIRECTORY", "SNAPSHOT", "CHAIN", "BYTES", "COMPRESSED", "SECONDS", "MODE", "VERDICT"].join("\t"));
+        for (const l of lines) {
+            const size = (v: string) => (/^\d+$/.test(v) ? formatBytes(Number(v)) : v);
+            ctx.io.out([l.instance, l.directory, l.snapshot, l.chain, size(l.bytes), size(l.archiveBytes), l.seconds, l.mode, l.verdict].join("\t"));
+        }
+        for (const l of lines.filter((x) => x.verdict !== "ok")) ctx.io.err(`drill of ${l.directory} (${l.instance}) failed: ${l.detail}`);
+    }
+    const ok = lines.filter((l) => l.verdict === "ok").length;
+    const code = invocation.ResponseCode;
+    if (invocation.Status === "Success" && lines.length > 0 && ok === lines.length) {
+        ctx.io.out(`drill: ${ok}/${lines.length} directories restored and verified`);
+        return EXIT.OK;
+    }
+    const meaning = code !== undefined && code >= 0 ? DRILL_EXIT_CODES[code] : undefined;
+    ctx.io.err(
+        `drill ${invocation.Status === "Success" ? "printed no directory" : `ended ${invocation.StatusDetails ?? invocation.Status}`} on ${instance}` +
+            `${code !== undefined && code >= 0 && invocation.Status !== "Success" ? ` (exit ${code}${meaning ? `: ${meaning}` : ""})` : ""}: ${ok}/${lines.length} directories verified` +
+            `${invocation.StandardErrorContent ? `; last error: ${invocation.StandardErrorContent.trim().split("\n").pop()}` : ""}`,
+    );
+    return EXIT.FAILED;
+}
+
+export const HANDLERS: Record<CommandName, (ctx: OpsContext, args: ParsedArgs) => Promise<number>> = { bake, "backup-now": backupNow, restore, backups, status, deploy, "db-bootstrap": dbBootstrap, drill };
 
 function isCredentialsError(err: unknown): boolean {
     const e = err as { name?: string; message?: string };

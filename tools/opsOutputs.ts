@@ -39,6 +39,14 @@ export const opsOutputsSchema = z
         deployDocumentName: name.optional(),
         /** The database's db-bootstrap Command document, absent without a database. */
         dbBootstrapDocumentName: name.optional(),
+        /** The restore drill's Command document (`ops drill` sends it), its runbook and association, absent with backup.drill.enabled false. */
+        drillDocumentName: name.optional(),
+        drillRunbookName: name.optional(),
+        drillAssociationId: name.optional(),
+        /** Key prefix of the drill's command output in the logs bucket, e.g. `ssm/drill/dev`. */
+        drillLogPrefix: s3Prefix.optional(),
+        /** CloudWatch namespace of BackupSuccess, RestoreDrillSuccess and RestoreDrillSeconds. */
+        backupMetricsNamespace: name.optional(),
     })
     // The stack exports much more (network ids, database endpoint...): only these are ops' business.
     .loose();

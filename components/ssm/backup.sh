@@ -7,7 +7,8 @@
 # Usage:
 #   bash backup.sh --bucket B --prefix P [--instance-id ID] [--exclude PATTERN]...
 #                  [--full-every N] [--level N] [--state-dir DIR] [--lock-file F]
-#                  [--expected-size BYTES] [--fail-on-change] [--] DIR...
+#                  [--expected-size BYTES] [--fail-on-change]
+#                  [--stack NAME [--metrics-namespace NS]] [--] DIR...
 #   Options accept "--opt value" or "--opt=value". See components/ssm/README.md.
 #
 #   --bucket B         S3 bucket (required)
@@ -23,12 +24,16 @@
 #   --lock-file F      flock file (default /run/platform-backup.lock)
 #   --expected-size B  override the stream size hint given to `aws s3 cp --expected-size`
 #   --fail-on-change   exit 10 (instead of 0) when tar reported files changing while read
+#   --stack NAME       after each committed snapshot, publish the CloudWatch metric BackupSuccess=1
+#                      (dimensions Stack+Directory and Stack+InstanceId+Directory); default: none
+#   --metrics-namespace NS  CloudWatch namespace of that metric (default Platform/Backups)
 #   DIR...             absolute paths; processed in order, the first failure stops the run
 #                      (directories already completed stay committed)
 #
 # Key layout (one snapshot per directory per run):
 #   <prefix>/<instance-id>/<slug>/<snapshot-id>/archive.tar.zst
-#   <prefix>/<instance-id>/<slug>/<snapshot-id>/manifest.json
+#   <prefix>/<instance-id>/<slug>/<snapshot-id>/manifest.json   (format 2: what the archive and the
+#                                                               tree hold, see components/ssm/README.md)
 #   <prefix>/<instance-id>/<slug>/latest          (one line: the snapshot id)
 #   slug: path without the leading "/", "/" -> "-", [A-Za-z0-9.] kept, every other byte
 #   -> "_XX" (lower-case hex), e.g. /var/www -> var-www, /srv/my_app-1 -> srv-my_5fapp_2d1;
@@ -51,19 +56,20 @@
 #   7  archive creation failed (tar fatal error, zstd error)
 #   9  a required tool is missing
 #   10 success, but tar reported changed files and --fail-on-change was given
+#   11 every snapshot committed, but publishing a BackupSuccess metric failed (takes precedence over 10)
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
 readonly PROG=platform-backup
-readonly EX_USAGE=2 EX_NOSRC=3 EX_S3=4 EX_VERIFY=5 EX_LOCKED=6 EX_ARCHIVE=7 EX_TOOL=9 EX_CHANGED=10
+readonly EX_USAGE=2 EX_NOSRC=3 EX_S3=4 EX_VERIFY=5 EX_LOCKED=6 EX_ARCHIVE=7 EX_TOOL=9 EX_CHANGED=10 EX_METRICS=11
 readonly ARCHIVE_NAME=archive.tar.zst
 # Every external command this script and lib.sh run, checked before anything else happens (exit
 # 9). tests/backupScripts.test.ts derives the commands from the code's syntax tree and fails when
 # one is missing here; the bake and the web tier's user data install them (components/backupTools.ts).
 readonly -a REQUIRED_TOOLS=(aws chmod cmp cp curl date du flock mkdir mkfifo mktemp mv od rm sha256sum sleep tar tee wc zstd)
-readonly MANIFEST_VERSION=1
+readonly MANIFEST_VERSION=2
 
-# Helpers shared with restore.sh (log, die, on_err, norm_path, slugify, join_key).
+# Helpers shared with restore.sh and drill.sh (log, die, norm_path, slugify, json_str, cquote, S3, metrics).
 lib_dir=.
 [[ ${BASH_SOURCE[0]} != */* ]] || lib_dir=${BASH_SOURCE[0]%/*}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -85,36 +91,80 @@ trap cleanup EXIT
 
 # ---------------------------------------------------------------- helpers (no forks unless noted)
 
-# json_str STRING -> REPLY: a JSON string literal (quotes included). Bytes >= 0x80 are
-# passed through (valid JSON when the input is UTF-8; the slug is the lossless form).
-json_str() {
-  local LC_ALL=C
-  local s=$1 i hex c u
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\n'/\\n}
-  s=${s//$'\t'/\\t}
-  s=${s//$'\r'/\\r}
-  for ((i = 1; i < 32; i++)); do
-    ((i == 9 || i == 10 || i == 13)) && continue
-    printf -v hex '%02x' "$i"
-    printf -v c '%b' "\\x$hex"
-    [[ $s == *"$c"* ]] || continue
-    printf -v u '\\u%04x' "$i"
-    s=${s//"$c"/$u}
-  done
-  REPLY="\"$s\""
-}
-
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 s3_rm_quiet() { aws s3 rm --only-show-errors "s3://$BUCKET/$1" >/dev/null 2>&1 || true; }
+
+# tree_index PREVIOUS_INDEX LISTING SNAR OUT_INDEX -> TI_ENTRIES, TI_BYTES (1, the reason in REPLY, when the
+# snapshot file is not one this parser understands).
+#
+# The tree a restore of this snapshot produces, computed from what tar did in this run, not from a
+# second walk of the directory (which could see other files than tar saw): tar's directory dumps
+# in the snapshot (snar) file it wrote (every directory it archived, with every name in it) and the
+# members it wrote (the --index-file listing, with sizes). A name is in the restored tree when this
+# archive carries it, or when the previous snapshot's tree had it and this archive's directory dump
+# still names it (incremental extraction keeps such names and deletes every other). Names tar
+# excluded are in the dumps too (as "N"), but in no archive: they are never counted.
+#
+# The index (one line per name: type letter, size, the name as tar quotes it) is kept with the snar
+# so the next incremental can carry the unchanged names over. TI_ENTRIES counts every name below
+# the directory (files, directories, symlinks, hard links, FIFOs, devices), TI_BYTES the apparent
+# size of the regular files, each file once (a hard link adds nothing).
+tree_index() {
+  local previous=$1 listing=$2 snar=$3 out=$4 line type size name header dir entry key
+  local -A ltype=() lsize=() ptype=() psize=()
+  TI_ENTRIES=0 TI_BYTES=0 
+  while IFS= read -r line; do
+    [[ $line =~ $TAR_LISTING_RE ]] || { REPLY="unexpected tar listing line: ${line:0:200}"; return 1; }
+    type=${BASH_REMATCH[1]} size=${BASH_REMATCH[2]} name=${BASH_REMATCH[3]}
+    [[ $size =~ ^[0-9]+$ ]] || size=0
+    name=${name%/}
+    ltype[$name]=$type lsize[$name]=$size
+  done <"$listing"
+  if [[ -n $previous ]]; then
+    while IFS=$'\t' read -r type size name; do
+      ptype[$name]=$type psize[$name]=$size
+    done <"$previous"
+  fi
+  : >"$out"
+  {
+    # GNU tar snapshot format 2: a header line, the dump time (2 NUL-terminated numbers), then per
+    # directory: nfs, mtime s, mtime ns, dev, ino, name, its entries ("Y"/"N"/"D" + name), "\0\0".
+    IFS= read -r header || true
+    [[ $header == "GNU tar-"*-2 ]] || { REPLY="unexpected snapshot file header: ${header:0:100}"; return 1; }
+    if ! { read -r -d '' _ && read -r -d '' _; }; then
+      REPLY="snapshot file has no dump time"
+      return 1
+    fi
+    while read -r -d '' _; do
+      if ! { read -r -d '' _ && read -r -d '' _ && read -r -d '' _ && read -r -d '' _ && read -r -d '' dir; }; then
+        REPLY="truncated directory record in the snapshot file"
+        return 1
+      fi
+      while read -r -d '' entry && [[ -n $entry ]]; do
+        cquote "$dir/${entry:1}"
+        key=$REPLY
+        if [[ -n ${ltype[$key]+set} ]]; then
+          type=${ltype[$key]} size=${lsize[$key]}
+        elif [[ -n ${ptype[$key]+set} ]]; then
+          type=${ptype[$key]} size=${psize[$key]}
+        else
+          continue
+        fi
+        TI_ENTRIES=$((TI_ENTRIES + 1))
+        [[ $type != - ]] || TI_BYTES=$((TI_BYTES + size))
+        printf '%s\t%s\t%s\n' "$type" "$size" "$key"
+      done >>"$out"
+      read -r -d '' _ || true
+    done
+  } <"$snar"
+}
 
 # ---------------------------------------------------------------- arguments
 
 BUCKET="" PREFIX="" PREFIX_SET=0 INSTANCE_ID="" FULL_EVERY=7 LEVEL=3
 STATE_DIR=/var/lib/platform-backup LOCK_FILE=/run/platform-backup.lock EXPECTED_SIZE=""
-FAIL_ON_CHANGE=0
+FAIL_ON_CHANGE=0 STACK="" NAMESPACE=Platform/Backups
 EXCLUDES=()
 DIRS=()
 
@@ -124,7 +174,7 @@ while (($#)); do
     val=${opt#*=} opt=${opt%%=*} has_val=1
   fi
   case $opt in
-    --bucket | --prefix | --instance-id | --exclude | --full-every | --level | --state-dir | --lock-file | --expected-size)
+    --bucket | --prefix | --instance-id | --exclude | --full-every | --level | --state-dir | --lock-file | --expected-size | --stack | --metrics-namespace)
       if ((!has_val)); then
         (($# >= 2)) || usage "option $opt needs a value"
         val=$2
@@ -141,6 +191,8 @@ while (($#)); do
         --state-dir) STATE_DIR=$val ;;
         --lock-file) LOCK_FILE=$val ;;
         --expected-size) EXPECTED_SIZE=$val ;;
+        --stack) STACK=$val ;;
+        --metrics-namespace) NAMESPACE=$val ;;
       esac
       ;;
     --fail-on-change)
@@ -182,6 +234,9 @@ fi
 [[ $STATE_DIR == /* ]] || usage "--state-dir must be absolute"
 [[ $LOCK_FILE == /* ]] || usage "--lock-file must be absolute"
 for e in "${EXCLUDES[@]}"; do [[ -n $e ]] || usage "empty --exclude pattern"; done
+if [[ -n $STACK && ! $STACK =~ ^[A-Za-z0-9._-]{1,128}$ ]]; then usage "invalid --stack (A-Za-z0-9._-)"; fi
+# CloudWatch: 1-255 characters, no ":", and the AWS/ prefix is reserved (PutMetricData, Namespace).
+[[ $NAMESPACE =~ ^[A-Za-z0-9._/#-]{1,255}$ && $NAMESPACE != AWS/* ]] || usage "invalid --metrics-namespace"
 ((${#DIRS[@]} > 0)) || usage "no DIR given"
 
 missing=()
@@ -238,11 +293,11 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/platform-backup.XXXXXX")
 
 # ---------------------------------------------------------------- one directory
 
-OVERALL_WARN=0
+OVERALL_WARN=0 METRICS_FAILED=0
 
 backup_one() {
   local dir=$1 slug=$2 base sdir prev="" rc snap mode reason level chain_csv="" prev_for_manifest=""
-  local state_snap="" state_level="" state_chain="" line
+  local state_snap="" state_level="" state_chain="" line previous_index=""
   join_key "$PREFIX" "$INSTANCE_ID" "$slug"
   base=$REPLY
   sdir=$STATE_DIR/$slug
@@ -275,7 +330,7 @@ backup_one() {
   mode=incremental
   if [[ -z $prev ]]; then
     mode=full reason="no previous snapshot in S3"
-  elif [[ ! -s $sdir/snar || -z $state_snap ]] || ! is_uint "$state_level"; then
+  elif [[ ! -s $sdir/snar || ! -f $sdir/index || -z $state_snap ]] || ! is_uint "$state_level"; then
     mode=full reason="local incremental state missing in $sdir"
   elif [[ $state_snap != "$prev" ]]; then
     mode=full reason="local state is for snapshot $state_snap but latest is $prev"
@@ -289,6 +344,7 @@ backup_one() {
     chain_csv=${state_chain:+$state_chain,}$prev
     prev_for_manifest=$prev
     cp -- "$sdir/snar" "$TMP/snar"
+    previous_index=$sdir/index
     log "$dir: incremental level $level on top of $prev"
   else
     level=0
@@ -321,6 +377,10 @@ backup_one() {
     --pax-option=delete=atime --pax-option=delete=ctime
     --listed-incremental="$TMP/snar" --no-check-device
     --numeric-owner --acls --xattrs --xattrs-include='*' --sparse
+    # What tar archives, listed as it writes it (tree_index, the manifest's counts). The two
+    # warnings are informational messages that only verbose runs print; they are not changes.
+    --verbose --verbose --index-file="$TMP/listing" --quoting-style=c
+    --warning=no-new-directory --warning=no-rename-directory
   )
   local e
   for e in "${EXCLUDES[@]}"; do tar_args+=("--exclude=$e"); done
@@ -336,7 +396,8 @@ backup_one() {
   local -a st
   trap - ERR
   set +e
-  tar "${tar_args[@]}" 2>"$TMP/tar.err" |
+  # The C locale: names are quoted byte by byte, as cquote does (and as SSM's bare environment has it).
+  LC_ALL=C tar "${tar_args[@]}" 2>"$TMP/tar.err" |
     zstd -q -T0 "-$LEVEL" -c 2>"$TMP/zstd.err" |
     tee -- "$TMP/up.sha.fifo" "$TMP/up.len.fifo" 2>"$TMP/tee.err" |
     aws s3 cp --only-show-errors --content-type application/zstd \
@@ -372,6 +433,16 @@ backup_one() {
   local sha size
   read -r sha _ <"$TMP/up.sha"
   read -r size <"$TMP/up.len"
+
+  # ---- what the archive holds, and the tree a restore of this snapshot produces
+  if ! listing_totals "$TMP/listing"; then
+    s3_rm_quiet "$key"
+    die 1 "$dir: $REPLY; nothing committed, latest unchanged"
+  fi
+  if ! tree_index "$previous_index" "$TMP/listing" "$TMP/snar" "$TMP/index"; then
+    s3_rm_quiet "$key"
+    die 1 "$dir: $REPLY; nothing committed, latest unchanged"
+  fi
 
   # ---- verify: read the object back from S3 and hash it (no local staging)
   rm -f -- "$TMP/v.sha.fifo"
@@ -454,11 +525,13 @@ backup_one() {
     printf '  "excludes": [%s],\n' "$ex_json"
     printf '  "sourceApparentBytes": %d,\n' "$apparent"
     printf '  "archives": [\n'
-    printf '    {"name": "%s", "size": %d, "sha256": "%s"}\n' "$ARCHIVE_NAME" "$size" "$sha"
+    printf '    {"name": "%s", "size": %d, "sha256": "%s", "members": %d, "memberBytes": %d}\n' "$ARCHIVE_NAME" "$size" "$sha" "$LT_MEMBERS" "$LT_BYTES"
     printf '  ],\n'
     printf '  "tarExitCode": %d,\n' "$tar_rc"
     printf '  "tarWarningCount": %d,\n' "$nwarn"
-    printf '  "tarWarnings": [%s]\n' "$warn_json"
+    printf '  "tarWarnings": [%s],\n' "$warn_json"
+    printf '  "treeEntries": %d,\n' "$TI_ENTRIES"
+    printf '  "treeBytes": %d\n' "$TI_BYTES"
     printf '}\n'
   } >"$TMP/manifest.json"
 
@@ -481,8 +554,10 @@ backup_one() {
 
   if ! {
     cp -- "$TMP/snar" "$sdir/snar.new" &&
+      cp -- "$TMP/index" "$sdir/index.new" &&
       printf 'snapshot=%s\nlevel=%d\nchain=%s\n' "$snap" "$level" "$chain_csv" >"$sdir/state.new" &&
       mv -f -- "$sdir/snar.new" "$sdir/snar" &&
+      mv -f -- "$sdir/index.new" "$sdir/index" &&
       mv -f -- "$sdir/state.new" "$sdir/state"
   }; then
     rm -f -- "$sdir/state"
@@ -494,12 +569,32 @@ backup_one() {
     log "WARNING: $dir: tar reported $nwarn warning(s) (exit $tar_rc); recorded in the manifest"
   fi
   printf 'snapshot\t%s\t%s\t%s\t%d\t%s\n' "$slug" "$snap" "$mtype" "$size" "s3://$BUCKET/$base/$snap/"
+
+  # ---- the freshness metric: one datum per good snapshot (the alarm watches Stack+Directory, so
+  # replacing an instance does not leave it watching a metric nobody publishes any more)
+  if [[ -n $STACK ]]; then
+    local dim
+    metric_dimension_value "$dir" "$slug"
+    dim=$REPLY
+    metric_json BackupSuccess 1 Count "Stack=$STACK" "Directory=$dim"
+    local by_dir=$REPLY
+    metric_json BackupSuccess 1 Count "Stack=$STACK" "InstanceId=$INSTANCE_ID" "Directory=$dim"
+    if put_metrics "$NAMESPACE" "$by_dir" "$REPLY"; then
+      log "$dir: published BackupSuccess to $NAMESPACE"
+    else
+      METRICS_FAILED=1
+      log "ERROR: $dir: snapshot $snap is committed, but publishing BackupSuccess failed: $(<"$TMP/metrics.err")"
+    fi
+  fi
 }
 
 for i in "${!NDIRS[@]}"; do
   backup_one "${NDIRS[$i]}" "${SLUGS[$i]}"
 done
 
+if ((METRICS_FAILED)); then
+  exit "$EX_METRICS"
+fi
 if ((OVERALL_WARN && FAIL_ON_CHANGE)); then
   exit "$EX_CHANGED"
 fi

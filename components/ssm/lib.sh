@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Helpers shared by backup.sh and restore.sh: sourced from the directory of the script that
-# uses it (the SSM documents install it beside them), never run on its own. Whatever names a
-# snapshot's keys lives here, so the two scripts cannot drift apart: a restore must derive
-# exactly the slug the backup wrote.
+# Helpers shared by backup.sh, restore.sh and drill.sh: sourced from the directory of the script
+# that uses it (the SSM documents install it beside them), never run on its own. Whatever names a
+# snapshot's keys, reads its manifest or counts what tar archived lives here, so the scripts
+# cannot drift apart: a restore must derive exactly the slug the backup wrote, and the drill must
+# read a manifest exactly as the restore does.
 #
 # The caller sets PROG (the name log lines start with) before calling log or die, and BUCKET
-# (the bucket) and TMP (a private temp dir) before calling the S3 helpers at the end.
+# (the bucket) and TMP (a private temp dir) before calling the S3 and metric helpers.
+#
+# External commands used here: aws, od (each script's REQUIRED_TOOLS lists them).
 
 # log MESSAGE...: one line on stderr, prefixed with the program's name.
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
@@ -106,4 +109,283 @@ s3_fetch() {
     2) printf 'and deciding whether it exists failed: %s\n' "$(<"$TMP/list.err")" >>"$TMP/fetch.err" ;;
   esac
   return 1
+}
+
+# ---------------------------------------------------------------- text
+
+# json_str STRING -> REPLY: a JSON string literal (quotes included). Bytes >= 0x80 are
+# passed through (valid JSON when the input is UTF-8; the slug is the lossless form).
+json_str() {
+  local LC_ALL=C
+  local s=$1 i hex c u
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\r'/\\r}
+  for ((i = 1; i < 32; i++)); do
+    ((i == 9 || i == 10 || i == 13)) && continue
+    printf -v hex '%02x' "$i"
+    printf -v c '%b' "\\x$hex"
+    [[ $s == *"$c"* ]] || continue
+    printf -v u '\\u%04x' "$i"
+    s=${s//"$c"/$u}
+  done
+  REPLY="\"$s\""
+}
+
+# unslug SLUG -> REPLY: the absolute path slugify made SLUG from (its exact inverse).
+unslug() {
+  local slug=$1 out="" i ch
+  if [[ $slug == - ]]; then
+    REPLY=/
+    return 0
+  fi
+  for ((i = 0; i < ${#slug}; i++)); do
+    ch=${slug:i:1}
+    case $ch in
+      -) out+=/ ;;
+      _)
+        printf -v ch '%b' "\\x${slug:i+1:2}"
+        out+=$ch
+        i=$((i + 2))
+        ;;
+      *) out+=$ch ;;
+    esac
+  done
+  REPLY=/$out
+}
+
+# cquote NAME -> REPLY: NAME as GNU tar prints it with --quoting-style=c in the C locale, without
+# the surrounding quotes: \a \b \t \n \v \f \r \" \\ for those bytes, three octal digits for any
+# other byte outside 0x20-0x7e, everything else as it is. Names of printable ASCII take no fork.
+cquote() {
+  local LC_ALL=C
+  local s=$1 out="" o c
+  if [[ $s != *[!\ -~]* && $s != *[\"\\]* ]]; then
+    REPLY=$s
+    return 0
+  fi
+  local -a bytes
+  while read -r -a bytes; do
+    for o in "${bytes[@]}"; do
+      case $o in
+        007) out+='\a' ;;
+        010) out+='\b' ;;
+        011) out+='\t' ;;
+        012) out+='\n' ;;
+        013) out+='\v' ;;
+        014) out+='\f' ;;
+        015) out+='\r' ;;
+        042) out+='\"' ;;
+        134) out+="\\\\" ;;
+        177) out+="\\$o" ;;
+        0[4-7][0-7] | 1[0-7][0-7])
+          printf -v c '%b' "\\0$o"
+          out+=$c
+          ;;
+        *) out+="\\$o" ;;
+      esac
+    done
+  done < <(printf '%s' "$s" | od -An -v -to1)
+  REPLY=$out
+}
+
+# ---------------------------------------------------------------- what tar archived
+
+# One member line of `tar --verbose --verbose --numeric-owner --quoting-style=c` (create's
+# --index-file or --list, C locale): type letter, mode, uid/gid, size (or major,minor), date,
+# time, the quoted name (then " -> target" or " link to target"). BASH_REMATCH: 1 the type
+# letter, 2 the size, 3 the name inside its quotes.
+readonly TAR_LISTING_RE='^(.)[^ ]* +[0-9]+/[0-9]+ +([0-9]+|[0-9]+,[0-9]+) [0-9-]+ [0-9:]+ "(([^"\\]|\\.)*)"'
+
+# listing_totals FILE -> LT_MEMBERS (lines = members, the top directory "./" included) and
+# LT_BYTES (apparent size of the regular-file members: type "-"; a hard link "h" adds nothing,
+# a sparse file counts its full size). Returns 1 (REPLY says which line) when a line is not a
+# member line: counts from a listing this parser does not understand would be wrong.
+listing_totals() {
+  local file=$1 line
+  LT_MEMBERS=0 LT_BYTES=0
+  while IFS= read -r line; do
+    if [[ ! $line =~ $TAR_LISTING_RE ]]; then
+      REPLY="unexpected tar listing line: ${line:0:200}"
+      return 1
+    fi
+    LT_MEMBERS=$((LT_MEMBERS + 1))
+    [[ ${BASH_REMATCH[1]} != - ]] || LT_BYTES=$((LT_BYTES + BASH_REMATCH[2]))
+  done <"$file"
+}
+
+# ---------------------------------------------------------------- manifests
+
+# manifest_parse FILE EXPECTED_SNAPSHOT EXPECTED_SLUG -> M_VERSION, M_LEVEL, M_CHAIN (array),
+# M_ARCH_NAME/SIZE/SHA/MEMBERS/MEMBER_BYTES (arrays; members empty in v1), M_TREE_ENTRIES and
+# M_TREE_BYTES (empty in v1), M_APPARENT (sourceApparentBytes), M_COMPLETED. Returns 1 with
+# the reason in REPLY when the manifest is malformed or not the one expected.
+#
+# backup.sh writes one field per line with fixed indentation; JSON strings never contain raw
+# newlines, so anchored line matches are unambiguous. Versions 1 and 2 are read (2 appends
+# fields: members and memberBytes on each archive, treeEntries and treeBytes at the end).
+manifest_parse() {
+  local file=$1 want=$2 want_slug=$3 line id snap="" slug="" chain_raw="" in_arch=0
+  local -a ids
+  M_VERSION="" M_LEVEL="" M_CHAIN=() M_ARCH_NAME=() M_ARCH_SIZE=() M_ARCH_SHA=() M_ARCH_MEMBERS=() M_ARCH_MEMBER_BYTES=()
+  M_TREE_ENTRIES="" M_TREE_BYTES="" M_APPARENT="" M_COMPLETED=""
+  local re_arch='^    \{"name": "([A-Za-z0-9._-]+)", "size": ([0-9]+), "sha256": "([0-9a-f]{64})"(, "members": ([0-9]+), "memberBytes": ([0-9]+))?\},?$'
+  while IFS= read -r line; do
+    if ((in_arch)); then
+      if [[ $line =~ $re_arch ]]; then
+        M_ARCH_NAME+=("${BASH_REMATCH[1]}")
+        M_ARCH_SIZE+=("${BASH_REMATCH[2]}")
+        M_ARCH_SHA+=("${BASH_REMATCH[3]}")
+        M_ARCH_MEMBERS+=("${BASH_REMATCH[5]}")
+        M_ARCH_MEMBER_BYTES+=("${BASH_REMATCH[6]}")
+        continue
+      fi
+      in_arch=0
+    fi
+    case $line in
+      '  "formatVersion": '*) M_VERSION=${line#*: } M_VERSION=${M_VERSION%,} ;;
+      '  "snapshotId": "'*) snap=${line#*: \"} snap=${snap%\",} ;;
+      '  "slug": "'*) slug=${line#*: \"} slug=${slug%\",} ;;
+      '  "level": '*) M_LEVEL=${line#*: } M_LEVEL=${M_LEVEL%,} ;;
+      '  "chain": ['*) chain_raw=${line#*: [} chain_raw=${chain_raw%],} ;;
+      '  "completedAt": "'*) M_COMPLETED=${line#*: \"} M_COMPLETED=${M_COMPLETED%\",} ;;
+      '  "sourceApparentBytes": '*) M_APPARENT=${line#*: } M_APPARENT=${M_APPARENT%,} ;;
+      '  "treeEntries": '*) M_TREE_ENTRIES=${line#*: } M_TREE_ENTRIES=${M_TREE_ENTRIES%,} ;;
+      '  "treeBytes": '*) M_TREE_BYTES=${line#*: } M_TREE_BYTES=${M_TREE_BYTES%,} ;;
+      '  "archives": [') in_arch=1 ;;
+    esac
+  done <"$file"
+  case $M_VERSION in
+    1) ;;
+    2)
+      if [[ ! $M_TREE_ENTRIES =~ ^[0-9]+$ || ! $M_TREE_BYTES =~ ^[0-9]+$ ]]; then
+        REPLY="manifest of $want (format 2) lacks treeEntries/treeBytes"
+        return 1
+      fi
+      ;;
+    *)
+      REPLY="manifest of $want: unsupported formatVersion '$M_VERSION'"
+      return 1
+      ;;
+  esac
+  if [[ $snap != "$want" ]]; then
+    REPLY="manifest of $want names snapshot '$snap'"
+    return 1
+  fi
+  if [[ $slug != "$want_slug" ]]; then
+    REPLY="manifest of $want is for slug '$slug', expected '$want_slug'"
+    return 1
+  fi
+  if [[ ! $M_LEVEL =~ ^[0-9]+$ ]]; then
+    REPLY="manifest of $want: bad level"
+    return 1
+  fi
+  if ((${#M_ARCH_NAME[@]} == 0)); then
+    REPLY="manifest of $want lists no archives"
+    return 1
+  fi
+  if [[ $M_VERSION == 2 && -z ${M_ARCH_MEMBERS[0]} ]]; then
+    REPLY="manifest of $want (format 2): an archive lacks members/memberBytes"
+    return 1
+  fi
+  if [[ -n $chain_raw ]]; then
+    chain_raw=${chain_raw//\"/}
+    IFS=', ' read -r -a ids <<<"$chain_raw"
+    for id in "${ids[@]}"; do
+      if [[ ! $id =~ ^[A-Za-z0-9._-]+$ ]]; then
+        REPLY="manifest of $want: bad chain entry '$id'"
+        return 1
+      fi
+      M_CHAIN+=("$id")
+    done
+  fi
+  if ((${#M_CHAIN[@]} != M_LEVEL)); then
+    REPLY="manifest of $want: level $M_LEVEL but chain has ${#M_CHAIN[@]} entries"
+    return 1
+  fi
+}
+
+# chain_resolve BASE SNAPSHOT SLUG -> CHAIN (the snapshots to apply, the full first, SNAPSHOT
+# last), A_SNAP/A_NAME/A_SIZE/A_SHA/A_MEMBERS/A_MEMBER_BYTES (every archive of the chain in apply
+# order); the M_* of manifest_parse are left describing SNAPSHOT's manifest (parsed last). Downloads
+# each manifest to $TMP/manifest.<id>.json and checks the chain is one: every member's manifest
+# names itself and the slug, sits at its level, and builds on the same predecessors.
+# Returns 0, or 4 (a download failed), 5 (a manifest is malformed or the chain inconsistent), 8 (a
+# manifest does not exist, decided by listing: lib.sh s3_fetch), with the reason in REPLY.
+chain_resolve() {
+  local base=$1 snap=$2 slug=$3 i j id
+  CHAIN=() A_SNAP=() A_NAME=() A_SIZE=() A_SHA=() A_MEMBERS=() A_MEMBER_BYTES=()
+  chain_fetch_manifest "$base" "$snap" || return
+  manifest_parse "$TMP/manifest.$snap.json" "$snap" "$slug" || return 5
+  CHAIN=("${M_CHAIN[@]}" "$snap")
+  for i in "${!CHAIN[@]}"; do
+    id=${CHAIN[$i]}
+    [[ -f $TMP/manifest.$id.json ]] || chain_fetch_manifest "$base" "$id" || return
+    manifest_parse "$TMP/manifest.$id.json" "$id" "$slug" || return 5
+    if ((M_LEVEL != i)); then
+      REPLY="chain broken: $id is at position $i but its manifest says level $M_LEVEL"
+      return 5
+    fi
+    for ((j = 0; j < i; j++)); do
+      if [[ ${M_CHAIN[$j]:-} != "${CHAIN[$j]}" ]]; then
+        REPLY="chain broken: $id does not build on ${CHAIN[$j]}"
+        return 5
+      fi
+    done
+    for j in "${!M_ARCH_NAME[@]}"; do
+      A_SNAP+=("$id") A_NAME+=("${M_ARCH_NAME[$j]}") A_SIZE+=("${M_ARCH_SIZE[$j]}") A_SHA+=("${M_ARCH_SHA[$j]}")
+      A_MEMBERS+=("${M_ARCH_MEMBERS[$j]}") A_MEMBER_BYTES+=("${M_ARCH_MEMBER_BYTES[$j]}")
+    done
+  done
+}
+
+# chain_fetch_manifest BASE ID: downloads one manifest (chain_resolve's return codes).
+chain_fetch_manifest() {
+  local rc=0
+  s3_fetch "$1/$2/manifest.json" "$TMP/manifest.$2.json" || rc=$?
+  case $rc in
+    0) return 0 ;;
+    44)
+      REPLY="snapshot $2 not found: s3://$BUCKET/$1/$2/manifest.json does not exist"
+      return 8
+      ;;
+    *)
+      REPLY="cannot download manifest of $2: $(<"$TMP/fetch.err")"
+      return 4
+      ;;
+  esac
+}
+
+# ---------------------------------------------------------------- CloudWatch metrics
+
+# metric_dimension_value PATH SLUG -> REPLY: the Directory dimension: the path itself when it is
+# printable ASCII of at most 1024 characters (CloudWatch dimension values must be ASCII, 1-1024
+# characters: Amazon CloudWatch API Reference, Dimension), else the slug, which always is.
+metric_dimension_value() {
+  local LC_ALL=C
+  if [[ $1 != *[!\ -~]* && ${#1} -le 1024 ]]; then REPLY=$1; else REPLY=$2; fi
+}
+
+# metric_json NAME VALUE UNIT DIMENSION... -> REPLY: one MetricDatum as JSON; each DIMENSION is
+# NAME=VALUE (the value may contain "=").
+metric_json() {
+  local name=$1 value=$2 unit=$3 dims="" d
+  shift 3
+  for d in "$@"; do
+    json_str "${d#*=}"
+    dims+="${dims:+, }{\"Name\": \"${d%%=*}\", \"Value\": $REPLY}"
+  done
+  REPLY="{\"MetricName\": \"$name\", \"Value\": $value, \"Unit\": \"$unit\", \"Dimensions\": [$dims]}"
+}
+
+# put_metrics NAMESPACE DATUM_JSON... -> 0 published, 1 failed (message in $TMP/metrics.err).
+# One PutMetricData call (at most 1000 data: far more than a run makes).
+put_metrics() {
+  local ns=$1 data=""
+  shift
+  local IFS=,
+  data="[$*]"
+  aws cloudwatch put-metric-data --namespace "$ns" --metric-data "$data" >/dev/null 2>"$TMP/metrics.err"
 }

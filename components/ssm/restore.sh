@@ -43,7 +43,7 @@ readonly EX_USAGE=2 EX_S3=4 EX_VERIFY=5 EX_EXTRACT=7 EX_NOTFOUND=8 EX_TOOL=9
 # 9); tests/backupScripts.test.ts derives the list from the code and fails when one is missing here.
 readonly -a REQUIRED_TOOLS=(aws chmod mkdir mkfifo mktemp od rm sha256sum stat tar tee zstd)
 
-# Helpers shared with backup.sh (log, die, on_err, norm_path, slugify, join_key).
+# Helpers shared with backup.sh and drill.sh (log, die, on_err, norm_path, slugify, join_key, manifest_parse).
 lib_dir=.
 [[ ${BASH_SOURCE[0]} != */* ]] || lib_dir=${BASH_SOURCE[0]%/*}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -152,78 +152,11 @@ if [[ $SNAPSHOT == latest ]]; then
   log "latest snapshot for $DIRECTORY is $SNAPSHOT"
 fi
 
-# parse_manifest FILE EXPECTED_SNAPSHOT -> M_LEVEL, M_CHAIN (array), M_ARCH_* (arrays)
-# The manifest is written by backup.sh one field per line with fixed indentation;
-# JSON strings never contain raw newlines, so anchored line matches are unambiguous.
-parse_manifest() {
-  local file=$1 want=$2 line id version="" snap="" slug="" chain_raw="" in_arch=0
-  local -a ids
-  M_LEVEL="" M_CHAIN=() M_ARCH_NAME=() M_ARCH_SIZE=() M_ARCH_SHA=()
-  local re_arch='^    \{"name": "([A-Za-z0-9._-]+)", "size": ([0-9]+), "sha256": "([0-9a-f]{64})"\}'
-  while IFS= read -r line; do
-    if ((in_arch)); then
-      if [[ $line =~ $re_arch ]]; then
-        M_ARCH_NAME+=("${BASH_REMATCH[1]}")
-        M_ARCH_SIZE+=("${BASH_REMATCH[2]}")
-        M_ARCH_SHA+=("${BASH_REMATCH[3]}")
-        continue
-      fi
-      in_arch=0
-    fi
-    case $line in
-      '  "formatVersion": '*) version=${line#*: } version=${version%,} ;;
-      '  "snapshotId": "'*) snap=${line#*: \"} snap=${snap%\",} ;;
-      '  "slug": "'*) slug=${line#*: \"} slug=${slug%\",} ;;
-      '  "level": '*) M_LEVEL=${line#*: } M_LEVEL=${M_LEVEL%,} ;;
-      '  "chain": ['*) chain_raw=${line#*: [} chain_raw=${chain_raw%],} ;;
-      '  "archives": [') in_arch=1 ;;
-    esac
-  done <"$file"
-  [[ $version == 1 ]] || die "$EX_VERIFY" "manifest of $want: unsupported formatVersion '$version'"
-  [[ $snap == "$want" ]] || die "$EX_VERIFY" "manifest of $want names snapshot '$snap'"
-  [[ $slug == "$SLUG" ]] || die "$EX_VERIFY" "manifest of $want is for slug '$slug', expected '$SLUG'"
-  [[ $M_LEVEL =~ ^[0-9]+$ ]] || die "$EX_VERIFY" "manifest of $want: bad level"
-  ((${#M_ARCH_NAME[@]} > 0)) || die "$EX_VERIFY" "manifest of $want lists no archives"
-  if [[ -n $chain_raw ]]; then
-    chain_raw=${chain_raw//\"/}
-    IFS=', ' read -r -a ids <<<"$chain_raw"
-    for id in "${ids[@]}"; do
-      [[ $id =~ ^[A-Za-z0-9._-]+$ ]] || die "$EX_VERIFY" "manifest of $want: bad chain entry '$id'"
-      M_CHAIN+=("$id")
-    done
-  fi
-  ((${#M_CHAIN[@]} == M_LEVEL)) || die "$EX_VERIFY" "manifest of $want: level $M_LEVEL but chain has ${#M_CHAIN[@]} entries"
-}
-
-fetch_manifest() {
-  local id=$1 rc=0
-  s3_fetch "$BASE/$id/manifest.json" "$TMP/manifest.$id.json" || rc=$?
-  case $rc in
-    0) ;;
-    44) die "$EX_NOTFOUND" "snapshot $id not found: s3://$BUCKET/$BASE/$id/manifest.json does not exist" ;;
-    *) die "$EX_S3" "cannot download manifest of $id: $(<"$TMP/fetch.err")" ;;
-  esac
-}
-
-fetch_manifest "$SNAPSHOT"
-parse_manifest "$TMP/manifest.$SNAPSHOT.json" "$SNAPSHOT"
-CHAIN=("${M_CHAIN[@]}" "$SNAPSHOT")
+# The whole chain's manifests, checked (lib.sh chain_resolve: exit 4, 5 or 8 with the reason).
+rc=0
+chain_resolve "$BASE" "$SNAPSHOT" "$SLUG" || rc=$?
+((rc == 0)) || die "$rc" "$REPLY"
 log "restoring $DIRECTORY snapshot $SNAPSHOT: chain ${CHAIN[*]}"
-
-# Collect (snapshot, archive name, size, sha) for the whole chain, in apply order.
-A_SNAP=() A_NAME=() A_SIZE=() A_SHA=()
-for i in "${!CHAIN[@]}"; do
-  id=${CHAIN[$i]}
-  [[ -f $TMP/manifest.$id.json ]] || fetch_manifest "$id"
-  parse_manifest "$TMP/manifest.$id.json" "$id"
-  ((M_LEVEL == i)) || die "$EX_VERIFY" "chain broken: $id is at position $i but its manifest says level $M_LEVEL"
-  for ((j = 0; j < i; j++)); do
-    [[ ${M_CHAIN[$j]:-} == "${CHAIN[$j]}" ]] || die "$EX_VERIFY" "chain broken: $id does not build on ${CHAIN[$j]}"
-  done
-  for j in "${!M_ARCH_NAME[@]}"; do
-    A_SNAP+=("$id") A_NAME+=("${M_ARCH_NAME[$j]}") A_SIZE+=("${M_ARCH_SIZE[$j]}") A_SHA+=("${M_ARCH_SHA[$j]}")
-  done
-done
 
 # ---------------------------------------------------------------- download + verify all
 

@@ -14,7 +14,13 @@
  *   GetObject and HeadObject need s3:GetObject; PutObject and the multipart upload steps
  *   s3:PutObject; AbortMultipartUpload s3:AbortMultipartUpload; ListParts
  *   s3:ListMultipartUploadParts; DeleteObject s3:DeleteObject; ListObjects(V2) and HeadBucket
- *   s3:ListBucket, with the request's `prefix` as the `s3:prefix` condition key.
+ *   s3:ListBucket, with the request's `prefix` as the `s3:prefix` condition key; the
+ *   `x-amz-server-side-encryption(-customer-algorithm)` headers of PutObject and
+ *   CreateMultipartUpload as the condition keys of the same names ("Actions, resources, and
+ *   condition keys for Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+ * - A bucket policy of the same account is modelled by appending its statements to the identity
+ *   policy (same-account access: either may allow, an explicit Deny in either wins; Principal is
+ *   not checked, so only statements for Principal "*" may be appended).
  * - A GetObject/HeadObject of a key that does not exist answers 404 NoSuchKey only when the caller
  *   has s3:ListBucket on the bucket; otherwise 403 AccessDenied (Amazon S3 API Reference,
  *   GetObject and HeadObject, "Permissions": https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
@@ -38,7 +44,7 @@ export interface S3Authorization {
 }
 
 /** Maps a path-style S3 request (`/bucket` or `/bucket/key`) to what it must be authorized for. */
-export function s3Authorization(method: string, rawPath: string, query: URLSearchParams): S3Authorization {
+export function s3Authorization(method: string, rawPath: string, query: URLSearchParams, headers: Record<string, string | string[] | undefined> = {}): S3Authorization {
     const path = rawPath.split("?")[0];
     const slash = path.indexOf("/", 1);
     const bucket = decodeURIComponent(slash < 0 ? path.slice(1) : path.slice(1, slash));
@@ -61,8 +67,19 @@ export function s3Authorization(method: string, rawPath: string, query: URLSearc
     if ((m === "GET" || m === "HEAD") && subresources.every((k) => ["partNumber", "response-content-type"].includes(k))) {
         return is(m === "GET" ? "GetObject" : "HeadObject", "s3:GetObject", objectArn);
     }
-    if (m === "PUT" && subresources.every((k) => ["partNumber", "uploadId"].includes(k))) return is(query.has("uploadId") ? "UploadPart" : "PutObject", "s3:PutObject", objectArn);
-    if (m === "POST" && (query.has("uploads") || query.has("uploadId"))) return is(query.has("uploads") ? "CreateMultipartUpload" : "CompleteMultipartUpload", "s3:PutObject", objectArn);
+    // The encryption a request asks for is a condition key of the requests carrying it (PutObject,
+    // CreateMultipartUpload); UploadPart and CompleteMultipartUpload carry none.
+    const encryptionContext: Record<string, string> = {};
+    for (const header of ["x-amz-server-side-encryption", "x-amz-server-side-encryption-customer-algorithm"]) {
+        const value = headers[header];
+        if (value !== undefined) encryptionContext[`s3:${header}`] = String(value);
+    }
+    if (m === "PUT" && subresources.every((k) => ["partNumber", "uploadId"].includes(k))) {
+        return query.has("uploadId") ? is("UploadPart", "s3:PutObject", objectArn) : is("PutObject", "s3:PutObject", objectArn, encryptionContext);
+    }
+    if (m === "POST" && (query.has("uploads") || query.has("uploadId"))) {
+        return query.has("uploads") ? is("CreateMultipartUpload", "s3:PutObject", objectArn, encryptionContext) : is("CompleteMultipartUpload", "s3:PutObject", objectArn);
+    }
     if (m === "DELETE" && query.has("uploadId")) return is("AbortMultipartUpload", "s3:AbortMultipartUpload", objectArn);
     if (m === "DELETE" && subresources.length === 0) return is("DeleteObject", "s3:DeleteObject", objectArn);
     throw new Error(`s3Policy: object request ${method} ${rawPath} is not modelled`);
@@ -92,6 +109,8 @@ function conditionHolds(condition: PolicyStatement["Condition"], context: Record
                     return actual === undefined || !any((v) => v === actual);
                 case "StringNotLike":
                     return actual === undefined || !any((v) => globMatch(v, actual, false));
+                case "Null":
+                    return any((v) => (v === "true") === (actual === undefined));
                 default:
                     throw new Error(`s3Policy: condition operator ${operator} is not modelled`);
             }

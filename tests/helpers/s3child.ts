@@ -36,7 +36,7 @@ function proxy(upstreamPort: number): http.Server {
         };
         let auth;
         try {
-            auth = s3Authorization(req.method ?? "GET", url.pathname, url.searchParams);
+            auth = s3Authorization(req.method ?? "GET", url.pathname, url.searchParams, req.headers);
         } catch (err) {
             // Not modelled: fail loudly (the CLI prints this) rather than allow or deny by guess.
             answer(501, "NotImplemented", (err as Error).message, `UNMODELLED ${req.method} ${url.pathname}`);
