@@ -17,7 +17,7 @@ import { ENGINES } from "./components/database";
 import { stackDomain } from "./config/dns";
 import { permissionsBoundaryArn } from "./config/iam";
 import { loadConfig } from "./config";
-import { amiFactoryArgs, databaseArgs, webTierArgs } from "./config/componentArgs";
+import { amiFactoryArgs, backupArgs, databaseArgs, webTierArgs } from "./config/componentArgs";
 
 const config = loadConfig();
 
@@ -161,14 +161,13 @@ const backup = config.backup.enabled
     ? new Backup(
           "backup",
           {
-              config: config.backup,
-              stack: config.stack,
+              ...backupArgs(config),
               backupBucket,
               logsBucket,
               backupTag: config.webTier.backupTag,
               outputWriter: webTier.grantee,
               // The backup and the drill run on the web instances, with their role.
-              metricsPublisher: webTier.role,
+              metricsPublisher: webTier.grantee,
               permissionsBoundary,
           },
           { providers: [provider] },

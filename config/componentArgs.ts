@@ -10,6 +10,7 @@
  */
 import type { StackConfig } from "../config";
 import type { AmiFactoryArgs } from "../components/amiFactory";
+import type { BackupArgs } from "../components/backup";
 import type { DatabaseArgs } from "../components/database";
 import type { WebTierArgs } from "../components/webTier";
 
@@ -91,5 +92,23 @@ export function amiFactoryArgs(config: StackConfig): Pick<AmiFactoryArgs, "stack
         architecture: config.webTier.architecture,
         rootVolumeGb: config.webTier.rootVolumeGb,
         tags: config.tags,
+    };
+}
+
+/** Backup's schedule, directories and drill for the stack (index.ts wires the buckets and the instance role). */
+export function backupArgs(config: StackConfig): Pick<BackupArgs, "stack" | "directories" | "excludes" | "schedule" | "fullEvery" | "compressionLevel" | "maxConcurrency" | "maxErrors" | "timeoutSeconds" | "drill"> {
+    const b = config.backup;
+    // The lifecycle and object-lock settings of the section are the backup bucket's (index.ts).
+    return {
+        stack: config.stack,
+        directories: b.directories,
+        excludes: b.excludes,
+        schedule: b.schedule,
+        fullEvery: b.fullEvery,
+        compressionLevel: b.compressionLevel,
+        maxConcurrency: b.maxConcurrency,
+        maxErrors: b.maxErrors,
+        timeoutSeconds: b.timeoutSeconds,
+        drill: b.drill,
     };
 }

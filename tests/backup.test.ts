@@ -1,5 +1,5 @@
 /**
- * The Backup component (components/backup.ts): the two SSM Command documents that embed
+ * The Backup component (components/backup/index.ts): the two SSM Command documents that embed
  * components/ssm/backup.sh and restore.sh, the State Manager association, the output grants,
  * the static document check (tools/ssmDocuments.ts), and the parameter patterns against
  * shell injection. The wrapper shell of each document is also run for real under /bin/sh.
