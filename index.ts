@@ -17,7 +17,7 @@ import { ENGINES } from "./components/database";
 import { stackDomain } from "./config/dns";
 import { permissionsBoundaryArn } from "./config/iam";
 import { loadConfig } from "./config";
-import { amiFactoryArgs, backupArgs, databaseArgs, webTierArgs } from "./config/componentArgs";
+import { amiFactoryArgs, backupArgs, databaseArgs, monitoringArgs, webTierArgs } from "./config/componentArgs";
 
 const config = loadConfig();
 
@@ -241,10 +241,7 @@ const dns =
 const monitoring = new Monitoring(
     "monitoring",
     {
-        stack: config.stack,
-        region: config.region,
-        config: config.monitoring,
-        alarmEmails: config.alarmEmails,
+        ...monitoringArgs(config),
         autoScalingGroupName: webTier.autoScalingGroupName,
         loadBalancerArnSuffix: webTier.loadBalancerArnSuffix,
         targetGroupArnSuffix: webTier.targetGroupArnSuffix,
@@ -257,9 +254,9 @@ const monitoring = new Monitoring(
         backupMetrics: backup
             ? {
                   namespace: backup.metricsNamespace,
-                  directories: config.backup.directories,
-                  backupSchedule: config.backup.schedule,
-                  drillSchedule: config.backup.drill.enabled ? config.backup.drill.schedule : undefined,
+                  directories: backup.settings.directories,
+                  backupSchedule: backup.settings.schedule,
+                  drillSchedule: backup.settings.drill.enabled ? backup.settings.drill.schedule : undefined,
               }
             : undefined,
         // The lone dev instance has no group to replace it: recover / reboot on failed status checks.

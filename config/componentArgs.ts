@@ -12,6 +12,7 @@ import type { StackConfig } from "../config";
 import type { AmiFactoryArgs } from "../components/amiFactory";
 import type { BackupArgs } from "../components/backup";
 import type { DatabaseArgs } from "../components/database";
+import type { MonitoringArgs } from "../components/monitoring";
 import type { WebTierArgs } from "../components/webTier";
 
 /** WebTier's settings for the stack (without the network, buckets and certificate, which index.ts wires). */
@@ -111,4 +112,9 @@ export function backupArgs(config: StackConfig): Pick<BackupArgs, "stack" | "dir
         timeoutSeconds: b.timeoutSeconds,
         drill: b.drill,
     };
+}
+
+/** Monitoring's thresholds and budget for the stack (index.ts wires what it watches). */
+export function monitoringArgs(config: StackConfig): Pick<MonitoringArgs, "stack" | "region" | "alarmEmails" | "tags" | keyof StackConfig["monitoring"]> {
+    return { ...config.monitoring, stack: config.stack, region: config.region, alarmEmails: config.alarmEmails, tags: config.tags };
 }

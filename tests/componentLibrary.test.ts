@@ -40,20 +40,9 @@ function outwardImports(): string[] {
     return out.sort();
 }
 
-/**
- * Outward imports the refactor (issue 17) has not removed yet: the list may only shrink, and
- * ends empty. The test fails on any import not listed and on a listed one that is gone.
- */
-const NOT_YET_REMOVED: string[] = [
-    "components/monitoring.ts -> config",
-];
-
-/** Components that still take a stack-config section (issue 17 converts them last, after issue 20). */
-const ARGS_NOT_YET_OWNED: string[] = ["Monitoring"];
-
 describe("components/ as a library", () => {
     it("imports nothing from config/, tools/ or anywhere outside components/ (npm packages and Node built-ins only)", () => {
-        assert.deepEqual(outwardImports(), [...NOT_YET_REMOVED].sort());
+        assert.deepEqual(outwardImports(), []);
     });
 
     it("the import check sees every kind of import (it would catch an outward one)", () => {
@@ -102,7 +91,6 @@ describe("components/ as a library", () => {
             const problems: string[] = [];
             let fields = 0;
             for (const c of components) {
-                if (ARGS_NOT_YET_OWNED.includes(c.name)) continue;
                 const exportedArgs = exports.find((s) => s.name === `${c.name}Args`)!;
                 const type = checker.getDeclaredTypeOfSymbol(exportedArgs.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exportedArgs) : exportedArgs);
                 for (const prop of checker.getPropertiesOfType(type)) {
