@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import { ProgramError, OfflineResult } from "../tools/offline";
 import { byType, one } from "./support/resources";
 import { serialRun, tempStackFile } from "./support/stacks";
-import { AMI_FACTORY_DEFAULTS, DATABASE_DEFAULTS, WEB_TIER_DEFAULTS } from "../components";
+import { AMI_FACTORY_DEFAULTS, BACKUP_DEFAULTS, DATABASE_DEFAULTS, MONITORING_DEFAULTS, WEB_TIER_DEFAULTS } from "../components";
 
 const PROGRAM = "tests/fixtures/components";
 
@@ -98,6 +98,27 @@ describe("components with literal Args (tests/fixtures/components)", function ()
         });
     });
 
+    describe("Backup", () => {
+        it("backs up its default directories on its default schedule, the drill on its own, and grants the grantees it is given", () => {
+            const association = r("aws:ssm/association:Association", "backup-schedule");
+            assert.equal(association.inputs.scheduleExpression, BACKUP_DEFAULTS.schedule);
+            assert.equal((association.inputs.parameters as any).Directories, BACKUP_DEFAULTS.directories.join(" "));
+            assert.equal(r("aws:ssm/association:Association", "backup-drill-schedule").inputs.scheduleExpression, BACKUP_DEFAULTS.drill.schedule);
+            assert.deepEqual((run.graph.outputs.outputs as any).backupSettings.drill, BACKUP_DEFAULTS.drill);
+            assert.ok(byType(run.graph, "aws:iam/rolePolicy:RolePolicy").some((p) => p.name === "logs-web-instance-write-ssm-backup-test"));
+            assert.deepEqual(r("aws:iam/rolePolicy:RolePolicy", "backup-metrics").propertyDependencies.role, [r("aws:iam/role:Role", "web-instance").urn]);
+        });
+    });
+
+    describe("Monitoring", () => {
+        it("alarms on the thresholds and budgets by its defaults", () => {
+            const budget = byType(run.graph, "aws:budgets/budget:Budget")[0];
+            assert.equal(Number(budget.inputs.limitAmount), MONITORING_DEFAULTS.budgetUsd);
+            const cpu = byType(run.graph, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.metricName === "CPUUtilization" && (a.inputs.namespace as string) === "AWS/RDS")!;
+            assert.equal(cpu.inputs.threshold, MONITORING_DEFAULTS.rdsCpuHighPercent);
+        });
+    });
+
     describe("argument checks (one error naming every problem)", () => {
         const CASES: Record<string, RegExp[]> = {
             httpsWithoutCertificate: [/WebTier "bad": requireHttps: the load balancer serves HTTPS only .* or set requireHttps: false/],
@@ -109,6 +130,8 @@ describe("components with literal Args (tests/fixtures/components)", function ()
                 /engineVersion is not a mysql version; allowed: 8\.0 or 8\.4/,
                 /allocatedStorageGb must be at least 20 GiB/,
             ],
+            // State Manager runs associations at most every 30 minutes (Reference: Cron and rate expressions for Systems Manager).
+            backupRules: [/Backup "bad": /, /directories\[0\] = "relative" must match/, /backupTag\.key must not be "Stack"/, /schedule = "rate\(10 minutes\)": State Manager associations run at most every 30 minutes/],
             // State Manager: ApplyOnlyAtCronInterval "isn't supported for rate expressions" (CreateAssociation API reference).
             rateSchedule: [/AmiFactory "ami": bakeSchedule "rate\(1 day\)" must be a cron expression/, /keepBakedImages must be a whole number of at least 1, got 0/],
         };
