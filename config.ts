@@ -38,6 +38,23 @@ export const SECTIONS = [
 ] as const;
 
 /**
+ * A section as the loader walks them all: one shape, whatever its schema. Walking the union of
+ * the ten sections' own types instead makes the type-checker relate every zod schema to every
+ * other (seconds of `tsc` on each run), for no safety the loop can use: it handles each section
+ * through `z.ZodType` anyway.
+ */
+interface AnySection {
+    key: string;
+    schema: z.ZodType;
+    defaults(environment: Environment, stack: string): unknown;
+    check?: ((value: never, context: CheckContext) => Finding[]) | { readonly each: ReadonlyArray<Check<never>> };
+}
+// Through `unknown`: relating the ten schemas to AnySection costs what the loop over them did.
+// Each entry is a Section<S> (made by `section()`, which checks its shape), and every
+// Section<S> has this shape.
+const WALKED_SECTIONS = SECTIONS as ReadonlyArray<unknown> as ReadonlyArray<AnySection>;
+
+/**
  * The simple keys, declared with the same types and defaults in `Pulumi.yaml`'s `config:`
  * block (a test keeps the two in step). `environment` has no default on purpose: a stack
  * that forgets it must fail rather than quietly get dev's settings.
@@ -114,7 +131,7 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 export function parseStackConfig(raw: Record<string, string>, project: string, stack: string): StackConfig {
     const problems: ConfigProblem[] = [];
     const ns = `${project}:`;
-    const known = new Set<string>([...Object.keys(SIMPLE_KEYS), ...SECTIONS.map((s) => s.key)]);
+    const known = new Set<string>([...Object.keys(SIMPLE_KEYS), ...WALKED_SECTIONS.map((s) => s.key)]);
     const own: Record<string, string> = {};
     for (const [fullKey, value] of Object.entries(raw)) {
         if (!fullKey.startsWith(ns)) continue;
@@ -154,11 +171,11 @@ export function parseStackConfig(raw: Record<string, string>, project: string, s
     });
 
     const given: Record<string, Record<string, unknown> | undefined> = {};
-    for (const s of SECTIONS) given[s.key] = decodeObject(own[s.key], `${ns}${s.key}`, problems);
+    for (const s of WALKED_SECTIONS) given[s.key] = decodeObject(own[s.key], `${ns}${s.key}`, problems);
     // The sections start from the environment's defaults. Without a valid environment, only what
     // is wrong whichever environment was meant is reported (a check against dev's defaults could
     // blame a key that is right for the prod the user intended).
-    const notObjects = new Set(SECTIONS.filter((s) => own[s.key] !== undefined && given[s.key] === undefined).map((s) => s.key));
+    const notObjects = new Set(WALKED_SECTIONS.filter((s) => own[s.key] !== undefined && given[s.key] === undefined).map((s) => s.key));
     const scenarios = (envValid ? [env] : [...ENVIRONMENTS]).map((e) => evaluateSections(given, notObjects, e, stack, ns));
     problems.push(...commonProblems(scenarios.map((sc) => sc.problems)));
     const sections = scenarios[0].sections;
@@ -195,8 +212,8 @@ function evaluateSections(given: Record<string, Record<string, unknown> | undefi
     const problems: ConfigProblem[] = [];
     const sections: Record<string, unknown> = {};
     const checked: Record<string, Checked> = {};
-    for (const s of SECTIONS) {
-        const schema = s.schema as z.ZodType;
+    for (const s of WALKED_SECTIONS) {
+        const schema = s.schema;
         const defaults = s.defaults(env, stack);
         const ownValue = given[s.key] ?? {};
         const merged = deepMerge(defaults, ownValue);
@@ -475,8 +492,10 @@ export function humanMessage(issue: z.core.$ZodIssue, value: unknown): string {
 function objectKeysAt(schema: z.ZodType, path: string[]): string[] {
     let cur: unknown = schema;
     for (const part of [...path, ""]) {
+        // The wrappers' members are typed loosely: narrowing `unknown` to zod's generic classes and
+        // calling through them cost the type-checker half a second on every run.
         while (cur instanceof z.ZodOptional || cur instanceof z.ZodArray) {
-            cur = cur instanceof z.ZodOptional ? cur.unwrap() : (cur as z.ZodArray<z.ZodType>).element;
+            cur = cur instanceof z.ZodOptional ? (cur as { unwrap(): unknown }).unwrap() : (cur as { element: unknown }).element;
         }
         if (part === "") break;
         if (!(cur instanceof z.ZodObject)) return [];

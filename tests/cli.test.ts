@@ -39,7 +39,7 @@ function processes<K extends string>(runs: Record<K, () => Promise<ProcessResult
 const USAGE_LINE = "usage: npm run plan -- --stack <name> [--config FILE] [--program DIR] [--json] [--out FILE] [--policy-config FILE] [--diff BASE.json] [--preview]";
 
 describe("npm run plan, as a process", function () {
-    // Every case is a process start (ts-node included).
+    // Every case is a process start (Node, the SDKs and the program's modules).
     this.timeout(180_000);
     const files: Record<string, string> = {};
     const fixture = path.join("tests", "fixtures", "failing");

@@ -85,7 +85,7 @@ describe("First week: unconfirmed alert subscriptions", function () {
         const listed = path.join(dir, "subscriptions.json");
         fs.writeFileSync(listed, JSON.stringify({ Subscriptions: [{ SubscriptionArn: "PendingConfirmation", Protocol: "email", Endpoint: "ops@example.com" }] }));
         const stackFile = tempStackFile("dev", { "platform:alarmEmails": ["ops@example.com"] });
-        const run = (args: string[]) => spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_DIR, "tools/alertSubscriptions.ts"), ...args], { encoding: "utf8", cwd: PROJECT_DIR });
+        const run = (args: string[]) => spawnSync(process.execPath, ["-r", path.join(PROJECT_DIR, "tools/register.js"), path.join(PROJECT_DIR, "tools/alertSubscriptions.ts"), ...args], { encoding: "utf8", cwd: PROJECT_DIR });
         const ok = run(["--stack", "dev", "--config", stackFile, "--subscriptions", listed, "--github"]);
         assert.strictEqual(ok.status, 0, ok.stderr);
         assert.match(ok.stdout, /^Alert subscriptions of stack dev:\n {2}ops@example\.com: pending: /);

@@ -205,7 +205,7 @@ describe("ops deploy and db-bootstrap", () => {
 
     it("the shell sees exit 2 and the reason when deploy has no --release", () => {
         const outputs = outputsFile();
-        const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(__dirname, "..", "tools", "ops.ts"), "deploy", "--stack", "dev", "--outputs", outputs], { encoding: "utf8" });
+        const r = spawnSync(process.execPath, ["-r", path.join(__dirname, "..", "tools", "register.js"), path.join(__dirname, "..", "tools", "ops.ts"), "deploy", "--stack", "dev", "--outputs", outputs], { encoding: "utf8" });
         assert.strictEqual(r.status, 2, r.stderr);
         assert.match(r.stderr, /deploy needs --release FILE \(a \.tar\.gz to upload\) or --release VERSION \(one already uploaded\)/);
     });

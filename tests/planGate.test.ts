@@ -230,7 +230,7 @@ describe("npm run plan -- --diff: the gate as the shell sees it", function () {
     });
 
     it("exits 1 with the refusal on stderr when a protected resource would be replaced (spawned, as CI runs it)", () => {
-        const refused = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "tools/plan.ts", "--stack", "prod", "--config", head, "--diff", base], { cwd: PROJECT_DIR, encoding: "utf8" });
+        const refused = spawnSync(process.execPath, ["-r", path.join(PROJECT_DIR, "tools", "register.js"), "tools/plan.ts", "--stack", "prod", "--config", head, "--diff", base], { cwd: PROJECT_DIR, encoding: "utf8" });
         assert.equal(refused.status, 1, refused.stderr);
         assert.match(refused.stderr, /^refused: aws:rds\/instance:Instance "db" is protected and this change replaces it \(dbName\)/m);
         assert.match(refused.stdout, /#### ⛔ Refused: protected resources \(1\)/);

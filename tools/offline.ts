@@ -17,6 +17,7 @@ const settingsModule = require("@pulumi/pulumi/runtime/settings");
 const stateModule = require("@pulumi/pulumi/runtime/state");
 const rpcModule = require("@pulumi/pulumi/runtime/rpc");
 const logModule = require("@pulumi/pulumi/log");
+const debuggableModule = require("@pulumi/pulumi/runtime/debuggable");
 
 /** The directory of this project (the default program). */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -195,15 +196,38 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     process.on("unhandledRejection", onAsyncError);
     process.on("uncaughtException", onAsyncError);
     // The runtime records a stack trace for every promise and resource (for leak reports and
-    // source positions, neither of which the graph keeps). Formatting them through ts-node's
-    // source maps is most of an offline run's time, so during the run a stack is its message
-    // (and the program's own frame that threw, kept aside for the error message).
+    // source positions, neither of which the graph keeps). Formatting them through the source
+    // maps (tools/register.js's or ts-node's) is most of an offline run's time, so during the run
+    // a stack is its message (and the program's own frame that threw, kept aside for the error
+    // message). The search for that frame stays cheap: it runs for every stack captured.
+    const isProgram = programFileTest(programDir);
     const prepareStackTrace = Error.prepareStackTrace;
     Error.prepareStackTrace = (error: Error, sites: NodeJS.CallSite[]) => {
-        const site = sites.find((s) => isProgramFile(programDir, s.getFileName()));
-        if (site) programFrames.set(error, { file: site.getFileName()!, line: site.getLineNumber() ?? 0, column: site.getColumnNumber() ?? 0 });
+        for (const site of sites) {
+            const file = site.getFileName();
+            if (isProgram(file)) {
+                programFrames.set(error, { file: file!, line: site.getLineNumber() ?? 0, column: site.getColumnNumber() ?? 0 });
+                break;
+            }
+        }
         return `${error.name}: ${error.message}`;
     };
+    // The runtime also captures a stack for every promise it makes (for its leak report) and the
+    // whole stack for every resource (its source position for the engine): neither reaches the
+    // graph, and capturing them is a tenth of a run. During the run they capture nothing.
+    const debuggablePromise = debuggableModule.debuggablePromise;
+    debuggableModule.debuggablePromise = (...args: unknown[]) => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return debuggablePromise(...args);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    const resourceClass = pulumi.Resource as unknown as { callsites: () => unknown[] };
+    const callsites = resourceClass.callsites;
+    resourceClass.callsites = () => [];
     // With no engine, pulumi.log.warn only prints to stderr; the real engine shows warnings in
     // the preview, so the offline plan records them in the graph (and prints them).
     const warnings: Array<Promise<PlanWarning>> = [];
@@ -229,6 +253,8 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
         await settle(asyncErrors);
     } finally {
         Error.prepareStackTrace = prepareStackTrace;
+        debuggableModule.debuggablePromise = debuggablePromise;
+        resourceClass.callsites = callsites;
         process.off("unhandledRejection", onAsyncError);
         process.off("uncaughtException", onAsyncError);
         release();
@@ -289,11 +315,15 @@ async function settle(asyncErrors: unknown[]): Promise<void> {
 /** Where in the program an error was thrown (recorded while the run formats stacks cheaply). */
 const programFrames = new WeakMap<Error, { file: string; line: number; column: number }>();
 
-function isProgramFile(programDir: string, file: string | null | undefined): boolean {
-    return !!file && file.startsWith(programDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(path.join(PROJECT_DIR, "tools") + path.sep);
+/** Whether a file is the program's own (not a package's, not the offline tools'). */
+function programFileTest(programDir: string): (file: string | null | undefined) => boolean {
+    const program = programDir + path.sep;
+    const packages = `${path.sep}node_modules${path.sep}`;
+    const tools = path.join(PROJECT_DIR, "tools") + path.sep;
+    return (file) => !!file && file.startsWith(program) && !file.includes(packages) && !file.startsWith(tools);
 }
 
-/** " (index.ts:4:15)": the program's frame that threw, mapped to the TypeScript source when ts-node's source maps know it. */
+/** " (index.ts:4:15)": the program's frame that threw, mapped to the TypeScript source when the transpiler's source maps know it. */
 function programLocation(err: Error, programDir: string): string {
     const frame = programFrames.get(err);
     if (!frame) return "";

@@ -17,8 +17,6 @@ import { suggest } from "../config/suggest";
 import { describeError, runCli } from "./cli";
 import { estimateCost, graphRegion } from "./cost";
 import { Graph } from "./graph";
-import { diffGraphs, parseGraphJson, renderDiffMarkdown } from "./planDiff";
-import { renderPlan } from "./planReport";
 import type { PolicyConfig } from "./policyCheck";
 
 export interface PlanOptions {
@@ -161,6 +159,7 @@ export async function main(argv: string[], io: PlanIo = direct): Promise<number>
     let base: Graph | undefined;
     if (options.diff) {
         try {
+            const { parseGraphJson } = await import("./planDiff");
             base = parseGraphJson(fs.readFileSync(options.diff, "utf8"), options.diff);
             if (base.stack !== options.stack) throw new Error(`${options.diff} is the plan of stack "${base.stack}", not "${options.stack}"`);
         } catch (err) {
@@ -185,9 +184,11 @@ export async function main(argv: string[], io: PlanIo = direct): Promise<number>
         io.writeFile(options.out, json + "\n");
     }
     if (!base) {
-        io.out(options.json ? json + "\n" : renderPlan(graph) + "\n");
+        io.out(options.json ? json + "\n" : (await import("./planReport")).renderPlan(graph) + "\n");
         return exitCodeFor(graph);
     }
+    // The diff's modules (replacement tables, security and cost diffs) load only for --diff.
+    const { diffGraphs, renderDiffMarkdown } = await import("./planDiff");
     const diff = diffGraphs(base, graph);
     io.out(options.json ? JSON.stringify(diff, null, 2) + "\n" : renderDiffMarkdown(diff, { stack: graph.stack }));
     for (const refusal of diff.gate) io.err(`refused: ${refusal.message}\n`);

@@ -41,7 +41,8 @@
 #   snapshot-id: UTC start time, YYYYMMDDTHHMMSS.mmmZ (sorts chronologically).
 #
 # "latest" is written only after the archive was uploaded, read back from S3 and its
-# sha256 + size matched, and the manifest was uploaded and read back identical.
+# sha256 + size matched, and the manifest was uploaded and read back identical (the archive's
+# read-back overlaps the manifest's steps; its failure is reported first).
 #
 # Exit codes:
 #   0  success (tar warnings, e.g. "file changed as we read it", are printed to stderr and
@@ -295,6 +296,32 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/platform-backup.XXXXXX")
 
 OVERALL_WARN=0 METRICS_FAILED=0
 
+# read_back KEY: streams s3://$BUCKET/KEY through sha256sum and wc -c (no local staging) into
+# $TMP/v.sha and $TMP/v.len; the download's exit status goes to $TMP/v.aws.rc, the local
+# pipeline's (tee, wc, sha256sum) to $TMP/v.rc. Run in the background (`read_back KEY &`): while
+# the object comes back, the caller computes the manifest from local files and uploads it.
+# TERM (the script's cleanup) ends the pipeline with it.
+read_back() {
+  local key=$1 sha_pid pipe_pid rc
+  trap - ERR
+  set +e
+  rm -f -- "$TMP/v.sha.fifo" "$TMP/v.aws.rc" "$TMP/v.rc"
+  mkfifo -- "$TMP/v.sha.fifo" || { printf '1\n' >"$TMP/v.rc"; exit 0; }
+  sha256sum <"$TMP/v.sha.fifo" >"$TMP/v.sha" &
+  sha_pid=$!
+  {
+    aws s3 cp --only-show-errors "s3://$BUCKET/$key" - 2>"$TMP/vaws.err"
+    printf '%s\n' "$?" >"$TMP/v.aws.rc"
+  } | tee -- "$TMP/v.sha.fifo" | wc -c >"$TMP/v.len" &
+  pipe_pid=$!
+  trap 'kill "$pipe_pid" "$sha_pid" 2>/dev/null; exit 143' TERM
+  wait "$pipe_pid"
+  rc=$?
+  wait "$sha_pid" || rc=1
+  printf '%s\n' "$rc" >"$TMP/v.rc"
+  exit 0
+}
+
 backup_one() {
   local dir=$1 slug=$2 base sdir prev="" rc snap mode reason level chain_csv="" prev_for_manifest=""
   local state_snap="" state_level="" state_chain="" line previous_index=""
@@ -434,6 +461,13 @@ backup_one() {
   read -r sha _ <"$TMP/up.sha"
   read -r size <"$TMP/up.len"
 
+  # ---- verify: read the object back from S3 and hash it, in the background. What comes next
+  # until the wait reads only local files and writes only the manifest's own object, so the
+  # transfer overlaps it; `latest` moves only once the archive and the manifest are verified,
+  # and an archive that does not verify is reported before anything about the manifest.
+  read_back "$key" &
+  local verify_pid=$!
+
   # ---- what the archive holds, and the tree a restore of this snapshot produces
   if ! listing_totals "$TMP/listing"; then
     s3_rm_quiet "$key"
@@ -443,33 +477,6 @@ backup_one() {
     s3_rm_quiet "$key"
     die 1 "$dir: $REPLY; nothing committed, latest unchanged"
   fi
-
-  # ---- verify: read the object back from S3 and hash it (no local staging)
-  rm -f -- "$TMP/v.sha.fifo"
-  mkfifo -- "$TMP/v.sha.fifo"
-  sha256sum <"$TMP/v.sha.fifo" >"$TMP/v.sha" &
-  sha_pid=$!
-  trap - ERR
-  set +e
-  aws s3 cp --only-show-errors "s3://$BUCKET/$key" - 2>"$TMP/vaws.err" |
-    tee -- "$TMP/v.sha.fifo" | wc -c >"$TMP/v.len"
-  st=("${PIPESTATUS[@]}")
-  wait "$sha_pid"
-  sha_rc=$?
-  set -e
-  trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
-  if ((st[0] != 0)); then
-    die "$EX_S3" "verification download of s3://$BUCKET/$key failed: $(<"$TMP/vaws.err"); latest unchanged"
-  fi
-  ((st[1] == 0 && st[2] == 0 && sha_rc == 0)) || die 1 "verification pipeline failed; latest unchanged"
-  local vsha vsize
-  read -r vsha _ <"$TMP/v.sha"
-  read -r vsize <"$TMP/v.len"
-  if [[ $vsha != "$sha" || $vsize != "$size" ]]; then
-    s3_rm_quiet "$key"
-    die "$EX_VERIFY" "verification failed for s3://$BUCKET/$key: uploaded sha256=$sha size=$size, read back sha256=$vsha size=$vsize; latest unchanged"
-  fi
-  log "$dir: uploaded and verified $size bytes, sha256 $sha"
 
   # ---- manifest
   local nwarn=0 warn_json="" dir_json host_json slug_json chain_json="" id ex_json=""
@@ -535,15 +542,40 @@ backup_one() {
     printf '}\n'
   } >"$TMP/manifest.json"
 
+  local manifest_code=0 manifest_error=""
   rc=0
   aws s3 cp --only-show-errors --content-type application/json "$TMP/manifest.json" \
     "s3://$BUCKET/$base/$snap/manifest.json" 2>"$TMP/aws.err" || rc=$?
-  ((rc == 0)) || die "$EX_S3" "manifest upload failed: $(<"$TMP/aws.err"); latest unchanged"
-  rc=0
-  s3_fetch "$base/$snap/manifest.json" "$TMP/manifest.check" || rc=$?
-  ((rc == 0)) || die "$EX_S3" "manifest read-back failed: $(<"$TMP/fetch.err"); latest unchanged"
-  cmp -s -- "$TMP/manifest.json" "$TMP/manifest.check" ||
-    die "$EX_VERIFY" "manifest read back from S3 differs from what was uploaded; latest unchanged"
+  if ((rc != 0)); then
+    manifest_code=$EX_S3 manifest_error="manifest upload failed: $(<"$TMP/aws.err"); latest unchanged"
+  else
+    s3_fetch "$base/$snap/manifest.json" "$TMP/manifest.check" || rc=$?
+    if ((rc != 0)); then
+      manifest_code=$EX_S3 manifest_error="manifest read-back failed: $(<"$TMP/fetch.err"); latest unchanged"
+    elif ! cmp -s -- "$TMP/manifest.json" "$TMP/manifest.check"; then
+      manifest_code=$EX_VERIFY manifest_error="manifest read back from S3 differs from what was uploaded; latest unchanged"
+    fi
+  fi
+
+  # ---- the archive's read-back, started after the upload
+  wait "$verify_pid" || true
+  local v_aws_rc=1 v_rc=1
+  [[ -s $TMP/v.aws.rc ]] && read -r v_aws_rc <"$TMP/v.aws.rc"
+  [[ -s $TMP/v.rc ]] && read -r v_rc <"$TMP/v.rc"
+  if ((v_aws_rc != 0)); then
+    die "$EX_S3" "verification download of s3://$BUCKET/$key failed: $(<"$TMP/vaws.err"); latest unchanged"
+  fi
+  ((v_rc == 0)) || die 1 "verification pipeline failed; latest unchanged"
+  local vsha vsize
+  read -r vsha _ <"$TMP/v.sha"
+  read -r vsize <"$TMP/v.len"
+  if [[ $vsha != "$sha" || $vsize != "$size" ]]; then
+    s3_rm_quiet "$key"
+    s3_rm_quiet "$base/$snap/manifest.json"
+    die "$EX_VERIFY" "verification failed for s3://$BUCKET/$key: uploaded sha256=$sha size=$size, read back sha256=$vsha size=$vsize; latest unchanged"
+  fi
+  log "$dir: uploaded and verified $size bytes, sha256 $sha"
+  ((manifest_code == 0)) || die "$manifest_code" "$manifest_error"
 
   # ---- commit: move latest, then advance the local incremental state
   printf '%s\n' "$snap" >"$TMP/latest.new"

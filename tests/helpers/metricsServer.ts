@@ -46,7 +46,7 @@ export async function startMetricsServer(s3: S3Server, policy: PolicyDocument): 
     fs.mkdirSync(binDir);
     fs.writeFileSync(policyFile, JSON.stringify(policy));
     fs.writeFileSync(recordFile, "");
-    const child: ChildProcess = spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "metricsChild.ts"), policyFile, recordFile], {
+    const child: ChildProcess = spawn(process.execPath, ["-r", path.join(__dirname, "..", "..", "tools", "register.js"), path.join(__dirname, "metricsChild.ts"), policyFile, recordFile], {
         stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";

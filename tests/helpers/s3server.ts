@@ -112,7 +112,7 @@ export async function startS3Server(opts: { bucket?: string; policy?: PolicyDocu
 
   const child: ChildProcess = spawn(
     process.execPath,
-    ['-r', require.resolve('ts-node/register/transpile-only'), CHILD, require.resolve('s3rver'), dir, bucket, ...policyArgs],
+    ['-r', path.join(__dirname, '..', '..', 'tools', 'register.js'), CHILD, require.resolve('s3rver'), dir, bucket, ...policyArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

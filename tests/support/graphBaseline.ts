@@ -9,7 +9,7 @@
  * Regenerate the baselines from the code before the refactor (a checkout of `main`):
  *
  *     git worktree add --detach /tmp/base main && ln -s "$PWD/node_modules" /tmp/base/node_modules
- *     npx ts-node --transpile-only tests/support/graphBaseline.ts --base /tmp/base
+ *     node -r ./tools/register.js tests/support/graphBaseline.ts --base /tmp/base
  *     git worktree remove --force /tmp/base
  *
  * The generator runs the base checkout's own `tools/plan.ts` (its program, its config
@@ -154,8 +154,12 @@ function generate(baseDir: string): void {
         for (const variant of VARIANTS) {
             const configFile = variantStackFile(variant, baseDir, tmp);
             const out = path.join(tmp, `${variant.name}.json`);
-            const args = ["--transpile-only", "tools/plan.ts", "--stack", variant.stack, "--json", "--out", out, ...(configFile ? ["--config", configFile] : [])];
-            const run = spawnSync(path.join(baseDir, "node_modules", ".bin", "ts-node"), args, { cwd: baseDir, encoding: "utf8", maxBuffer: 1 << 28 });
+            const planArgs = ["tools/plan.ts", "--stack", variant.stack, "--json", "--out", out, ...(configFile ? ["--config", configFile] : [])];
+            // The base's own way of running its plan: its TypeScript loader when it has one, else ts-node.
+            const [command, args] = fs.existsSync(path.join(baseDir, "tools", "register.js"))
+                ? [process.execPath, ["-r", "./tools/register.js", ...planArgs]]
+                : [path.join(baseDir, "node_modules", ".bin", "ts-node"), ["--transpile-only", ...planArgs]];
+            const run = spawnSync(command, args, { cwd: baseDir, encoding: "utf8", maxBuffer: 1 << 28 });
             if (run.status !== 0) throw new Error(`plan of ${variant.name} in ${baseDir} exited ${run.status}: ${run.stderr}`);
             const graph = JSON.parse(fs.readFileSync(out, "utf8")) as Graph;
             writeComparable(path.join(GRAPHS_DIR, `${variant.name}.json`), { ...comparable(variant.name, graph), baseCommit: commit });
@@ -169,7 +173,7 @@ function generate(baseDir: string): void {
 if (require.main === module) {
     const i = process.argv.indexOf("--base");
     if (i < 0 || !process.argv[i + 1]) {
-        process.stderr.write("usage: npx ts-node --transpile-only tests/support/graphBaseline.ts --base DIR (a checkout of the code before the change)\n");
+        process.stderr.write("usage: node -r ./tools/register.js tests/support/graphBaseline.ts --base DIR (a checkout of the code before the change)\n");
         process.exit(2);
     }
     generate(path.resolve(process.argv[i + 1]));

@@ -57,14 +57,14 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /**
- * The command `npm run <script>` runs (package.json's script, `ts-node ...` resolved to its
- * bin), without npm itself in between: the same process, half a second faster to start.
+ * The command `npm run <script>` runs (package.json's script, `node ...` run by this Node),
+ * without npm itself in between: the same process, half a second faster to start.
  */
 export function scriptCommand(script: string, args: string[]): [string, string[]] {
     const scripts = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")).scripts as Record<string, string>;
     const words = scripts[script]?.split(/\s+/);
-    assert.ok(words && words[0] === "ts-node", `package.json script "${script}" runs ts-node (${scripts[script]})`);
-    return [process.execPath, [require.resolve("ts-node/dist/bin.js"), ...words.slice(1), ...args]];
+    assert.ok(words && words[0] === "node", `package.json script "${script}" runs node (${scripts[script]})`);
+    return [process.execPath, [...words.slice(1), ...args]];
 }
 
 /** Runs `npm run <script> -- args` as its process, without npm. */

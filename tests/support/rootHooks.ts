@@ -10,11 +10,15 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { removeTempDirs } from "./tmp";
+import type { Context, Suite } from "mocha";
+import { recordFileTime } from "./fileTimes";
+import { removeTempDirs, TEMP_DIRS_FOLDER } from "./tmp";
 
 export const mochaHooks = {
-    afterAll(): void {
+    afterAll(this: Context): void {
         removeTempDirs();
+        const root: Suite | undefined = this.test?.parent;
+        recordFileTime([...new Set((root?.suites ?? []).map((s) => s.file).filter((f): f is string => !!f))]);
     },
 };
 
@@ -33,15 +37,13 @@ export function mochaGlobalSetup(): void {
         saved[name] = process.env[name];
         process.env[name] = runDir;
     }
-    // ts-node's compile cache (v8-compile-cache-lib) lives in the temporary directory too: keep
-    // using the machine's, so that the run stays as fast as before and the cache is not a leftover.
-    saved.V8_COMPILE_CACHE_CACHE_DIR = process.env.V8_COMPILE_CACHE_CACHE_DIR;
-    process.env.V8_COMPILE_CACHE_CACHE_DIR ??= path.join(systemTmp, `v8-compile-cache-${process.getuid?.() ?? "user"}`, process.versions.v8);
+    // The transpile cache (tools/register.js) lives under node_modules/.cache, not here.
 }
 
 export function mochaGlobalTeardown(): void {
     if (!runDir) return;
-    const left = fs.readdirSync(runDir).sort();
+    // tempDir's folder is not a leftover: what is in it is removed with the run directory.
+    const left = fs.readdirSync(runDir).filter((entry) => entry !== TEMP_DIRS_FOLDER).sort();
     fs.rmSync(runDir, { recursive: true, force: true });
     for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];

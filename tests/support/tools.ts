@@ -54,6 +54,17 @@ function aptFile(file: string, pkg: string): Requirement {
     };
 }
 
+const probes = new Map<string, boolean>();
+
+/**
+ * The answer of a check that starts a program (the AWS CLI, Python importing moto: about a
+ * second of CPU each), asked once per test process for each program, not by every suite.
+ */
+function probed(key: string, probe: () => boolean): boolean {
+    if (!probes.has(key)) probes.set(key, probe());
+    return probes.get(key)!;
+}
+
 /** A command from a Debian package, on PATH. */
 function aptCommand(command: string, pkg: string = command): Requirement {
     return { label: command, install: { apt: pkg }, present: (env) => onPath(command, env) !== undefined };
@@ -69,10 +80,11 @@ export const REQUIREMENTS = {
     awsCliV2: {
         label: "aws (v2 at /usr/bin/aws)",
         install: { apt: "awscli" },
-        present: () => {
-            const r = spawnSync("/usr/bin/aws", ["--version"], { encoding: "utf8" });
-            return r.status === 0 && /^aws-cli\/2\./.test(`${r.stdout}${r.stderr}`);
-        },
+        present: () =>
+            probed("/usr/bin/aws --version", () => {
+                const r = spawnSync("/usr/bin/aws", ["--version"], { encoding: "utf8" });
+                return r.status === 0 && /^aws-cli\/2\./.test(`${r.stdout}${r.stderr}`);
+            }),
     },
     shellcheck: aptCommand("shellcheck"),
     zstd: aptCommand("zstd"),
@@ -105,8 +117,10 @@ export const REQUIREMENTS = {
         present: (env: Env) => {
             const python = onPath("python3", env);
             if (!python) return false;
-            const r = spawnSync(python, ["-c", "import moto, flask, sys; sys.exit(0 if moto.__version__ == '5.2.1' else 1)"], { env, encoding: "utf8" });
-            return r.status === 0;
+            return probed(`${python} moto`, () => {
+                const r = spawnSync(python, ["-c", "import moto, flask, sys; sys.exit(0 if moto.__version__ == '5.2.1' else 1)"], { env, encoding: "utf8" });
+                return r.status === 0;
+            });
         },
     },
     root: {

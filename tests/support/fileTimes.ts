@@ -1,0 +1,44 @@
+/**
+ * Where a test run's time goes, per test file: with `PLATFORM_TEST_TIMES=FILE` set, each test
+ * file appends one JSON line to FILE when it is done (from the root `afterAll`, which mocha
+ * runs after each file with `--parallel`): its wall time in the worker, from the end of the
+ * worker's previous file (so loading and transpiling its imports count), the worker's CPU time
+ * and that of the processes it started and waited for (servers, CLIs, the AWS CLI). `npm run
+ * bench` reads them; nothing is recorded when the variable is unset.
+ */
+import * as fs from "fs";
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+interface Sample {
+    wall: number;
+    cpu: number;
+    children: number;
+}
+
+/** This process's CPU seconds and its waited-for children's (Linux: /proc/self/stat). */
+function sample(): Sample {
+    const cpu = process.cpuUsage();
+    let children = 0;
+    try {
+        const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+        // After the command name: state is field 3, cutime and cstime are fields 16 and 17.
+        children = (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+        // not Linux: children unknown
+    }
+    return { wall: performance.timeOrigin + performance.now(), cpu: (cpu.user + cpu.system) / 1e6, children };
+}
+
+// The worker's start: its first file's time includes the worker's own start-up.
+let last: Sample = { wall: performance.timeOrigin, cpu: 0, children: 0 };
+
+/** Appends the time since the previous file to PLATFORM_TEST_TIMES, for the files of `suite`. */
+export function recordFileTime(files: string[]): void {
+    const out = process.env.PLATFORM_TEST_TIMES;
+    if (!out) return;
+    const now = sample();
+    const line = { files, pid: process.pid, wallMs: Math.round(now.wall - last.wall), cpuS: +(now.cpu - last.cpu).toFixed(2), childrenCpuS: +(now.children - last.children).toFixed(2), endMs: Math.round(now.wall) };
+    fs.appendFileSync(out, JSON.stringify(line) + "\n");
+    last = now;
+}
