@@ -6,17 +6,18 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AmiFactory } from "./components/amiFactory";
-import { Backup } from "./components/backup";
+import { Backup, stackBackupPrefix } from "./components/backup";
 import { Database } from "./components/database";
 import { Dns, PublicZone } from "./components/dns";
 import { PrivateBucket } from "./components/bucket";
 import { Network } from "./components/network";
 import { Monitoring, REFRESH_GUARD_ALARM_IDS, monitoringAlarmName } from "./components/monitoring";
-import { WebTier } from "./components/webTier";
-import { ENGINES } from "./config/database";
+import { WebTier, defaultReleasePrefix } from "./components/webTier";
+import { ENGINES } from "./components/database";
 import { stackDomain } from "./config/dns";
 import { permissionsBoundaryArn } from "./config/iam";
 import { loadConfig } from "./config";
+import { amiFactoryArgs, backupArgs, databaseArgs, monitoringArgs, webTierArgs } from "./config/componentArgs";
 
 const config = loadConfig();
 
@@ -119,18 +120,30 @@ const publicZone = config.dns.enabled
 const webTier = new WebTier(
     "web",
     {
-        config: config.webTier,
-        stack: config.stack,
-        isProduction: config.isProduction,
+        ...webTierArgs(config),
         vpcId: network.vpcId,
         publicSubnetIds: network.publicSubnetIds,
         privateSubnetIds: network.privateSubnetIds,
         loadBalancerSecurityGroupId: network.loadBalancerSecurityGroupId,
         appSecurityGroupId: network.appSecurityGroupId,
-        uploadsBucket,
-        backupBucket,
         logsBucket,
-        releasesBucket,
+        releaseBucketName: releasesBucket.bucketName,
+        // What the instances use from their first boot; they launch once these grants exist.
+        instanceAccess: (instances) => [
+            uploadsBucket.grantReadWrite(instances),
+            // backup.sh uploads an archive and a manifest, downloads both again to verify them, reads
+            // and rewrites the `latest` pointer and removes an upload that failed verification;
+            // restore.sh lists and downloads snapshots. Write-only would break the verify-before-commit
+            // step, so read-write, but only under this stack's prefix: an instance never touches
+            // another stack's backups.
+            backupBucket.grantReadWrite(instances, `${stackBackupPrefix(config.stack)}/`),
+            // deploy.sh (boot, bake, ops deploy) reads releases and the `current` pointer; listing the
+            // prefix tells a missing release from a denied one. Never writes: releases are uploaded
+            // by whoever runs `ops deploy`.
+            releasesBucket.grantRead(instances, `${defaultReleasePrefix(config.stack)}/`),
+            // The SSM agent uploads the deploy command's output with the instance's credentials.
+            logsBucket.grantWrite(instances, `ssm/deploy/${config.stack}/`),
+        ],
         certificateArn: publicZone?.certificateArn ?? config.webTier.certificateArn,
         // Instances an Auto Scaling group launches do not get the provider's default tags.
         launchTags: config.tags,
@@ -148,14 +161,13 @@ const backup = config.backup.enabled
     ? new Backup(
           "backup",
           {
-              config: config.backup,
-              stack: config.stack,
+              ...backupArgs(config),
               backupBucket,
               logsBucket,
               backupTag: config.webTier.backupTag,
-              outputWriter: webTier.role,
+              outputWriter: webTier.grantee,
               // The backup and the drill run on the web instances, with their role.
-              metricsPublisher: webTier.role,
+              metricsPublisher: webTier.grantee,
               permissionsBoundary,
           },
           { providers: [provider] },
@@ -170,18 +182,13 @@ const amiFactory = config.amiFactory.enabled
     ? new AmiFactory(
           "ami",
           {
-              config: config.amiFactory,
-              stack: config.stack,
-              region: config.region,
+              ...amiFactoryArgs(config),
               webTier,
-              architecture: config.webTier.architecture,
               builderSubnetIds: privateTierHasEgress ? network.privateSubnetIds : network.publicSubnetIds,
               appSecurityGroupId: network.appSecurityGroupId,
               bakeLogsBucket,
-              rootVolumeGb: config.webTier.rootVolumeGb,
               backupDirectories: config.backup.enabled ? config.backup.directories : undefined,
               permissionsBoundary,
-              tags: config.tags,
           },
           { providers: [provider] },
       )
@@ -191,22 +198,18 @@ const database = config.database.enabled
     ? new Database(
           "db",
           {
-              config: config.database,
-              stack: config.stack,
-              project: config.project,
-              isProduction: config.isProduction,
+              ...databaseArgs(config),
               isolatedSubnetIds: network.isolatedSubnetIds,
               securityGroupId: network.databaseSecurityGroupId,
               appRole: webTier.role,
               permissionsBoundary,
-              tags: config.tags,
           },
           { providers: [provider] },
       )
     : undefined;
 
 // db-bootstrap's command output, uploaded by the web instance it runs on.
-if (database) logsBucket.grantWrite(webTier.role, `ssm/db-bootstrap/${config.stack}/`);
+if (database) logsBucket.grantWrite(webTier.grantee, `ssm/db-bootstrap/${config.stack}/`);
 
 const dns =
     publicZone && webTier.loadBalancerDnsName && webTier.loadBalancerZoneId
@@ -238,10 +241,7 @@ const dns =
 const monitoring = new Monitoring(
     "monitoring",
     {
-        stack: config.stack,
-        region: config.region,
-        config: config.monitoring,
-        alarmEmails: config.alarmEmails,
+        ...monitoringArgs(config),
         autoScalingGroupName: webTier.autoScalingGroupName,
         loadBalancerArnSuffix: webTier.loadBalancerArnSuffix,
         targetGroupArnSuffix: webTier.targetGroupArnSuffix,
@@ -254,9 +254,9 @@ const monitoring = new Monitoring(
         backupMetrics: backup
             ? {
                   namespace: backup.metricsNamespace,
-                  directories: config.backup.directories,
-                  backupSchedule: config.backup.schedule,
-                  drillSchedule: config.backup.drill.enabled ? config.backup.drill.schedule : undefined,
+                  directories: backup.settings.directories,
+                  backupSchedule: backup.settings.schedule,
+                  drillSchedule: backup.settings.drill.enabled ? backup.settings.drill.schedule : undefined,
               }
             : undefined,
         // The lone dev instance has no group to replace it: recover / reboot on failed status checks.

@@ -13,7 +13,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { SsmDocumentContent } from "../tools/ssmDocuments";
+import type { SsmDocumentContent } from "./ssmDocument";
 
 /** systemd unit of the app (user data and the bake install it; deploy.sh restarts it). */
 export const APP_SERVICE = "platform-app.service";

@@ -3,62 +3,88 @@ import * as pulumi from "@pulumi/pulumi";
 import { serviceTrustPolicy } from "./iam";
 
 export interface LifecycleArgs {
-    /** Transition current objects to STANDARD_IA after N days (>= 30). Default: none. */
+    /** Transition current objects to STANDARD_IA after N days (>= 30). @default none */
     infrequentAccessAfterDays?: number;
-    /** Transition to GLACIER_IR after N days. Default: none. */
+    /** Transition to GLACIER_IR after N days. @default none */
     glacierInstantAfterDays?: number;
-    /** Transition to DEEP_ARCHIVE after N days. Default: none. */
+    /** Transition to DEEP_ARCHIVE after N days. @default none */
     deepArchiveAfterDays?: number;
-    /** Expire current objects after N days. Default: never. */
+    /** Expire current objects after N days. @default never */
     expireAfterDays?: number;
-    /** Expire noncurrent versions after N days. Default 30. */
+    /** Expire noncurrent versions after N days. @default 30 */
     noncurrentVersionExpirationDays?: number;
-    /** Abort incomplete multipart uploads after N days. Default 7. */
+    /** Abort incomplete multipart uploads after N days. @default 7 */
     abortIncompleteMultipartDays?: number;
-    /** Limit the transitions/expiry to this key prefix. Default: whole bucket. */
+    /** Limit the transitions/expiry to this key prefix. @default whole bucket */
     prefix?: string;
 }
 
 export interface PrivateBucketArgs {
-    /** The bucket's name (globally unique; S3's naming rules apply, checked when given as a string). Default: auto-named `<name>-<hex>` by Pulumi. */
+    /** The bucket's name (globally unique; S3's naming rules apply, checked when given as a string). @default auto-named `<name>-<hex>` by Pulumi */
     bucketName?: pulumi.Input<string>;
-    /** Protect from deletion (`protect` + `retainOnDelete`, no forceDestroy). Default false. Set from config.isProduction. */
+    /** Protect from deletion (`protect` + `retainOnDelete`, no forceDestroy). @default false */
     protect?: boolean;
-    /** "s3" (SSE-S3, AES256) or "kms" (SSE-KMS with bucket keys). Default "s3". */
+    /** "s3" (SSE-S3, AES256) or "kms" (SSE-KMS with bucket keys). @default "s3" */
     encryption?: "s3" | "kms";
-    /** KMS key for "kms"; when absent with "kms" the component creates a key (rotation on, alias). Default: none. */
+    /** KMS key for "kms"; when absent with "kms" the component creates a key (rotation on, alias). @default none */
     kmsKeyArn?: pulumi.Input<string>;
     /**
      * Deny uploads that ask for another server-side encryption than the bucket's (another
      * algorithm, or SSE-C). Uploads naming none get the bucket's default encryption and are
-     * admitted. Default false.
+     * admitted. @default false
      */
     denyUnencryptedUploads?: boolean;
-    /** Versioning. Default true (required for replication and object lock). */
+    /** Versioning. @default true (required for replication and object lock) */
     versioning?: boolean;
-    /** Transitions, expiry and housekeeping. Default: only the abort-multipart (7 days) and noncurrent-expiry (30 days) rules. */
+    /** Transitions, expiry and housekeeping. @default only the abort-multipart (7 days) and noncurrent-expiry (30 days) rules */
     lifecycle?: LifecycleArgs;
-    /** S3 Object Lock default retention (bucket created with objectLockEnabled). Default: none. */
+    /** S3 Object Lock default retention (bucket created with objectLockEnabled). @default none */
     objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number };
     /**
      * Cross-region replication: a replica PrivateBucket in `region` via its own aws.Provider, with
      * its own IAM role (least privilege, exact ARNs). `defaultTags` become the replica provider's
-     * default tags (the stack provider's default tags do not reach another provider). Default: none.
+     * default tags (the stack provider's default tags do not reach another provider). @default none
      */
     replication?: { region: string; defaultTags?: Record<string, string> };
-    /** Server access logging target: the log bucket (a PrivateBucket with logDelivery) and a prefix. Default: none (the log bucket itself). */
+    /** Server access logging target: the log bucket (a PrivateBucket with logDelivery) and a prefix. @default none (the log bucket itself) */
     accessLogs?: { bucket: PrivateBucket; prefix: string };
-    /** Extra bucket-policy statements (e.g. CloudFront OAC read, log-delivery writes). Default none. */
+    /** Extra bucket-policy statements (e.g. CloudFront OAC read, log-delivery writes). @default none */
     policyStatements?: pulumi.Input<pulumi.Input<Record<string, any>>[]>;
-    /** Allow this bucket to receive S3 server access logs and ALB access logs (log-delivery policy statements). Default false. */
+    /** Allow this bucket to receive S3 server access logs and ALB access logs (log-delivery policy statements). @default false */
     logDelivery?: boolean;
-    /** Extra tags for the bucket, its key and its replication role. Default none. */
+    /** Extra tags for the bucket, its key and its replication role. @default none */
     tags?: Record<string, string>;
     /**
      * Permissions boundary (a managed policy ARN) on the replication role, when `replication` is
-     * set (IAM User Guide, "Permissions boundaries for IAM entities"). Default none.
+     * set (IAM User Guide, "Permissions boundaries for IAM entities"). @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
+}
+
+/**
+ * Who a grant is for: an IAM role, and the name the grant's resource is named after. The name is
+ * part of the grant's logical name (`<bucket>-<grantee>-<kind>[-<prefix>]`), so it must be unique
+ * among the bucket's grantees and stable: a new name is a new grant resource (a replacement).
+ */
+export interface Grantee {
+    readonly name: string;
+    readonly role: aws.iam.Role;
+}
+
+/**
+ * What a component needs of a bucket: its name and ARN, and least-privilege grants that attach
+ * exact-ARN inline policies to a role. PrivateBucket implements it; a component that takes a
+ * BucketLike works with any bucket that can grant, and leaves the choice of grants to its caller.
+ */
+export interface BucketLike {
+    readonly bucketName: pulumi.Output<string>;
+    readonly arn: pulumi.Output<string>;
+    /** Read (get, list) on the bucket or under `prefix`. */
+    grantRead(grantee: Grantee, prefix?: string): pulumi.Resource;
+    /** Write (put, multipart) on the bucket or under `prefix`: no read, no delete. */
+    grantWrite(grantee: Grantee, prefix?: string): pulumi.Resource;
+    /** Read, write and delete on the bucket or under `prefix`. */
+    grantReadWrite(grantee: Grantee, prefix?: string): pulumi.Resource;
 }
 
 /** The three grant kinds; the kind is part of the grant's names. */
@@ -83,7 +109,7 @@ const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
  * versioned, lifecycle housekeeping, optional object lock, cross-region replication and access
  * logging; plus least-privilege grant helpers that attach exact-ARN inline policies to roles.
  */
-export class PrivateBucket extends pulumi.ComponentResource {
+export class PrivateBucket extends pulumi.ComponentResource implements BucketLike {
     readonly bucket: aws.s3.Bucket;
     readonly bucketName: pulumi.Output<string>;
     readonly arn: pulumi.Output<string>;
@@ -264,28 +290,28 @@ export class PrivateBucket extends pulumi.ComponentResource {
      * Least-privilege read: s3:GetObject and s3:GetObjectVersion on `arn/prefix*`, s3:ListBucket on
      * the bucket (limited by `s3:prefix` when a prefix is given), kms:Decrypt through S3 on the key
      * for SSE-KMS. The RolePolicy is a child of this bucket component, named
-     * `<bucket>-<role logical name>-read[-<prefix>]` (the IAM policy name drops the role part: it
-     * only has to be unique within the role). Pass `granteeName` to name the role differently.
+     * `<bucket>-<grantee name>-read[-<prefix>]` (the IAM policy name drops the grantee part: it
+     * only has to be unique within the role).
      */
-    grantRead(role: aws.iam.Role, prefix?: string, granteeName?: string): aws.iam.RolePolicy {
-        return this.grant("read", role, prefix, granteeName);
+    grantRead(grantee: Grantee, prefix?: string): aws.iam.RolePolicy {
+        return this.grant("read", grantee, prefix);
     }
 
     /** s3:PutObject, s3:AbortMultipartUpload, s3:ListMultipartUploadParts on `arn/prefix*`; kms:GenerateDataKey and kms:Decrypt (multipart) on the key for SSE-KMS. No read, no delete. */
-    grantWrite(role: aws.iam.Role, prefix?: string, granteeName?: string): aws.iam.RolePolicy {
-        return this.grant("write", role, prefix, granteeName);
+    grantWrite(grantee: Grantee, prefix?: string): aws.iam.RolePolicy {
+        return this.grant("write", grantee, prefix);
     }
 
     /** grantRead and grantWrite in one policy, plus s3:DeleteObject on the prefix. */
-    grantReadWrite(role: aws.iam.Role, prefix?: string, granteeName?: string): aws.iam.RolePolicy {
-        return this.grant("readwrite", role, prefix, granteeName);
+    grantReadWrite(grantee: Grantee, prefix?: string): aws.iam.RolePolicy {
+        return this.grant("readwrite", grantee, prefix);
     }
 
-    private grant(kind: GrantKind, role: aws.iam.Role, prefix: string | undefined, granteeName: string | undefined): aws.iam.RolePolicy {
-        const roleName = granteeName ?? (role as unknown as { __name?: string }).__name;
-        if (!roleName) {
-            throw new Error(`PrivateBucket "${this.logicalName}": cannot tell the role's logical name; pass granteeName to grant${kindLabel(kind)}`);
+    private grant(kind: GrantKind, grantee: Grantee, prefix: string | undefined): aws.iam.RolePolicy {
+        if (!grantee || typeof grantee.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(grantee.name) || !grantee.role) {
+            throw new Error(`PrivateBucket "${this.logicalName}": grant${kindLabel(kind)} needs a grantee { name, role } whose name is letters, digits, '_', '.', '-' (it names the grant), got ${JSON.stringify(grantee?.name)}`);
         }
+        const roleName = grantee.name;
         if (prefix !== undefined) validatePrefix(`PrivateBucket "${this.logicalName}": grant${kindLabel(kind)} prefix`, prefix);
         const suffix = prefix ? `-${slug(prefix)}` : "";
         const logical = `${this.logicalName}-${roleName}-${kind}${suffix}`;
@@ -295,7 +321,7 @@ export class PrivateBucket extends pulumi.ComponentResource {
         this.grantNames.add(logical);
         return new aws.iam.RolePolicy(
             logical,
-            { name: `${this.logicalName}-${kind}${suffix}`.slice(0, 128), role: role.id, policy: grantPolicy(kind, this.arn, prefix, this.kmsKeyArn) },
+            { name: `${this.logicalName}-${kind}${suffix}`.slice(0, 128), role: grantee.role.id, policy: grantPolicy(kind, this.arn, prefix, this.kmsKeyArn) },
             { parent: this },
         );
     }

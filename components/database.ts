@@ -1,27 +1,164 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { DatabaseConfig } from "../config";
-import { databaseSection, ENGINES, Engine, isEngine } from "../config/database";
 import { dbBootstrapDocumentContent, readDbBootstrapScript } from "./dbBootstrap";
 import { serviceTrustPolicy } from "./iam";
 
-export interface DatabaseArgs {
+/** One setting that breaks an AWS rule: the Args field and why. */
+export interface SettingProblem {
+    path: string;
+    message: string;
+}
+
+export type Engine = "postgres" | "mysql" | "mariadb";
+
+/** Retention periods CloudWatch Logs accepts, in days (PutRetentionPolicy, https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+export const ENGINES: Record<Engine, { versions: RegExp; versionHint: string; classFamilies: readonly string[]; port: number; logs: readonly string[]; defaultVersion: string }> = {
+    postgres: {
+        versions: /^(13|14|15|16|17)(\.\d+)?$/,
+        versionHint: "13 to 17, optionally with a minor version (e.g. 16 or 16.4)",
+        classFamilies: ["db.t3", "db.t4g", "db.m5", "db.m6g", "db.m6i", "db.m7g", "db.r5", "db.r6g", "db.r6i", "db.r7g"],
+        port: 5432,
+        logs: ["postgresql", "upgrade"],
+        defaultVersion: "16",
+    },
+    mysql: {
+        versions: /^8\.(0|4)(\.\d+)?$/,
+        versionHint: "8.0 or 8.4, optionally with a patch version (e.g. 8.0.39)",
+        classFamilies: ["db.t3", "db.t4g", "db.m5", "db.m6g", "db.m6i", "db.m7g", "db.r5", "db.r6g", "db.r6i", "db.r7g"],
+        port: 3306,
+        logs: ["error", "general", "slowquery"],
+        defaultVersion: "8.0",
+    },
+    mariadb: {
+        versions: /^(10\.6|10\.11|11\.4)(\.\d+)?$/,
+        versionHint: "10.6, 10.11 or 11.4, optionally with a patch version",
+        classFamilies: ["db.t3", "db.t4g", "db.m5", "db.m6g", "db.m6i", "db.m7g", "db.r5", "db.r6g", "db.r6i", "db.r7g"],
+        port: 3306,
+        logs: ["error", "general", "slowquery"],
+        defaultVersion: "10.11",
+    },
+};
+
+export function isEngine(name: string): name is Engine {
+    return Object.prototype.hasOwnProperty.call(ENGINES, name);
+}
+
+/** gp3 storage minimum for RDS (GiB). */
+export const MIN_STORAGE_GB = 20;
+
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/** Minutes since Monday 00:00 for a `ddd:hh:mm` or (daily) `hh:mm` time. */
+function parseTime(text: string): { day: number | null; minute: number } {
+    const parts = text.split(":");
+    const day = parts.length === 3 ? DAYS.indexOf(parts[0].toLowerCase()) : null;
+    const [h, m] = parts.slice(-2).map(Number);
+    return { day, minute: h * 60 + m };
+}
+
+/** Weekly minute intervals [start, end) covered by a window; a daily window covers every day. */
+export function windowIntervals(window: string): Array<[number, number]> {
+    const [from, to] = window.split("-").map(parseTime);
+    const week = 7 * 1440;
+    const days = from.day === null ? [0, 1, 2, 3, 4, 5, 6] : [from.day];
+    return days.map((day) => {
+        const start = day * 1440 + from.minute;
+        const endDay = from.day === null ? day + (to.minute < from.minute ? 1 : 0) : (to.day as number) + ((to.day as number) < (from.day as number) ? 7 : 0);
+        let end = endDay * 1440 + to.minute;
+        if (end <= start) end += week;
+        return [start, end];
+    });
+}
+
+export function windowsOverlap(a: string, b: string): boolean {
+    const week = 7 * 1440;
+    const shifted = (iv: Array<[number, number]>) => iv.flatMap(([s, e]) => [[s, e], [s + week, e + week], [s - week, e - week]] as Array<[number, number]>);
+    const bi = shifted(windowIntervals(b));
+    return windowIntervals(a).some(([s, e]) => bi.some(([s2, e2]) => s < e2 && s2 < e));
+}
+
+export function windowMinutes(window: string): number {
+    const [[s, e]] = windowIntervals(window);
+    return e - s;
+}
+
+/** The database settings of DatabaseArgs (everything but the wiring), each with its default. */
+export interface DatabaseSettings {
+    /** `postgres`, `mysql` or `mariadb`. @default "postgres" */
+    engine: Engine;
+    /** Engine version, major or major.minor; must belong to the engine (ENGINES[engine].versions). @default ENGINES[engine].defaultVersion */
+    engineVersion: string;
+    /** Instance class, e.g. `db.t4g.micro`; its family must be offered for the engine. @default "db.t4g.micro" */
+    instanceClass: string;
+    /** gp3 storage in GiB, at least MIN_STORAGE_GB. @default 20 */
+    allocatedStorageGb: number;
+    /** Storage autoscaling ceiling in GiB, at least allocatedStorageGb. @default 50 */
+    maxAllocatedStorageGb: number;
+    /** A synchronous standby in another zone (automatic failover). @default false */
+    multiAz: boolean;
+    /** Days RDS keeps automated backups (1-35; 0 would disable them). @default 7 */
+    backupRetentionDays: number;
+    /** Daily UTC backup window `hh:mm-hh:mm`, at least 30 minutes, disjoint from the maintenance window. @default "03:00-03:30" */
+    backupWindow: string;
+    /** Weekly UTC maintenance window `ddd:hh:mm-ddd:hh:mm`, at least 30 minutes. @default "sun:04:00-sun:05:00" */
+    maintenanceWindow: string;
+    /** Performance Insights (free retention, 7 days). @default false */
+    performanceInsights: boolean;
+    /** Enhanced monitoring interval in seconds (0, 1, 5, 10, 15, 30 or 60); 0 turns it off. @default 0 */
+    monitoringIntervalSeconds: number;
+    /** Initial database name. @default "app" */
+    databaseName: string;
+    /** Master user name (its password is managed by RDS in Secrets Manager). @default "platform_admin" */
+    masterUsername: string;
+    /** Database user the app role connects as with IAM authentication. @default "app_user" */
+    iamUser: string;
+    /** Retention of the log groups RDS exports to: one of LOG_RETENTION_DAYS. @default 30 */
+    logRetentionDays: number;
+    /** KMS key for those log groups (its key policy must admit logs.<region>.amazonaws.com). @default none: CloudWatch Logs' own encryption */
+    logsKmsKeyArn?: string;
+    /** Customer managed KMS key for storage, the master secret and Performance Insights. @default none: the AWS managed keys */
+    kmsKeyArn?: string;
+    /** RDS deletion protection: the instance cannot be deleted until it is turned off. @default true */
+    deletionProtection: boolean;
     /**
-     * The stack's `database` config section (engine, version, class, storage, backups, windows,
-     * monitoring, users, KMS key). Required; validated again here with the config's own checks.
+     * Pulumi `protect` on the instance: Pulumi refuses to delete or replace it. Unprotected, a
+     * replacing change deletes the old instance first (its identifier is fixed), leaving its final
+     * snapshot. @default true
      */
-    config: DatabaseConfig;
+    protect: boolean;
+    /** Keep the automated backups after the instance is deleted (restorable until they expire). @default true */
+    keepAutomatedBackups: boolean;
+}
+
+/** The defaults Database applies (safe ones: a forgotten setting never makes data easier to lose). */
+export const DATABASE_DEFAULTS: Omit<DatabaseSettings, "engineVersion" | "logsKmsKeyArn" | "kmsKeyArn"> = {
+    engine: "postgres",
+    instanceClass: "db.t4g.micro",
+    allocatedStorageGb: 20,
+    maxAllocatedStorageGb: 50,
+    multiAz: false,
+    backupRetentionDays: 7,
+    backupWindow: "03:00-03:30",
+    maintenanceWindow: "sun:04:00-sun:05:00",
+    performanceInsights: false,
+    monitoringIntervalSeconds: 0,
+    databaseName: "app",
+    masterUsername: "platform_admin",
+    iamUser: "app_user",
+    logRetentionDays: 30,
+    deletionProtection: true,
+    protect: true,
+    keepAutomatedBackups: true,
+};
+
+export interface DatabaseArgs extends Partial<DatabaseSettings> {
     /** Stack name; with `project` it makes the instance identifier `<project>-<stack>`. Required. */
     stack: string;
     /** Project name (first part of the identifier). Required. */
     project: string;
-    /**
-     * Production: deletion protection, a final snapshot on delete, automated backups kept after
-     * delete and `protect` on the instance. Required (no default: forgetting it must not quietly
-     * give prod the settings of dev).
-     */
-    isProduction: boolean;
     /** The network's isolated subnets (no route to the internet), at least two zones. Required. */
     isolatedSubnetIds: pulumi.Input<string[]>;
     /**
@@ -30,24 +167,74 @@ export interface DatabaseArgs {
      */
     securityGroupId: pulumi.Input<string>;
     /**
-     * The app tier's role: it gets `rds-db:connect` for `config.iamUser` on this instance only.
-     * Default: none (no role can connect with IAM authentication).
+     * The app tier's role: it gets `rds-db:connect` for `iamUser` on this instance only.
+     * @default none (no role can connect with IAM authentication)
      */
     appRole?: aws.iam.Role;
     /**
-     * Tags for every resource here. `Environment` is also set explicitly on the instance (the
-     * policy pack reads it from the resource); default `prod` when isProduction, else `dev`.
-     * Default `{}` (the provider's default tags still apply).
+     * Tags for every resource here. The policy pack reads the `Environment` tag from the
+     * instance (pass the stack's tags, which carry it). @default {} (the provider's default tags still apply)
      */
     tags?: Record<string, string>;
     /**
      * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
      * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
      * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
-     * (the CI bootstrap's) needs it. Default none.
+     * (the CI bootstrap's) needs it. @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
 }
+
+/** DatabaseArgs' settings with the defaults applied (pure). */
+export function databaseSettings(args: Partial<DatabaseSettings>): DatabaseSettings {
+    const defined = Object.fromEntries(Object.entries(args).filter(([k, v]) => v !== undefined && k in SETTING_KEYS)) as Partial<DatabaseSettings>;
+    const engine = defined.engine ?? DATABASE_DEFAULTS.engine;
+    return { ...DATABASE_DEFAULTS, engineVersion: isEngine(engine) ? ENGINES[engine].defaultVersion : "", ...defined, engine };
+}
+
+const SETTING_KEYS: Record<keyof DatabaseSettings, true> = {
+    engine: true, engineVersion: true, instanceClass: true, allocatedStorageGb: true, maxAllocatedStorageGb: true, multiAz: true, backupRetentionDays: true,
+    backupWindow: true, maintenanceWindow: true, performanceInsights: true, monitoringIntervalSeconds: true, databaseName: true, masterUsername: true,
+    iamUser: true, logRetentionDays: true, logsKmsKeyArn: true, kmsKeyArn: true, deletionProtection: true, protect: true, keepAutomatedBackups: true,
+};
+
+const finding = (path: string, message: string): SettingProblem => ({ path, message });
+
+/**
+ * RDS's and CloudWatch Logs' rules for the settings, one rule per check (config/database.ts runs
+ * the same checks on a stack file's `database` section, so both report the same words).
+ */
+export const DATABASE_SETTING_CHECKS: ReadonlyArray<(db: Pick<DatabaseSettings, "engine" | "engineVersion" | "instanceClass" | "allocatedStorageGb" | "maxAllocatedStorageGb" | "backupWindow" | "maintenanceWindow">) => SettingProblem | undefined | false> = [
+    (db) => !isEngine(db.engine) && finding("engine", `unknown engine; allowed: ${Object.keys(ENGINES).join(", ")}`),
+    // An unknown engine still has its version and class checked against every engine, so the other keys are reported too.
+    (db) => {
+        if (isEngine(db.engine)) {
+            const engine = ENGINES[db.engine];
+            return !engine.versions.test(db.engineVersion) && finding("engineVersion", `is not a ${db.engine} version; allowed: ${engine.versionHint}`);
+        }
+        return (
+            !Object.values(ENGINES).some((e) => e.versions.test(db.engineVersion)) &&
+            finding("engineVersion", `is not a version of any supported engine; allowed: ${Object.entries(ENGINES).map(([n, e]) => `${n} ${e.versionHint}`).join("; ")}`)
+        );
+    },
+    (db) => {
+        const family = db.instanceClass.split(".").slice(0, 2).join(".");
+        if (isEngine(db.engine)) {
+            const engine = ENGINES[db.engine];
+            return !engine.classFamilies.includes(family) && finding("instanceClass", `${family}.* is not offered for current ${db.engine}; allowed families: ${engine.classFamilies.join(", ")}`);
+        }
+        return !Object.values(ENGINES).some((e) => e.classFamilies.includes(family)) && finding("instanceClass", `${family}.* is not offered for any supported engine`);
+    },
+    (db) => db.allocatedStorageGb < MIN_STORAGE_GB && finding("allocatedStorageGb", `must be at least ${MIN_STORAGE_GB} GiB, the gp3 minimum for ${db.engine}`),
+    (db) => db.maxAllocatedStorageGb < db.allocatedStorageGb && finding("maxAllocatedStorageGb", `must be at least allocatedStorageGb (${db.allocatedStorageGb})`),
+    (db) => /^\d/.test(db.backupWindow) && windowMinutes(db.backupWindow) < 30 && finding("backupWindow", "must be at least 30 minutes long"),
+    (db) => /^[a-z]/.test(db.maintenanceWindow) && windowMinutes(db.maintenanceWindow) < 30 && finding("maintenanceWindow", "must be at least 30 minutes long"),
+    (db) =>
+        /^\d/.test(db.backupWindow) &&
+        /^[a-z]/.test(db.maintenanceWindow) &&
+        windowsOverlap(db.backupWindow, db.maintenanceWindow) &&
+        finding("maintenanceWindow", `overlaps the backup window ${db.backupWindow}; RDS requires them to be disjoint`),
+];
 
 /** The parameter that makes the server refuse connections without TLS, per engine. */
 const FORCE_TLS: Record<Engine, { name: string; value: string }> = {
@@ -107,17 +294,19 @@ export class Database extends pulumi.ComponentResource {
     readonly iamUser: string;
     /** The Command document that creates `iamUser` (run on one app instance: `npm run ops -- db-bootstrap`); with `appRole`. */
     readonly bootstrapDocumentName?: pulumi.Output<string>;
+    /** The settings in effect (the Args with their defaults applied). */
+    readonly settings: DatabaseSettings;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:database:Database", name, {}, opts);
 
-        const db = args.config;
+        const db = databaseSettings(args);
+        this.settings = db;
         const tags = args.tags ?? {};
         const identifier = `${args.project}-${args.stack}`.toLowerCase();
         validateDatabaseArgs(name, args, identifier);
         const engine = db.engine;
         const family = parameterGroupFamily(engine, db.engineVersion);
-        const environment = tags.Environment ?? (args.isProduction ? "prod" : "dev");
         this.identifier = identifier;
         this.parameterGroupFamily = family;
         this.iamUser = db.iamUser;
@@ -169,8 +358,8 @@ export class Database extends pulumi.ComponentResource {
 
         // The identifier is fixed (operators and alarms know the instance by it), so a replacing
         // change cannot create the new instance first (Pulumi's default): RDS would refuse the
-        // second instance of that name. Outside prod the old instance is deleted first
-        // (deleteBeforeReplace); in prod it is `protect`ed and Pulumi refuses the replacement
+        // second instance of that name. Unprotected, the old instance is deleted first
+        // (deleteBeforeReplace); `protect`ed, Pulumi refuses the replacement
         // (the offline diff says what to do). Either way the deleted instance leaves a final
         // snapshot whose name must be new each time (RDS refuses an existing snapshot name):
         // a random suffix that changes exactly when a replacing input changes.
@@ -243,24 +432,24 @@ export class Database extends pulumi.ComponentResource {
                 maintenanceWindow: db.maintenanceWindow,
                 copyTagsToSnapshot: true,
                 autoMinorVersionUpgrade: true,
-                deletionProtection: args.isProduction,
+                deletionProtection: db.deletionProtection,
                 // Every environment: a replacement or a destroy must not lose the data unasked.
                 skipFinalSnapshot: false,
                 finalSnapshotIdentifier: pulumi.interpolate`${identifier}-final-${finalSnapshotSuffix.hex}`,
-                // After a prod delete the automated backups stay restorable until they expire.
-                deleteAutomatedBackups: !args.isProduction,
+                // Kept, the automated backups stay restorable after a delete until they expire.
+                deleteAutomatedBackups: !db.keepAutomatedBackups,
 
                 enabledCloudwatchLogsExports: [...ENGINES[engine].logs],
                 ...performanceInsights,
                 monitoringInterval: db.monitoringIntervalSeconds,
                 ...(monitoringRole ? { monitoringRoleArn: monitoringRole.arn } : {}),
 
-                tags: { ...tags, Name: identifier, Environment: environment },
+                tags: { ...tags, Name: identifier },
             },
             {
                 parent: this,
-                protect: args.isProduction,
-                deleteBeforeReplace: !args.isProduction,
+                protect: db.protect,
+                deleteBeforeReplace: !db.protect,
                 // RDS checks the role's permissions when the instance is created, and exports its logs
                 // into the groups above only if they exist first.
                 dependsOn: [...(monitoringAttachment ? [monitoringAttachment] : []), ...logGroups],
@@ -329,7 +518,7 @@ export class Database extends pulumi.ComponentResource {
      * Manager to principals of the account allowed to read the secret.
      */
     private createBootstrap(name: string, args: DatabaseArgs, tags: Record<string, string>): pulumi.Output<string> {
-        const db = args.config;
+        const db = this.settings;
         const role = args.appRole!;
         const region = aws.getRegionOutput({}, { parent: this }).region;
         const script = readDbBootstrapScript();
@@ -387,9 +576,6 @@ export function rdsLogGroupName(identifier: string, log: string): string {
 
 export function validateDatabaseArgs(name: string, args: DatabaseArgs, identifier = `${args.project}-${args.stack}`.toLowerCase()): void {
     const problems: string[] = [];
-    if (!args.config) {
-        throw new Error(`Database "${name}": args.config is required (pass config.database from loadConfig())`);
-    }
     if (!args.project || !args.stack) {
         problems.push("project and stack are required (they make the instance identifier <project>-<stack>)");
     } else if (!IDENTIFIER.test(identifier)) {
@@ -397,25 +583,26 @@ export function validateDatabaseArgs(name: string, args: DatabaseArgs, identifie
             `the identifier "${identifier}" (from project and stack) is not a valid RDS identifier: use a letter first, then letters, digits and single hyphens, at most 63 characters`,
         );
     }
-    if (typeof args.isProduction !== "boolean") {
-        problems.push("isProduction must be true or false (config.isProduction)");
-    }
-    if (!isEngine(args.config.engine)) {
-        problems.push(`config.engine "${args.config.engine}" is not supported; use one of ${Object.keys(ENGINES).join(", ")}`);
+    const db = databaseSettings(args);
+    if (!isEngine(db.engine)) {
+        problems.push(`engine "${db.engine}" is not supported; use one of ${Object.keys(ENGINES).join(", ")}`);
     } else {
-        const environment = args.isProduction ? "prod" : "dev";
-        for (const p of databaseSection.check!(args.config, { environment, stack: args.stack })) {
-            problems.push(`config.${p.path} ${p.message}`);
+        for (const check of DATABASE_SETTING_CHECKS) {
+            const p = check(db);
+            if (p) problems.push(`${p.path} ${p.message}`);
         }
+    }
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(db.logRetentionDays)) {
+        problems.push(`logRetentionDays must be one of the retention periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`);
+    }
+    if (!Number.isInteger(db.backupRetentionDays) || db.backupRetentionDays < 1 || db.backupRetentionDays > 35) {
+        problems.push("backupRetentionDays must be 1 to 35 (0 would disable automated backups)");
     }
     if (Array.isArray(args.isolatedSubnetIds) && args.isolatedSubnetIds.length < 2) {
         problems.push("isolatedSubnetIds must name subnets in at least two zones (an RDS subnet group needs two; pass network.isolatedSubnetIds)");
     }
     if (args.securityGroupId === undefined || args.securityGroupId === "") {
         problems.push("securityGroupId is required (pass network.databaseSecurityGroupId)");
-    }
-    if (args.tags?.Environment !== undefined && (args.tags.Environment === "prod") !== args.isProduction) {
-        problems.push(`tags.Environment "${args.tags.Environment}" contradicts isProduction=${args.isProduction}; pass the stack's tags and config.isProduction together`);
     }
     if (problems.length > 0) {
         throw new Error(`Database "${name}": ${problems.join("; ")}`);

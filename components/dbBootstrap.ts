@@ -10,7 +10,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { SsmDocumentContent } from "../tools/ssmDocuments";
+import type { SsmDocumentContent } from "./ssmDocument";
 
 export type BootstrapEngine = "postgres" | "mysql" | "mariadb";
 

@@ -16,10 +16,23 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { isDnsName } from "../config/dns";
 import { PrivateBucket } from "./bucket";
 
 /** CloudFront's managed "CachingOptimized" cache policy. */
+/** One DNS label: letters, digits and '-', not at either end, at most 63 characters (RFC 1035; Route 53 Developer Guide, "DNS domain name format"). */
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** True for one lower-case DNS label. */
+export function isDnsLabel(label: string): boolean {
+    return LABEL.test(label);
+}
+
+/** True for a lower-case DNS name of two or more valid labels, at most 253 characters. */
+export function isDnsName(name: string): boolean {
+    const labels = name.split(".");
+    return name.length <= 253 && labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
+}
+
 export const CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 /** The hosted zone id of every CloudFront distribution, as an alias target. */
 export const CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2";
@@ -44,25 +57,25 @@ export interface PublicZoneArgs {
     region: string;
     /**
      * Create the public zone (and export its name servers, to delegate from the parent zone)
-     * or look up an existing public zone of that name. Default true.
+     * or look up an existing public zone of that name. @default true
      */
     createZone?: boolean;
-    /** DNSSEC signing with a KMS key (ECC_NIST_P256, SIGN_VERIFY) in us-east-1. Default false. */
+    /** DNSSEC signing with a KMS key (ECC_NIST_P256, SIGN_VERIFY) in us-east-1. @default false */
     dnssec?: boolean;
-    /** Query logging to the CloudWatch log group `/aws/route53/<domain>` in us-east-1. Default false. */
+    /** Query logging to the CloudWatch log group `/aws/route53/<domain>` in us-east-1. @default false */
     queryLogging?: boolean;
-    /** Retention of the query logs, in days. Default 30. */
+    /** Retention of the query logs, in days. @default 30 */
     queryLogRetentionDays?: number;
-    /** Also make a certificate usable by CloudFront (us-east-1), for the maintenance page. Default false. */
+    /** Also make a certificate usable by CloudFront (us-east-1), for the maintenance page. @default false */
     cloudFrontCertificate?: boolean;
-    /** Protect the zone and the DNSSEC key from deletion (prod). Default false. */
+    /** Protect the zone and the DNSSEC key from deletion (prod). @default false */
     protect?: boolean;
     /**
      * How long `pulumi up` waits for ACM to validate the certificate (a Pulumi duration such as
-     * "45m"). A new zone validates only once the parent domain delegates to it. Default "45m".
+     * "45m"). A new zone validates only once the parent domain delegates to it. @default "45m"
      */
     certificateValidationTimeout?: string;
-    /** Tags for the resources made here; also the us-east-1 provider's default tags. Default none. */
+    /** Tags for the resources made here; also the us-east-1 provider's default tags. @default none */
     tags?: Record<string, string>;
 }
 
@@ -311,37 +324,37 @@ export interface DnsArgs {
      * The load balancer answers on IPv6 (`ipAddressType: "dualstack"`): AAAA aliases are made
      * next to the A aliases. An AAAA alias to an IPv4-only load balancer answers nothing, and
      * with failover an AAAA pair whose PRIMARY never answers would send every IPv6 client to
-     * the maintenance page, so an IPv4-only load balancer gets A records only. Default false.
+     * the maintenance page, so an IPv4-only load balancer gets A records only. @default false
      */
     loadBalancerDualStack?: boolean;
     /** The VPC the private zone is associated with. Required. */
     vpcId: pulumi.Input<string>;
     /** The private zone's name, e.g. `dev.internal`. Required. */
     privateZoneName: string;
-    /** The database's address: `db.<privateZoneName>` becomes a CNAME to it. Default: no database record. */
+    /** The database's address: `db.<privateZoneName>` becomes a CNAME to it. @default no database record */
     databaseAddress?: pulumi.Input<string>;
-    /** Route 53 HTTPS health check of the site at this path (e.g. `/healthz`). Default: no health check. */
+    /** Route 53 HTTPS health check of the site at this path (e.g. `/healthz`). @default no health check */
     healthCheckPath?: string;
     /**
      * Failover routing: PRIMARY records to the load balancer (with the health check), SECONDARY
-     * to a maintenance page on CloudFront. Needs `healthCheckPath` and `cloudFrontCertificateArn`. Default false.
+     * to a maintenance page on CloudFront. Needs `healthCheckPath` and `cloudFrontCertificateArn`. @default false
      */
     failover?: boolean;
-    /** A validated us-east-1 certificate for the site names (CloudFront's). Required with `failover`. */
+    /** A validated us-east-1 certificate for the site names (CloudFront's). Required with `failover`. @default none */
     cloudFrontCertificateArn?: pulumi.Input<string>;
-    /** HTML of the maintenance page. Default: a short "down for maintenance" page. */
+    /** HTML of the maintenance page. @default a short "down for maintenance" page */
     maintenanceHtml?: string;
     /**
      * Create the `AWS/Route53` `HealthCheckStatus` alarm here, in us-east-1 (where Route 53
      * publishes the metric), whatever the stack's region. Set false when something else alarms
-     * on `healthCheckId` (one alarm per check). Default true (with a health check).
+     * on `healthCheckId` (one alarm per check). @default true (with a health check)
      */
     healthCheckAlarm?: boolean;
-    /** SNS topic ARNs notified when the health check fails and recovers (topics in us-east-1: an alarm notifies its own region only). Default none. */
+    /** SNS topic ARNs notified when the health check fails and recovers (topics in us-east-1: an alarm notifies its own region only). @default none */
     alarmActions?: pulumi.Input<string>[];
-    /** Protect the maintenance bucket and the private zone (prod). Default false. */
+    /** Protect the maintenance bucket and the private zone (prod). @default false */
     protect?: boolean;
-    /** Tags for the resources made here; also the us-east-1 provider's default tags. Default none. */
+    /** Tags for the resources made here; also the us-east-1 provider's default tags. @default none */
     tags?: Record<string, string>;
 }
 

@@ -23,7 +23,7 @@ export const MAX_SHORT_PERIOD_WINDOW_SECONDS = 86400;
 
 /**
  * The longest time between two runs of an association schedule, in seconds, for the forms
- * config/types.ts associationScheduleProblem accepts; undefined for anything else.
+ * components/ssmSchedule.ts associationScheduleProblem accepts; undefined for anything else.
  */
 export function scheduleIntervalSeconds(expression: string): number | undefined {
     const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);

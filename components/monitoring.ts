@@ -1,38 +1,73 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { MonitoringConfig } from "../config";
 import { normalizeBackupPath, pathToSlug } from "./backup";
 import { describeSeconds, freshnessWindow } from "./freshness";
 
-export interface MonitoringArgs {
+/** The thresholds and budget of MonitoringArgs, each with its default. */
+export interface MonitoringThresholds {
+    /** Monthly AWS Budgets limit in USD (alerts at 80% actual and 100% forecast). @default 50 */
+    budgetUsd: number;
+    /** Web tier group average CPU that alarms, percent. @default 80 */
+    cpuHighPercent: number;
+    /** Load balancer 5xx responses per minute that alarm. @default 10 */
+    alb5xxPerMinute: number;
+    /** Average target response time that alarms, seconds. @default 1 */
+    targetResponseTimeSeconds: number;
+    /** Database CPU that alarms, percent. @default 80 */
+    rdsCpuHighPercent: number;
+    /** Database free storage below which it alarms, GB. @default 2 */
+    rdsFreeStorageLowGb: number;
+    /** Database freeable memory below which it alarms, MB. @default 128 */
+    rdsFreeableMemoryLowMb: number;
+    /** Database connections that alarm. @default 80 */
+    rdsConnectionsHigh: number;
+}
+
+/** The defaults Monitoring applies (exported for callers that derive from them). */
+export const MONITORING_DEFAULTS: MonitoringThresholds = {
+    budgetUsd: 50,
+    cpuHighPercent: 80,
+    alb5xxPerMinute: 10,
+    targetResponseTimeSeconds: 1,
+    rdsCpuHighPercent: 80,
+    rdsFreeStorageLowGb: 2,
+    rdsFreeableMemoryLowMb: 128,
+    rdsConnectionsHigh: 80,
+};
+
+/** MonitoringArgs' thresholds with MONITORING_DEFAULTS applied (pure). */
+export function monitoringThresholds(args: Partial<MonitoringThresholds>): MonitoringThresholds {
+    const given = Object.fromEntries(Object.entries(args).filter(([k, v]) => v !== undefined && k in MONITORING_DEFAULTS));
+    return { ...MONITORING_DEFAULTS, ...given };
+}
+
+export interface MonitoringArgs extends Partial<MonitoringThresholds> {
     /** Stack name: names the topic, dashboard and budget, and selects the `Stack` cost allocation tag. Required. */
     stack: string;
     /** AWS region of the stack (dashboard widgets; Route 53 metrics exist only in us-east-1). Required. */
     region: string;
-    /** Thresholds and the monthly budget (config `monitoring`). Required. */
-    config: MonitoringConfig;
-    /** E-mail addresses subscribed to the alert topic and to the budget notifications. Default none (at most 10: the Budgets limit). */
+    /** E-mail addresses subscribed to the alert topic and to the budget notifications. @default none (at most 10: the Budgets limit) */
     alarmEmails?: string[];
-    /** Web tier Auto Scaling group: CPU-high alarm. Default none (no alarm). */
+    /** Web tier Auto Scaling group: CPU-high alarm. @default none (no alarm) */
     autoScalingGroupName?: pulumi.Input<string>;
-    /** ALB `arnSuffix`: 5xx and response-time alarms. Default none (no ALB alarms). */
+    /** ALB `arnSuffix`: 5xx and response-time alarms. @default none (no ALB alarms) */
     loadBalancerArnSuffix?: pulumi.Input<string>;
-    /** Target group `arnSuffix` (with the ALB): unhealthy-hosts alarm. Default none. */
+    /** Target group `arnSuffix` (with the ALB): unhealthy-hosts alarm. @default none */
     targetGroupArnSuffix?: pulumi.Input<string>;
-    /** RDS instance identifier: CPU, free storage, freeable memory and connections alarms. Default none. */
+    /** RDS instance identifier: CPU, free storage, freeable memory and connections alarms. @default none */
     dbInstanceIdentifier?: pulumi.Input<string>;
-    /** Route 53 health check id: status alarm (only created in us-east-1, where Route 53 publishes its metrics). Default none. */
+    /** Route 53 health check id: status alarm (only created in us-east-1, where Route 53 publishes its metrics). @default none */
     healthCheckId?: pulumi.Input<string>;
-    /** SSM Command documents (backup, restore) whose failed, timed-out or cancelled runs alert. Default none. */
+    /** SSM Command documents (backup, restore) whose failed, timed-out or cancelled runs alert. @default none */
     commandDocumentNames?: pulumi.Input<string>[];
-    /** SSM Automation runbooks (bake, imaging) whose failed, timed-out or cancelled executions alert. Default none. */
+    /** SSM Automation runbooks (bake, imaging) whose failed, timed-out or cancelled executions alert. @default none */
     automationRunbookNames?: pulumi.Input<string>[];
-    /** State Manager association (backup) whose failed runs on an instance alert. Default none. */
+    /** State Manager association (backup) whose failed runs on an instance alert. @default none */
     backupAssociationId?: pulumi.Input<string>;
     /**
      * State Manager association (restore drill: it starts the drill runbook) whose failure as a
      * whole alerts through the same rule as the backup's. Its runbook's and its command's failures
-     * alert through `automationRunbookNames` and `commandDocumentNames`. Default none.
+     * alert through `automationRunbookNames` and `commandDocumentNames`. @default none
      */
     drillAssociationId?: pulumi.Input<string>;
     /**
@@ -40,16 +75,16 @@ export interface MonitoringArgs {
      * alarm when it has had no good backup for twice the backup schedule's interval and, with
      * `drillSchedule`, when its drill failed or has not run for twice the drill's interval. Alarms
      * watch Stack+Directory: the instances of an Auto Scaling group come and go, an alarm on an
-     * InstanceId would go stale with its instance (and a new instance would have none). Default none.
+     * InstanceId would go stale with its instance (and a new instance would have none). @default none
      */
     backupMetrics?: { namespace: string; directories: string[]; backupSchedule: string; drillSchedule?: string };
     /**
      * A lone instance (no Auto Scaling group to replace it): a failed system status check
      * recovers it (when its type supports recovery), a failed instance status check reboots it,
-     * both notifying the topic. Default none.
+     * both notifying the topic. @default none
      */
     instance?: { id: pulumi.Input<string>; type: string };
-    /** Default tags of the us-east-1 provider made for the health-check alarm outside us-east-1. Default none. */
+    /** Default tags of the us-east-1 provider made for the health-check alarm outside us-east-1. @default none */
     tags?: Record<string, string>;
 }
 
@@ -227,7 +262,7 @@ export class Monitoring extends pulumi.ComponentResource {
         }
         if (problems.length > 0) throw new Error(`Monitoring "${name}": ${problems.join("; ")}`);
 
-        const c = args.config;
+        const c = monitoringThresholds(args);
         const names = monitoringNames(pulumi.getProject(), args.stack);
         // Alarm names: `${prefix}-${id}`, as monitoringAlarmName gives them.
         const prefix = names.prefix;

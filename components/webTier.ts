@@ -1,21 +1,109 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { WebTierConfig } from "../config";
-import { al2023Parameter } from "../config/webTier";
 import { AppOptions, BootFailure, ReleaseSource, appSetupLines, bootFailureLines, bootReleaseLines, deployDocumentContent, readDeployScript } from "./app";
 import { backupToolPaths, checkBackupDirectories } from "./backupTools";
-import { PrivateBucket } from "./bucket";
+import type { BucketLike, Grantee } from "./bucket";
 import { serviceTrustPolicy } from "./iam";
 
 export { APP_SERVICE } from "./app";
 
+/** The CPU architectures the tier runs on (Amazon Linux 2023 publishes an image for each). */
+export type Architecture = "arm64" | "x86_64";
+
+/**
+ * EC2 instance families per CPU architecture that the tier accepts: a launch with an image of the
+ * other architecture fails. Graviton (arm64) families end in `g` (or `gd`/`gn`). EC2 User Guide,
+ * "Amazon EC2 instance type naming conventions" (https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html).
+ */
+export const INSTANCE_FAMILIES: Record<Architecture, readonly string[]> = {
+    arm64: ["t4g", "m6g", "m6gd", "m7g", "m7gd", "m8g", "c6g", "c6gd", "c6gn", "c7g", "c7gd", "c7gn", "c8g", "r6g", "r6gd", "r7g", "r7gd", "r8g"],
+    x86_64: ["t3", "t3a", "m5", "m5a", "m6i", "m6a", "m7i", "m7a", "m7i-flex", "c5", "c6i", "c6a", "c7i", "c7a", "r5", "r6i", "r7i"],
+};
+
+/**
+ * The public SSM parameter of the latest Amazon Linux 2023 AMI, per architecture (Amazon Linux 2023
+ * User Guide, "Get the latest AL2023 AMI ID using Systems Manager parameter store":
+ * https://docs.aws.amazon.com/linux/al2023/ug/ec2.html).
+ */
+export function al2023Parameter(architecture: Architecture): string {
+    return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
+}
+
+/** EBS snapshots of the tier's volumes by Data Lifecycle Manager. */
+export interface WebTierSnapshotArgs {
+    /** Snapshot the volumes. @default true */
+    enabled?: boolean;
+    /** Hours between snapshots: 1, 2, 3, 4, 6, 8, 12 or 24 (DLM's CreateRule intervals). @default 24 */
+    intervalHours?: 1 | 2 | 3 | 4 | 6 | 8 | 12 | 24;
+    /** First snapshot time of day, UTC `hh:mm`. @default "03:00" */
+    time?: string;
+    /** Snapshots kept per volume. @default 3 */
+    retainCount?: number;
+}
+
+/** The defaults WebTier applies to every optional setting it owns (exported for callers that derive from them). */
+export const WEB_TIER_DEFAULTS = {
+    mode: "asg",
+    architecture: "arm64",
+    instanceType: "t4g.micro",
+    minSize: 1,
+    maxSize: 2,
+    rootVolumeGb: 8,
+    appPort: 8080,
+    healthCheckPath: "/healthz",
+    cpuTargetPercent: 60,
+    detailedMonitoring: false,
+    backupTag: { key: "Backup", value: "true" },
+    snapshots: { enabled: true, intervalHours: 24, time: "03:00", retainCount: 3 },
+    requireHttps: true,
+    deletionProtection: true,
+    minHealthyPercent: 90,
+    deregistrationDelaySeconds: 60,
+    deployTimeoutSeconds: 600,
+} as const;
+
 export interface WebTierArgs {
-    /** The validated `webTier` section of the stack config (mode, sizes, ports, snapshots...). Required. */
-    config: WebTierConfig;
-    /** Stack name: scopes the backup prefix, the access-log prefix and the snapshot target tag. Required. */
+    /** Stack name: scopes the instance names, the AMI parameter, the release, backup and log prefixes and the snapshot target tag. Required. */
     stack: string;
-    /** Production: ALB deletion protection and a stricter instance refresh (90% healthy). Required. */
-    isProduction: boolean;
+    /** `asg`: an Auto Scaling group behind an ALB; `single`: one instance with an Elastic IP in a public subnet (the cheapest setup). @default "asg" */
+    mode?: "asg" | "single";
+    /** CPU architecture of the image; the instance type's family must match (INSTANCE_FAMILIES). @default "arm64" */
+    architecture?: Architecture;
+    /** EC2 instance type. @default "t4g.micro" */
+    instanceType?: string;
+    /** Auto Scaling group minimum (`asg` mode). @default 1 */
+    minSize?: number;
+    /** Auto Scaling group maximum (`asg` mode). @default 2 */
+    maxSize?: number;
+    /** Auto Scaling group desired capacity at creation (the scaling policy moves it afterwards). @default minSize */
+    desiredCapacity?: number;
+    /** Root volume size in GiB (gp3, encrypted); at least the AL2023 image's 8 GiB. @default 8 */
+    rootVolumeGb?: number;
+    /** Port the app listens on behind the load balancer. @default 8080 */
+    appPort?: number;
+    /** Target group health check path; the default app answers it from the release's file at that path. @default "/healthz" */
+    healthCheckPath?: string;
+    /** Target-tracking scaling: keep the group's average CPU near this percentage. @default 60 */
+    cpuTargetPercent?: number;
+    /** EC2 detailed (1-minute) monitoring. @default false */
+    detailedMonitoring?: boolean;
+    /** SSM parameter the launch template resolves (`resolve:ssm:`); the AMI factory writes baked AMI ids there. @default `/platform/<stack>/<name>/ami-id` */
+    amiParameterName?: string;
+    /** Tag on the tier's instances and volumes that selects them for the scheduled backup. @default { key: "Backup", value: "true" } */
+    backupTag?: { key: string; value: string };
+    /** EBS snapshots by Data Lifecycle Manager (each field defaults on its own). @default daily at 03:00 UTC, 3 kept */
+    snapshots?: WebTierSnapshotArgs;
+    /**
+     * Refuse a load-balanced tier without `certificateArn`: the internet then never reaches the app
+     * over plain HTTP (HTTP only redirects to HTTPS). @default true
+     */
+    requireHttps?: boolean;
+    /** ALB deletion protection (`enableDeletionProtection`): a `pulumi destroy` cannot remove a serving load balancer. @default true */
+    deletionProtection?: boolean;
+    /** Percentage of the group kept healthy while an instance refresh (or a bake's) replaces instances. @default 90 */
+    minHealthyPercent?: number;
+    /** Seconds the target group drains a deregistering instance (in-flight requests vs. a slow rolling refresh). @default 60 */
+    deregistrationDelaySeconds?: number;
     /** The VPC of the target group and the single-mode security group. Required (Network.vpcId). */
     vpcId: pulumi.Input<string>;
     /** Public subnets: the load balancer, or the single instance in `single` mode. Required. */
@@ -26,59 +114,63 @@ export interface WebTierArgs {
     loadBalancerSecurityGroupId: pulumi.Input<string>;
     /** The network's app group (app port from the load balancer, HTTPS and database out). Required. */
     appSecurityGroupId: pulumi.Input<string>;
-    /** User uploads: the instances read and write the whole bucket. Required. */
-    uploadsBucket: PrivateBucket;
-    /** File backups (components/ssm/backup.sh): read and write under `backupPrefix` only. Required. */
-    backupBucket: PrivateBucket;
     /**
-     * Receives the load balancer's access logs under `alb/<stack>`, and the deploy command's
-     * output under `ssm/deploy/<stack>/` (the instances write it). Required.
+     * Receives the load balancer's access logs under `alb/<stack>` (it must admit ALB log delivery,
+     * as a PrivateBucket with `logDelivery` does), and the deploy command's output under
+     * `ssm/deploy/<stack>/` (the SSM agent uploads it with the instance role, which the caller
+     * grants; the tier adds the `s3:GetEncryptionConfiguration` the agent checks first). When it is
+     * a Pulumi resource, the load balancer waits for it (its policy must exist first). Required.
      */
-    logsBucket: PrivateBucket;
+    logsBucket: BucketLike;
     /**
-     * The stack's release artifacts (`<releasePrefix>/<version>.tar.gz` + `.sha256`, and the
-     * `current` pointer): the instances may only read under `releasePrefix`. Required.
+     * The bucket of the stack's release artifacts (`<releasePrefix>/<version>.tar.gz` + `.sha256`
+     * and the `current` pointer): user data and the deploy document read them there. The caller
+     * grants the read (`bucket.grantRead(tier's grantee, releasePrefix + "/")`). Required.
      */
-    releasesBucket: PrivateBucket;
-    /** Key prefix of this stack's releases (no trailing slash). Default `releases/<stack>`. */
+    releaseBucketName: pulumi.Input<string>;
+    /**
+     * The grants the instances need from their first boot (buckets, queues...), made by the caller
+     * on the tier's instance role: called once with the tier's grantee; the instances launch only
+     * after the returned resources exist (IAM is eventually consistent, and a boot reads releases
+     * at once). @default none (the role has SSM access and the command-output encryption check only)
+     */
+    instanceAccess?: (grantee: Grantee) => pulumi.Resource[];
+    /** Key prefix of this stack's releases (no trailing slash). @default `releases/<stack>` (defaultReleasePrefix) */
     releasePrefix?: string;
-    /** Seconds one instance may take to install a release (the deploy document's step timeout). Default 600. */
+    /** Seconds one instance may take to install a release (the deploy document's step timeout). @default 600 */
     deployTimeoutSeconds?: number;
-    /** Key prefix of this stack's backups in the backup bucket. Default `backups/<stack>/`. */
-    backupPrefix?: string;
     /**
      * Directories the scheduled backup reads (the stack's `backup.directories`): the user data
      * creates the missing ones and installs the backup scripts' tools on every instance, so a
      * backup that runs before the first bake neither exits 3 (no directory) nor 9 (no tool).
-     * Default none (no backup prerequisites in the user data).
+     * @default none (no backup prerequisites in the user data)
      */
     backupDirectories?: string[];
     /**
-     * ACM certificate for the HTTPS listener; when given, HTTP redirects to HTTPS. Default
-     * `config.certificateArn`, else none (plain HTTP forward, refused when `isProduction`: prod
-     * never forwards plain HTTP from the internet). Not allowed in `single` mode.
+     * ACM certificate for the HTTPS listener; when given, HTTP redirects to HTTPS. @default none
+     * (plain HTTP forward, refused when `requireHttps`). Not allowed in `single` mode.
      */
     certificateArn?: pulumi.Input<string>;
     /**
      * CloudWatch alarm names an instance refresh watches: when one goes into ALARM the refresh
      * fails and stops replacing instances (RefreshPreferences.AlarmSpecification, at most 10).
      * The alarms may be created after the group (Monitoring's load balancer alarms are): AWS
-     * looks them up when a refresh starts. Default none.
+     * looks them up when a refresh starts. @default none
      */
     instanceRefreshAlarmNames?: string[];
-    /** Extra tags for the resources created here. Default none. */
+    /** Extra tags for the resources created here. @default none */
     tags?: Record<string, string>;
     /**
      * Tags for the instances and volumes the launch template (or the single instance) creates.
      * The provider's default tags do not reach resources an Auto Scaling group launches, so pass
-     * the stack's tags here. Default none.
+     * the stack's tags here. @default none
      */
     launchTags?: Record<string, string>;
     /**
      * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
      * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
      * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
-     * (the CI bootstrap's) needs it. Default none.
+     * (the CI bootstrap's) needs it. @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
 }
@@ -97,7 +189,7 @@ export const SNAPSHOT_TAG_KEY = "SnapshotPolicy";
 /**
  * How an instance refresh of the group replaces instances: the one source of truth for the
  * group's own refresh (started by the provider when the launch template changes) and the one a
- * bake starts (components/amiFactory.ts). AWS stores no refresh preferences on the group:
+ * bake starts (components/amiFactory/bakeRunbook.ts). AWS stores no refresh preferences on the group:
  * StartInstanceRefresh takes them per call, and a call without them gets AWS's defaults and no
  * alarms (EC2 Auto Scaling API Reference, StartInstanceRefresh and RefreshPreferences:
  * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StartInstanceRefresh.html).
@@ -109,6 +201,72 @@ export interface InstanceRefreshPreferences {
     instanceWarmupSeconds: number;
     /** CloudWatch alarms that fail the refresh when one goes into ALARM (at most 10; none: no alarm guard). */
     alarmNames: string[];
+}
+
+/** Where a stack's releases are unless `releasePrefix` says otherwise (no trailing slash). */
+export function defaultReleasePrefix(stack: string): string {
+    return `releases/${stack}`;
+}
+
+/** Every setting of WebTierArgs with its default applied. */
+export interface WebTierSettings {
+    mode: "asg" | "single";
+    architecture: Architecture;
+    instanceType: string;
+    minSize: number;
+    maxSize: number;
+    desiredCapacity: number;
+    rootVolumeGb: number;
+    appPort: number;
+    healthCheckPath: string;
+    cpuTargetPercent: number;
+    detailedMonitoring: boolean;
+    amiParameterName: string;
+    backupTag: { key: string; value: string };
+    snapshots: Required<WebTierSnapshotArgs>;
+    requireHttps: boolean;
+    deletionProtection: boolean;
+    minHealthyPercent: number;
+    deregistrationDelaySeconds: number;
+}
+
+/** WebTierArgs' settings with the defaults of WEB_TIER_DEFAULTS applied (pure). */
+export function webTierSettings(args: WebTierArgs, name = "web"): WebTierSettings {
+    const d = WEB_TIER_DEFAULTS;
+    const minSize = args.minSize ?? d.minSize;
+    return {
+        mode: args.mode ?? d.mode,
+        architecture: args.architecture ?? d.architecture,
+        instanceType: args.instanceType ?? d.instanceType,
+        minSize,
+        maxSize: args.maxSize ?? d.maxSize,
+        desiredCapacity: args.desiredCapacity ?? minSize,
+        rootVolumeGb: args.rootVolumeGb ?? d.rootVolumeGb,
+        appPort: args.appPort ?? d.appPort,
+        healthCheckPath: args.healthCheckPath ?? d.healthCheckPath,
+        cpuTargetPercent: args.cpuTargetPercent ?? d.cpuTargetPercent,
+        detailedMonitoring: args.detailedMonitoring ?? d.detailedMonitoring,
+        amiParameterName: args.amiParameterName ?? `/platform/${args.stack}/${name}/ami-id`,
+        backupTag: args.backupTag ?? { ...d.backupTag },
+        snapshots: { ...d.snapshots, ...definedOnly(args.snapshots ?? {}) },
+        requireHttps: args.requireHttps ?? d.requireHttps,
+        deletionProtection: args.deletionProtection ?? d.deletionProtection,
+        minHealthyPercent: args.minHealthyPercent ?? d.minHealthyPercent,
+        deregistrationDelaySeconds: args.deregistrationDelaySeconds ?? d.deregistrationDelaySeconds,
+    };
+}
+
+/** Why the instance type cannot run the architecture's image, or undefined. */
+export function instanceFamilyProblem(instanceType: string, architecture: Architecture): string | undefined {
+    const family = instanceType.split(".")[0];
+    if (INSTANCE_FAMILIES[architecture].includes(family)) return undefined;
+    const other: Architecture = architecture === "arm64" ? "x86_64" : "arm64";
+    const hint = INSTANCE_FAMILIES[other].includes(family) ? ` (${family} is an ${other} family: set architecture: ${other})` : "";
+    return `family "${family}" is not a known ${architecture} family${hint}; allowed: ${INSTANCE_FAMILIES[architecture].join(", ")}`;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** The network is IPv4-only (no IPv6 ranges on the VPC or subnets), so is the load balancer. */
@@ -129,6 +287,8 @@ const ANYWHERE_V4 = "0.0.0.0/0";
  */
 export class WebTier extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
+    /** The instance role as a grantee (`<name>-instance`): what a bucket's grant methods take. */
+    readonly grantee: Grantee;
     readonly roleArn: pulumi.Output<string>;
     readonly roleName: pulumi.Output<string>;
     readonly instanceProfileArn: pulumi.Output<string>;
@@ -168,23 +328,22 @@ export class WebTier extends pulumi.ComponentResource {
     // `single` mode only:
     readonly instanceId?: pulumi.Output<string>;
     readonly publicIp?: pulumi.Output<string>;
+    /** The settings in effect (the Args with their defaults applied). */
+    readonly settings: WebTierSettings;
 
     constructor(name: string, args: WebTierArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:webTier:WebTier", name, {}, opts);
 
-        const cfg = args.config;
+        const cfg = webTierSettings(args, name);
+        this.settings = cfg;
         const tags = args.tags ?? {};
-        const backupPrefix = args.backupPrefix ?? `backups/${args.stack}/`;
-        const releasePrefix = (args.releasePrefix ?? `releases/${args.stack}`).replace(/\/+$/, "");
-        const certificateArn = args.certificateArn ?? cfg.certificateArn;
-        if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/.test(backupPrefix)) {
-            throw new Error(`WebTier "${name}": backupPrefix "${backupPrefix}" must be a relative S3 key prefix ending in "/", e.g. "backups/${args.stack}/"`);
-        }
+        const releasePrefix = (args.releasePrefix ?? defaultReleasePrefix(args.stack)).replace(/\/+$/, "");
+        const certificateArn = args.certificateArn;
         if (cfg.mode === "single" && certificateArn !== undefined) {
             throw new Error(`WebTier "${name}": a certificate needs the load balancer; set webTier.mode to "asg" or drop certificateArn (single mode serves HTTP(S) from the instance itself)`);
         }
-        if (args.isProduction && cfg.mode === "asg" && certificateArn === undefined) {
-            throw new Error(`WebTier "${name}": production serves HTTPS only (HTTP redirects): give certificateArn (an ACM certificate in the stack's region, or the DNS component's)`);
+        if (cfg.requireHttps && cfg.mode === "asg" && certificateArn === undefined) {
+            throw new Error(`WebTier "${name}": requireHttps: the load balancer serves HTTPS only (HTTP redirects): give certificateArn (an ACM certificate in the stack's region, or the DNS component's), or set requireHttps: false`);
         }
         if ((args.instanceRefreshAlarmNames ?? []).length > 10) {
             throw new Error(`WebTier "${name}": an instance refresh watches at most 10 alarms (RefreshPreferences.AlarmSpecification), got ${args.instanceRefreshAlarmNames!.length}`);
@@ -192,6 +351,9 @@ export class WebTier extends pulumi.ComponentResource {
         if (cfg.mode === "asg" && (cfg.minSize > cfg.maxSize || cfg.desiredCapacity < cfg.minSize || cfg.desiredCapacity > cfg.maxSize)) {
             throw new Error(`WebTier "${name}": need minSize <= desiredCapacity <= maxSize (got ${cfg.minSize} <= ${cfg.desiredCapacity} <= ${cfg.maxSize})`);
         }
+        const familyProblem = instanceFamilyProblem(cfg.instanceType, cfg.architecture);
+        if (familyProblem) throw new Error(`WebTier "${name}": instanceType ${cfg.instanceType}: ${familyProblem}`);
+        if (!Number.isInteger(cfg.rootVolumeGb) || cfg.rootVolumeGb < 8) throw new Error(`WebTier "${name}": rootVolumeGb must be an integer of at least 8 (the Amazon Linux 2023 image size), got ${cfg.rootVolumeGb}`);
 
         // The AMI the instances launch from. Created with the public AL2023 image so the tier
         // works before the first bake; afterwards the AMI factory owns the value, so a later
@@ -220,10 +382,11 @@ export class WebTier extends pulumi.ComponentResource {
         // Single mode has no load balancer: the instance itself answers on port 80 too.
         this.app = { port: cfg.appPort, healthPath: cfg.healthCheckPath, ...(cfg.mode === "single" && cfg.appPort !== 80 ? { extraPorts: [80] } : {}) };
         this.releasePrefix = releasePrefix;
-        this.releaseBucketName = pulumi.output(args.releasesBucket.bucketName);
+        this.releaseBucketName = pulumi.output(args.releaseBucketName);
 
-        const { role, profile, accessPolicies } = this.createInstanceRole(name, args, backupPrefix, releasePrefix, tags);
+        const { role, grantee, profile, accessPolicies } = this.createInstanceRole(name, args, tags);
         this.role = role;
+        this.grantee = grantee;
         this.roleArn = role.arn;
         this.roleName = role.name;
         this.instanceProfileArn = profile.arn;
@@ -250,7 +413,7 @@ export class WebTier extends pulumi.ComponentResource {
                 targetType: "/AWS::EC2::Instance",
                 content: pulumi.jsonStringify(
                     this.releaseBucketName.apply((bucket) =>
-                        deployDocumentContent({ ...this.app, bucket, prefix: releasePrefix, deployScript, timeoutSeconds: args.deployTimeoutSeconds ?? 600 }),
+                        deployDocumentContent({ ...this.app, bucket, prefix: releasePrefix, deployScript, timeoutSeconds: args.deployTimeoutSeconds ?? WEB_TIER_DEFAULTS.deployTimeoutSeconds }),
                     ),
                 ),
                 tags,
@@ -292,7 +455,7 @@ export class WebTier extends pulumi.ComponentResource {
             this.launchTemplateId = launchTemplate.id;
             this.securityGroupId = pulumi.output(args.appSecurityGroupId);
             this.instanceRefreshPreferences = {
-                minHealthyPercentage: args.isProduction ? 90 : 50,
+                minHealthyPercentage: cfg.minHealthyPercent,
                 instanceWarmupSeconds: HEALTH_CHECK_GRACE_SECONDS,
                 alarmNames: [...(args.instanceRefreshAlarmNames ?? [])],
             };
@@ -340,7 +503,7 @@ export class WebTier extends pulumi.ComponentResource {
         });
     }
 
-    private createInstanceRole(name: string, args: WebTierArgs, backupPrefix: string, releasePrefix: string, tags: Record<string, string>) {
+    private createInstanceRole(name: string, args: WebTierArgs, tags: Record<string, string>) {
         const role = new aws.iam.Role(
             `${name}-instance`,
             {
@@ -351,24 +514,12 @@ export class WebTier extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        const grantee: Grantee = { name: `${name}-instance`, role };
         // Shell and commands through SSM only: no key pair, no inbound port.
         const ssmCore = new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, { role: role.name, policyArn: SSM_CORE_POLICY_ARN }, { parent: this });
         const profile = new aws.iam.InstanceProfile(`${name}`, { role: role.name, tags }, { parent: this });
 
-        const uploads = args.uploadsBucket.grantReadWrite(role);
-        // backup.sh uploads an archive and a manifest, downloads both again to verify them,
-        // reads and rewrites the `latest` pointer and removes an upload that failed
-        // verification; restore.sh lists and downloads snapshots. Write-only would break the
-        // verify-before-commit step, so read-write, but only under this stack's prefix: an
-        // instance can never touch another stack's backups.
-        const backups = args.backupBucket.grantReadWrite(role, backupPrefix);
-        // deploy.sh (boot, bake, ops deploy) reads releases and the `current` pointer; listing
-        // the prefix tells a missing release from a denied one. Never writes: releases are
-        // uploaded by whoever runs `ops deploy`.
-        const releases = args.releasesBucket.grantRead(role, `${releasePrefix}/`);
-        // The SSM agent uploads the deploy command's output with the instance's credentials, and
-        // checks the bucket's encryption first.
-        const deployOutput = args.logsBucket.grantWrite(role, `ssm/deploy/${args.stack}/`);
+        // The SSM agent checks the output bucket's encryption before it uploads a command's output.
         const outputEncryption = new aws.iam.RolePolicy(
             `${name}-command-output`,
             {
@@ -380,8 +531,9 @@ export class WebTier extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        const granted = args.instanceAccess ? args.instanceAccess(grantee) : [];
         // What an instance uses from its first boot on: it must not launch before all of it exists.
-        return { role, profile, accessPolicies: [ssmCore, uploads, backups, releases, deployOutput, outputEncryption] };
+        return { role, grantee, profile, accessPolicies: [ssmCore, ...granted, outputEncryption] };
     }
 
     private createLoadBalancedGroup(
@@ -392,7 +544,7 @@ export class WebTier extends pulumi.ComponentResource {
         refresh: InstanceRefreshPreferences,
         tags: Record<string, string>,
     ) {
-        const cfg = args.config;
+        const cfg = this.settings;
         const targetGroup = new aws.lb.TargetGroup(
             `${name}`,
             {
@@ -401,7 +553,7 @@ export class WebTier extends pulumi.ComponentResource {
                 protocol: "HTTP",
                 port: cfg.appPort,
                 // Long enough for in-flight requests, short enough that a rolling refresh is not slow.
-                deregistrationDelay: args.isProduction ? 60 : 15,
+                deregistrationDelay: cfg.deregistrationDelaySeconds,
                 healthCheck: {
                     enabled: true,
                     protocol: "HTTP",
@@ -428,13 +580,13 @@ export class WebTier extends pulumi.ComponentResource {
                 securityGroups: [args.loadBalancerSecurityGroupId],
                 dropInvalidHeaderFields: true,
                 idleTimeout: 60,
-                enableDeletionProtection: args.isProduction,
+                enableDeletionProtection: cfg.deletionProtection,
                 accessLogs: { bucket: args.logsBucket.bucketName, prefix: `alb/${args.stack}`, enabled: true },
                 tags,
             },
             // The ALB checks it may write to the log bucket when logging is turned on: wait for
             // the bucket's policy (a child of the bucket component).
-            { parent: this, dependsOn: [args.logsBucket] },
+            { parent: this, dependsOn: pulumi.Resource.isInstance(args.logsBucket) ? [args.logsBucket] : [] },
         );
 
         const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
@@ -525,7 +677,7 @@ export class WebTier extends pulumi.ComponentResource {
         volumeTags: Record<string, string>,
         tags: Record<string, string>,
     ) {
-        const cfg = args.config;
+        const cfg = this.settings;
         // No load balancer in front: the instance (the app or a local proxy) answers HTTP(S)
         // itself. Never SSH: shells go through Session Manager.
         // Only what the instance serves: the default app answers HTTP on port 80 (and the app
@@ -575,7 +727,7 @@ export class WebTier extends pulumi.ComponentResource {
     }
 
     private createSnapshotPolicy(name: string, args: WebTierArgs, snapshotTag: Record<string, string>, tags: Record<string, string>): pulumi.Output<string> {
-        const snapshots = args.config.snapshots;
+        const snapshots = this.settings.snapshots;
         const role = new aws.iam.Role(
             `${name}-dlm`,
             {

@@ -1,14 +1,11 @@
 import { z } from "zod";
+import { isDnsName, isDnsLabel } from "../components/dns";
 import { checks, section } from "./types";
 
-const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-const subdomainOk = (subdomain: string) => subdomain === "" || LABEL.test(subdomain);
+export { isDnsName };
 
-/** True for a lower-case DNS name of two or more valid labels, at most 253 characters. */
-export function isDnsName(name: string): boolean {
-    const labels = name.split(".");
-    return name.length <= 253 && labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
-}
+const subdomainOk = (subdomain: string) => subdomain === "" || isDnsLabel(subdomain);
+
 
 /** The stack's domain: `<subdomain>.<parentDomain>`, or the parent domain itself when subdomain is empty. */
 export function stackDomain(dns: { parentDomain: string; subdomain: string }): string {

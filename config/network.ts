@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { layoutSubnets, parseCidr } from "../components/subnetLayout";
+import { layoutSubnets, parseCidr } from "../components/network/subnetLayout";
 import { checks, section } from "./types";
 
 /** CloudWatch Logs accepts only these retention periods (days). */

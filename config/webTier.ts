@@ -1,16 +1,6 @@
 import { z } from "zod";
+import { instanceFamilyProblem } from "../components/webTier";
 import { checks, section, tagSelector } from "./types";
-
-/** Instance families per CPU architecture that the web tier accepts. Graviton (arm64) families end in `g` (or `gd`/`gn`). */
-export const INSTANCE_FAMILIES: Record<"arm64" | "x86_64", readonly string[]> = {
-    arm64: ["t4g", "m6g", "m6gd", "m7g", "m7gd", "m8g", "c6g", "c6gd", "c6gn", "c7g", "c7gd", "c7gn", "c8g", "r6g", "r6gd", "r7g", "r7gd", "r8g"],
-    x86_64: ["t3", "t3a", "m5", "m5a", "m6i", "m6a", "m7i", "m7a", "m7i-flex", "c5", "c6i", "c6a", "c7i", "c7a", "r5", "r6i", "r7i"],
-};
-
-/** The public SSM parameter of the latest Amazon Linux 2023 AMI, per architecture. */
-export function al2023Parameter(architecture: "arm64" | "x86_64"): string {
-    return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
-}
 
 const webTierSchema = z
     .object({
@@ -78,14 +68,8 @@ export const webTierSection = section({
         (web) => web.desiredCapacity > web.maxSize && { path: "desiredCapacity", message: `must not exceed maxSize (${web.maxSize})` },
         (web) => web.desiredCapacity < web.minSize && { path: "desiredCapacity", message: `must be at least minSize (${web.minSize})` },
         (web) => {
-            const family = web.instanceType.split(".")[0];
-            if (INSTANCE_FAMILIES[web.architecture].includes(family)) return undefined;
-            const other = web.architecture === "arm64" ? "x86_64" : "arm64";
-            const hint = INSTANCE_FAMILIES[other].includes(family) ? ` (${family} is an ${other} family: set architecture: ${other})` : "";
-            return {
-                path: "instanceType",
-                message: `family "${family}" is not a known ${web.architecture} family${hint}; allowed: ${INSTANCE_FAMILIES[web.architecture].join(", ")}`,
-            };
+            const problem = instanceFamilyProblem(web.instanceType, web.architecture);
+            return problem !== undefined && { path: "instanceType", message: problem };
         },
         (web) => web.mode === "single" && web.certificateArn !== undefined && { path: "certificateArn", message: 'needs mode "asg": single mode has no load balancer to terminate HTTPS' },
     ),

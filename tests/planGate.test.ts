@@ -8,20 +8,16 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { Graph, GraphResource } from "../tools/graph";
+import { Graph } from "../tools/graph";
 import { PROJECT_DIR } from "../tools/offline";
 import { plan } from "../tools/plan";
 import { diffGraphs, PlanDiff, renderDiffMarkdown } from "../tools/planDiff";
 import { runPlan } from "./support/cli";
 import { shippedConfig, tempStackFile } from "./support/stacks";
 import { tempDir } from "./support/tmp";
+import { one as find } from "./support/resources";
 
 const clone = (g: Graph): Graph => JSON.parse(JSON.stringify(g));
-const find = (g: Graph, type: string, name?: string): GraphResource => {
-    const r = g.resources.find((x) => x.type === type && (name === undefined || x.name === name));
-    if (!r) throw new Error(`no ${type} ${name ?? ""}`);
-    return r;
-};
 const replacedNames = (d: PlanDiff, type: string) => d.replaced.filter((r) => r.type === type).map((r) => r.name).sort();
 const dbOverrides = (stack: string, patch: Record<string, unknown>) => ({ "platform:database": { ...((shippedConfig(stack)["platform:database"] as object) ?? {}), ...patch } });
 
@@ -207,7 +203,7 @@ describe("plan diff as a review gate (real before/after plans)", function () {
         const doc = JSON.parse(policy.inputs.policy as string);
         doc.Statement.push({ Sid: "Everything", Effect: "Allow", Action: "s3:*", Resource: "*" });
         policy.inputs.policy = JSON.stringify(doc);
-        const sg = find(head, "aws:ec2/securityGroup:SecurityGroup");
+        const sg = find(head, "aws:ec2/securityGroup:SecurityGroup", "network-app");
         head.resources.push({ ...sg, urn: `${sg.urn}-ssh`, type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name: "ssh-anywhere", id: "sgr-1", custom: true, inputs: { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0" }, propertyDependencies: { securityGroupId: [sg.urn] } });
         const d = diffGraphs(g.dev, head);
         const iam = d.security.find((c) => c.urn === policy.urn)!;

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { azBlockPrefix, cidrContains, cidrsOverlap, formatCidr, layoutSubnets, parseCidr } from "../components/subnetLayout";
+import { azBlockPrefix, cidrContains, cidrsOverlap, formatCidr, layoutSubnets, parseCidr } from "../components/network/subnetLayout";
 
 describe("subnetLayout", () => {
     it("parses and formats CIDRs", () => {

@@ -12,7 +12,7 @@ import { APP_SERVICE, DLM_SERVICE_POLICY_ARN, SSM_CORE_POLICY_ARN, TLS_POLICY, u
 import { DEPLOY_SCRIPT_PATH, deployDocumentContent, nginxConfig, readDeployScript } from "../components/app";
 import { backupToolPaths } from "../components/backupTools";
 import { checkDocument } from "../tools/ssmDocuments";
-import { al2023Parameter } from "../config/webTier";
+import { al2023Parameter } from "../components/webTier";
 import { Graph, GraphResource } from "../tools/graph";
 import { MOCK_ACCOUNT_ID } from "../tools/mocks";
 import { PROJECT_DIR, ProgramError } from "../tools/offline";
@@ -20,6 +20,7 @@ import { runPolicies } from "../tools/policyCheck";
 import { devWithLoadBalancer, serialRun, shippedConfig, stackRun, tempStackFile } from "./support/stacks";
 import { diffGraphs } from "../tools/planDiff";
 import { tempDir } from "./support/tmp";
+import { one as only } from "./support/resources";
 
 const COMPONENT = "platform:webTier:WebTier";
 const PARAMETER = "aws:ssm/parameter:Parameter";
@@ -95,11 +96,6 @@ function tier(graph: Graph): { component: GraphResource; children: GraphResource
     return { component, children: graph.resources.filter((r) => r.parent === component.urn) };
 }
 
-function only(resources: GraphResource[], type: string, name?: string): GraphResource {
-    const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
-    assert.strictEqual(found.length, 1, `exactly one ${type}${name ? ` "${name}"` : ""}, found ${found.length}`);
-    return found[0];
-}
 
 function ofType(resources: GraphResource[], type: string): GraphResource[] {
     return resources.filter((r) => r.type === type);

@@ -10,43 +10,9 @@
  * family adds its own check by passing `checks: [...DOCUMENT_CHECKS, myCheck]`.
  */
 
-/** One parameter of a document (`parameters.<Name>`), as SSM's document schema spells it. */
-export interface SsmParameter {
-    type: string;
-    description?: string;
-    default?: unknown;
-    allowedPattern?: string;
-    allowedValues?: unknown[];
-    [key: string]: unknown;
-}
+import type { SsmDocumentContent, SsmParameter, SsmStep, SsmStepOutput } from "../components/ssmDocument";
 
-/** An Automation step output declaration (`outputs: [{ Name, Selector, Type }]`). */
-export interface SsmStepOutput {
-    Name: string;
-    Selector?: string;
-    Type?: string;
-}
-
-/** One step of `mainSteps`. */
-export interface SsmStep {
-    action: string;
-    name: string;
-    inputs?: Record<string, unknown>;
-    outputs?: SsmStepOutput[];
-    precondition?: unknown;
-    [key: string]: unknown;
-}
-
-/** A document's content (the parsed JSON/YAML body). */
-export interface SsmDocumentContent {
-    schemaVersion: string;
-    description?: string;
-    assumeRole?: string;
-    parameters?: Record<string, SsmParameter>;
-    mainSteps: SsmStep[];
-    outputs?: string[];
-    [key: string]: unknown;
-}
+export type { SsmDocumentContent, SsmParameter, SsmStep, SsmStepOutput };
 
 export type DocumentKind = "Command" | "Automation";
 

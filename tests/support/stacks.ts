@@ -5,7 +5,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { GraphResource } from "../../tools/graph";
 import { OfflineResult, PROJECT_DIR, runOffline } from "../../tools/offline";
 import { tempDir } from "./tmp";
 
@@ -47,22 +46,7 @@ export function tempStackFile(base: string | null, overrides: Record<string, unk
     return file;
 }
 
-export function byType(resources: GraphResource[], type: string): GraphResource[] {
-    return resources.filter((r) => r.type === type);
-}
-
-export function one(resources: GraphResource[], type: string, name?: string): GraphResource {
-    const found = resources.filter((r) => r.type === type && (name === undefined || r.name === name));
-    if (found.length !== 1) {
-        throw new Error(`expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${found.length}`);
-    }
-    return found[0];
-}
-
-/** Parses a JSON policy input (the graph keeps them as strings). */
-export function json(value: unknown): any {
-    return typeof value === "string" ? JSON.parse(value) : value;
-}
+export { byType, childrenOf, json, one } from "./resources";
 
 /**
  * Overrides that turn the shipped dev stack into the prod-shaped dev (ALB + Auto Scaling

@@ -2,66 +2,137 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { BackupConfig } from "../config";
-import type { SsmDocumentContent, SsmParameter, SsmStep } from "../tools/ssmDocuments";
-import type { PolicyDocument } from "./bucket";
-import { serviceTrustPolicy } from "./iam";
+import type { BucketLike, Grantee, PolicyDocument } from "../bucket";
+import { serviceTrustPolicy } from "../iam";
+import { associationScheduleProblem } from "../ssmSchedule";
+import type { SsmDocumentContent, SsmParameter, SsmStep } from "../ssmDocument";
 
-/** A bucket given either as a component with a `bucketName` (e.g. PrivateBucket) or as the name itself. */
-export type BucketRef = pulumi.Input<string> | { readonly bucketName: pulumi.Input<string> };
+/** The restore drill: a scheduled restore of the latest backup into scratch space, verified and reported. */
+export interface BackupDrillArgs {
+    /** Run the drill on its schedule (the documents exist either way). @default true */
+    enabled?: boolean;
+    /** State Manager schedule of the drill runbook (see associationScheduleProblem); its "has not run" alarm allows twice its interval. @default "cron(30 6 * * ? *)" */
+    schedule?: string;
+    /** Command timeout, seconds: the whole drill of every directory of every instance (300 to 172800). @default 7200 */
+    timeoutSeconds?: number;
+    /** `auto`: restore when the scratch file system has room, else stream through verification; `extract` or `stream` always. @default "auto" */
+    mode?: "auto" | "extract" | "stream";
+    /** Free space the drill leaves to the instance's own work, bytes. @default 1 GiB */
+    reserveBytes?: number;
+}
+
+/** The defaults Backup applies (exported for callers that derive from them). */
+export const BACKUP_DEFAULTS = {
+    directories: ["/var/www", "/etc/platform"] as readonly string[],
+    excludes: ["*.tmp", "cache/*"] as readonly string[],
+    /** Daily at 02:00 UTC. */
+    schedule: "cron(0 2 * * ? *)",
+    fullEvery: 7,
+    compressionLevel: 3,
+    maxConcurrency: "50%",
+    maxErrors: "10%",
+    timeoutSeconds: 3600,
+    drill: { enabled: true, schedule: "cron(30 6 * * ? *)", timeoutSeconds: 7200, mode: "auto", reserveBytes: 1024 ** 3 } as Required<BackupDrillArgs>,
+} as const;
+
+/** Every setting of BackupArgs with its default applied. */
+export interface BackupSettings {
+    directories: string[];
+    excludes: string[];
+    schedule: string;
+    fullEvery: number;
+    compressionLevel: number;
+    maxConcurrency: string;
+    maxErrors: string;
+    timeoutSeconds: number;
+    drill: Required<BackupDrillArgs>;
+}
+
+/** BackupArgs' settings with BACKUP_DEFAULTS applied (pure). */
+export function backupSettings(args: Partial<Omit<BackupSettings, "drill">> & { drill?: BackupDrillArgs }): BackupSettings {
+    const d = BACKUP_DEFAULTS;
+    const drill = Object.fromEntries(Object.entries(args.drill ?? {}).filter(([, v]) => v !== undefined)) as BackupDrillArgs;
+    return {
+        directories: [...(args.directories ?? d.directories)],
+        excludes: [...(args.excludes ?? d.excludes)],
+        schedule: args.schedule ?? d.schedule,
+        fullEvery: args.fullEvery ?? d.fullEvery,
+        compressionLevel: args.compressionLevel ?? d.compressionLevel,
+        maxConcurrency: args.maxConcurrency ?? d.maxConcurrency,
+        maxErrors: args.maxErrors ?? d.maxErrors,
+        timeoutSeconds: args.timeoutSeconds ?? d.timeoutSeconds,
+        drill: { ...d.drill, ...drill },
+    };
+}
 
 export interface BackupArgs {
-    /** The stack's `backup` config section: directories, excludes, schedule, rate control, timeout. Required. */
-    config: BackupConfig;
-    /** Stack name: the key prefix `backups/<stack>` and the log prefixes `ssm/backup|restore/<stack>`. Required. */
+    /** Absolute directories backed up on every tagged instance (letters, digits, `._/-`). @default ["/var/www", "/etc/platform"] */
+    directories?: string[];
+    /** tar globs left out of every backup (no commas). @default ["*.tmp", "cache/*"] */
+    excludes?: string[];
+    /** State Manager schedule of the backup association (cron or rate; see associationScheduleProblem). @default "cron(0 2 * * ? *)" (daily, 02:00 UTC) */
+    schedule?: string;
+    /** Every Nth backup of a directory is a full one; the others are incremental. @default 7 */
+    fullEvery?: number;
+    /** zstd compression level (1-19). @default 3 */
+    compressionLevel?: number;
+    /** How many tagged instances back up at once (a number or a percentage). @default "50%" */
+    maxConcurrency?: string;
+    /** Failed instances after which the association stops (a number or a percentage). @default "10%" */
+    maxErrors?: string;
+    /** Command timeout of one backup run, seconds. @default 3600 */
+    timeoutSeconds?: number;
+    /** The restore drill (each field defaults on its own). @default daily at 06:30 UTC, auto mode, 1 GiB reserve, 2 h timeout */
+    drill?: BackupDrillArgs;
+    /** Stack name: the key prefix `backups/<stack>` and the log prefixes `ssm/backup|restore|drill/<stack>`. Required. */
     stack: string;
     /**
-     * The bucket snapshots go to (the stack's `backupBucket` PrivateBucket: versioning,
-     * lifecycle, optional object lock and replication are its business). Required.
+     * The bucket snapshots go to (versioning, lifecycle, optional object lock and replication are
+     * its business). The instances need read-write under `stackBackupPrefix(stack)/`, which the
+     * caller grants (the stack does, on the web tier's grantee). Required.
      */
-    backupBucket: BucketRef;
-    /**
-     * The bucket Run Command output goes to (the stack's `logsBucket`). Required. Must be a
-     * PrivateBucket (with `arn` and `grantWrite`) when `outputWriter` is given.
-     */
-    logsBucket: BucketRef | LogsBucket;
+    backupBucket: BucketLike;
+    /** The bucket Run Command output goes to (`ssm/backup|restore|drill/<stack>/`). Required. */
+    logsBucket: BucketLike;
     /**
      * The instance role: the SSM agent uploads command output with the instance's credentials,
-     * so this role gets `s3:PutObject` on the two output prefixes (and
-     * `s3:GetEncryptionConfiguration`, which the agent checks before uploading). Default none:
-     * the caller grants it, or output is lost (the commands still run).
+     * so this grantee gets `s3:PutObject` on the output prefixes (and
+     * `s3:GetEncryptionConfiguration`, which the agent checks before uploading). @default none:
+     * the caller grants it, or output is lost (the commands still run)
      */
-    outputWriter?: aws.iam.Role;
-    /** Instances carrying this tag get the scheduled backup (config `webTier.backupTag`). Required. */
+    outputWriter?: Grantee;
+    /** Instances carrying this tag (and `Stack=<stack>`) get the scheduled backup. Required. */
     backupTag: { key: string; value: string };
     /**
      * The instance role the backup and the drill run with (the SSM agent uses the instance's
-     * credentials): gets `cloudwatch:PutMetricData` in `metricsNamespace` only. Default none: the
+     * credentials): gets `cloudwatch:PutMetricData` in `metricsNamespace` only. @default none: the
      * caller grants it, or the scripts cannot publish their metrics (exit 11) and the freshness
-     * alarms fire.
+     * alarms fire
      */
-    metricsPublisher?: aws.iam.Role;
-    /** CloudWatch namespace of BackupSuccess, RestoreDrillSuccess and RestoreDrillSeconds. Default "Platform/Backups". */
+    metricsPublisher?: Grantee;
+    /** CloudWatch namespace of BackupSuccess, RestoreDrillSuccess and RestoreDrillSeconds. @default "Platform/Backups" */
     metricsNamespace?: string;
-    /** Extra tags on the documents and the association. Default none. */
+    /** Extra tags on the documents and the association. @default none */
     tags?: Record<string, string>;
     /**
      * Permissions boundary (a managed policy ARN) on the one role created here, the drill
      * runbook's (IAM User Guide, "Permissions boundaries for IAM entities"): a deploy role that
-     * may create roles only with a boundary (the CI bootstrap's) needs it. Default none.
+     * may create roles only with a boundary (the CI bootstrap's) needs it. @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
 }
 
-/** What granting output uploads needs of the logs bucket (PrivateBucket has it). */
-export interface LogsBucket {
-    readonly bucketName: pulumi.Input<string>;
-    readonly arn: pulumi.Input<string>;
-    grantWrite(role: aws.iam.Role, prefix?: string): unknown;
+/**
+ * The key prefix of a stack's backups in the backup bucket (no trailing slash): snapshots go to
+ * `<prefix>/<instance-id>/<directory slug>/`. Backup is its one owner; whoever grants the
+ * instances their access to it (the stack) asks here.
+ */
+export function stackBackupPrefix(stack: string): string {
+    return `backups/${stack}`;
 }
 
 /** Where the scripts live in this repository. */
-export const SCRIPT_DIR = path.join(__dirname, "ssm");
+export const SCRIPT_DIR = path.join(__dirname, "..", "ssm");
 /** Where the documents write the scripts on the instance, and the heredoc terminator that embeds them. */
 export const INSTANCE_SCRIPT_DIR = "/var/lib/platform-backup/_bin";
 export const HEREDOC_TERMINATOR = "PLATFORM_EOF";
@@ -173,13 +244,17 @@ export class Backup extends pulumi.ComponentResource {
     readonly backupLogPrefix: string;
     /** Key prefix in the logs bucket ad-hoc restores should use (OutputS3KeyPrefix). */
     readonly restoreLogPrefix: string;
+    /** The settings in effect (the Args with their defaults applied). */
+    readonly settings: BackupSettings;
 
     constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:backup:Backup", name, {}, opts);
 
-        const { config, stack } = args;
+        const config = backupSettings(args);
+        const stack = args.stack;
+        this.settings = config;
         const tags = args.tags ?? {};
-        const backupPrefix = `backups/${stack}`;
+        const backupPrefix = stackBackupPrefix(stack);
         this.backupPrefix = backupPrefix;
         this.backupLogPrefix = `ssm/backup/${stack}`;
         this.restoreLogPrefix = `ssm/restore/${stack}`;
@@ -194,28 +269,28 @@ export class Backup extends pulumi.ComponentResource {
             if (!new RegExp(pattern).test(value)) problems.push(`${what} = ${JSON.stringify(value)} must match ${pattern}`);
         };
         must(backupPrefix, PATTERNS.prefix, "stack name (used in the backup prefix)");
-        config.directories.forEach((d, i) => must(d, PATTERNS.directory, `backup.directories[${i}]`));
-        config.excludes.forEach((e, i) => must(e, PATTERNS.excludes, `backup.excludes[${i}] (a tar glob, no commas)`));
-        must(String(config.fullEvery), PATTERNS.fullEvery, "backup.fullEvery");
-        must(String(config.compressionLevel), PATTERNS.compressionLevel, "backup.compressionLevel");
+        config.directories.forEach((d, i) => must(d, PATTERNS.directory, `directories[${i}]`));
+        config.excludes.forEach((e, i) => must(e, PATTERNS.excludes, `excludes[${i}] (a tar glob, no commas)`));
+        must(String(config.fullEvery), PATTERNS.fullEvery, "fullEvery");
+        must(String(config.compressionLevel), PATTERNS.compressionLevel, "compressionLevel");
         must(stack, PATTERNS.stack, "stack name");
         must(namespace, PATTERNS.metricsNamespace, "metricsNamespace");
         if (namespace.startsWith("AWS/")) problems.push(`metricsNamespace = ${JSON.stringify(namespace)}: the AWS/ prefix is reserved for AWS services`);
-        must(String(config.drill.reserveBytes), PATTERNS.reserveBytes, "backup.drill.reserveBytes");
-        if (config.directories.length === 0) problems.push("backup.directories must name at least one directory");
+        must(String(config.drill.reserveBytes), PATTERNS.reserveBytes, "drill.reserveBytes");
+        if (config.directories.length === 0) problems.push("directories must name at least one directory");
+        for (const [key, expression, enabled] of [["schedule", config.schedule, true], ["drill.schedule", config.drill.schedule, config.drill.enabled]] as const) {
+            const problem = enabled ? associationScheduleProblem(expression) : undefined;
+            if (problem) problems.push(`${key} = ${JSON.stringify(expression)}: ${problem}`);
+        }
         if (!/^[\w.:/=+@-]{1,128}$/.test(args.backupTag.key)) problems.push(`backupTag.key = ${JSON.stringify(args.backupTag.key)} is not a valid EC2 tag key`);
         if (args.backupTag.key === STACK_TAG) problems.push(`backupTag.key must not be "${STACK_TAG}": the association already selects this stack's instances by that tag`);
         const logsBucket = args.logsBucket;
-        const isLogsBucket = (b: unknown): b is LogsBucket => typeof b === "object" && b !== null && "grantWrite" in b && "arn" in b;
-        if (args.outputWriter && !isLogsBucket(logsBucket)) {
-            problems.push("logsBucket must be a PrivateBucket (not a name) when outputWriter is given: the grant needs its ARN");
-        }
         if (problems.length > 0) {
             throw new Error(`Backup "${name}": ${problems.join("; ")}`);
         }
 
-        const backupBucketName = bucketNameOf(args.backupBucket);
-        const logsBucketName = bucketNameOf(args.logsBucket);
+        const backupBucketName = args.backupBucket.bucketName;
+        const logsBucketName = args.logsBucket.bucketName;
         const backupScript = readScript("backup.sh");
         const restoreScript = readScript("restore.sh");
         const library = readScript("lib.sh");
@@ -301,17 +376,17 @@ export class Backup extends pulumi.ComponentResource {
         }
 
         if (args.metricsPublisher) {
-            new aws.iam.RolePolicy(`${name}-metrics`, { role: args.metricsPublisher.id, policy: JSON.stringify(metricsPolicyDocument(namespace)) }, { parent: this });
+            new aws.iam.RolePolicy(`${name}-metrics`, { role: args.metricsPublisher.role.id, policy: JSON.stringify(metricsPolicyDocument(namespace)) }, { parent: this });
         }
 
-        if (args.outputWriter && isLogsBucket(logsBucket)) {
+        if (args.outputWriter) {
             logsBucket.grantWrite(args.outputWriter, `${this.backupLogPrefix}/`);
             logsBucket.grantWrite(args.outputWriter, `${this.restoreLogPrefix}/`);
             if (config.drill.enabled) logsBucket.grantWrite(args.outputWriter, `${this.drillLogPrefix}/`);
             new aws.iam.RolePolicy(
                 `${name}-output-encryption`,
                 {
-                    role: args.outputWriter.id,
+                    role: args.outputWriter.role.id,
                     policy: pulumi.jsonStringify({
                         Version: "2012-10-17",
                         Statement: [{ Sid: "OutputBucketEncryption", Effect: "Allow", Action: "s3:GetEncryptionConfiguration", Resource: logsBucket.arn }],
@@ -361,7 +436,8 @@ export class Backup extends pulumi.ComponentResource {
         restoreScript: string,
         namespace: string,
     ): { documentName: pulumi.Output<string>; runbookName: pulumi.Output<string>; associationId: pulumi.Output<string> } {
-        const { config, stack } = args;
+        const config = this.settings;
+        const stack = args.stack;
         const tags = args.tags ?? {};
         const drillScript = readScript("drill.sh");
         const document = new aws.ssm.Document(
@@ -482,9 +558,6 @@ export function backupTargets(stack: string, backupTag: { key: string; value: st
     ];
 }
 
-function bucketNameOf(ref: BucketRef): pulumi.Input<string> {
-    return typeof ref === "object" && ref !== null && "bucketName" in ref ? ref.bucketName : (ref as pulumi.Input<string>);
-}
 
 /** Reads a script and proves the quoted heredoc reproduces it byte for byte. */
 export function readScript(file: string): string {
@@ -715,7 +788,7 @@ export function drillInstanceFilters(stack: string, backupTag: { key: string; va
 }
 
 /** The drill runbook's Python steps (aws:executeScript handlers): run by tests/drillRunbook.test.ts, embedded byte for byte. */
-export const DRILL_STEP_SCRIPT_PATHS = { pickInstance: path.join(__dirname, "backup", "steps", "pick_drill_instance.py") } as const;
+export const DRILL_STEP_SCRIPT_PATHS = { pickInstance: path.join(__dirname, "steps", "pick_drill_instance.py") } as const;
 
 function readDrillStep(file: string): string {
     const text = fs.readFileSync(file, "utf8");

@@ -2,40 +2,40 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { layoutSubnets, SubnetTier } from "./subnetLayout";
-import { serviceTrustPolicy } from "./iam";
+import { serviceTrustPolicy } from "../iam";
 
 export interface NetworkArgs {
-    /** The VPC's IPv4 range. Default `10.0.0.0/16`. */
+    /** The VPC's IPv4 range. @default `10.0.0.0/16` */
     cidrBlock?: string;
-    /** Availability zones to spread every tier over (2 to 6). Default 2. */
+    /** Availability zones to spread every tier over (2 to 6). @default 2 */
     azCount?: number;
     /**
      * NAT gateways for egress from the private tier: `none`, `single` (one, a single point of
-     * failure, cheap) or `onePerAz` (highly available). Default `single`.
+     * failure, cheap) or `onePerAz` (highly available). @default `single`
      */
     natGateways?: "none" | "single" | "onePerAz";
-    /** Subnet prefix length per tier. Default public /24, private /20, isolated /24. */
+    /** Subnet prefix length per tier. @default public /24, private /20, isolated /24 */
     subnetMasks?: Record<SubnetTier, number>;
     /**
      * Interface endpoints for `ssm`, `ssmmessages` and `ec2messages`, so Session Manager and
-     * Run Command work from private subnets without NAT. Default false.
+     * Run Command work from private subnets without NAT. @default false
      */
     interfaceEndpoints?: boolean;
-    /** How many zones get interface endpoint ENIs (each costs per hour). Default: all zones. */
+    /** How many zones get interface endpoint ENIs (each costs per hour). @default all zones */
     interfaceEndpointAzCount?: number;
-    /** VPC flow logs to CloudWatch Logs. Default enabled, 30 days, ALL traffic. */
+    /** VPC flow logs to CloudWatch Logs. @default enabled, 30 days, ALL traffic */
     flowLogs?: { enabled: boolean; retentionDays: number; trafficType: "ALL" | "ACCEPT" | "REJECT" };
-    /** Port the app tier listens on behind the load balancer. Default 8080. */
+    /** Port the app tier listens on behind the load balancer. @default 8080 */
     appPort?: number;
-    /** Port the database tier listens on. Default 5432 (PostgreSQL). */
+    /** Port the database tier listens on. @default 5432 (PostgreSQL) */
     databasePort?: number;
-    /** Extra tags for the resources created here. */
+    /** Extra tags for the resources created here. @default none */
     tags?: Record<string, string>;
     /**
      * Permissions boundary (a managed policy ARN) set on every IAM role created here: the most
      * those roles may ever do, whatever their own policies say (IAM User Guide, "Permissions
      * boundaries for IAM entities"). A deploy role that may create roles only with a boundary
-     * (the CI bootstrap's) needs it. Default none.
+     * (the CI bootstrap's) needs it. @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
 }
