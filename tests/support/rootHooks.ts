@@ -38,6 +38,11 @@ export function mochaGlobalSetup(): void {
         process.env[name] = runDir;
     }
     // The transpile cache (tools/register.js) lives under node_modules/.cache, not here.
+    // The AWS SDK's notice that its releases after January 2027 need Node 22 (the pinned SDK runs
+    // on Node 20) would print from every worker that loads it; `npm run ops` silences it the same
+    // way (tools/ops.ts), and tests/cli.test.ts still shows that a user can turn it back on.
+    saved.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 }
 
 export function mochaGlobalTeardown(): void {
