@@ -217,13 +217,7 @@ while (($#)); do
   esac
 done
 
-[[ -n $BUCKET ]] || usage "--bucket is required"
-[[ $BUCKET =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || usage "invalid bucket name: $BUCKET"
-((PREFIX_SET)) || usage "--prefix is required (use --prefix '' for none)"
-[[ $PREFIX =~ ^[A-Za-z0-9\!_.*\'\(\)/-]*$ ]] || usage "invalid --prefix (allowed: A-Za-z0-9 !_.*'()/-)"
-while [[ $PREFIX == */ ]]; do PREFIX=${PREFIX%/}; done
-while [[ $PREFIX == /* ]]; do PREFIX=${PREFIX#/}; done
-[[ $PREFIX != *//* ]] || usage "invalid --prefix (empty path segment)"
+check_bucket_and_prefix
 if [[ -n $INSTANCE_ID && ! $INSTANCE_ID =~ ^[A-Za-z0-9._-]+$ ]]; then usage "invalid --instance-id"; fi
 { is_uint "$FULL_EVERY" && ((10#$FULL_EVERY >= 1)); } || usage "--full-every must be an integer >= 1"
 FULL_EVERY=$((10#$FULL_EVERY))

@@ -172,13 +172,7 @@ while (($#)); do
   esac
 done
 
-[[ -n $BUCKET ]] || usage "--bucket is required"
-[[ $BUCKET =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || usage "invalid bucket name: $BUCKET"
-((PREFIX_SET)) || usage "--prefix is required (use --prefix '' for none)"
-[[ $PREFIX =~ ^[A-Za-z0-9\!_.*\'\(\)/-]*$ ]] || usage "invalid --prefix (allowed: A-Za-z0-9 !_.*'()/-)"
-while [[ $PREFIX == */ ]]; do PREFIX=${PREFIX%/}; done
-while [[ $PREFIX == /* ]]; do PREFIX=${PREFIX#/}; done
-[[ $PREFIX != *//* ]] || usage "invalid --prefix (empty path segment)"
+check_bucket_and_prefix
 [[ $STACK =~ ^[A-Za-z0-9._-]{1,128}$ ]] || usage "--stack is required (A-Za-z0-9._-)"
 [[ $MODE == auto || $MODE == extract || $MODE == stream ]] || usage "--mode must be auto, extract or stream"
 norm_path "$SCRATCH_DIR" || usage "--scratch-dir must be an absolute path without '..'"

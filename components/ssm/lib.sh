@@ -10,6 +10,20 @@
 #
 # External commands used here: aws, od (each script's REQUIRED_TOOLS lists them).
 
+# check_bucket_and_prefix: the --bucket and --prefix every script takes, judged alike (through
+# the calling script's usage: exit 2); PREFIX loses its leading and trailing slashes, so every
+# script derives the same keys from the same arguments. Reads BUCKET, PREFIX and PREFIX_SET.
+check_bucket_and_prefix() {
+  # shellcheck disable=SC2154 # BUCKET, PREFIX and PREFIX_SET come from the caller's argument parsing
+  [[ -n $BUCKET ]] || usage "--bucket is required"
+  [[ $BUCKET =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || usage "invalid bucket name: $BUCKET"
+  ((PREFIX_SET)) || usage "--prefix is required (use --prefix '' for none)"
+  [[ $PREFIX =~ ^[A-Za-z0-9\!_.*\'\(\)/-]*$ ]] || usage "invalid --prefix (allowed: A-Za-z0-9 !_.*'()/-)"
+  while [[ $PREFIX == */ ]]; do PREFIX=${PREFIX%/}; done
+  while [[ $PREFIX == /* ]]; do PREFIX=${PREFIX#/}; done
+  [[ $PREFIX != *//* ]] || usage "invalid --prefix (empty path segment)"
+}
+
 # log MESSAGE...: one line on stderr, prefixed with the program's name.
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {

@@ -95,13 +95,7 @@ while (($#)); do
   esac
 done
 
-[[ -n $BUCKET ]] || usage "--bucket is required"
-[[ $BUCKET =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || usage "invalid bucket name: $BUCKET"
-((PREFIX_SET)) || usage "--prefix is required (use --prefix '' for none)"
-[[ $PREFIX =~ ^[A-Za-z0-9\!_.*\'\(\)/-]*$ ]] || usage "invalid --prefix (allowed: A-Za-z0-9 !_.*'()/-)"
-while [[ $PREFIX == */ ]]; do PREFIX=${PREFIX%/}; done
-while [[ $PREFIX == /* ]]; do PREFIX=${PREFIX#/}; done
-[[ $PREFIX != *//* ]] || usage "invalid --prefix (empty path segment)"
+check_bucket_and_prefix
 [[ $INSTANCE_ID =~ ^[A-Za-z0-9._-]+$ ]] || usage "--instance-id is required (A-Za-z0-9._-)"
 [[ -n $DIRECTORY ]] || usage "--directory is required"
 norm_path "$DIRECTORY" || usage "--directory must be an absolute path without '..'"
