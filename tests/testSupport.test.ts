@@ -103,3 +103,31 @@ describe("tests/support/rootHooks.ts: no temporary directory left behind", funct
         assert.doesNotMatch(r.stderr, /cleaned-/);
     });
 });
+
+describe("tests/support/rootHooks.ts: the bash the tests start reads no ~/.bashrc", function () {
+    // bash's rshd heuristic: not interactive, stdin a socket (what Node's "pipe" is), SHLVL unset
+    // or 0, and it sources ~/.bashrc. This machine's puts pyenv's shims (an AWS CLI v1) first on
+    // PATH, which hid the tests' `aws` wrappers from the scripts.
+    const { spawnSync } = require("child_process") as typeof import("child_process");
+    let home: string;
+    before(() => {
+        home = tempDir("bashrc-home-");
+        fs.writeFileSync(path.join(home, ".bashrc"), 'export PATH="/from-bashrc:$PATH"\n');
+    });
+    const pathSeen = (shlvl: string | undefined) => {
+        const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, PATH: "/usr/bin:/bin", SHLVL: shlvl };
+        if (shlvl === undefined) delete env.SHLVL;
+        return spawnSync("bash", ["-c", 'printf %s "$PATH"'], { env, encoding: "utf8" }).stdout;
+    };
+
+    it("the rule: with SHLVL unset or 0 and a socket for stdin, bash -c sources ~/.bashrc", () => {
+        assert.equal(pathSeen(undefined), "/from-bashrc:/usr/bin:/bin");
+        assert.equal(pathSeen("0"), "/from-bashrc:/usr/bin:/bin");
+        assert.equal(pathSeen("1"), "/usr/bin:/bin");
+    });
+
+    it("the global setup leaves every test's environment with SHLVL >= 1, so the PATH a test gives is the PATH its scripts get", () => {
+        assert.ok(Number(process.env.SHLVL) >= 1, `SHLVL=${process.env.SHLVL}`);
+        assert.equal(pathSeen(process.env.SHLVL), "/usr/bin:/bin");
+    });
+});

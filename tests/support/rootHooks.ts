@@ -41,6 +41,13 @@ export function mochaGlobalSetup(): void {
     // The AWS SDK's notice that its releases after January 2027 need Node 22 (the pinned SDK runs
     // on Node 20) would print from every worker that loads it; `npm run ops` silences it the same
     // way (tools/ops.ts), and tests/cli.test.ts still shows that a user can turn it back on.
+    // bash reads ~/.bashrc even when it is not interactive if its stdin is a socket (Node's pipes
+    // are socketpairs) and SHLVL is unset or 0 (its rshd heuristic; seen here with Debian's bash
+    // 5.2). A ~/.bashrc that puts pyenv's shims first on PATH then hides the tests' `aws`
+    // wrappers from the scripts, which reach the real AWS instead of the local servers. With
+    // SHLVL at least 1, every bash a test starts runs with exactly the environment it was given.
+    saved.SHLVL = process.env.SHLVL;
+    if (!(Number(process.env.SHLVL) >= 1)) process.env.SHLVL = "1";
     saved.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 }
