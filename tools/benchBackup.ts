@@ -91,7 +91,7 @@ async function main() {
   console.log(`building data set: ${sizeMb} MiB large file + ${files} small files in ${src} ...`);
   makeDataset(src);
   console.log(`data set apparent size: ${mb(du(src))}`);
-  const s3 = await startS3Server({ bucket: 'bench-backups' });
+  const s3 = await startS3Server({ bucket: 'bench-backups', directCli: true });
   const env = { ...s3.env, LANG: 'C', LC_ALL: 'C' };
   const common = ['--bucket', s3.bucket, '--prefix', 'bench', '--instance-id', 'i-bench'];
   const state = path.join(work, 'state');

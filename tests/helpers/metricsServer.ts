@@ -12,6 +12,7 @@ import * as path from "path";
 import type { PolicyDocument } from "../../components/bucket";
 import type { S3Server } from "./s3server";
 import { tempDir } from "../support/tmp";
+import { awsCliCommand } from "./awsCli";
 
 export interface RecordedDatum {
     metricName: string;
@@ -36,7 +37,6 @@ export interface MetricsServer {
     stop(): Promise<void>;
 }
 
-const REAL_AWS = "/usr/bin/aws";
 
 export async function startMetricsServer(s3: S3Server, policy: PolicyDocument): Promise<MetricsServer> {
     const root = tempDir("metrics-");
@@ -70,12 +70,13 @@ export async function startMetricsServer(s3: S3Server, policy: PolicyDocument): 
     child.removeAllListeners("exit");
     const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
     const endpoint = `http://127.0.0.1:${port}`;
+    const cli = await awsCliCommand();
     fs.writeFileSync(
         path.join(binDir, "aws"),
         [
             "#!/bin/bash",
             "# Test wrapper: CloudWatch to the local recorder, everything else to the S3 test endpoint.",
-            `if [ "\${1:-}" = cloudwatch ]; then exec ${REAL_AWS} --endpoint-url ${endpoint} "$@"; fi`,
+            `if [ "\${1:-}" = cloudwatch ]; then exec ${cli} --endpoint-url ${endpoint} "$@"; fi`,
             `exec ${JSON.stringify(path.join(s3.binDir, "aws"))} "$@"`,
             "",
         ].join("\n"),

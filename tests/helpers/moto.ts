@@ -20,6 +20,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { freePort, waitFor } from "../support/net";
+import { awsCliCommand } from "./awsCli";
 
 export const MOTO_LAUNCHER = path.join(__dirname, "moto_server.py");
 const BOTO_WORKER = path.join(__dirname, "boto_worker.py");
@@ -77,7 +78,7 @@ export async function startMoto(dir: string, options: MotoOptions = {}): Promise
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const bin = path.join(dir, "moto-bin");
     fs.mkdirSync(bin, { recursive: true });
-    fs.writeFileSync(path.join(bin, "aws"), `#!/bin/bash\n# Test wrapper: the real AWS CLI v2, pointed at a local moto.\nexec /usr/bin/aws --endpoint-url ${endpoint} "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "aws"), `#!/bin/bash\n# Test wrapper: the real AWS CLI v2, pointed at a local moto.\nexec ${await awsCliCommand()} --endpoint-url ${endpoint} "$@"\n`, { mode: 0o755 });
     const stop = async () => {
         if (child.exitCode === null && child.signalCode === null) {
             child.kill("SIGTERM");

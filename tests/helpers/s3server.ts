@@ -14,7 +14,8 @@
  * instance role never gets on AWS.
  *
  * AWS CLI v2.9 ignores AWS_ENDPOINT_URL, so `binDir` holds an `aws` wrapper that
- * execs the real `/usr/bin/aws --endpoint-url http://127.0.0.1:PORT "$@"`; put
+ * execs the real CLI as `aws --endpoint-url http://127.0.0.1:PORT "$@"` (warm by default,
+ * tests/helpers/awsCli.ts); put
  * `binDir` first on PATH and the scripts run exactly as on EC2.
  *
  * s3rver 3.7.1 limits (read from its source): multipart upload is supported
@@ -29,6 +30,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { PolicyDocument } from '../../components/bucket';
 import { tempDir } from '../support/tmp';
+import { awsCliCommand } from './awsCli';
 
 export interface S3Server {
   port: number;
@@ -52,7 +54,6 @@ export interface S3Server {
   takeRequests(): string[];
 }
 
-const REAL_AWS = '/usr/bin/aws';
 
 const CHILD = path.join(__dirname, 's3child.ts');
 
@@ -95,7 +96,12 @@ export function awsEnv(binDir: string): NodeJS.ProcessEnv {
   };
 }
 
-export async function startS3Server(opts: { bucket?: string; policy?: PolicyDocument } = {}): Promise<S3Server> {
+export async function startS3Server(opts: {
+  bucket?: string;
+  policy?: PolicyDocument;
+  /** The wrapper execs /usr/bin/aws itself rather than the tests' warm CLI (tests/helpers/awsCli.ts): for timings. */
+  directCli?: boolean;
+} = {}): Promise<S3Server> {
   const bucket = opts.bucket ?? 'backups';
   const root = tempDir('s3rver-');
   const dir = path.join(root, 'data');
@@ -136,6 +142,7 @@ export async function startS3Server(opts: { bucket?: string; policy?: PolicyDocu
   child.removeAllListeners('exit');
 
   const endpoint = `http://127.0.0.1:${port}`;
+  const cli = await awsCliCommand({ direct: opts.directCli });
   const throttlePath = path.join(binDir, 'throttle.js');
   fs.writeFileSync(throttlePath, THROTTLE_SCRIPT);
   fs.writeFileSync(
@@ -144,10 +151,10 @@ export async function startS3Server(opts: { bucket?: string; policy?: PolicyDocu
       '#!/bin/bash',
       '# Test wrapper: the real AWS CLI v2, pointed at a local s3rver (CLI 2.9 ignores AWS_ENDPOINT_URL).',
       `if [ -n "\${AWS_WRAPPER_THROTTLE_BPS:-}" ] && [ "\${1:-}" = s3 ] && [ "\${2:-}" = cp ] && [ "\${3:-}" = - ]; then`,
-      `  ${JSON.stringify(process.execPath)} ${JSON.stringify(throttlePath)} "$AWS_WRAPPER_THROTTLE_BPS" | ${REAL_AWS} --endpoint-url ${endpoint} "$@"`,
+      `  ${JSON.stringify(process.execPath)} ${JSON.stringify(throttlePath)} "$AWS_WRAPPER_THROTTLE_BPS" | ${cli} --endpoint-url ${endpoint} "$@"`,
       '  exit "${PIPESTATUS[1]}"',
       'fi',
-      `exec ${REAL_AWS} --endpoint-url ${endpoint} "$@"`,
+      `exec ${cli} --endpoint-url ${endpoint} "$@"`,
       '',
     ].join('\n'),
     { mode: 0o755 },

@@ -16,15 +16,24 @@ const created = new Set<string>();
 /** The folder of the run's temporary directory that holds every tempDir. */
 export const TEMP_DIRS_FOLDER = "tempdirs";
 
-/** A new empty directory in the run's temporary directory (its tempdirs folder), removed by the end of the run. */
-export function tempDir(prefix: string): string {
+/**
+ * A new empty directory in the run's tempdirs folder that the root hook leaves alone: for what
+ * lives as long as its test process rather than one test file (the warm AWS CLI server, which
+ * removes it itself). The run's teardown removes it at the latest.
+ */
+export function runTempDir(prefix: string): string {
     const parent = path.join(os.tmpdir(), TEMP_DIRS_FOLDER);
     if (!fs.existsSync(parent)) {
         fs.mkdirSync(parent, { recursive: true });
         // As the run directory: servers that run as `nobody` must reach their own directories below it.
         fs.chmodSync(parent, 0o711);
     }
-    const dir = fs.mkdtempSync(path.join(parent, prefix));
+    return fs.mkdtempSync(path.join(parent, prefix));
+}
+
+/** A new empty directory in the run's temporary directory (its tempdirs folder), removed by the end of the run. */
+export function tempDir(prefix: string): string {
+    const dir = runTempDir(prefix);
     created.add(dir);
     return dir;
 }

@@ -1,0 +1,171 @@
+/**
+ * The tests' warm AWS CLI (tests/helpers/awsCli.ts, awsCliServer.py, awsCliClient.py) against
+ * /usr/bin/aws started directly: the same commands, through the same kind of wrapper, to the
+ * same s3rver, must give the shell the same exit status, stdout and stderr, honour the caller's
+ * environment, working directory, umask and stdin, end by the same signal, and leave no call
+ * running when the caller is killed. If they did not, every script test run through the warm
+ * CLI would prove less than it claims.
+ */
+import * as assert from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { awsCliCommand, warmAwsCliPid } from "./helpers/awsCli";
+import { S3Server, startS3Server } from "./helpers/s3server";
+import { requireTools } from "./support/tools";
+import { tempDir } from "./support/tmp";
+
+describe("the tests' warm AWS CLI against /usr/bin/aws started directly", function () {
+    this.timeout(120000);
+    let s3: S3Server;
+    let work: string;
+    let warmBin: string;
+    let directBin: string;
+
+    const wrapper = (dir: string, cli: string) => {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, "aws"), `#!/bin/bash\nexec ${cli} --endpoint-url ${s3.endpoint} "$@"\n`, { mode: 0o755 });
+    };
+    const env = (bin: string, extra: NodeJS.ProcessEnv = {}) => ({ ...s3.env, PATH: `${bin}:${s3.env.PATH}`, LC_ALL: "C", ...extra });
+    /** `script` in bash with `aws` on PATH being one of the two; what the shell sees. */
+    const sh = (bin: string, script: string, opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: Buffer | string } = {}) => {
+        const r = spawnSync("bash", ["-c", script], { env: env(bin, opts.env), cwd: opts.cwd ?? work, input: opts.input, timeout: 60000 });
+        if (r.error) throw r.error;
+        return { status: r.status, signal: r.signal, stdout: r.stdout.toString("latin1"), stderr: r.stderr.toString("latin1") };
+    };
+    const both = (script: string, opts: Parameters<typeof sh>[2] = {}) => {
+        const direct = sh(directBin, script.replace(/@/g, "direct"), opts);
+        const warm = sh(warmBin, script.replace(/@/g, "warm"), opts);
+        return { direct, warm };
+    };
+    const same = (script: string, opts: Parameters<typeof sh>[2] = {}) => {
+        const { direct, warm } = both(script, opts);
+        assert.deepStrictEqual(warm, direct, `warm and direct differ for: ${script}`);
+        return direct;
+    };
+
+    before(async function () {
+        requireTools(this, ["awsCliV2"]);
+        work = tempDir("aws-cli-test-");
+        s3 = await startS3Server({ bucket: "cli-test" });
+        warmBin = path.join(work, "warm-bin");
+        directBin = path.join(work, "direct-bin");
+        const warmCli = await awsCliCommand();
+        assert.notEqual(warmCli, "/usr/bin/aws", "PLATFORM_TEST_AWS_CLI=exec is set: nothing warm to compare");
+        wrapper(warmBin, warmCli);
+        wrapper(directBin, "/usr/bin/aws");
+    });
+
+    after(async () => {
+        if (s3) await s3.stop();
+        if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it("prints the same version, usage errors (exit 252) and service errors, on the same streams", function () {
+        const v = same("aws --version");
+        assert.equal(v.status, 0);
+        assert.match(v.stdout, /^aws-cli\/2\.\d+\.\d+ /);
+        assert.equal(same("aws s3 cp").status, 252);
+        assert.equal(same("aws s3api get-object --bucket cli-test").status, 252);
+        const missing = same("aws s3 cp s3://cli-test/no/such/key -");
+        assert.equal(missing.status, 1);
+        assert.match(missing.stderr, /404|does not exist/);
+        assert.equal(same("aws s3api head-bucket --bucket no-such-bucket-here").status, 254);
+    });
+
+    it("streams stdin up and an object down to stdout byte for byte, binary and multipart-sized", function () {
+        const data = crypto.randomBytes(9 * 1024 * 1024 + 12345); // over the 8 MiB part size
+        const up = both("aws s3 cp --only-show-errors --expected-size 9450000 - s3://cli-test/stream/@.bin", { input: data });
+        assert.deepStrictEqual(up.warm, up.direct);
+        assert.equal(up.warm.status, 0, up.warm.stderr);
+        for (const who of ["direct", "warm"]) {
+            const down = spawnSync("bash", ["-c", `aws s3 cp --only-show-errors s3://cli-test/stream/${who}.bin - | sha256sum`], { env: env(who === "warm" ? warmBin : directBin), encoding: "utf8" });
+            assert.equal(down.stdout.split(" ")[0], crypto.createHash("sha256").update(data).digest("hex"), `${who}: ${down.stderr}`);
+        }
+    });
+
+    it("honours the caller's working directory, umask and environment (output format, query, region, credentials)", function () {
+        fs.writeFileSync(path.join(work, "relative.txt"), "relative path\n");
+        assert.equal(same("aws s3 cp --only-show-errors relative.txt s3://cli-test/rel/relative.txt").status, 0);
+        same("umask 077 && aws s3 cp --only-show-errors s3://cli-test/rel/relative.txt ./got-@.txt && stat -c %a got-@.txt");
+        assert.equal(sh(warmBin, "cat got-warm.txt").stdout, "relative path\n");
+        const listing = same("aws s3api list-objects-v2 --bucket cli-test --prefix rel/ --query 'Contents[].Key'");
+        assert.deepStrictEqual(JSON.parse(listing.stdout), ["rel/relative.txt"]);
+        const text = same("aws s3api list-objects-v2 --bucket cli-test --prefix rel/ --query 'Contents[].Key'", { env: { AWS_DEFAULT_OUTPUT: "text" } });
+        assert.equal(text.stdout.trim(), "rel/relative.txt");
+        // Without credentials in the environment the call fails the same way (nothing leaks from the server's).
+        const noCreds = same("aws s3 ls s3://cli-test/", { env: { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" } });
+        assert.notEqual(noCreds.status, 0);
+        // AWS_DATA_PATH is the caller's: a bogus one changes nothing, as for /usr/bin/aws.
+        assert.equal(same("aws s3 ls s3://cli-test/rel/", { env: { AWS_DATA_PATH: path.join(work, "no-such-models") } }).status, 0);
+    });
+
+    it("a caller in its own mount namespace (unshare --mount, as the boot-script tests run) gets its own files: such a call is not forked from the server", function () {
+        requireTools(this, ["root", "unshare"]);
+        const hidden = path.join(work, "bind-target");
+        const shown = path.join(work, "bind-source");
+        fs.mkdirSync(hidden);
+        fs.mkdirSync(shown);
+        const script = (who: string) =>
+            `unshare --mount --propagation private bash -c 'mount --bind ${shown} ${hidden} && aws s3 cp --only-show-errors s3://cli-test/rel/relative.txt ${hidden}/${who}.txt'`;
+        for (const [who, bin] of [["direct", directBin], ["warm", warmBin]] as const) {
+            const r = sh(bin, script(who));
+            assert.equal(r.status, 0, r.stderr);
+            assert.deepStrictEqual([fs.existsSync(path.join(shown, `${who}.txt`)), fs.existsSync(path.join(hidden, `${who}.txt`))], [true, false], `${who}: the file must land where the caller's namespace has it`);
+        }
+    });
+
+    it("takes on the caller's time zone and inherited ignored signals; a caller with another HOME runs /usr/bin/aws itself", async function () {
+        // s3 ls prints each object's time in the local zone: the caller's TZ, not the server's.
+        for (const tz of ["UTC", "Asia/Tokyo", "America/Los_Angeles"]) same("aws s3 ls s3://cli-test/rel/ | cut -c1-19", { env: { TZ: tz } });
+        // `trap '' TERM` before the call: the call ignores TERM as /usr/bin/aws would, and completes.
+        const r = same("trap '' TERM; aws s3 cp --only-show-errors s3://cli-test/rel/relative.txt - & pid=$!; sleep 0.3; kill -TERM $pid 2>/dev/null; wait $pid; echo \"exit $?\"");
+        assert.match(r.stdout, /exit 0\n$/);
+        // The assume-role and SSO caches are fixed at import to the server's HOME: another HOME is not forked.
+        const home = path.join(work, "home");
+        fs.mkdirSync(home, { recursive: true });
+        assert.equal(same("aws --version", { env: { HOME: home } }).status, 0);
+    });
+
+    it("a pipeline's broken reader ends the call as it ends /usr/bin/aws (PIPESTATUS)", function () {
+        const big = crypto.randomBytes(3 * 1024 * 1024);
+        assert.equal(sh(directBin, "aws s3 cp --only-show-errors - s3://cli-test/pipe/big.bin", { input: big }).status, 0);
+        const r = same("aws s3 cp --only-show-errors s3://cli-test/pipe/big.bin - 2>/dev/null | head -c 10 >/dev/null; echo \"${PIPESTATUS[*]}\"");
+        assert.match(r.stdout, /^\d+ 0\n$/);
+    });
+
+    it("ends by the signal the caller got, and a killed caller leaves no call running", async function () {
+        const run = (bin: string, sig: NodeJS.Signals) =>
+            new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+                // A download from a reader that never reads: the CLI blocks in mid-transfer until signalled.
+                const child = spawn(path.join(bin, "aws"), ["s3", "cp", "--only-show-errors", "s3://cli-test/pipe/big.bin", "-"], { env: env(bin), stdio: ["ignore", "pipe", "ignore"] });
+                setTimeout(() => child.kill(sig), 1500);
+                child.on("exit", (code, signal) => resolve({ code, signal }));
+            });
+        // (SIGINT is not among them: the CLI turns it into KeyboardInterrupt and then waits for its
+        // transfer threads, which a reader that never reads keeps blocked, directly as warm.)
+        for (const sig of ["SIGTERM", "SIGHUP"] as NodeJS.Signals[]) {
+            const [direct, warm] = await Promise.all([run(directBin, sig), run(warmBin, sig)]);
+            assert.deepStrictEqual(warm, direct, `${sig}: warm ${JSON.stringify(warm)}, direct ${JSON.stringify(direct)}`);
+        }
+        const before = calls();
+        const killed = await run(warmBin, "SIGKILL");
+        assert.equal(killed.signal, "SIGKILL");
+        await waitUntil(() => calls() === before, 10000);
+    });
+
+    /** The warm server's call processes (its children) now. */
+    function calls(): number {
+        const server = warmAwsCliPid();
+        assert.ok(server, "the warm AWS CLI server is not running");
+        return spawnSync("pgrep", ["-P", String(server)], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).length;
+    }
+    async function waitUntil(ok: () => boolean, ms: number) {
+        const end = Date.now() + ms;
+        while (!ok()) {
+            if (Date.now() > end) throw new Error("the killed caller's call is still running");
+            await new Promise((r) => setTimeout(r, 100));
+        }
+    }
+});

@@ -1,0 +1,325 @@
+"""A warm AWS CLI v2 for the tests: the real CLI (Debian's awscli, /usr/bin/aws) forked per call.
+
+Starting /usr/bin/aws costs about 0.6 s of CPU, most of it Python importing the CLI and
+botocore; the scripts under test make hundreds of calls. This server imports the CLI's
+modules once (the same interpreter and files /usr/bin/aws uses) and, for each call that
+tests/helpers/awsCliClient.py hands it, forks a child that becomes that call: the caller's own
+stdin, stdout and stderr (passed over the socket, SCM_RIGHTS), its argv, environment, working
+directory and umask; then it runs what /usr/bin/aws runs, `awscli.clidriver.main()`. The child's
+exit status, or the signal that ended it, goes back to the client, which exits the same way.
+A signal the client gets is sent on to the child; a client that is gone (SIGKILL) takes its
+child with it, and a call dies with the server (PR_SET_PDEATHSIG). A caller the fork could not
+faithfully become is refused before anything runs, and its client runs /usr/bin/aws itself:
+another uid, gid or groups (SO_PEERCRED), another namespace or root directory (/proc/PID/ns: a
+test's `unshare --mount`), another HOME or PYTHON* settings (read at import or interpreter
+start), a locale that is not UTF-8 or C, other rlimits, niceness or blocked signals.
+
+Redone per call from the caller's state: awscli/__init__.py's import-time AWS_DATA_PATH, the
+interpreter's C-locale coercion, standard streams and signal dispositions (inherited ignores
+kept), the time zone. Not carried over: the controlling terminal and session (the tests have
+none), the cgroup.
+tests/awsCliServer.test.ts runs the same commands both ways and compares what the shell sees.
+
+Usage: python3 awsCliServer.py SOCKET CPU_FILE
+Prints "ready" when listening. After each call it writes the CPU seconds its calls have used so
+far to CPU_FILE (the test process counts them as its own children's). When stdin closes (the
+test process is gone) it kills what still runs, removes SOCKET, CPU_FILE and their directory
+if that is then empty, and exits.
+"""
+import ctypes
+import gc
+import importlib
+import io
+import json
+import os
+import pkgutil
+import resource
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+
+import awscli  # noqa: E402  (before clidriver, as /usr/bin/aws does)
+import awscli.clidriver
+
+# Everything a call might import, imported now: a child then only runs the command.
+for _module in pkgutil.walk_packages(awscli.__path__, 'awscli.'):
+    if _module.name == 'awscli.testutils':
+        continue
+    try:
+        importlib.import_module(_module.name)
+    except BaseException:  # an optional dependency this machine lacks: the call will say so itself
+        pass
+gc.freeze()  # children share these pages instead of copying them at their first collection
+
+AWSCLI_DATA = os.path.join(os.path.dirname(os.path.abspath(awscli.__file__)), 'data')
+MAX_REQUEST = 4 << 20
+LIMITS = ('RLIMIT_NOFILE', 'RLIMIT_FSIZE', 'RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_CORE', 'RLIMIT_NPROC', 'RLIMIT_STACK', 'RLIMIT_DATA')
+
+
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
+PR_SET_PDEATHSIG = 1
+
+
+def effective_ctype(env):
+    """The LC_CTYPE locale name a process started with `env` gets (POSIX precedence)."""
+    for name in ('LC_ALL', 'LC_CTYPE', 'LANG'):
+        if env.get(name):
+            return env[name]
+    return 'C'
+
+
+def is_c_locale(name):
+    return name in ('C', 'POSIX')
+
+
+def become_call(fds, request, close_server, server_pid):
+    """In the forked child: take on the caller's process state, then run the CLI; never returns."""
+    # The call does not outlive the server (a test that replaces or stops it): nobody would
+    # report its status, and its client already exited 255.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != server_pid:
+        os._exit(255)
+    # Only the server's own descriptors are closed: the libraries imported at start keep some of
+    # their own open (awscrt's random source), and a closed one hangs them.
+    close_server()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    # Signal dispositions as the interpreter sets them at start: inherited ignores stay ignored,
+    # SIGINT raises KeyboardInterrupt, the rest are default.
+    for sig in FORWARDED + (signal.SIGCHLD,):
+        signal.signal(sig, signal.SIG_IGN if int(sig) in request['ignored'] else signal.SIG_DFL)
+    if int(signal.SIGINT) not in request['ignored']:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.environ.clear()
+    os.environ.update(request['env'])
+    # The interpreter's own start-up: C-locale coercion (PEP 538), and the time zone.
+    if not os.environ.get('LC_ALL') and is_c_locale(effective_ctype(os.environ)) and os.environ.get('PYTHONCOERCECLOCALE') != '0':
+        os.environ['LC_CTYPE'] = 'C.UTF-8'
+    time.tzset()
+    # awscli/__init__.py, at import: its data directory after the caller's AWS_DATA_PATH.
+    data_path = []
+    if 'AWS_DATA_PATH' in os.environ:
+        data_path = [os.path.expanduser(os.path.expandvars(p)) for p in os.environ['AWS_DATA_PATH'].split(os.pathsep)]
+    data_path.append(AWSCLI_DATA)
+    os.environ['AWS_DATA_PATH'] = os.pathsep.join(data_path)
+    # /usr/bin/aws itself
+    if os.environ.get('LC_CTYPE', '') == 'UTF-8':
+        os.environ['LC_CTYPE'] = 'en_US.UTF-8'
+    os.chdir(request['cwd'])
+    os.umask(request['umask'])
+    sys.path[0] = '/usr/bin'  # the script's directory, as for /usr/bin/aws
+    # Standard streams as the interpreter makes them at start-up for this caller's locale (a
+    # UTF-8 one: other callers are refused): surrogateescape in the C locale (UTF-8 mode), else strict.
+    errors = 'surrogateescape' if is_c_locale(request['ctype']) else 'strict'
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, 'r', closefd=False)), encoding='utf-8', errors=errors)
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'w', closefd=False)), encoding='utf-8', errors=errors, line_buffering=os.isatty(1))
+    sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, 'w', closefd=False)), encoding='utf-8', errors='backslashreplace', line_buffering=True)
+    sys.argv = ['/usr/bin/aws'] + request['argv']
+    sys.exit(awscli.clidriver.main())
+
+
+NAMESPACES = ('mnt', 'net', 'pid', 'user', 'uts', 'ipc', 'cgroup')
+
+
+def process_context(pid='self'):
+    """What a fork of this server cannot take on from a caller: its namespaces and root directory."""
+    ctx = {n: os.stat(f'/proc/{pid}/ns/{n}').st_ino for n in NAMESPACES}
+    ctx['root'] = os.readlink(f'/proc/{pid}/root')
+    return ctx
+
+
+SERVER_CONTEXT = process_context()
+
+
+SERVER_LIMITS = None
+
+
+def why_not(request, creds):
+    """Why a fork of this server would not be the process the caller would start, or None."""
+    pid, uid, gid = creds
+    if uid != os.getuid() or gid != os.getgid() or request.get('groups') != sorted(os.getgroups()):
+        return 'another user or group'
+    try:
+        if process_context(pid) != SERVER_CONTEXT:
+            return 'another namespace or root directory'
+    except OSError:
+        return 'its context cannot be read'
+    env = request['env']
+    # Read by the CLI's modules at import (the assume-role and SSO caches, history, autocomplete)
+    # and by the interpreter at start (PYTHON*): the server's values are the ones in force.
+    if env.get('HOME') != os.environ.get('HOME'):
+        return 'another HOME'
+    mine = {k: v for k, v in os.environ.items() if k.startswith('PYTHON')}
+    if {k: v for k, v in env.items() if k.startswith('PYTHON')} != mine:
+        return 'other PYTHON* settings'
+    ctype = effective_ctype(env)
+    if not is_c_locale(ctype) and not ctype.lower().replace('-', '').endswith('.utf8'):
+        return 'a locale that is not UTF-8'
+    request['ctype'] = ctype
+    if request.get('limits') != SERVER_LIMITS or request.get('nice') != os.nice(0) or request.get('blocked') != []:
+        return 'other rlimits, niceness or blocked signals'
+    return None
+
+
+def read_request(conn):
+    """The caller's three descriptors, its request and why it cannot be served here (or None).
+
+    A caller of another uid or gid, in another mount (or any other) namespace or root directory,
+    with another HOME, PYTHON* settings, rlimits or niceness, is refused before anything runs,
+    and its client runs /usr/bin/aws itself: a fork of this server would not be that process
+    (it would see other files in a test's `unshare --mount`, for one).
+    The whole request is read first, so that the refusal reaches the client rather than a reset.
+    """
+    creds = struct.unpack('3i', conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))
+    conn.settimeout(5)  # a stalled client must not hold up the other calls
+    msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    if len(fds) != 3 or len(msg) < 4:
+        for fd in fds:
+            os.close(fd)
+        return None
+    (length,) = struct.unpack('!I', msg[:4])
+    body = msg[4:]
+    while len(body) < length <= MAX_REQUEST:
+        chunk = conn.recv(length - len(body))
+        if not chunk:
+            break
+        body += chunk
+    if len(body) != length:
+        for fd in fds:
+            os.close(fd)
+        return None
+    conn.settimeout(None)
+    request = json.loads(body)
+    if 'limits' in request:
+        request['limits'] = {k: list(v) for k, v in request['limits'].items()}
+    reason = why_not(request, creds)
+    if reason is not None:
+        for fd in fds:
+            os.close(fd)
+    return fds, request, reason
+
+
+def main():
+    global SERVER_LIMITS
+    path, cpu_file = sys.argv[1], sys.argv[2]
+    server_pid = os.getpid()
+    SERVER_LIMITS = {name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS}
+    calls_cpu = 0.0
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(128)
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ, ('accept', None))
+    sel.register(sys.stdin.fileno(), selectors.EVENT_READ, ('parent', None))
+    calls = {}
+    print('ready', flush=True)
+    while True:
+        for key, _ in sel.select():
+            kind, call = key.data
+            if kind == 'parent':
+                if os.read(sys.stdin.fileno(), 4096):
+                    continue
+                # The test process is gone: so are its calls.
+                for c in calls.values():
+                    try:
+                        os.kill(c['pid'], signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                for leftover in (path, cpu_file):
+                    try:
+                        os.unlink(leftover)
+                    except OSError:
+                        pass
+                try:
+                    os.rmdir(os.path.dirname(path))
+                except OSError:
+                    pass
+                return
+            if kind == 'accept':
+                conn, _ = listener.accept()
+                try:
+                    got = read_request(conn)
+                except (OSError, ValueError):
+                    got = None
+                if got is None:
+                    conn.close()
+                    continue
+                fds, request, reason = got
+                if reason is not None:
+                    try:
+                        conn.sendall(b'N')
+                    except OSError:
+                        pass
+                    conn.close()
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        def close_server():
+                            sel.close()
+                            listener.close()
+                            conn.close()
+                            for c in calls.values():
+                                c['conn'].close()
+                                os.close(c['pidfd'])
+                        become_call(fds, request, close_server, server_pid)
+                    except SystemExit:
+                        raise  # the CLI's exit: the interpreter shuts down as after /usr/bin/aws
+                    except BaseException:
+                        traceback.print_exc()
+                        os._exit(255)
+                for fd in fds:
+                    os.close(fd)
+                try:
+                    conn.sendall(b'R')
+                except OSError:
+                    pass
+                call = {'pid': pid, 'conn': conn, 'pidfd': os.pidfd_open(pid)}
+                calls[pid] = call
+                sel.register(conn, selectors.EVENT_READ, ('client', call))
+                sel.register(call['pidfd'], selectors.EVENT_READ, ('exit', call))
+            elif kind == 'client':
+                try:
+                    data = call['conn'].recv(64)
+                except OSError:
+                    data = b''
+                if not data:  # the client was killed: its call goes with it
+                    sel.unregister(call['conn'])
+                    try:
+                        os.kill(call['pid'], signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    continue
+                for sig in data:  # signals the client received, one byte each
+                    try:
+                        os.kill(call['pid'], sig)
+                    except ProcessLookupError:
+                        pass
+            elif kind == 'exit':
+                _, status, usage = os.wait4(call['pid'], 0)
+                calls_cpu += usage.ru_utime + usage.ru_stime
+                with open(cpu_file + '.new', 'w') as f:
+                    f.write('%.3f\n' % calls_cpu)
+                os.replace(cpu_file + '.new', cpu_file)
+                sel.unregister(call['pidfd'])
+                os.close(call['pidfd'])
+                del calls[call['pid']]
+                try:
+                    sel.unregister(call['conn'])
+                except KeyError:
+                    pass
+                try:
+                    call['conn'].sendall(struct.pack('!i', status))
+                except OSError:
+                    pass
+                call['conn'].close()
+
+
+if __name__ == '__main__':
+    main()
