@@ -109,3 +109,81 @@ describe("tools/register.js: the project's TypeScript, transpiled once and cache
         assert.equal(cacheEntries(cacheDir).length, 2);
     });
 });
+
+describe("tools/compileCache.js: V8's code cache, by content, for every module a start loads", function () {
+    this.timeout(120_000);
+    let dir: string;
+    let cacheRoot: string;
+    let v8Dir: string;
+    const run = (target: string, env: NodeJS.ProcessEnv = {}) => runProcess(process.execPath, ["-r", REGISTER, target], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot, ...env }) });
+    const entries = () => (fs.existsSync(v8Dir) ? fs.readdirSync(v8Dir, { recursive: true }).map(String).filter((f) => f.includes(path.sep)).sort() : []);
+
+    beforeEach(() => {
+        dir = tempDir("compile-cache-");
+        cacheRoot = path.join(dir, "cache");
+        v8Dir = path.join(cacheRoot, "platform-v8");
+    });
+
+    it("runs a module's current text: an edit of the same length and timestamps misses the cache (V8's own check is only the length)", async () => {
+        const lib = path.join(dir, "lib.js");
+        const main = path.join(dir, "main.js");
+        fs.writeFileSync(main, 'console.log(require("./lib").value());\n');
+        const write = (value: string) => {
+            fs.writeFileSync(lib, `exports.value = function () { return "${value}"; };\n`);
+            fs.utimesSync(lib, new Date(2020, 0, 1), new Date(2020, 0, 1));
+        };
+        write("one");
+        assert.equal((await run(main)).stdout, "one\n");
+        const first = entries();
+        assert.ok(first.length >= 2, `the modules' data is written at exit: ${first.join(", ")}`);
+        assert.equal((await run(main)).stdout, "one\n");
+        assert.deepEqual(entries(), first, "a start with nothing changed writes nothing");
+        write("two");
+        assert.equal((await run(main)).stdout, "two\n");
+        assert.equal(entries().length, first.length + 1);
+    });
+
+    it("a module sees what Node's loader gives it: require and its resolve, module, __filename, __dirname, this, a #! line, dynamic import()", async () => {
+        const main = path.join(dir, "main.js");
+        fs.writeFileSync(path.join(dir, "esm.mjs"), "export const esm = 'esm';\n");
+        fs.writeFileSync(
+            main,
+            [
+                "#!/usr/bin/env node",
+                "const seen = {",
+                "  self: this === module.exports, file: __filename === module.filename, dir: __dirname === require('path').dirname(__filename),",
+                "  resolve: require.resolve('./esm.mjs') === require('path').join(__dirname, 'esm.mjs'), paths: Array.isArray(require.resolve.paths('x')),",
+                "  main: require.main === module, cache: require.cache[__filename] === module, os: require('os').EOL,",
+                "};",
+                "import('./esm.mjs').then((m) => console.log(JSON.stringify({ ...seen, esm: m.esm })));",
+                "",
+            ].join("\n"),
+        );
+        const want = { self: true, file: true, dir: true, resolve: true, paths: true, main: true, cache: true, os: "\n", esm: "esm" };
+        for (const env of [{}, {}, { PLATFORM_COMPILE_CACHE: "off" }]) {
+            const r = await run(main, env);
+            assert.equal(r.code, 0, r.stderr);
+            assert.deepEqual(JSON.parse(r.stdout), want, JSON.stringify(env));
+        }
+    });
+
+    it("a damaged entry is rejected by V8 and written again; the module runs either way", async () => {
+        const main = path.join(dir, "main.js");
+        fs.writeFileSync(main, "console.log([1, 2, 3].map((n) => n * 2).join(','));\n");
+        assert.equal((await run(main)).stdout, "2,4,6\n");
+        const [entry] = entries().filter((e) => fs.statSync(path.join(v8Dir, e)).size > 0);
+        const file = path.join(v8Dir, entry);
+        const good = fs.readFileSync(file);
+        fs.writeFileSync(file, Buffer.alloc(good.length, 0x5a));
+        const r = await run(main);
+        assert.equal(r.stdout, "2,4,6\n", r.stderr);
+        assert.notDeepEqual(fs.readFileSync(file), Buffer.alloc(good.length, 0x5a), "the rejected entry was replaced");
+    });
+
+    it("PLATFORM_COMPILE_CACHE=off writes nothing", async () => {
+        const main = path.join(dir, "main.js");
+        fs.writeFileSync(main, "console.log('off');\n");
+        assert.equal((await run(main, { PLATFORM_COMPILE_CACHE: "off" })).stdout, "off\n");
+        assert.deepEqual(entries(), []);
+    });
+});

@@ -7,9 +7,10 @@
  * - The plan as a process (what `npm run plan` runs, without npm's own start), CPU and wall,
  *   against the floor: a Node process that only loads @pulumi/pulumi, @pulumi/aws,
  *   @pulumi/awsx and @pulumi/policy. Runs alternate with the floor's; medians are compared.
- *   Warm (transpile cache filled, as for every run after the first) and cold (an empty cache:
- *   the first run after `npm ci`, or after editing every file), and ts-node's
- *   `--transpile-only` (how the plan ran before tools/register.js) as the peer.
+ *   Warm (transpile and V8 code caches filled, as for every run after the first) and cold (both
+ *   empty: the first run after `npm ci`); as peers, warm without the code cache
+ *   (PLATFORM_COMPILE_CACHE=off, tools/compileCache.js) and ts-node's `--transpile-only` (how the
+ *   plan ran before tools/register.js).
  * - The plan in-process after its first run (how most tests plan), against the same floor.
  * - `npm test` (type-check and mocha) from a fresh clone's state (empty transpile cache and
  *   type-check build info; `--warm-tests` keeps them), against the 60 s target, with the
@@ -102,14 +103,24 @@ function benchPlan(): void {
     const floor: Series = { label: "floor: node loading the four SDKs", command: node, args: ["-e", floorScript], runs: [] };
     const series: Series[] = [
         floor,
-        { label: "plan dev (warm transpile cache)", command: node, args: ["-r", register, "tools/plan.ts", "--stack", "dev", "--json"], runs: [] },
-        { label: "plan prod (warm transpile cache)", command: node, args: ["-r", register, "tools/plan.ts", "--stack", "prod", "--json"], runs: [] },
+        { label: "plan dev (warm caches)", command: node, args: ["-r", register, "tools/plan.ts", "--stack", "dev", "--json"], runs: [] },
+        { label: "plan prod (warm caches)", command: node, args: ["-r", register, "tools/plan.ts", "--stack", "prod", "--json"], runs: [] },
         {
-            label: "plan dev (cold: empty transpile cache)",
+            label: "plan dev (cold: empty transpile and code caches)",
             command: node,
             args: ["-r", register, "tools/plan.ts", "--stack", "dev", "--json"],
             env: { ...process.env, PLATFORM_CACHE_DIR: coldCache },
-            before: () => fs.rmSync(path.join(coldCache, "platform-ts"), { recursive: true, force: true }),
+            before: () => {
+                fs.rmSync(path.join(coldCache, "platform-ts"), { recursive: true, force: true });
+                fs.rmSync(path.join(coldCache, "platform-v8"), { recursive: true, force: true });
+            },
+            runs: [],
+        },
+        {
+            label: "peer: plan dev, warm, without V8's code cache",
+            command: node,
+            args: ["-r", register, "tools/plan.ts", "--stack", "dev", "--json"],
+            env: { ...process.env, PLATFORM_COMPILE_CACHE: "off" },
             runs: [],
         },
         { label: "peer: plan dev with ts-node --transpile-only (before)", command: node, args: [tsNode, "--transpile-only", "tools/plan.ts", "--stack", "dev", "--json"], runs: [] },

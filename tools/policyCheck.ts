@@ -217,6 +217,23 @@ function clone<T>(v: T): T {
     return v === undefined ? v : JSON.parse(JSON.stringify(v));
 }
 
+/**
+ * Each validation gets its own copy of a resource's inputs, as from the engine, so that a rule
+ * that changes what it is given cannot change what the next rule sees. The inputs are serialized
+ * once per resource and parsed per copy: the plan makes thousands of copies.
+ */
+function copier(): (value: object) => any {
+    const serialized = new WeakMap<object, string>();
+    return (value) => {
+        let text = serialized.get(value);
+        if (text === undefined) {
+            text = JSON.stringify(value);
+            serialized.set(value, text);
+        }
+        return JSON.parse(text);
+    };
+}
+
 /** Provider references are `<provider urn>::<id>`; return the URN part. */
 function providerUrn(ref: string): string {
     const i = ref.lastIndexOf("::");
@@ -258,13 +275,16 @@ export async function runPolicies(graph: GraphLike, opts: RunPoliciesOptions = {
     }));
     const stackTags: ReadonlyMap<string, string> = tags;
     const byUrn = new Map(resources.map(r => [r.urn, r]));
+    const copy = copier();
+    const noInputs = {};
+    const inputsOf = (r: GraphResource) => copy(r.inputs ?? noInputs);
 
     const providerOf = (r: GraphResource): PolicyProviderResource | undefined => {
         if (!r.provider) {
             return undefined;
         }
         const p = byUrn.get(r.provider) ?? byUrn.get(providerUrn(r.provider));
-        return p ? { type: p.type, props: clone(p.inputs ?? {}), urn: p.urn, name: p.name } : undefined;
+        return p ? { type: p.type, props: inputsOf(p), urn: p.urn, name: p.name } : undefined;
     };
 
     const violations: Violation[] = [];
@@ -311,7 +331,7 @@ export async function runPolicies(graph: GraphLike, opts: RunPoliciesOptions = {
                     if (only && only !== r.type) {
                         continue;
                     }
-                    const props = clone(r.inputs ?? {});
+                    const props = inputsOf(r);
                     const args: ResourceValidationArgs = {
                         type: r.type,
                         props,
@@ -324,9 +344,14 @@ export async function runPolicies(graph: GraphLike, opts: RunPoliciesOptions = {
                         getConfig,
                         notApplicable: throwNotApplicable,
                     };
-                    const provider = providerOf(r);
-                    if (provider) {
-                        args.provider = provider;
+                    if (r.provider && (byUrn.has(r.provider) || byUrn.has(providerUrn(r.provider)))) {
+                        // Copied only for a rule that reads it.
+                        let provider: PolicyProviderResource | undefined | null = null;
+                        Object.defineProperty(args, "provider", {
+                            enumerable: true,
+                            configurable: true,
+                            get: () => (provider === null ? (provider = providerOf(r)) : provider),
+                        });
                     }
                     // As in the engine, the urn argument is ignored for resource validations.
                     const report: ReportViolation = (message: string) => {
@@ -345,7 +370,7 @@ export async function runPolicies(graph: GraphLike, opts: RunPoliciesOptions = {
                 if (only && !resources.some(r => r.type === only)) {
                     continue;
                 }
-                const policyResources = buildPolicyResources(resources, providerOf);
+                const policyResources = buildPolicyResources(resources, providerOf, inputsOf);
                 const args: StackValidationArgs = {
                     resources: policyResources,
                     stackTags,
@@ -364,10 +389,11 @@ export async function runPolicies(graph: GraphLike, opts: RunPoliciesOptions = {
 
 /** The stack validation view of the graph: PolicyResources with parent/dependencies resolved. */
 function buildPolicyResources(resources: GraphResource[],
-    providerOf: (r: GraphResource) => PolicyProviderResource | undefined): PolicyResource[] {
+    providerOf: (r: GraphResource) => PolicyProviderResource | undefined,
+    inputsOf: (r: GraphResource) => Record<string, any>): PolicyResource[] {
     const out = new Map<string, PolicyResource>();
     for (const r of resources) {
-        const props = clone(r.inputs ?? {});
+        const props = inputsOf(r);
         const pr: PolicyResource = {
             type: r.type,
             props,

@@ -137,6 +137,8 @@ function pruneOldEntries() {
 
 function install() {
     if (require.extensions[".ts"] && require.extensions[".ts"].platformRegister) return;
+    // V8's code cache for every module this process loads, the SDKs included (tools/compileCache.js).
+    require("./compileCache").install(path.join(CACHE_ROOT, "platform-v8"));
     const sourceMapSupport = require("@cspotcode/source-map-support");
     sourceMapSupport.install({
         environment: "node",
