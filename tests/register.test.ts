@@ -167,6 +167,30 @@ describe("tools/compileCache.js: V8's code cache, by content, for every module a
         }
     });
 
+    it("require() of ES modules still goes to Node's ES loader (a .mjs, a type:module package, export syntax), and --enable-source-maps still finds a module's map", async () => {
+        const pkg = path.join(dir, "esm-pkg");
+        fs.mkdirSync(pkg);
+        fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ type: "module", main: "index.js" }));
+        fs.writeFileSync(path.join(pkg, "index.js"), "export const typed = 'type-module';\n");
+        fs.writeFileSync(path.join(dir, "plain.mjs"), "export const mjs = 'mjs';\n");
+        fs.writeFileSync(path.join(dir, "detected.js"), "export const detected = 'detected';\n");
+        const main = path.join(dir, "main.js");
+        fs.writeFileSync(main, "const out = [];\nfor (const m of ['./esm-pkg', './plain.mjs', './detected.js']) {\n  try { out.push(Object.values(require(m))[0]); } catch (e) { out.push(e.code || e.name); }\n}\nconsole.log(out.join(' '));\n");
+        const plain = await run(main, { PLATFORM_COMPILE_CACHE: "off" });
+        for (const start of ["cold", "warm"]) {
+            const cached = await run(main);
+            assert.equal(cached.stdout, plain.stdout, `${start}: with the cache as without it\n${cached.stderr}`);
+        }
+        // A module with a map, loaded under --enable-source-maps: Node itself records the map.
+        const mapped = path.join(dir, "mapped.js");
+        fs.writeFileSync(mapped, "exports.x = 1;\n//# sourceMappingURL=mapped.js.map\n");
+        fs.writeFileSync(`${mapped}.map`, JSON.stringify({ version: 3, sources: ["mapped.ts"], names: [], mappings: "AAAA" }));
+        const finder = path.join(dir, "finder.js");
+        fs.writeFileSync(finder, "require('./mapped');\nconsole.log(!!require('module').findSourceMap(require.resolve('./mapped')));\n");
+        const withMaps = await runProcess(process.execPath, ["--enable-source-maps", "-r", REGISTER, finder], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot }) });
+        assert.equal(withMaps.stdout, "true\n", withMaps.stderr);
+    });
+
     it("a damaged entry is rejected by V8 and written again; the module runs either way", async () => {
         const main = path.join(dir, "main.js");
         fs.writeFileSync(main, "console.log([1, 2, 3].map((n) => n * 2).join(','));\n");

@@ -12,9 +12,14 @@
  * after the process ran (script.createCachedData at exit), so it holds the functions that run
  * needed and not only the top-level code; a process that never exits normally writes nothing.
  *
- * The module is compiled as Node's own loader compiles it, with the same wrapper and `require`;
- * a module whose text may call import() is left to Node (see DYNAMIC_IMPORT). What differs: an
- * error thrown in the first line of a module reports a column shifted by the wrapper's length.
+ * A module is compiled with Node's wrapper and `require` as Node's loader builds them. Left to
+ * Node, uncached: modules that may call import() or be ES modules, everything while Node keeps
+ * source maps (--enable-source-maps), and the whole process under --inspect-brk or a policy.
+ * What still differs from Node's own loader: an error thrown in the first line of a module
+ * reports a column shifted by the wrapper's length (a minified one-line file is all first line);
+ * code that a cached module evaluates (eval, new Function) cannot import(); the loader's
+ * stat cache for one require tree and require.resolve's argument check are not used.
+ * A worker killed before it exits writes nothing: the next start writes it.
  *
  * PLATFORM_COMPILE_CACHE=off turns it off (tests/register.test.ts compares both).
  */
@@ -28,20 +33,54 @@ const vm = require("vm");
 
 /** Anything that could be an import() call (comments and strings included: erring on Node's side). */
 const DYNAMIC_IMPORT = /\bimport\s*\(/;
+/** A line that could start an ES module's import or export statement: Node 20 may load such a file as ESM (require(esm), syntax detection). */
+const ESM_SYNTAX = /^\s*(import|export)\b/m;
+/** Options under which Node's loader does more than compile (pause on the first line, check a policy). */
+const LOADER_OPTIONS = /--inspect-brk|--experimental-policy|--experimental-permission/;
+
+const PRUNE_AFTER_MS = 30 * 24 * 3600 * 1000;
+
+/** As tools/register.js's transpile cache: once a day, at the exit of a start that wrote, entries written over 30 days ago go. */
+function prune(dir) {
+    const marker = path.join(dir, "pruned");
+    const now = Date.now();
+    try {
+        if (now - fs.statSync(marker).mtimeMs < 24 * 3600 * 1000) return;
+    } catch {
+        // never pruned
+    }
+    try {
+        fs.writeFileSync(marker, "");
+        for (const sub of fs.readdirSync(dir)) {
+            const subDir = path.join(dir, sub);
+            if (!fs.statSync(subDir).isDirectory()) continue;
+            for (const file of fs.readdirSync(subDir)) {
+                const entry = path.join(subDir, file);
+                if (now - fs.statSync(entry).mtimeMs > PRUNE_AFTER_MS) fs.rmSync(entry, { force: true });
+            }
+        }
+    } catch {
+        // another process pruned at the same time
+    }
+}
 
 function install(dir) {
     if (process.env.PLATFORM_COMPILE_CACHE === "off" || Module.prototype._compile.platformCompileCache) return;
+    if (LOADER_OPTIONS.test(`${process.execArgv.join(" ")} ${process.env.NODE_OPTIONS ?? ""}`)) return;
     // V8 itself checks its version and flags against the data (cachedDataVersionTag); the rest is belt and braces.
     const salt = [process.version, process.arch, v8.cachedDataVersionTag()].join("\0");
     /** Scripts compiled without usable data: their data is written at exit. */
     const toWrite = [];
 
     const original = Module.prototype._compile;
-    const compile = function (content, filename) {
-        // Node 20 gives a vm.Script no way to reach its default loader for import() (the
-        // USE_MAIN_CONTEXT_DEFAULT_LOADER option fails at the call), so a module that might
-        // import() is compiled by Node itself, uncached.
-        if (DYNAMIC_IMPORT.test(content)) return original.apply(this, arguments);
+    const compile = function (content, filename, format) {
+        // Left to Node itself, uncached: a module that might import() (Node 20 gives a vm.Script
+        // no way to reach its default loader: USE_MAIN_CONTEXT_DEFAULT_LOADER fails at the call);
+        // one Node may load as an ES module; any module while Node keeps source maps itself
+        // (--enable-source-maps: module.findSourceMap).
+        if (format === "module" || filename.endsWith(".mjs") || process.sourceMapsEnabled || DYNAMIC_IMPORT.test(content) || ESM_SYNTAX.test(content)) {
+            return original.apply(this, arguments);
+        }
         const key = crypto.createHash("sha256").update(salt).update("\0").update(filename).update("\0").update(content).digest("hex");
         const entry = path.join(dir, key.slice(0, 2), key.slice(2));
         let cachedData;
@@ -75,6 +114,7 @@ function install(dir) {
     Module.prototype._compile = compile;
 
     process.once("exit", () => {
+        if (toWrite.length > 0) prune(dir);
         for (const { script, entry } of toWrite) {
             try {
                 fs.mkdirSync(path.dirname(entry), { recursive: true });
