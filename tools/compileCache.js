@@ -40,7 +40,11 @@ const LOADER_OPTIONS = /--inspect-brk|--experimental-policy|--experimental-permi
 
 const PRUNE_AFTER_MS = 30 * 24 * 3600 * 1000;
 
-/** As tools/register.js's transpile cache: once a day, at the exit of a start that wrote, entries written over 30 days ago go. */
+/**
+ * Once a day (the `pruned` marker in `dir`), the entries in `dir`'s subdirectories written more
+ * than 30 days ago go; one still in use is written again once. For this cache (at the exit of a
+ * start that wrote) and tools/register.js's transpile cache (on a miss).
+ */
 function prune(dir) {
     const marker = path.join(dir, "pruned");
     const now = Date.now();
@@ -128,4 +132,4 @@ function install(dir) {
     });
 }
 
-module.exports = { install };
+module.exports = { install, prune };

@@ -106,33 +106,13 @@ function transpile(source, filename) {
     }
 }
 
-const PRUNE_AFTER_MS = 30 * 24 * 3600 * 1000;
-
 /**
  * Every edit adds an entry: once a day (on a miss, never on a warm start), entries written more
- * than 30 days ago go; one still in use is transpiled again once.
+ * than 30 days ago go; one still in use is transpiled again once (tools/compileCache.js's prune,
+ * which its own cache uses the same way).
  */
 function pruneOldEntries() {
-    const marker = path.join(CACHE_DIR, "pruned");
-    const now = Date.now();
-    try {
-        if (now - fs.statSync(marker).mtimeMs < 24 * 3600 * 1000) return;
-    } catch {
-        // never pruned
-    }
-    try {
-        fs.writeFileSync(marker, "");
-        for (const dir of fs.readdirSync(CACHE_DIR)) {
-            const sub = path.join(CACHE_DIR, dir);
-            if (dir === "pruned" || !fs.statSync(sub).isDirectory()) continue;
-            for (const file of fs.readdirSync(sub)) {
-                const entry = path.join(sub, file);
-                if (now - fs.statSync(entry).mtimeMs > PRUNE_AFTER_MS) fs.rmSync(entry, { force: true });
-            }
-        }
-    } catch {
-        // another process pruned at the same time: nothing lost but time
-    }
+    require("./compileCache").prune(CACHE_DIR);
 }
 
 function install() {
