@@ -191,6 +191,15 @@ describe("tools/compileCache.js: V8's code cache, by content, for every module a
         assert.equal(withMaps.stdout, "true\n", withMaps.stderr);
     });
 
+    it("leaves to Node every module that may call import(), and only those: an import( in a string or comment of its own line is not a call", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { mayImport } = require("../tools/compileCache") as { mayImport: (text: string) => boolean };
+        const calls = ["import('x')", "await import ('x')", "f(a / 2, import('x'))", "/'/.test(s) && import('x')", "`${await import('x')}`", "const s = 'a';\n  import('x')", " * import('x') in a multi-line comment counts as code"];
+        const mentions = ["'import(x)'", '"no import() here"', "`import(${q}x${q})`", "// import('x')", "/* import('x') */ f()", "diag(1, /* Error */ \"'import()' calls\")", "exports.important = 1; ximport('x')"];
+        for (const text of calls) assert.equal(mayImport(text), true, text);
+        for (const text of mentions) assert.equal(mayImport(text), false, text);
+    });
+
     it("a damaged entry is rejected by V8 and written again; the module runs either way", async () => {
         const main = path.join(dir, "main.js");
         fs.writeFileSync(main, "console.log([1, 2, 3].map((n) => n * 2).join(','));\n");

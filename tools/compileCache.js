@@ -13,7 +13,8 @@
  * needed and not only the top-level code; a process that never exits normally writes nothing.
  *
  * A module is compiled with Node's wrapper and `require` as Node's loader builds them. Left to
- * Node, uncached: modules that may call import() or be ES modules, everything while Node keeps
+ * Node, uncached: modules that may call import() (mayImport) or are ES modules (format `module`,
+ * `.mjs`, or text that does not compile as CommonJS), everything while Node keeps
  * source maps (--enable-source-maps), and the whole process under --inspect-brk or a policy.
  * What still differs from Node's own loader: an error thrown in the first line of a module
  * reports a column shifted by the wrapper's length (a minified one-line file is all first line);
@@ -31,10 +32,50 @@ const path = require("path");
 const v8 = require("v8");
 const vm = require("vm");
 
-/** Anything that could be an import() call (comments and strings included: erring on Node's side). */
-const DYNAMIC_IMPORT = /\bimport\s*\(/;
-/** A line that could start an ES module's import or export statement: Node 20 may load such a file as ESM (require(esm), syntax detection). */
-const ESM_SYNTAX = /^\s*(import|export)\b/m;
+const DYNAMIC_IMPORT = /\bimport\s*\(/g;
+
+/**
+ * Whether `content` may call import(): some `import(` is not plainly inside a string or a comment
+ * of its own line. Erring on Node's side: a `/` that could start a regular expression makes the
+ * rest of the line count as code, and so does a line inside a multi-line comment or template.
+ * (TypeScript's compiler, 9 MB, mentions `import(` only in its messages and comments.)
+ */
+function mayImport(content) {
+    DYNAMIC_IMPORT.lastIndex = 0;
+    let match;
+    while ((match = DYNAMIC_IMPORT.exec(content)) !== null) {
+        const lineStart = content.lastIndexOf("\n", match.index) + 1;
+        if (isCode(content, lineStart, match.index)) return true;
+    }
+    return false;
+}
+
+/** Whether position `at` is code, scanning its line from `i`: not in a string or comment that starts on the line. */
+function isCode(text, i, at) {
+    while (i < at) {
+        const c = text[i];
+        if (c === '"' || c === "'" || c === "`") {
+            let j = i + 1;
+            while (j < at && text[j] !== c && text[j] !== "\n") {
+                if (c === "`" && text[j] === "$" && text[j + 1] === "{") return true; // code inside a template: no telling
+                j += text[j] === "\\" ? 2 : 1;
+            }
+            if (j >= at) return false; // `at` is inside this string
+            i = j + 1;
+        } else if (c === "/" && text[i + 1] === "/") {
+            return false; // a line comment
+        } else if (c === "/" && text[i + 1] === "*") {
+            const end = text.indexOf("*/", i + 2);
+            if (end === -1 || end >= at) return false; // inside this comment
+            i = end + 2;
+        } else if (c === "/") {
+            return true; // a division or a regular expression: no telling, so code
+        } else {
+            i++;
+        }
+    }
+    return true;
+}
 /** Options under which Node's loader does more than compile (pause on the first line, check a policy). */
 const LOADER_OPTIONS = /--inspect-brk|--experimental-policy|--experimental-permission/;
 
@@ -78,11 +119,11 @@ function install(dir) {
 
     const original = Module.prototype._compile;
     const compile = function (content, filename, format) {
-        // Left to Node itself, uncached: a module that might import() (Node 20 gives a vm.Script
-        // no way to reach its default loader: USE_MAIN_CONTEXT_DEFAULT_LOADER fails at the call);
-        // one Node may load as an ES module; any module while Node keeps source maps itself
-        // (--enable-source-maps: module.findSourceMap).
-        if (format === "module" || filename.endsWith(".mjs") || process.sourceMapsEnabled || DYNAMIC_IMPORT.test(content) || ESM_SYNTAX.test(content)) {
+        // Left to Node itself, uncached: a module that may import() (Node 20 gives a vm.Script no
+        // way to reach its default loader: USE_MAIN_CONTEXT_DEFAULT_LOADER fails at the call, and
+        // a callback of our own needs --experimental-vm-modules); one Node loads as an ES module;
+        // any module while Node keeps source maps itself (--enable-source-maps: module.findSourceMap).
+        if (format === "module" || filename.endsWith(".mjs") || process.sourceMapsEnabled || mayImport(content)) {
             return original.apply(this, arguments);
         }
         const key = crypto.createHash("sha256").update(salt).update("\0").update(filename).update("\0").update(content).digest("hex");
@@ -95,7 +136,15 @@ function install(dir) {
         }
         // Node's loader strips a #! line the same way (it becomes an empty line).
         const body = content.startsWith("#!") ? content.replace(/^#![^\r\n]*/, "") : content;
-        const script = new vm.Script(Module.wrap(body), { filename, cachedData });
+        let script;
+        try {
+            script = new vm.Script(Module.wrap(body), { filename, cachedData });
+        } catch (err) {
+            // Not CommonJS as written (an ES module Node 20 would detect), or a real syntax
+            // error: Node's loader decides, and reports it as it would.
+            if (err instanceof SyntaxError) return original.apply(this, arguments);
+            throw err;
+        }
         if (cachedData === undefined || script.cachedDataRejected) toWrite.push({ script, entry });
         const wrapper = script.runInThisContext({ displayErrors: true });
         const mod = this;
@@ -132,4 +181,4 @@ function install(dir) {
     });
 }
 
-module.exports = { install, prune };
+module.exports = { install, prune, mayImport };
