@@ -47,12 +47,14 @@ describe("the tests' warm AWS CLI against /usr/bin/aws started directly", functi
 
     before(async function () {
         requireTools(this, ["awsCliV2"]);
+        // PLATFORM_TEST_AWS_CLI=exec: every wrapper starts /usr/bin/aws, so there is no warm CLI to compare.
+        if (process.env.PLATFORM_TEST_AWS_CLI === "exec") this.skip();
         work = tempDir("aws-cli-test-");
         s3 = await startS3Server({ bucket: "cli-test" });
         warmBin = path.join(work, "warm-bin");
         directBin = path.join(work, "direct-bin");
         const warmCli = await awsCliCommand();
-        assert.notEqual(warmCli, "/usr/bin/aws", "PLATFORM_TEST_AWS_CLI=exec is set: nothing warm to compare");
+        assert.notEqual(warmCli, "/usr/bin/aws", "the warm AWS CLI did not start (its reason is on stderr)");
         wrapper(warmBin, warmCli);
         wrapper(directBin, "/usr/bin/aws");
     });

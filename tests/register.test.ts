@@ -115,7 +115,8 @@ describe("tools/compileCache.js: V8's code cache, by content, for every module a
     let dir: string;
     let cacheRoot: string;
     let v8Dir: string;
-    const run = (target: string, env: NodeJS.ProcessEnv = {}) => runProcess(process.execPath, ["-r", REGISTER, target], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot, ...env }) });
+    // The cache on, whatever this run's environment says (PLATFORM_COMPILE_CACHE=off npm test).
+    const run = (target: string, env: NodeJS.ProcessEnv = {}) => runProcess(process.execPath, ["-r", REGISTER, target], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot, PLATFORM_COMPILE_CACHE: undefined, ...env }) });
     const entries = () => (fs.existsSync(v8Dir) ? fs.readdirSync(v8Dir, { recursive: true }).map(String).filter((f) => f.includes(path.sep)).sort() : []);
 
     beforeEach(() => {
@@ -187,7 +188,7 @@ describe("tools/compileCache.js: V8's code cache, by content, for every module a
         fs.writeFileSync(`${mapped}.map`, JSON.stringify({ version: 3, sources: ["mapped.ts"], names: [], mappings: "AAAA" }));
         const finder = path.join(dir, "finder.js");
         fs.writeFileSync(finder, "require('./mapped');\nconsole.log(!!require('module').findSourceMap(require.resolve('./mapped')));\n");
-        const withMaps = await runProcess(process.execPath, ["--enable-source-maps", "-r", REGISTER, finder], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot }) });
+        const withMaps = await runProcess(process.execPath, ["--enable-source-maps", "-r", REGISTER, finder], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot, PLATFORM_COMPILE_CACHE: undefined }) });
         assert.equal(withMaps.stdout, "true\n", withMaps.stderr);
     });
 
