@@ -120,9 +120,3 @@ export async function awsCliCommand(options: { direct?: boolean } = {}): Promise
 export function warmAwsCliPid(): number | undefined {
     return warm && alive(warm) ? warm.child.pid : undefined;
 }
-
-/** Stops the warm server of this process, if any (tests of the server itself). */
-export function stopWarmAwsCli(): void {
-    if (warm) warm.child.kill("SIGKILL");
-    warm = undefined;
-}
