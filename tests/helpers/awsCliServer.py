@@ -57,7 +57,8 @@ gc.freeze()  # children share these pages instead of copying them at their first
 
 AWSCLI_DATA = os.path.join(os.path.dirname(os.path.abspath(awscli.__file__)), 'data')
 MAX_REQUEST = 4 << 20
-LIMITS = ('RLIMIT_NOFILE', 'RLIMIT_FSIZE', 'RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_CORE', 'RLIMIT_NPROC', 'RLIMIT_STACK', 'RLIMIT_DATA')
+# As awsCliClient.py lists them: every limit the interpreter knows.
+LIMITS = sorted(name for name in dir(resource) if name.startswith('RLIMIT_'))
 
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
@@ -136,7 +137,7 @@ def process_context(pid='self'):
 SERVER_CONTEXT = process_context()
 
 
-SERVER_LIMITS = None
+SERVER_LIMITS = {name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS}
 
 
 def why_not(request, creds):
@@ -205,10 +206,8 @@ def read_request(conn):
 
 
 def main():
-    global SERVER_LIMITS
     path, cpu_file = sys.argv[1], sys.argv[2]
     server_pid = os.getpid()
-    SERVER_LIMITS = {name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS}
     calls_cpu = 0.0
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)

@@ -37,7 +37,6 @@ export interface MetricsServer {
     stop(): Promise<void>;
 }
 
-
 export async function startMetricsServer(s3: S3Server, policy: PolicyDocument): Promise<MetricsServer> {
     const root = tempDir("metrics-");
     const policyFile = path.join(root, "policy.json");

@@ -54,7 +54,6 @@ export interface S3Server {
   takeRequests(): string[];
 }
 
-
 const CHILD = path.join(__dirname, 's3child.ts');
 
 /**
