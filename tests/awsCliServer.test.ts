@@ -152,7 +152,11 @@ describe("the tests' warm AWS CLI against /usr/bin/aws started directly", functi
             assert.deepStrictEqual(warm, direct, `${sig}: warm ${JSON.stringify(warm)}, direct ${JSON.stringify(direct)}`);
         }
         const before = calls();
-        const killed = await run(warmBin, "SIGKILL");
+        const pending = run(warmBin, "SIGKILL");
+        // While it runs (it is killed after 1.5 s), the call is the server's child: served warm, not refused to /usr/bin/aws.
+        await new Promise((r) => setTimeout(r, 1000));
+        assert.equal(calls(), before + 1, "the warm call is not running in the server");
+        const killed = await pending;
         assert.equal(killed.signal, "SIGKILL");
         await waitUntil(() => calls() === before, 10000);
     });
