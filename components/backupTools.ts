@@ -14,6 +14,7 @@
  */
 export const BACKUP_TOOL_PACKAGES: Readonly<Record<string, string>> = {
     aws: "awscli-2",
+    awk: "gawk",
     bash: "bash",
     chmod: "coreutils",
     cmp: "diffutils",
@@ -29,6 +30,7 @@ export const BACKUP_TOOL_PACKAGES: Readonly<Record<string, string>> = {
     mktemp: "coreutils",
     mv: "coreutils",
     od: "coreutils",
+    openssl: "openssl",
     rm: "coreutils",
     sha256sum: "coreutils",
     sleep: "coreutils",

@@ -29,7 +29,7 @@ const RESTORE = path.join(ROOT, 'components/ssm/restore.sh');
 const DRILL = path.join(ROOT, 'components/ssm/drill.sh');
 const LIB = path.join(ROOT, 'components/ssm/lib.sh');
 /** What the backup and restore scripts need here (tests/support/tools.ts says how to install each). */
-export const BACKUP_TOOLS: RequirementName[] = ['awsCliV2', 'zstd', 'setfacl', 'getfacl', 'setfattr', 'getfattr', 'shellcheck', 'flock', 'tar', 'shfmt', 'curl', 'cmp', 'root'];
+export const BACKUP_TOOLS: RequirementName[] = ['awsCliV2', 'awk', 'openssl', 'zstd', 'setfacl', 'getfacl', 'setfattr', 'getfattr', 'shellcheck', 'flock', 'tar', 'shfmt', 'curl', 'cmp', 'root'];
 
 // ------------------------------------------------------------------ tree description
 

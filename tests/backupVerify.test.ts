@@ -1,14 +1,21 @@
 /**
- * components/ssm/backup.sh's verification, run for real (bash, the AWS CLI v2, GNU tar, zstd,
- * s3rver): what the script reads back from S3 is made to differ from what it uploaded, or the
- * read-back to fail, by an `aws` in front of the test server's. The archive's read-back runs in
- * the background while the manifest is written and verified; whatever overlaps, `latest` must
- * stay where it was, a mismatch must delete what was uploaded, and an archive that does not
- * verify must be what the run reports (exit 5, or 4 when it cannot be read back), before
- * anything about the manifest.
+ * components/ssm/backup.sh's two verifications, run for real (bash, the AWS CLI v2, GNU tar, zstd,
+ * s3rver with Amazon S3's Content-MD5 check, tests/helpers/s3Integrity.ts):
+ *
+ * - `--verify upload` (the default): S3's check of every upload body. The test server flips a byte
+ *   of every upload on arrival, as a network fault would, and S3 refuses it (BadDigest); what S3
+ *   reports as the archive's size (HeadObject) is made to differ, or HeadObject to fail.
+ * - `--verify read-back`: what the script reads back from S3 is made to differ from what it
+ *   uploaded, or the read-back to fail. The archive's read-back runs in the background while the
+ *   manifest is written and verified; an archive that does not verify must be what the run
+ *   reports (exit 5, or 4 when it cannot be read back), before anything about the manifest.
+ *
+ * The faults come from an `aws` in front of the test server's. Whatever fails, `latest` must stay
+ * where it was, and a mismatch must delete what was uploaded.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
@@ -20,9 +27,10 @@ const BACKUP = path.join(__dirname, "..", "components", "ssm", "backup.sh");
 const PREFIX = "backups/verify";
 const IID = "i-0fedcba9876543210";
 
-type Fault = "none" | "archive-corrupt" | "archive-unreadable" | "manifest-corrupt" | "both-corrupt";
+type Fault = "none" | "archive-corrupt" | "archive-unreadable" | "manifest-corrupt" | "both-corrupt" | "reads-fail" | "size-differs" | "head-fails";
+type Verify = "upload" | "read-back";
 
-describe("backup.sh: the read-back verification, with the archive's read-back overlapping the manifest's steps", function () {
+describe("backup.sh: verification by S3's upload checks (the default) and by reading back", function () {
     this.timeout(180_000);
     let s3: S3Server;
     let client: S3Client;
@@ -52,6 +60,11 @@ describe("backup.sh: the read-back verification, with the archive's read-back ov
                 `  archive-corrupt:"s3 cp --only-show-errors s3://"*"/archive.tar.zst -" | both-corrupt:"s3 cp --only-show-errors s3://"*"/archive.tar.zst -") "${next}" "$@" | { head -c -1; printf X; }; exit ;;`,
                 // The manifest's read-back: `aws s3 cp --only-show-errors s3://B/K/manifest.json FILE`.
                 `  manifest-corrupt:"s3 cp --only-show-errors s3://"*"/manifest.json "* | both-corrupt:"s3 cp --only-show-errors s3://"*"/manifest.json "*) "${next}" "$@" || exit; printf ' ' >>"\${@: -1}"; exit 0 ;;`,
+                // Any read of the snapshot's archive or manifest.
+                `  reads-fail:"s3 cp --only-show-errors s3://"*"/archive.tar.zst "* | reads-fail:"s3 cp --only-show-errors s3://"*"/manifest.json "*) echo "simulated: this run must not read $args" >&2; exit 1 ;;`,
+                // The archive's size as S3 reports it: `aws s3api head-object ... --query ContentLength --output text`.
+                `  size-differs:"s3api head-object "*) "${next}" "$@" | { read -r n && echo $((n - 1)); }; exit ;;`,
+                `  head-fails:"s3api head-object "*) echo "An error occurred (403) when calling the HeadObject operation: Forbidden" >&2; exit 254 ;;`,
                 "esac",
                 `exec "${next}" "$@"`,
                 "",
@@ -65,16 +78,20 @@ describe("backup.sh: the read-back verification, with the archive's read-back ov
         if (s3) await s3.stop();
     });
 
-    /** Backs up a fresh small directory under BACKUP_TEST_FAULT=fault; returns the run and the keys it left under its prefix. */
-    async function backup(fault: Fault): Promise<{ status: number | null; stdout: string; stderr: string; keys: string[] }> {
+    /**
+     * Backs up a fresh small directory (with `bigFile`, one of 12 MiB of random bytes too: a multipart
+     * upload) under BACKUP_TEST_FAULT=fault; returns the run and the keys it left under its prefix.
+     */
+    async function backup(fault: Fault, verify: Verify, bigFile = false): Promise<{ status: number | null; stdout: string; stderr: string; keys: string[] }> {
         runs += 1;
         const dir = path.join(work, `data-${runs}`);
         fs.mkdirSync(path.join(dir, "sub"), { recursive: true });
         for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, "sub", `f${i}.txt`), `file ${i} of run ${runs}\n`.repeat(50));
+        if (bigFile) fs.writeFileSync(path.join(dir, "random.bin"), crypto.randomBytes(12 * 1024 * 1024));
         const prefix = `${PREFIX}/${runs}`;
         const r = spawnSync(
             "bash",
-            [BACKUP, "--bucket", s3.bucket, "--prefix", prefix, "--instance-id", IID, "--state-dir", path.join(work, `state-${runs}`), "--lock-file", path.join(work, "lock"), dir],
+            [BACKUP, "--bucket", s3.bucket, "--prefix", prefix, "--instance-id", IID, "--state-dir", path.join(work, `state-${runs}`), "--lock-file", path.join(work, "lock"), ...(verify === "upload" ? [] : ["--verify", verify]), dir],
             { encoding: "utf8", env: { ...s3.env, PATH: `${faultBin}:${s3.env.PATH}`, BACKUP_TEST_FAULT: fault, LC_ALL: "C" } },
         );
         const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}/` }));
@@ -82,35 +99,88 @@ describe("backup.sh: the read-back verification, with the archive's read-back ov
         return { status: r.status, stdout: r.stdout, stderr: r.stderr, keys };
     }
 
-    it("an archive that reads back different (same size): exit 5, archive and manifest deleted, no latest", async () => {
-        const r = await backup("archive-corrupt");
-        assert.equal(r.status, 5, r.stderr);
-        assert.match(r.stderr, /verification failed for s3:\/\/verify-backups\/.*\/archive\.tar\.zst: uploaded sha256=([0-9a-f]{64}) size=(\d+), read back sha256=(?!\1)[0-9a-f]{64} size=\2; latest unchanged/);
-        assert.deepEqual(r.keys, [], "nothing of the snapshot is left, and latest was never written");
-        assert.equal(r.stdout, "");
+    describe("--verify upload (the default)", () => {
+        afterEach(() => s3.corruptUploads(false));
+
+        it("reads nothing back: every upload carried a Content-MD5 S3 checked, and the run passes with every read of the snapshot failing", async () => {
+            s3.takeUploads();
+            const r = await backup("reads-fail", "upload", true);
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(r.stderr, /uploaded and verified (\d+) bytes \(S3 checked every part; size from S3\)/);
+            // <instance>/<slug>/ then the snapshot's two objects and latest
+            const names = r.keys.map((k) => k.split("/").slice(2).join("/").replace(/^\d{8}T\d{6}\.\d{3}Z\//, "ID/"));
+            assert.deepEqual(names, ["ID/archive.tar.zst", "ID/manifest.json", "latest"]);
+            const uploads = s3.takeUploads();
+            // The archive went up in parts (12 MiB of random bytes is above the CLI's 8 MiB multipart
+            // threshold), the manifest and latest as single PUTs: each with a Content-MD5 that matched.
+            assert.ok(uploads.filter((u) => /^UploadPart \S+\/archive\.tar\.zst match$/.test(u)).length >= 2, uploads.join("\n"));
+            assert.ok(uploads.some((u) => /^PutObject \S+\/manifest\.json match$/.test(u)), uploads.join("\n"));
+            assert.ok(uploads.some((u) => /^PutObject \S+\/latest match$/.test(u)), uploads.join("\n"));
+            assert.deepEqual(uploads.filter((u) => !u.endsWith(" match")), [], "every upload carried a Content-MD5 of its body");
+        });
+
+        it("an archive corrupted on its way to S3 is refused by S3 (BadDigest): exit 4, nothing committed", async () => {
+            s3.corruptUploads(true);
+            const r = await backup("none", "upload", true);
+            assert.equal(r.status, 4, r.stderr);
+            assert.match(r.stderr, /upload to s3:\/\/verify-backups\/.*\/archive\.tar\.zst failed \(aws exit \d+\): .*BadDigest.*; latest unchanged/);
+            assert.deepEqual(r.keys, [], "no archive, no manifest, no latest");
+            assert.equal(r.stdout, "");
+        });
+
+        it("an archive S3 reports at another size: exit 5, archive and manifest deleted, no latest", async () => {
+            const r = await backup("size-differs", "upload");
+            assert.equal(r.status, 5, r.stderr);
+            assert.match(r.stderr, /verification failed for s3:\/\/verify-backups\/.*\/archive\.tar\.zst: uploaded (\d+) bytes, S3 stores (?!\1)\d+; latest unchanged/);
+            assert.deepEqual(r.keys, []);
+            assert.equal(r.stdout, "");
+        });
+
+        it("an archive whose size cannot be read (HeadObject denied): exit 4, no latest", async () => {
+            const r = await backup("head-fails", "upload");
+            assert.equal(r.status, 4, r.stderr);
+            assert.match(r.stderr, /reading the size of s3:\/\/verify-backups\/.*\/archive\.tar\.zst \(HeadObject\) failed: An error occurred \(403\)/);
+            assert.ok(!r.keys.some((k) => k.endsWith("/latest")), r.keys.join("\n"));
+        });
+
+        it("rejects another --verify with exit 2 naming the choices", async () => {
+            const r = spawnSync("bash", [BACKUP, "--bucket", s3.bucket, "--prefix", PREFIX, "--verify", "none", work], { encoding: "utf8", env: { ...s3.env, LC_ALL: "C" } });
+            assert.equal(r.status, 2, r.stderr);
+            assert.match(r.stderr, /--verify must be upload or read-back/);
+        });
     });
 
-    it("an archive that cannot be read back: exit 4, no latest", async () => {
-        const r = await backup("archive-unreadable");
-        assert.equal(r.status, 4, r.stderr);
-        assert.match(r.stderr, /verification download of s3:\/\/verify-backups\/.*\/archive\.tar\.zst failed: download failed: simulated connection reset/);
-        assert.ok(!r.keys.some((k) => k.endsWith("/latest")), r.keys.join("\n"));
-    });
+    describe("--verify read-back, with the archive's read-back overlapping the manifest's steps", () => {
+        it("an archive that reads back different (same size): exit 5, archive and manifest deleted, no latest", async () => {
+            const r = await backup("archive-corrupt", "read-back");
+            assert.equal(r.status, 5, r.stderr);
+            assert.match(r.stderr, /verification failed for s3:\/\/verify-backups\/.*\/archive\.tar\.zst: uploaded sha256=([0-9a-f]{64}) size=(\d+), read back sha256=(?!\1)[0-9a-f]{64} size=\2; latest unchanged/);
+            assert.deepEqual(r.keys, [], "nothing of the snapshot is left, and latest was never written");
+            assert.equal(r.stdout, "");
+        });
 
-    // Also shows that the fault wrapper passes what it does not target through: the archive verifies.
-    it("a manifest that reads back different, the archive verified: exit 5 naming the manifest, no latest", async () => {
-        const r = await backup("manifest-corrupt");
-        assert.equal(r.status, 5, r.stderr);
-        assert.match(r.stderr, /uploaded and verified \d+ bytes/);
-        assert.match(r.stderr, /manifest read back from S3 differs from what was uploaded; latest unchanged/);
-        assert.ok(!r.keys.some((k) => k.endsWith("/latest")), r.keys.join("\n"));
-    });
+        it("an archive that cannot be read back: exit 4, no latest", async () => {
+            const r = await backup("archive-unreadable", "read-back");
+            assert.equal(r.status, 4, r.stderr);
+            assert.match(r.stderr, /verification download of s3:\/\/verify-backups\/.*\/archive\.tar\.zst failed: download failed: simulated connection reset/);
+            assert.ok(!r.keys.some((k) => k.endsWith("/latest")), r.keys.join("\n"));
+        });
 
-    it("archive and manifest both wrong: the archive's failure is the one reported, as when the steps ran one after the other", async () => {
-        const r = await backup("both-corrupt");
-        assert.equal(r.status, 5, r.stderr);
-        assert.match(r.stderr, /verification failed for s3:\/\/.*archive\.tar\.zst/);
-        assert.doesNotMatch(r.stderr, /manifest read back/);
-        assert.deepEqual(r.keys, []);
+        // Also shows that the fault wrapper passes what it does not target through: the archive verifies.
+        it("a manifest that reads back different, the archive verified: exit 5 naming the manifest, no latest", async () => {
+            const r = await backup("manifest-corrupt", "read-back");
+            assert.equal(r.status, 5, r.stderr);
+            assert.match(r.stderr, /uploaded and verified \d+ bytes/);
+            assert.match(r.stderr, /manifest read back from S3 differs from what was uploaded; latest unchanged/);
+            assert.ok(!r.keys.some((k) => k.endsWith("/latest")), r.keys.join("\n"));
+        });
+
+        it("archive and manifest both wrong: the archive's failure is the one reported, as when the steps ran one after the other", async () => {
+            const r = await backup("both-corrupt", "read-back");
+            assert.equal(r.status, 5, r.stderr);
+            assert.match(r.stderr, /verification failed for s3:\/\/.*archive\.tar\.zst/);
+            assert.doesNotMatch(r.stderr, /manifest read back/);
+            assert.deepEqual(r.keys, []);
+        });
     });
 });

@@ -5,9 +5,11 @@
  * way they work for a user: real mocha runs over small fixture files.
  */
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { PROJECT_DIR } from "../tools/offline";
+import { contentMd5Verdict } from "./helpers/s3Integrity";
 import { cleanEnv, ProcessResult, runProcess } from "./support/processes";
 import { tempDir } from "./support/tmp";
 import { installCommand, missingMessage, missingRequirements, REQUIREMENTS, RequirementName } from "./support/tools";
@@ -129,5 +131,23 @@ describe("tests/support/rootHooks.ts: the bash the tests start reads no ~/.bashr
     it("the global setup leaves every test's environment with SHLVL >= 1, so the PATH a test gives is the PATH its scripts get", () => {
         assert.ok(Number(process.env.SHLVL) >= 1, `SHLVL=${process.env.SHLVL}`);
         assert.equal(pathSeen(process.env.SHLVL), "/usr/bin:/bin");
+    });
+});
+
+describe("tests/helpers/s3Integrity.ts: an upload's Content-MD5 judged as S3 judges it", () => {
+    const body = Buffer.from("the bytes that arrived\n");
+    const md5 = crypto.createHash("md5").update(body).digest();
+
+    it("matches only the base64 MD5 of the body that arrived", () => {
+        assert.equal(contentMd5Verdict(md5.toString("base64"), md5), "match");
+        const other = crypto.createHash("md5").update("other bytes").digest();
+        assert.equal(contentMd5Verdict(other.toString("base64"), md5), "mismatch");
+    });
+
+    it("tells a missing header from one that is not a base64 MD5 (S3's InvalidDigest)", () => {
+        assert.equal(contentMd5Verdict("", md5), "absent");
+        assert.equal(contentMd5Verdict("abc=", md5), "invalid", "not 128 bits");
+        assert.equal(contentMd5Verdict(md5.toString("hex"), md5), "invalid", "hex is not base64 of the digest");
+        assert.equal(contentMd5Verdict(`${md5.toString("base64")}!`, md5), "invalid", "base64 that does not round-trip");
     });
 });

@@ -86,7 +86,7 @@ readonly EX_USAGE=2 EX_NOTHING=3 EX_S3=4 EX_VERIFY=5 EX_LOCKED=6 EX_EXTRACT=7 EX
 # Every external command this script, lib.sh and the restore.sh it runs need, checked before anything
 # else happens (exit 9). tests/backupScripts.test.ts derives them from the code's syntax tree; the bake
 # and the web tier's user data install them (components/backupTools.ts).
-readonly -a REQUIRED_TOOLS=(aws bash chmod date df find flock mkdir mkfifo mktemp od rm sha256sum stat tar tee wc zstd)
+readonly -a REQUIRED_TOOLS=(aws awk bash chmod date df find flock mkdir mkfifo mktemp od rm sha256sum stat tar tee wc zstd)
 
 lib_dir=.
 [[ ${BASH_SOURCE[0]} != */* ]] || lib_dir=${BASH_SOURCE[0]%/*}

@@ -41,7 +41,7 @@ readonly PROG=platform-restore
 readonly EX_USAGE=2 EX_S3=4 EX_VERIFY=5 EX_EXTRACT=7 EX_NOTFOUND=8 EX_TOOL=9
 # Every external command this script and lib.sh run, checked before anything else happens (exit
 # 9); tests/backupScripts.test.ts derives the list from the code and fails when one is missing here.
-readonly -a REQUIRED_TOOLS=(aws chmod mkdir mkfifo mktemp od rm sha256sum stat tar tee zstd)
+readonly -a REQUIRED_TOOLS=(aws awk chmod mkdir mkfifo mktemp od rm sha256sum stat tar tee zstd)
 
 # Helpers shared with backup.sh and drill.sh (log, die, on_err, norm_path, slugify, join_key, manifest_parse).
 lib_dir=.

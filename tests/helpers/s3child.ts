@@ -10,15 +10,28 @@
  * Prints one JSON line `{"port": N}` (the proxy's port when there is one) once listening.
  * The policy file is re-read on every request, so a test can change what the caller may do.
  * Each proxied request appends `<operation> <key or prefix> <status>` to the request log.
+ *
+ * Whether or not there is a proxy, s3rver checks an upload's Content-MD5 as Amazon S3 does
+ * (tests/helpers/s3Integrity.ts), which s3rver 3.7.1 itself never does. The environment names the
+ * files for it: PLATFORM_S3_UPLOAD_LOG (one line per PutObject/UploadPart: what its Content-MD5
+ * was) and PLATFORM_S3_CORRUPT_FLAG (while that file exists, a byte of every upload body is
+ * flipped on arrival, as a network fault would).
  */
 import * as fs from "fs";
 import * as http from "http";
 import type { AddressInfo } from "net";
+import * as path from "path";
+import { enforceContentMd5 } from "./s3Integrity";
 import { evaluate, missingKeyStatus, s3Authorization } from "./s3Policy";
 
 const [s3rverModule, dir, bucket, policyFile, requestLog] = process.argv.slice(2);
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const S3rver = require(s3rverModule);
+const s3rverLib = path.dirname(require.resolve(s3rverModule));
+enforceContentMd5(require(path.join(s3rverLib, "controllers", "object")), require(path.join(s3rverLib, "models", "error")), {
+    uploadLog: process.env.PLATFORM_S3_UPLOAD_LOG,
+    corruptFlag: process.env.PLATFORM_S3_CORRUPT_FLAG,
+});
 
 function errorXml(code: string, message: string): string {
     return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>0000000000000000</RequestId><HostId>test-proxy</HostId></Error>`;

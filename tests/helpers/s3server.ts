@@ -22,8 +22,9 @@
  * (initiate/upload part/complete), AbortMultipartUpload is NOT (the CLI's abort after
  * a failed upload gets an error, which it ignores), no flexible checksums
  * (x-amz-checksum-*), ETags are md5 (single part) or md5 of the assembled object
- * (multipart, unlike real S3's "md5-of-md5s-N"). The scripts rely on none of these:
- * they verify by reading the object back and hashing it.
+ * (multipart, unlike real S3's "md5-of-md5s-N"), and it checks no Content-MD5: the child adds
+ * that check as S3 makes it (tests/helpers/s3Integrity.ts), because backup.sh's default
+ * verification is S3's check of every part it uploads.
  */
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -52,6 +53,13 @@ export interface S3Server {
   policyFile?: string;
   /** `<operation> <key or prefix> <status>` of every request since the last call (with `policy`). */
   takeRequests(): string[];
+  /**
+   * `<PutObject|UploadPart> <key> <match|absent|mismatch|invalid>` (what the upload's Content-MD5
+   * said about the body that arrived) of every upload since the last call.
+   */
+  takeUploads(): string[];
+  /** While on, one byte of every upload body is flipped on arrival (a fault on the network): S3 refuses it (BadDigest). */
+  corruptUploads(on: boolean): void;
 }
 
 const CHILD = path.join(__dirname, 's3child.ts');
@@ -107,7 +115,10 @@ export async function startS3Server(opts: {
   const binDir = path.join(root, 'bin');
   const policyFile = path.join(root, 'policy.json');
   const requestLog = path.join(root, 'requests.log');
+  const uploadLog = path.join(root, 'uploads.log');
+  const corruptFlag = path.join(root, 'corrupt-uploads');
   fs.mkdirSync(dir);
+  fs.writeFileSync(uploadLog, '');
   fs.mkdirSync(binDir);
   const policyArgs = opts.policy ? [policyFile, requestLog] : [];
   if (opts.policy) {
@@ -118,7 +129,7 @@ export async function startS3Server(opts: {
   const child: ChildProcess = spawn(
     process.execPath,
     ['-r', path.join(__dirname, '..', '..', 'tools', 'register.js'), CHILD, require.resolve('s3rver'), dir, bucket, ...policyArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLATFORM_S3_UPLOAD_LOG: uploadLog, PLATFORM_S3_CORRUPT_FLAG: corruptFlag } },
   );
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d.toString()));
@@ -181,6 +192,15 @@ export async function startS3Server(opts: {
       const lines = fs.readFileSync(requestLog, 'utf8').split('\n').filter(Boolean);
       fs.writeFileSync(requestLog, '');
       return lines;
+    },
+    takeUploads() {
+      const lines = fs.readFileSync(uploadLog, 'utf8').split('\n').filter(Boolean);
+      fs.writeFileSync(uploadLog, '');
+      return lines;
+    },
+    corruptUploads(on: boolean) {
+      if (on) fs.writeFileSync(corruptFlag, '');
+      else fs.rmSync(corruptFlag, { force: true });
     },
     async kill() {
       child.kill('SIGKILL');

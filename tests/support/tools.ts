@@ -95,6 +95,8 @@ export const REQUIREMENTS = {
     flock: aptCommand("flock", "util-linux"),
     unshare: aptCommand("unshare", "util-linux"),
     tar: aptCommand("tar"),
+    // The backup's listing parser (lib.sh listing_table): POSIX awk, mawk on Debian as gawk on AL2023.
+    awk: aptCommand("awk", "mawk"),
     // The syntax tree the backup tests read the scripts' commands from (shfmt --to-json).
     shfmt: aptCommand("shfmt"),
     curl: aptCommand("curl"),
