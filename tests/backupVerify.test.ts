@@ -27,7 +27,19 @@ const BACKUP = path.join(__dirname, "..", "components", "ssm", "backup.sh");
 const PREFIX = "backups/verify";
 const IID = "i-0fedcba9876543210";
 
-type Fault = "none" | "archive-corrupt" | "archive-unreadable" | "manifest-corrupt" | "both-corrupt" | "reads-fail" | "size-differs" | "head-fails";
+type Fault =
+    | "none"
+    | "archive-corrupt"
+    | "archive-unreadable"
+    | "manifest-corrupt"
+    | "both-corrupt"
+    | "reads-fail"
+    | "size-differs"
+    | "head-fails"
+    | "new-cli-checksum"
+    | "new-cli-no-checksum"
+    | "new-cli-no-checksum-corrupt"
+    | "unknown-cli";
 type Verify = "upload" | "read-back";
 
 describe("backup.sh: verification by S3's upload checks (the default) and by reading back", function () {
@@ -53,15 +65,22 @@ describe("backup.sh: verification by S3's upload checks (the default) and by rea
                 "#!/bin/bash",
                 "set -o pipefail",
                 'args="$*"',
+                // Every call the script makes asks for upload checksums, whatever a config file says.
+                '[ "${AWS_REQUEST_CHECKSUM_CALCULATION:-}" = when_supported ] || { echo "AWS_REQUEST_CHECKSUM_CALCULATION is not when_supported for: $args" >&2; exit 99; }',
                 'case "$BACKUP_TEST_FAULT:$args" in',
+                // A CLI from 2.23 on (flexible checksums by default), or one the script does not know.
+                `  new-cli-*:"--version") echo "aws-cli/2.27.7 Python/3.13.3 Linux/6.1.134 exe/x86_64.amzn.2023"; exit 0 ;;`,
+                `  unknown-cli:"--version") echo "aws-cli/3.0.0 Python/3.13.3 Linux/6.1.134"; exit 0 ;;`,
+                // What such a CLI's HeadObject --checksum-mode ENABLED shows: the checksum S3 stored.
+                `  new-cli-checksum:"s3api head-object "*) "${next}" "$@" | { IFS=$'\\t' read -r n _ && printf '%s\\t%s\\n' "$n" "AAAAAA==-3"; }; exit ;;`,
                 // The archive's read-back: `aws s3 cp --only-show-errors s3://B/K/archive.tar.zst -`.
                 `  archive-unreadable:"s3 cp --only-show-errors s3://"*"/archive.tar.zst -") echo "download failed: simulated connection reset" >&2; exit 1 ;;`,
                 // Same size, one byte different: only the hash tells.
-                `  archive-corrupt:"s3 cp --only-show-errors s3://"*"/archive.tar.zst -" | both-corrupt:"s3 cp --only-show-errors s3://"*"/archive.tar.zst -") "${next}" "$@" | { head -c -1; printf X; }; exit ;;`,
+                `  archive-corrupt:"s3 cp --only-show-errors s3://"*"/archive.tar.zst -" | both-corrupt:"s3 cp --only-show-errors s3://"*"/archive.tar.zst -" | new-cli-no-checksum-corrupt:"s3 cp --only-show-errors s3://"*"/archive.tar.zst -") "${next}" "$@" | { head -c -1; printf X; }; exit ;;`,
                 // The manifest's read-back: `aws s3 cp --only-show-errors s3://B/K/manifest.json FILE`.
                 `  manifest-corrupt:"s3 cp --only-show-errors s3://"*"/manifest.json "* | both-corrupt:"s3 cp --only-show-errors s3://"*"/manifest.json "*) "${next}" "$@" || exit; printf ' ' >>"\${@: -1}"; exit 0 ;;`,
                 // Any read of the snapshot's archive or manifest.
-                `  reads-fail:"s3 cp --only-show-errors s3://"*"/archive.tar.zst "* | reads-fail:"s3 cp --only-show-errors s3://"*"/manifest.json "*) echo "simulated: this run must not read $args" >&2; exit 1 ;;`,
+                `  reads-fail:"s3 cp --only-show-errors s3://"*"/archive.tar.zst "* | reads-fail:"s3 cp --only-show-errors s3://"*"/manifest.json "* | reads-fail:"s3api get-object "*) echo "simulated: this run must not read $args" >&2; exit 1 ;;`,
                 // The archive's size as S3 reports it: `aws s3api head-object ... --query ContentLength --output text`.
                 `  size-differs:"s3api head-object "*) "${next}" "$@" | { read -r n && echo $((n - 1)); }; exit ;;`,
                 `  head-fails:"s3api head-object "*) echo "An error occurred (403) when calling the HeadObject operation: Forbidden" >&2; exit 254 ;;`,
@@ -106,7 +125,7 @@ describe("backup.sh: verification by S3's upload checks (the default) and by rea
             s3.takeUploads();
             const r = await backup("reads-fail", "upload", true);
             assert.equal(r.status, 0, r.stderr);
-            assert.match(r.stderr, /uploaded and verified (\d+) bytes \(S3 checked every part; size from S3\)/);
+            assert.match(r.stderr, /uploaded and verified \d+ bytes \(S3 checked every part's Content-MD5 \(2\.9\.\d+ sends one with each\); the size from HeadObject\)/);
             // <instance>/<slug>/ then the snapshot's two objects and latest
             const names = r.keys.map((k) => k.split("/").slice(2).join("/").replace(/^\d{8}T\d{6}\.\d{3}Z\//, "ID/"));
             assert.deepEqual(names, ["ID/archive.tar.zst", "ID/manifest.json", "latest"]);
@@ -141,6 +160,35 @@ describe("backup.sh: verification by S3's upload checks (the default) and by rea
             assert.equal(r.status, 4, r.stderr);
             assert.match(r.stderr, /reading the size of s3:\/\/verify-backups\/.*\/archive\.tar\.zst \(HeadObject\) failed: An error occurred \(403\)/);
             assert.ok(!r.keys.some((k) => k.endsWith("/latest")), r.keys.join("\n"));
+        });
+
+        it("a CLI from 2.23 on: the checksum S3 stored with the archive is the proof", async () => {
+            const r = await backup("new-cli-checksum", "upload");
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(r.stderr, /uploaded and verified \d+ bytes \(S3 checked every part; it stores the checksum AAAAAA==-3; the size from HeadObject\)/);
+            assert.doesNotMatch(r.stderr, /reading the archive and the manifest back/);
+        });
+
+        it("a CLI from 2.23 on whose archive S3 reports without a checksum: the run reads back instead, and says so", async () => {
+            const r = await backup("new-cli-no-checksum", "upload");
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(r.stderr, /2\.27\.7 sends a checksum S3 stores, but HeadObject reports none; reading the archive and the manifest back instead/);
+            assert.match(r.stderr, /uploaded and verified \d+ bytes \(read back\)/);
+            assert.ok(r.keys.some((k) => k.endsWith("/latest")), r.keys.join("\n"));
+        });
+
+        it("that read-back catches what it catches in --verify read-back: an archive that reads back different is exit 5, nothing left", async () => {
+            const r = await backup("new-cli-no-checksum-corrupt", "upload");
+            assert.equal(r.status, 5, r.stderr);
+            assert.match(r.stderr, /verification failed for s3:\/\/verify-backups\/.*\/archive\.tar\.zst: uploaded sha256=([0-9a-f]{64}) size=(\d+), read back sha256=(?!\1)[0-9a-f]{64} size=\2; latest unchanged/);
+            assert.deepEqual(r.keys, []);
+        });
+
+        it("a CLI whose version does not say which checksum it sends: read back", async () => {
+            const r = await backup("unknown-cli", "upload");
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(r.stderr, /the AWS CLI's version \(aws-cli\/3\.0\.0\) does not say which checksum its uploads carry; reading the archive and the manifest back instead/);
+            assert.match(r.stderr, /\(read back\)/);
         });
 
         it("rejects another --verify with exit 2 naming the choices", async () => {

@@ -167,12 +167,13 @@ async function main() {
     if (bareUpload) bareAfter = timed('tar|zstd|aws s3 cp - (bare upload, after)', 'bash', bareArgs('bare/after.tar.zst'), env);
     const cliVersion = (spawnSync('/usr/bin/aws', ['--version'], { encoding: 'utf8' }).stdout ?? '').split(' ')[0];
     const checked = uploads.filter((u) => u.endsWith(' match')).length;
-    const verifiedBy = /uploaded and verified \d+ bytes \(S3 checked every part/.test(full.stderr)
-      ? `S3's checks on upload (--verify upload): ${checked} of ${uploads.length} uploads (PutObject, UploadPart) carried a Content-MD5 from ${cliVersion}, ` +
-        'which the test server checks as S3 does (a mismatch is 400 BadDigest), and the archive\'s size from HeadObject'
-      : /uploaded and verified \d+ bytes \(read back\)/.test(full.stderr)
+    const how = /uploaded and verified \d+ bytes \((.*)\), sha256/.exec(full.stderr)?.[1];
+    const verifiedBy = !how
+      ? 'unknown (no verification line in the log)'
+      : how === 'read back'
         ? 'read-back (the archive streamed back from S3, sha256 and size compared; the manifest read back and compared)'
-        : 'unknown (no verification line in the log)';
+        : `S3's checks on upload (--verify upload: ${how}): ${checked} of ${uploads.length} uploads (PutObject, UploadPart) carried a Content-MD5 from ${cliVersion}, ` +
+          'which the test server checks as S3 does (a mismatch is 400 BadDigest)';
     const fullBytes = Number(full.stdout.split('\n').find((l) => l.startsWith('snapshot\t'))!.split('\t')[4]);
 
     const sync = timed('aws s3 sync', 'aws', ['s3', 'sync', '--only-show-errors', src, `s3://${s3.bucket}/sync/`], env);

@@ -44,17 +44,21 @@
 #   snapshot-id: UTC start time, YYYYMMDDTHHMMSS.mmmZ (sorts chronologically).
 #
 # "latest" is written only after the archive and the manifest are known to be stored as sent:
-#   --verify upload (default): S3 checked every upload's body. The AWS CLI v2 sends each PutObject
-#     and UploadPart with a Content-MD5 of the bytes it read (botocore's conditionally_calculate_md5;
-#     newer CLIs a CRC32), and over HTTPS signs the payload's SHA-256 whenever no such checksum goes
-#     with it (botocore S3SigV4Auth._should_sha256_sign_payload); S3 refuses a body that does not
-#     match (400 BadDigest: Amazon S3 API Reference, UploadPart and PutObject, "Content-MD5",
-#     https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html). So an upload the CLI
-#     reports done holds exactly the bytes tee gave it, and HeadObject then confirms the archive's
-#     size is the size counted here. Restores and the drill still hash every archive they read.
+#   --verify upload (default): S3 checked every upload's body against a checksum the CLI computed
+#     over the bytes it read, and refused a mismatch (400 BadDigest, or a checksum mismatch; Amazon
+#     S3 API Reference, UploadPart and PutObject, "Content-MD5" and "x-amz-checksum-*",
+#     https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html). Which checksum depends
+#     on the AWS CLI v2: before 2.23 botocore sends a Content-MD5 with every PutObject and
+#     UploadPart (its conditionally_calculate_md5 handler); from 2.23 it sends a CRC that S3 stores
+#     with the object, when request_checksum_calculation is when_supported, which this script sets
+#     (AWS_REQUEST_CHECKSUM_CALCULATION beats a config file's when_required). Afterwards HeadObject
+#     must report the archive at the size counted here, and, for a CLI from 2.23 on, the checksum S3
+#     stored (--checksum-mode ENABLED). A CLI whose version says neither (or one whose archive comes
+#     back without a checksum) gets the read-back below instead, and the log says so.
 #   --verify read-back: the archive is streamed back from S3 and its sha256 + size compared, and
 #     the manifest read back and compared byte for byte (for S3-compatible servers that do not
-#     check Content-MD5). The read-back overlaps the manifest's steps; its failure is reported first.
+#     check upload checksums). The read-back overlaps the manifest's steps; its failure is
+#     reported first.
 #
 # Exit codes:
 #   0  success (tar warnings, e.g. "file changed as we read it", are printed to stderr and
@@ -165,7 +169,7 @@ tree_index() {
     REPLY="snapshot file has no dump time"
     return 1
   fi
-  local listed=""
+  local -a listed=()
   i=2
   while ((i < n)); do
     if ((i + 5 >= n)); then
@@ -193,12 +197,12 @@ tree_index() {
       fi
       TI_ENTRIES=$((TI_ENTRIES + 1))
       [[ $type != - ]] || TI_BYTES=$((TI_BYTES + size))
-      listed+=$type$'\t'$size$'\t'$key$'\n'
+      listed+=("$type"$'\t'"$size"$'\t'"$key")
     done
     # the field after the entries' terminating empty one
     i=$((i + 1))
   done
-  printf '%s' "$listed" >"$out"
+  if ((${#listed[@]})); then printf '%s\n' "${listed[@]}" >"$out"; else : >"$out"; fi
 }
 
 # ---------------------------------------------------------------- arguments
@@ -327,6 +331,15 @@ TAR_VERSION=${TAR_VERSION//[^A-Za-z0-9 ._()-]/}
 mkdir -p -- "$STATE_DIR"
 chmod 700 -- "$STATE_DIR"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/platform-backup.XXXXXX")
+# Every upload with a checksum S3 checks and stores, whatever the config file says (CLI 2.23 and
+# later; older ones ignore the variable and send Content-MD5). The CLI's version decides, after the
+# upload, what HeadObject must show (upload_checks); asked now, while the first run starts.
+export AWS_REQUEST_CHECKSUM_CALCULATION=when_supported
+CLI_VERSION_PID=""
+if [[ $VERIFY == upload ]]; then
+  aws --version >"$TMP/cli.version" 2>/dev/null &
+  CLI_VERSION_PID=$!
+fi
 
 # ---------------------------------------------------------------- one directory
 
@@ -358,15 +371,41 @@ read_back() {
   exit 0
 }
 
-# stored_size KEY: the object's size as S3 reports it (HeadObject) into $TMP/v.len, the call's exit
+# stored_size KEY: the object's size and the flexible checksum S3 stored with it, if any, as
+# HeadObject reports them ("<size><TAB><checksum or nothing>") into $TMP/v.len, the call's exit
 # status into $TMP/v.aws.rc (its message in $TMP/vaws.err) and 0 into $TMP/v.rc: the --verify upload
-# counterpart of read_back, run in the background the same way.
+# counterpart of read_back, run in the background the same way. (A CLI older than a checksum type
+# reports none of it: its model lacks the member.)
 stored_size() {
   local key=$1 rc=0
-  aws s3api head-object --bucket "$BUCKET" --key "$key" --query ContentLength --output text \
-    >"$TMP/v.len" 2>"$TMP/vaws.err" || rc=$?
+  # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
+  aws s3api head-object --bucket "$BUCKET" --key "$key" --checksum-mode ENABLED \
+    --query '[ContentLength, ChecksumCRC64NVME || ChecksumCRC32 || ChecksumCRC32C || ChecksumSHA256 || ChecksumSHA1 || `""`]' \
+    --output text >"$TMP/v.len" 2>"$TMP/vaws.err" || rc=$?
   printf '%s\n' "$rc" >"$TMP/v.aws.rc"
   printf '0\n' >"$TMP/v.rc"
+}
+
+# upload_checks CHECKSUM -> 0 and REPLY (how S3 checked the upload) when this CLI's uploads carry a
+# checksum S3 verifies, else 1 and REPLY (why not). CHECKSUM: what HeadObject reported as stored.
+upload_checks() {
+  local stored=$1 version="" minor
+  if [[ -n $stored ]]; then
+    REPLY="S3 checked every part; it stores the checksum $stored"
+    return 0
+  fi
+  [[ -s $TMP/cli.version ]] && read -r version _ <"$TMP/cli.version"
+  if [[ $version =~ ^aws-cli/2\.([0-9]+)\. ]]; then
+    minor=${BASH_REMATCH[1]}
+    if ((10#$minor < 23)); then
+      REPLY="S3 checked every part's Content-MD5 (${version#aws-cli/} sends one with each)"
+      return 0
+    fi
+    REPLY="${version#aws-cli/} sends a checksum S3 stores, but HeadObject reports none"
+    return 1
+  fi
+  REPLY="the AWS CLI's version (${version:-unknown}) does not say which checksum its uploads carry"
+  return 1
 }
 
 backup_one() {
@@ -608,33 +647,53 @@ backup_one() {
 
   # ---- the archive's verification, started after the upload
   wait "$verify_pid" || true
-  local v_aws_rc=1 v_rc=1 vsha="" vsize=""
+  local v_aws_rc=1 v_rc=1 vsha="" vsize="" vsum="" how
   [[ -s $TMP/v.aws.rc ]] && read -r v_aws_rc <"$TMP/v.aws.rc"
   [[ -s $TMP/v.rc ]] && read -r v_rc <"$TMP/v.rc"
-  if ((v_aws_rc != 0)); then
-    if [[ $VERIFY == read-back ]]; then
-      die "$EX_S3" "verification download of s3://$BUCKET/$key failed: $(<"$TMP/vaws.err"); latest unchanged"
+  if [[ $VERIFY == upload ]]; then
+    ((v_aws_rc == 0)) || die "$EX_S3" "reading the size of s3://$BUCKET/$key (HeadObject) failed: $(<"$TMP/vaws.err"); latest unchanged"
+    IFS=$'\t' read -r vsize vsum <"$TMP/v.len" || true
+    if [[ $vsize != "$size" ]]; then
+      s3_rm_quiet "$key"
+      s3_rm_quiet "$base/$snap/manifest.json"
+      die "$EX_VERIFY" "verification failed for s3://$BUCKET/$key: uploaded $size bytes, S3 stores ${vsize:-nothing}; latest unchanged"
     fi
-    die "$EX_S3" "reading the size of s3://$BUCKET/$key (HeadObject) failed: $(<"$TMP/vaws.err"); latest unchanged"
+    [[ -z $CLI_VERSION_PID ]] || wait "$CLI_VERSION_PID" || true
+    CLI_VERSION_PID=""
+    if upload_checks "$vsum"; then
+      how="$REPLY; the size from HeadObject"
+    else
+      # The fallback: what --verify read-back does, now, for this directory.
+      log "$dir: $REPLY; reading the archive and the manifest back instead"
+      (read_back "$key")
+      v_aws_rc=1 v_rc=1 vsize=""
+      [[ -s $TMP/v.aws.rc ]] && read -r v_aws_rc <"$TMP/v.aws.rc"
+      [[ -s $TMP/v.rc ]] && read -r v_rc <"$TMP/v.rc"
+      how=""
+      if ((manifest_code == 0)); then
+        rc=0
+        s3_fetch "$base/$snap/manifest.json" "$TMP/manifest.check" || rc=$?
+        if ((rc != 0)); then
+          manifest_code=$EX_S3 manifest_error="manifest read-back failed: $(<"$TMP/fetch.err"); latest unchanged"
+        elif ! cmp -s -- "$TMP/manifest.json" "$TMP/manifest.check"; then
+          manifest_code=$EX_VERIFY manifest_error="manifest read back from S3 differs from what was uploaded; latest unchanged"
+        fi
+      fi
+    fi
   fi
-  ((v_rc == 0)) || die 1 "verification pipeline failed; latest unchanged"
-  [[ -s $TMP/v.len ]] && read -r vsize <"$TMP/v.len"
-  if [[ $VERIFY == read-back ]]; then
+  if [[ $VERIFY == read-back || -z $how ]]; then
+    ((v_aws_rc == 0)) || die "$EX_S3" "verification download of s3://$BUCKET/$key failed: $(<"$TMP/vaws.err"); latest unchanged"
+    ((v_rc == 0)) || die 1 "verification pipeline failed; latest unchanged"
+    [[ -s $TMP/v.len ]] && read -r vsize <"$TMP/v.len"
     [[ -s $TMP/v.sha ]] && read -r vsha _ <"$TMP/v.sha"
     if [[ $vsha != "$sha" || $vsize != "$size" ]]; then
       s3_rm_quiet "$key"
       s3_rm_quiet "$base/$snap/manifest.json"
       die "$EX_VERIFY" "verification failed for s3://$BUCKET/$key: uploaded sha256=$sha size=$size, read back sha256=$vsha size=$vsize; latest unchanged"
     fi
-    log "$dir: uploaded and verified $size bytes (read back), sha256 $sha"
-  else
-    if [[ $vsize != "$size" ]]; then
-      s3_rm_quiet "$key"
-      s3_rm_quiet "$base/$snap/manifest.json"
-      die "$EX_VERIFY" "verification failed for s3://$BUCKET/$key: uploaded $size bytes, S3 stores $vsize; latest unchanged"
-    fi
-    log "$dir: uploaded and verified $size bytes (S3 checked every part; size from S3), sha256 $sha"
+    how="read back"
   fi
+  log "$dir: uploaded and verified $size bytes ($how), sha256 $sha"
   ((manifest_code == 0)) || die "$manifest_code" "$manifest_error"
 
   # ---- commit: move latest, then advance the local incremental state

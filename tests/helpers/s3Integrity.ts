@@ -9,10 +9,13 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html). The error is 400 BadDigest
  * for a mismatch and 400 InvalidDigest for a value that is not a base64 MD5 (Amazon S3 API
  * Reference, "Error responses": https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
- * A refused body is not stored: an object keeps its previous bytes, a part number its previous part.
+ * A refused PutObject body is not stored: the object keeps its previous bytes. A refused part is
+ * removed (S3 keeps an earlier upload of that part number; the CLI never uploads one twice).
  *
  * components/ssm/backup.sh relies on this check instead of reading its archive back (its
  * "upload" verification), so the tests must see S3 refuse a corrupted upload, not s3rver store it.
+ * Only Content-MD5 is modelled (what CLI 2.9.19 sends): not x-amz-content-sha256, not the
+ * x-amz-checksum-* headers or aws-chunked trailers of CLIs from 2.23 on.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
