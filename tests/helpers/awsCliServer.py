@@ -54,6 +54,7 @@ import traceback
 
 import awscli  # noqa: E402  (before clidriver, as /usr/bin/aws does)
 import awscli.clidriver
+import botocore.loaders  # the module the CLI uses (awscli.botocore is another module object of the same file)
 
 # Everything a call might import, imported now: a child then only runs the command.
 for _module in pkgutil.walk_packages(awscli.__path__, 'awscli.'):
@@ -63,9 +64,83 @@ for _module in pkgutil.walk_packages(awscli.__path__, 'awscli.'):
         importlib.import_module(_module.name)
     except BaseException:  # an optional dependency this machine lacks: the call will say so itself
         pass
-gc.freeze()  # children share these pages instead of copying them at their first collection
-
 AWSCLI_DATA = os.path.join(os.path.dirname(os.path.abspath(awscli.__file__)), 'data')
+
+
+# Read once here rather than by every call: the data files a call parses (the models of the
+# services the tests call, botocore's endpoints and partitions, the CLI's own cli.json) and the
+# list of services botocore finds by walking its data directories (some 350 directories, for each
+# of four file types). A call gets what it would have read itself:
+# - a file is handed out as parsed here, the first time a call loads it and only while its size
+#   and mtime are those read here (a call's own copy: the fork copies what it changes); a second
+#   load in the same call parses the file again, as botocore would;
+# - a service list is handed out (as a new list) for the same search locations and type, while
+#   every location's mtime is the one seen here (a service directory added since changes it).
+class _Preloaded:
+    files = {}  # full path -> (stat key, data)
+    services = {}  # (locations, type name) -> (mtimes, sorted names)
+    handed = set()
+
+
+def _stat_key(path):
+    st = os.stat(path)
+    return (st.st_size, st.st_mtime_ns)
+
+
+_load_file = botocore.loaders.JSONFileLoader.load_file
+_list_available_services = botocore.loaders.Loader.list_available_services
+
+
+def _preloaded_load_file(self, file_path):
+    full_path = file_path + '.json'
+    entry = _Preloaded.files.get(full_path)
+    if entry is not None and full_path not in _Preloaded.handed:
+        try:
+            fresh = _stat_key(full_path) == entry[0]
+        except OSError:
+            fresh = False
+        if fresh:
+            _Preloaded.handed.add(full_path)
+            botocore.loaders.logger.debug("Loading JSON file: %s", full_path)
+            return entry[1]
+    return _load_file(self, file_path)
+
+
+def _preloaded_list_available_services(self, type_name):
+    if type(self.file_loader) is botocore.loaders.JSONFileLoader:
+        locations = tuple(self._potential_locations())
+        entry = _Preloaded.services.get((locations, type_name))
+        if entry is not None:
+            try:
+                if tuple(os.stat(p).st_mtime_ns for p in locations) == entry[0]:
+                    return list(entry[1])
+            except OSError:
+                pass
+    return _list_available_services(self, type_name=type_name)
+
+
+def _preload():
+    loader = botocore.loaders.Loader(extra_search_paths=[AWSCLI_DATA])
+    for type_name in ('service-2', 'endpoint-rule-set-1', 'paginators-1', 'waiters-2'):
+        locations = tuple(loader._potential_locations())
+        mtimes = tuple(os.stat(p).st_mtime_ns for p in locations)
+        _Preloaded.services[(locations, type_name)] = (mtimes, tuple(_list_available_services(loader, type_name=type_name)))
+    data_dir = botocore.loaders.Loader.BUILTIN_DATA_PATH
+    paths = [os.path.join(d, name) for d in (data_dir, AWSCLI_DATA) for name in os.listdir(d) if name.endswith('.json')]
+    for service in ('s3', 'cloudwatch', 'sts', 'ssm', 'iam'):
+        version = loader.determine_latest_version(service, 'service-2')
+        version_dir = os.path.join(data_dir, service, version)
+        paths += [os.path.join(version_dir, name) for name in os.listdir(version_dir) if name.endswith('.json')]
+    json_loader = botocore.loaders.JSONFileLoader()
+    for path in paths:
+        key = _stat_key(path)
+        _Preloaded.files[path] = (key, _load_file(json_loader, path[:-len('.json')]))
+
+
+_preload()
+botocore.loaders.JSONFileLoader.load_file = _preloaded_load_file
+botocore.loaders.Loader.list_available_services = _preloaded_list_available_services
+gc.freeze()  # children share these pages instead of copying them at their first collection
 MAX_REQUEST = 4 << 20
 # As awsCliClient.py lists them: every limit the interpreter knows.
 LIMITS = sorted(name for name in dir(resource) if name.startswith('RLIMIT_'))
@@ -181,12 +256,14 @@ def exit_as_interpreter(code):
     # Files the call opened and left open are flushed when the teardown frees them. Only this
     # process's own objects: the server's are in gc's permanent generation, which get_objects skips.
     for obj in gc.get_objects():
-        if isinstance(obj, io.IOBase) and obj is not sys.stdout and obj is not sys.stderr:
-            try:
+        # By type, not isinstance: a weak proxy to a collected object raises on isinstance. Nothing
+        # here may change how the call ends: the teardown ignores what fails there too.
+        try:
+            if issubclass(type(obj), io.IOBase) and obj is not sys.stdout and obj is not sys.stderr:
                 if not obj.closed and obj.writable():
                     obj.flush()
-            except Exception:
-                pass
+        except Exception:
+            pass
     os._exit(status)
 
 
