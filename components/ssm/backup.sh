@@ -133,29 +133,30 @@ sha256() { openssl dgst -sha256 -r; }
 # so the next incremental can carry the unchanged names over. TI_ENTRIES counts every name below
 # the directory (files, directories, symlinks, hard links, FIFOs, devices), TI_BYTES the apparent
 # size of the regular files, each file once (a hard link adds nothing).
-tree_index() {
-  local previous=$1 listing=$2 snar=$3 out=$4 type size name rest header dir entry key line i n
-  local -A ltype=() lsize=() ptype=() psize=()
-  local -a lines fields
-  TI_ENTRIES=0 TI_BYTES=0
-  # Whole files into arrays, then parameter expansions: a `read` per line or per field costs a few
-  # system calls each, seconds for a tree of 20,000 files.
-  listing_table "$listing" "$TMP/listing.table" || return 1
-  mapfile -t lines <"$TMP/listing.table"
+# index_load FILE TYPES SIZES: the lines "type<TAB>size<TAB>name" of FILE (a listing table or a tree
+# index) into the caller's associative arrays named TYPES and SIZES, keyed by name. The whole file
+# into an array, then parameter expansions: a `read` per line costs a few system calls each,
+# seconds for a tree of 20,000 files.
+index_load() {
+  local -n types=$2 sizes=$3
+  local -a lines
+  local line rest name
+  mapfile -t lines <"$1"
   for line in "${lines[@]}"; do
-    type=${line%%$'\t'*} rest=${line#*$'\t'}
-    size=${rest%%$'\t'*} name=${rest#*$'\t'}
-    ltype[$name]=$type lsize[$name]=$size
+    rest=${line#*$'\t'} name=${line#*$'\t'*$'\t'}
+    # shellcheck disable=SC2034,SC2004 # namerefs to the caller's associative arrays, keyed by name
+    types[$name]=${line%%$'\t'*} sizes[$name]=${rest%%$'\t'*}
   done
-  if [[ -n $previous ]]; then
-    mapfile -t lines <"$previous"
-    for line in "${lines[@]}"; do
-      type=${line%%$'\t'*} rest=${line#*$'\t'}
-      size=${rest%%$'\t'*} name=${rest#*$'\t'}
-      ptype[$name]=$type psize[$name]=$size
-    done
-  fi
-  lines=()
+}
+
+tree_index() {
+  local previous=$1 listing=$2 snar=$3 out=$4 type size header dir entry key i n
+  local -A ltype=() lsize=() ptype=() psize=()
+  local -a fields
+  TI_ENTRIES=0 TI_BYTES=0
+  listing_table "$listing" "$TMP/listing.table" || return 1
+  index_load "$TMP/listing.table" ltype lsize
+  [[ -z $previous ]] || index_load "$previous" ptype psize
   # GNU tar snapshot format 2: a header line, the dump time (2 NUL-terminated numbers), then per
   # directory: nfs, mtime s, mtime ns, dev, ino, name, its entries ("Y"/"N"/"D" + name), "\0\0".
   # Split at every NUL, the header line and the dump time's seconds are the first field.
@@ -369,6 +370,28 @@ read_back() {
   wait "$sha_pid" || rc=1
   printf '%s\n' "$rc" >"$TMP/v.rc"
   exit 0
+}
+
+# manifest_read_back KEY -> 0 when s3://$BUCKET/KEY reads back identical to $TMP/manifest.json, else
+# EX_S3 (it could not be read) or EX_VERIFY (it differs), with the message in REPLY.
+manifest_read_back() {
+  local rc=0
+  s3_fetch "$1" "$TMP/manifest.check" || rc=$?
+  if ((rc != 0)); then
+    REPLY="manifest read-back failed: $(<"$TMP/fetch.err"); latest unchanged"
+    return "$EX_S3"
+  fi
+  cmp -s -- "$TMP/manifest.json" "$TMP/manifest.check" && return 0
+  REPLY="manifest read back from S3 differs from what was uploaded; latest unchanged"
+  return "$EX_VERIFY"
+}
+
+# verify_status: the background verification's exit statuses (read_back or stored_size) into the
+# caller's v_aws_rc and v_rc; 1 where none was written.
+verify_status() {
+  v_aws_rc=1 v_rc=1
+  [[ ! -s $TMP/v.aws.rc ]] || read -r v_aws_rc <"$TMP/v.aws.rc"
+  [[ ! -s $TMP/v.rc ]] || read -r v_rc <"$TMP/v.rc"
 }
 
 # stored_size KEY: the object's size and the flexible checksum S3 stored with it, if any, as
@@ -637,19 +660,13 @@ backup_one() {
   if ((rc != 0)); then
     manifest_code=$EX_S3 manifest_error="manifest upload failed: $(<"$TMP/aws.err"); latest unchanged"
   elif [[ $VERIFY == read-back ]]; then
-    s3_fetch "$base/$snap/manifest.json" "$TMP/manifest.check" || rc=$?
-    if ((rc != 0)); then
-      manifest_code=$EX_S3 manifest_error="manifest read-back failed: $(<"$TMP/fetch.err"); latest unchanged"
-    elif ! cmp -s -- "$TMP/manifest.json" "$TMP/manifest.check"; then
-      manifest_code=$EX_VERIFY manifest_error="manifest read back from S3 differs from what was uploaded; latest unchanged"
-    fi
+    manifest_read_back "$base/$snap/manifest.json" || manifest_code=$? manifest_error=$REPLY
   fi
 
   # ---- the archive's verification, started after the upload
   wait "$verify_pid" || true
-  local v_aws_rc=1 v_rc=1 vsha="" vsize="" vsum="" how
-  [[ -s $TMP/v.aws.rc ]] && read -r v_aws_rc <"$TMP/v.aws.rc"
-  [[ -s $TMP/v.rc ]] && read -r v_rc <"$TMP/v.rc"
+  local v_aws_rc v_rc vsha="" vsize="" vsum="" how
+  verify_status
   if [[ $VERIFY == upload ]]; then
     ((v_aws_rc == 0)) || die "$EX_S3" "reading the size of s3://$BUCKET/$key (HeadObject) failed: $(<"$TMP/vaws.err"); latest unchanged"
     IFS=$'\t' read -r vsize vsum <"$TMP/v.len" || true
@@ -666,18 +683,10 @@ backup_one() {
       # The fallback: what --verify read-back does, now, for this directory.
       log "$dir: $REPLY; reading the archive and the manifest back instead"
       (read_back "$key")
-      v_aws_rc=1 v_rc=1 vsize=""
-      [[ -s $TMP/v.aws.rc ]] && read -r v_aws_rc <"$TMP/v.aws.rc"
-      [[ -s $TMP/v.rc ]] && read -r v_rc <"$TMP/v.rc"
-      how=""
+      verify_status
+      vsize="" how=""
       if ((manifest_code == 0)); then
-        rc=0
-        s3_fetch "$base/$snap/manifest.json" "$TMP/manifest.check" || rc=$?
-        if ((rc != 0)); then
-          manifest_code=$EX_S3 manifest_error="manifest read-back failed: $(<"$TMP/fetch.err"); latest unchanged"
-        elif ! cmp -s -- "$TMP/manifest.json" "$TMP/manifest.check"; then
-          manifest_code=$EX_VERIFY manifest_error="manifest read back from S3 differs from what was uploaded; latest unchanged"
-        fi
+        manifest_read_back "$base/$snap/manifest.json" || manifest_code=$? manifest_error=$REPLY
       fi
     fi
   fi

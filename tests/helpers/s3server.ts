@@ -86,6 +86,13 @@ process.stdin.on('readable', function pump() {
 });
 `;
 
+/** The lines a log holds, emptying it. */
+function takeLines(log: string): string[] {
+  const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  fs.writeFileSync(log, '');
+  return lines;
+}
+
 export function awsEnv(binDir: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -189,14 +196,10 @@ export async function startS3Server(opts: {
     },
     takeRequests() {
       if (!opts.policy) throw new Error('takeRequests: this server was started without a policy');
-      const lines = fs.readFileSync(requestLog, 'utf8').split('\n').filter(Boolean);
-      fs.writeFileSync(requestLog, '');
-      return lines;
+      return takeLines(requestLog);
     },
     takeUploads() {
-      const lines = fs.readFileSync(uploadLog, 'utf8').split('\n').filter(Boolean);
-      fs.writeFileSync(uploadLog, '');
-      return lines;
+      return takeLines(uploadLog);
     },
     corruptUploads(on: boolean) {
       if (on) fs.writeFileSync(corruptFlag, '');
