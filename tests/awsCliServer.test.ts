@@ -101,6 +101,13 @@ describe("the tests' warm AWS CLI against /usr/bin/aws started directly", functi
         assert.notEqual(noCreds.status, 0);
         // AWS_DATA_PATH is the caller's: a bogus one changes nothing, as for /usr/bin/aws.
         assert.equal(same("aws s3 ls s3://cli-test/rel/", { env: { AWS_DATA_PATH: path.join(work, "no-such-models") } }).status, 0);
+        // A value that is not UTF-8 reaches the call as the same string (the client's request keeps its surrogate escapes).
+        const notUtf8 = same("AWS_PROFILE=$'caf\\xe9' aws s3 ls s3://cli-test/");
+        assert.equal(notUtf8.status, 255);
+        assert.match(notUtf8.stderr, /The config profile \(caf\\udce9\) could not be found/);
+        // The User-Agent names the same distribution (worked out once by the server, by every call of /usr/bin/aws).
+        const agent = same("aws --debug s3api list-buckets 2>&1 >/dev/null | grep -o \"'User-Agent': b'[^']*'\" | head -1");
+        assert.match(agent.stdout, /source\/[\w.-]+ prompt\/off command\/s3api\.list-buckets/);
     });
 
     it("a caller in its own mount namespace (unshare --mount, as the boot-script tests run) gets its own files: such a call is not forked from the server", function () {

@@ -7,13 +7,14 @@ started, gone) or refuses the call (it could not become this caller: see the ser
 execs /usr/bin/aws itself, so a call never fails for the shortcut's sake and never runs twice:
 a call the server started and then lost ends with 255, as a CLI that crashed.
 """
-import json
+# Only modules built into the interpreter: the client starts once per call, and json, signal and
+# socket (with the enum, re and selectors modules they import) cost more than the rest of it.
+import _signal as signal
+import _socket as socket
 import os
 import resource
-import signal
-import socket
-import struct
 import sys
+from _struct import pack, unpack
 
 REAL_AWS = '/usr/bin/aws'
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
@@ -37,19 +38,21 @@ def main():
     umask = os.umask(0)
     os.umask(umask)
     # What the caller inherited as ignored stays ignored in the call (nohup, trap '' TERM, `cmd &`).
-    ignored = [int(s) for s in FORWARDED if signal.getsignal(s) == signal.SIG_IGN]
+    ignored = [s for s in FORWARDED if signal.getsignal(s) == signal.SIG_IGN]
     request = {
         'argv': args,
         'env': dict(os.environ),
         'cwd': os.getcwd(),
         'umask': umask,
         'ignored': ignored,
-        'limits': {name: resource.getrlimit(getattr(resource, name)) for name in LIMITS},
+        'limits': {name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS},
         'groups': sorted(os.getgroups()),
         'nice': os.nice(0),
-        'blocked': sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+        'blocked': sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])),
     }
-    body = json.dumps(request).encode()
+    # A Python literal of str, int and list values (the server reads it with ast.literal_eval);
+    # environment values that are not UTF-8 keep their surrogate escapes, as os.environ has them.
+    body = repr(request).encode('utf-8', 'surrogatepass')
 
     # Signals that arrive before the call runs are held: sent on once it runs, or, if it is
     # refused, raised here again before anything else happens.
@@ -65,19 +68,19 @@ def main():
             pass
 
     for sig in FORWARDED:
-        if int(sig) not in ignored:
+        if sig not in ignored:
             signal.signal(sig, forward)
 
     def refused():
         for sig in FORWARDED:
-            if int(sig) not in ignored:
+            if sig not in ignored:
                 signal.signal(sig, signal.SIG_DFL)
         for sig in state['pending']:
             os.kill(os.getpid(), sig)
         direct(args)
 
     try:
-        socket.send_fds(sock, [struct.pack('!I', len(body)) + body], [0, 1, 2])
+        sock.sendmsg([pack('!I', len(body)) + body], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, pack('3i', 0, 1, 2))])
     except OSError:  # the server closed before reading it all: it never forks for such a request
         refused()
     # 'R' once the call runs, 'N' if the server will not run it; then the call's wait status.
@@ -100,7 +103,7 @@ def main():
             sys.stderr.write('awsCliClient: the warm AWS CLI server went away during the call\n')
             sys.exit(255)
         got += chunk
-    (status,) = struct.unpack('!i', got)
+    (status,) = unpack('!i', got)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         signal.signal(sig, signal.SIG_DFL)

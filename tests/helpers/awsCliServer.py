@@ -34,12 +34,12 @@ far to CPU_FILE (the test process counts them as its own children's). When stdin
 test process is gone) it kills what still runs, removes SOCKET, CPU_FILE and their directory
 if that is then empty, and exits.
 """
+import ast
 import atexit
 import ctypes
 import gc
 import importlib
 import io
-import json
 import os
 import pkgutil
 import resource
@@ -51,6 +51,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 
 import awscli  # noqa: E402  (before clidriver, as /usr/bin/aws does)
 import awscli.clidriver
@@ -140,6 +141,60 @@ def _preload():
 _preload()
 botocore.loaders.JSONFileLoader.load_file = _preloaded_load_file
 botocore.loaders.Loader.list_available_services = _preloaded_list_available_services
+
+
+# Worked out once here rather than by every call, from what does not change while the tests run:
+# - the Linux distribution in the CLI's User-Agent (awscli.clidriver._get_linux_distribution):
+#   the `distro` module reads /etc/os-release and runs `lsb_release -a` (a shell script that
+#   forks a dozen times) twice per call, and caches what it found in its module-level instance;
+# - whether each of the CLI's functions takes **kwargs (botocore.compat.accepts_kwargs, which the
+#   event system asks of every one of the ~350 handlers a call registers, through inspect): a
+#   function's parameters are fixed when it is defined, so the answer is remembered per function
+#   (a bound method's is its function's) and worked out here for every function the CLI's modules
+#   define. A function made during a call is worked out in that call, as before.
+def _accepts_kwargs_memoized(original):
+    memo = {}
+
+    def accepts_kwargs(func):
+        key = getattr(func, '__func__', func)
+        if type(key) is not types.FunctionType:
+            return original(func)
+        try:
+            return memo[key]
+        except KeyError:
+            memo[key] = result = original(key)
+            return result
+
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split('.')[0] not in ('awscli', 'botocore', 's3transfer'):
+            continue
+        for value in list(vars(module).values()):
+            for candidate in [value, *(vars(value).values() if isinstance(value, type) else ())]:
+                if type(candidate) is types.FunctionType:
+                    try:
+                        accepts_kwargs(candidate)
+                    except Exception:  # not introspectable: a call that asks gets the error itself
+                        pass
+    return accepts_kwargs
+
+
+def _settle_per_machine_facts():
+    import botocore.compat
+    import botocore.hooks
+    import distro
+    import s3transfer.compat
+    import s3transfer.subscribers
+
+    distro.id()
+    distro.major_version()
+    original = botocore.compat.accepts_kwargs
+    memoized = _accepts_kwargs_memoized(original)
+    for module in (botocore.compat, botocore.hooks, s3transfer.compat, s3transfer.subscribers):
+        if getattr(module, 'accepts_kwargs', None) in (original, s3transfer.compat.accepts_kwargs):
+            module.accepts_kwargs = memoized
+
+
+_settle_per_machine_facts()
 gc.freeze()  # children share these pages instead of copying them at their first collection
 MAX_REQUEST = 4 << 20
 # As awsCliClient.py lists them: every limit the interpreter knows.
@@ -338,7 +393,11 @@ def read_request(conn):
             os.close(fd)
         return None
     conn.settimeout(None)
-    request = json.loads(body)
+    request = ast.literal_eval(body.decode('utf-8', 'surrogatepass'))
+    if not isinstance(request, dict):
+        for fd in fds:
+            os.close(fd)
+        return None
     if 'limits' in request:
         request['limits'] = {k: list(v) for k, v in request['limits'].items()}
     reason = why_not(request, creds)
@@ -387,7 +446,7 @@ def main():
                 conn, _ = listener.accept()
                 try:
                     got = read_request(conn)
-                except (OSError, ValueError):
+                except (OSError, ValueError, SyntaxError):
                     got = None
                 if got is None:
                     conn.close()
