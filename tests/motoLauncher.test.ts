@@ -9,12 +9,15 @@ import { Moto, startMoto } from "./helpers/moto";
 import { tempDir } from "./support/tmp";
 import { requireTools } from "./support/tools";
 
+let firstPort: number | undefined;
+
 describe("moto 5.2.1 unpatched: the bugs tests/helpers/moto_server.py works around", function () {
     this.timeout(60_000);
     let moto: Moto;
     before(async function () {
         requireTools(this, ["moto"]);
         moto = await startMoto(tempDir("moto-unpatched-"), { unpatched: true });
+        firstPort = moto.port;
     });
     after(async () => {
         if (moto) await moto.stop();
@@ -47,5 +50,50 @@ describe("moto 5.2.1 unpatched: the bugs tests/helpers/moto_server.py works arou
         const [one, other] = launched.Instances.map((i: { InstanceId: string }) => i.InstanceId);
         const [sent] = await moto.botoOk([{ service: "ssm", op: "send_command", params: { DocumentName: "AWS-RunShellScript", InstanceIds: [one], Parameters: { commands: ["true"] } } }]);
         assert.ok(sent.Command.InstanceIds.includes(other), `sent to ${one} only, moto records ${sent.Command.InstanceIds}`);
+    });
+});
+
+describe("a moto server handed from one test file to the next (tests/helpers/moto.ts)", function () {
+    this.timeout(60_000);
+    const noSuchKey = { AccessKeyId: "AKIAUNKNOWN000000000", SecretAccessKey: "unknown" };
+    const state = (m: Moto) =>
+        m.boto([
+            { service: "s3", op: "list_buckets" },
+            { service: "iam", op: "list_users" },
+            { service: "ec2", op: "describe_images", params: { Owners: ["amazon"] } },
+            { service: "ec2", op: "describe_instances" },
+        ], noSuchKey);
+
+    it("is the same server, reset to what a fresh start holds: no buckets, users or instances of the files before, IAM enforcement off, the default images back", async function () {
+        requireTools(this, ["moto"]);
+        if (firstPort === undefined) this.skip();
+        const first = await startMoto(tempDir("moto-handed-"), { unpatched: true });
+        assert.equal(first.port, firstPort, "the server the previous suite gave back is reused");
+        await first.botoOk([
+            { service: "s3", op: "create_bucket", params: { Bucket: "left-behind" } },
+            { service: "iam", op: "create_user", params: { UserName: "left-behind" } },
+        ]);
+        await first.enforceIam(true);
+        assert.equal((await state(first))[0].ok, false, "an unknown key is refused while IAM is enforced");
+        await first.stop();
+
+        const next = await startMoto(tempDir("moto-handed-"), { unpatched: true });
+        try {
+            assert.equal(next.port, firstPort);
+            const [buckets, users, images, instances] = await state(next);
+            assert.ok(buckets.ok && users.ok && images.ok && instances.ok, JSON.stringify([buckets, users, images, instances]).slice(0, 500));
+            const result = (r: typeof buckets) => (r as { result: Record<string, unknown[]> }).result;
+            assert.deepEqual([result(buckets).Buckets, result(users).Users, result(instances).Reservations], [[], [], []]);
+            assert.ok(result(images).Images.length > 0, "moto's default AMIs are re-created by the reset");
+        } finally {
+            await next.stop();
+        }
+        // Other options are another server.
+        const patched = await startMoto(tempDir("moto-handed-"));
+        try {
+            assert.notEqual(patched.port, firstPort);
+        } finally {
+            await patched.stop();
+        }
     });
 });

@@ -1,6 +1,7 @@
 /**
- * moto in server mode, one per test file: the AWS API (IAM, S3, SSM, EC2, Auto Scaling, Secrets
- * Manager, ...) on a free loopback port, with what a test needs to talk to it:
+ * moto in server mode, one at a time per test file (reset between files, see startMoto): the AWS
+ * API (IAM, S3, SSM, EC2, Auto Scaling, Secrets Manager, ...) on a free loopback port, with what a
+ * test needs to talk to it:
  *
  * - `env`: dummy credentials, the region, no IMDS, no user config, `AWS_ENDPOINT_URL` (honoured
  *   natively by boto3 and the AWS SDK for JavaScript v3) and, first on PATH, an `aws` wrapper that
@@ -66,8 +67,19 @@ export interface MotoOptions {
     unpatched?: boolean;
 }
 
-/** Starts moto on 127.0.0.1; `dir` (a tempDir) holds the `aws` wrapper. */
-export async function startMoto(dir: string, options: MotoOptions = {}): Promise<Moto> {
+interface MotoServer {
+    key: string;
+    port: number;
+    endpoint: string;
+    child: ChildProcess;
+    exited: Promise<void>;
+    log(): string;
+}
+
+/** Servers a finished file handed back, by their options: the next file with the same options resets one. */
+const idle = new Map<string, MotoServer[]>();
+
+async function launch(key: string, options: MotoOptions): Promise<MotoServer> {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
     // stdin is a pipe the launcher watches: when this process ends, however it ends, the server goes too.
@@ -76,17 +88,7 @@ export async function startMoto(dir: string, options: MotoOptions = {}): Promise
     child.stdout?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
     child.stderr?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    const bin = path.join(dir, "moto-bin");
-    fs.mkdirSync(bin, { recursive: true });
-    fs.writeFileSync(path.join(bin, "aws"), `#!/bin/bash\n# Test wrapper: the real AWS CLI v2, pointed at a local moto.\nexec ${await awsCliCommand()} --endpoint-url ${endpoint} "$@"\n`, { mode: 0o755 });
-    const stop = async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-            child.kill("SIGTERM");
-            const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-            await exited;
-            clearTimeout(t);
-        }
-    };
+    const server: MotoServer = { key, port, endpoint, child, exited, log: () => log };
     try {
         await waitFor(`moto on ${port}`, async () => {
             if (child.exitCode !== null) throw new Error(`moto exited ${child.exitCode}: ${log}`);
@@ -97,9 +99,70 @@ export async function startMoto(dir: string, options: MotoOptions = {}): Promise
             }
         }, 30_000);
     } catch (err) {
-        await stop();
+        await terminate(server);
         throw err;
     }
+    // A server kept for the next file must not keep this process alive after its last file.
+    child.unref();
+    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void })?.unref?.();
+    return server;
+}
+
+async function terminate(server: MotoServer): Promise<void> {
+    const { child } = server;
+    if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await server.exited;
+        clearTimeout(t);
+    }
+}
+
+/**
+ * A server as a fresh start leaves it: every service's state removed (`/moto-api/reset`, which
+ * re-creates each backend, the default AMIs and IAM's managed policies included) and IAM
+ * enforcement back to the start's setting (INITIAL_NO_AUTH_ACTION_COUNT, default off). False if
+ * it is gone or does not answer.
+ */
+async function reset(server: MotoServer, options: MotoOptions): Promise<boolean> {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) return false;
+    try {
+        const cleared = await fetch(`${server.endpoint}/moto-api/reset`, { method: "POST" });
+        const auth = await fetch(`${server.endpoint}/moto-api/reset-auth`, { method: "POST", body: String(options.serverEnv?.INITIAL_NO_AUTH_ACTION_COUNT ?? "inf") });
+        return cleared.ok && auth.ok;
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * Starts moto on 127.0.0.1; `dir` (a tempDir) holds the `aws` wrapper.
+ *
+ * Starting moto costs about 2 s of CPU, and each service's first request imports its models: a
+ * server a previous test file stopped is kept (per mocha worker, per set of options) and handed to
+ * the next file reset to what a fresh start holds, so what a file sees does not depend on which
+ * files ran before it. Its `stop()` ends the file's boto3 process and gives the server back.
+ */
+export async function startMoto(dir: string, options: MotoOptions = {}): Promise<Moto> {
+    const key = JSON.stringify([options.unpatched ?? false, Object.entries(options.serverEnv ?? {}).sort()]);
+    let server: MotoServer | undefined;
+    for (let kept = idle.get(key)?.pop(); kept && !server; kept = idle.get(key)?.pop()) {
+        if (await reset(kept, options)) server = kept;
+        else await terminate(kept);
+    }
+    server ??= await launch(key, options);
+    const { port, endpoint } = server;
+    const log = server.log;
+    const bin = path.join(dir, "moto-bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "aws"), `#!/bin/bash\n# Test wrapper: the real AWS CLI v2, pointed at a local moto.\nexec ${await awsCliCommand()} --endpoint-url ${endpoint} "$@"\n`, { mode: 0o755 });
+    const pooled = server;
+    let handedBack = false;
+    const stop = async () => {
+        if (handedBack) return;
+        handedBack = true;
+        if (pooled.child.exitCode === null && pooled.child.signalCode === null) idle.set(key, [...(idle.get(key) ?? []), pooled]);
+    };
     const base: NodeJS.ProcessEnv = {
         ...process.env,
         PATH: `${bin}:${process.env.PATH}`,
@@ -134,7 +197,7 @@ export async function startMoto(dir: string, options: MotoOptions = {}): Promise
         });
         w.stderr!.on("data", (d) => (workerLog = (workerLog + d.toString()).slice(-20_000)));
         w.on("exit", (code) => {
-            for (const p of waiting.splice(0)) p.reject(new Error(`boto3 worker exited ${code}: ${workerLog}\nmoto: ${log.slice(-3000)}`));
+            for (const p of waiting.splice(0)) p.reject(new Error(`boto3 worker exited ${code}: ${workerLog}\nmoto: ${log().slice(-3000)}`));
         });
         return w;
     };
