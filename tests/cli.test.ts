@@ -305,6 +305,13 @@ describe("npm run ops, as a process", function () {
         });
     });
 
+    it("loads none of the Pulumi SDKs (its usage and argument errors answer in a fraction of a second, as a pre-commit hook wants)", async () => {
+        const probe = "require('./tools/ops'); process.stdout.write(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('/node_modules/@pulumi/')).length))";
+        const r = await runProcess(process.execPath, ["-r", "./tools/register.js", "-e", probe]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, "0", "modules of @pulumi/* loaded by tools/ops.ts");
+    });
+
     it("the AWS SDK's Node-version warning does not come before the command's own first line", async () => {
         const quiet = await run.quiet;
         assert.equal(quiet.code, 1, quiet.stderr);

@@ -34,7 +34,7 @@ import * as path from "path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DEFAULT_RELEASE, DEPLOY_EXIT_CODES, RELEASE_VERSION_PATTERN } from "../components/app";
 import { DB_BOOTSTRAP_EXIT_CODES } from "../components/dbBootstrap";
-import { DRILL_EXIT_CODES } from "../components/backup";
+import { DRILL_EXIT_CODES } from "../components/backup/exitCodes";
 import {
     CancelCommandCommand,
     DescribeAssociationExecutionsCommand,

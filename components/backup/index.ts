@@ -7,6 +7,8 @@ import { serviceTrustPolicy } from "../iam";
 import { associationScheduleProblem } from "../ssmSchedule";
 import type { SsmDocumentContent, SsmParameter, SsmStep } from "../ssmDocument";
 
+export { DRILL_EXIT_CODES } from "./exitCodes";
+
 /** The restore drill: a scheduled restore of the latest backup into scratch space, verified and reported. */
 export interface BackupDrillArgs {
     /** Run the drill on its schedule (the documents exist either way). @default true */
@@ -185,23 +187,6 @@ export function metricsPolicyDocument(namespace: string = METRICS_NAMESPACE): Po
         Statement: [{ Sid: "PublishBackupMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": namespace } } }],
     };
 }
-
-/**
- * Exit codes of components/ssm/drill.sh (its header and components/ssm/README.md say the same;
- * tests/backup.test.ts keeps the three in step).
- */
-export const DRILL_EXIT_CODES: Readonly<Record<number, string>> = {
-    1: "unexpected internal error",
-    2: "bad arguments",
-    3: "nothing to drill: no committed snapshot under the prefix",
-    4: "S3 failure (listing or download)",
-    5: "verification failed: checksum, manifest or chain, or the restored tree differs from the manifest",
-    6: "another drill is running on this instance",
-    7: "extraction failed",
-    8: "not found: a snapshot or chain member is missing, or a configured directory has no snapshot",
-    9: "a required tool is missing",
-    11: "every directory verified, but publishing the metrics failed",
-};
 
 /**
  * Scheduled, verified directory backups to S3 through SSM State Manager, and an on-demand
