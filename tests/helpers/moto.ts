@@ -141,7 +141,8 @@ async function reset(server: MotoServer, options: MotoOptions): Promise<boolean>
  * Starting moto costs about 2 s of CPU, and each service's first request imports its models: a
  * server a previous test file stopped is kept (per mocha worker, per set of options) and handed to
  * the next file reset to what a fresh start holds, so what a file sees does not depend on which
- * files ran before it. Its `stop()` ends the file's boto3 process and gives the server back.
+ * files ran before it. Its `stop()` ends the file's boto3 process and gives the server back (an
+ * `unpatched` one is stopped: it does not watch its stdin, so it would outlive this process).
  */
 export async function startMoto(dir: string, options: MotoOptions = {}): Promise<Moto> {
     const key = JSON.stringify([options.unpatched ?? false, Object.entries(options.serverEnv ?? {}).sort()]);
@@ -161,7 +162,9 @@ export async function startMoto(dir: string, options: MotoOptions = {}): Promise
     const stop = async () => {
         if (handedBack) return;
         handedBack = true;
-        if (pooled.child.exitCode === null && pooled.child.signalCode === null) idle.set(key, [...(idle.get(key) ?? []), pooled]);
+        // Only the launcher ends with this process (it watches its stdin); moto as it ships would outlive it.
+        if (options.unpatched) await terminate(pooled);
+        else if (pooled.child.exitCode === null && pooled.child.signalCode === null) idle.set(key, [...(idle.get(key) ?? []), pooled]);
     };
     const base: NodeJS.ProcessEnv = {
         ...process.env,
