@@ -12,6 +12,9 @@
  *   (PLATFORM_COMPILE_CACHE=off, tools/compileCache.js) and ts-node's `--transpile-only` (how the
  *   plan ran before tools/register.js).
  * - The plan in-process after its first run (how most tests plan), against the same floor.
+ * - One AWS CLI call (ListObjectsV2 to a local s3rver) through the tests' warm CLI
+ *   (tests/helpers/awsCli.ts: its client's CPU and the forked call's, which the server counts),
+ *   against the same call as a cold `/usr/bin/aws` start; alternating, medians.
  * - `npm test` (type-check and mocha) from a fresh clone's state (empty transpile cache and
  *   type-check build info; `--warm-tests` keeps them), against the 60 s target, with the
  *   test files that took longest (tests/support/fileTimes.ts) and the CPU the run used.
@@ -20,6 +23,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { awsCliCommand, REAL_AWS, warmAwsCliCpuSeconds } from "../tests/helpers/awsCli";
+import { startS3Server } from "../tests/helpers/s3server";
 
 const ROOT = path.resolve(__dirname, "..");
 const TEST_TARGET_S = 60;
@@ -199,10 +204,36 @@ function benchTests(warm: boolean): void {
     if (cache) fs.rmSync(cache, { recursive: true, force: true });
 }
 
+async function benchAwsCli(): Promise<void> {
+    const s3 = await startS3Server({ bucket: "bench-cli" });
+    try {
+        const warm = await awsCliCommand();
+        const call = (cli: string) => `${cli} --endpoint-url ${s3.endpoint} s3api list-objects-v2 --bucket bench-cli`;
+        const runs: Record<"warm" | "cold", number[]> = { warm: [], cold: [] };
+        const failed: string[] = [];
+        for (let i = 0; i < RUNS * 2; i++) {
+            const before = warmAwsCliCpuSeconds();
+            const w = measure("sh", ["-c", call(warm)], s3.env);
+            // The forked call is the server's child, not the shell's: the server counts its CPU.
+            runs.warm.push(w.cpu + warmAwsCliCpuSeconds() - before);
+            const c = measure("sh", ["-c", call(REAL_AWS)], s3.env);
+            runs.cold.push(c.cpu);
+            if (w.code !== 0 || c.code !== 0) failed.push(`run ${i + 1}: warm exit ${w.code}, cold exit ${c.code}`);
+        }
+        const [w, c] = [median(runs.warm), median(runs.cold)];
+        console.log(`One AWS CLI call (ListObjectsV2 to s3rver), CPU, ${RUNS * 2} runs of each, alternating; medians:`);
+        console.log(`  cold: /usr/bin/aws started for the call                  CPU ${fmt(c, 3)} s`);
+        console.log(`  the tests' warm CLI (client, and the call forked)       CPU ${fmt(w, 3)} s = ${fmt(w / c)}x the cold start${failed.length ? `  (FAILED: ${failed.join("; ")})` : ""}`);
+    } finally {
+        await s3.stop();
+    }
+}
+
 async function main(): Promise<void> {
     console.log(`Machine: ${machine()}; load average at start ${load()}`);
     benchPlan();
     await benchInProcess();
+    await benchAwsCli();
     if (!process.argv.includes("--skip-tests")) benchTests(process.argv.includes("--warm-tests"));
     console.log(`Load average at the end: ${load()}`);
 }

@@ -3,7 +3,7 @@
  * real AWS CLI v2 (Debian's awscli at /usr/bin/aws).
  *
  * By default through a warm server (tests/helpers/awsCliServer.py): the same CLI code, imported
- * once per test process and forked per call, so a call costs about a quarter of the CPU of a
+ * once per test process and forked per call, so a call costs about a sixth of the CPU of a
  * cold `/usr/bin/aws` start (`npm run bench` measures both). The scripts under test see the
  * same thing: their own stdin/stdout/stderr, environment, working directory, exit status and
  * signals (tests/awsCliServer.test.ts compares the two paths command by command).
