@@ -137,6 +137,21 @@ describe("the tests' warm AWS CLI against /usr/bin/aws started directly", functi
         assert.equal(same("aws --version", { env: { HOME: home } }).status, 0);
     });
 
+    it("a request the server cannot read is refused ('N', so its client would run /usr/bin/aws), and the server goes on serving", async function () {
+        const socketPath = JSON.parse((await awsCliCommand()).split(" ").pop()!) as string;
+        const probe = [
+            "import socket, struct, sys",
+            "for body in (b'not a literal (', b'[1, 2]', b\"{'argv': [], 'env': {}}\", b'\\xff'):",
+            "    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1])",
+            "    socket.send_fds(s, [struct.pack('!I', len(body)) + body], [0, 1, 2])",
+            "    print(s.recv(1).decode() or 'closed')",
+        ].join("\n");
+        const r = spawnSync("/usr/bin/python3", ["-c", probe, socketPath], { encoding: "utf8", timeout: 30000 });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.stdout.trim().split("\n"), ["N", "N", "N", "N"]);
+        assert.equal(same("aws --version").status, 0);
+    });
+
     it("a pipeline's broken reader ends the call as it ends /usr/bin/aws (PIPESTATUS)", function () {
         const big = crypto.randomBytes(3 * 1024 * 1024);
         assert.equal(sh(directBin, "aws s3 cp --only-show-errors - s3://cli-test/pipe/big.bin", { input: big }).status, 0);

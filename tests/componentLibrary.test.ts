@@ -54,14 +54,24 @@ function projectProgram(root: string): ts.Program {
     return ts.createProgram([root], options, host);
 }
 
-/** Whether a type is, or extends, one the program could not resolve (it reads as `any`): its fields would be invisible. */
+/**
+ * Whether a type is, or is built from, one the program could not resolve (it reads as `any`):
+ * its fields would be invisible. Built from: extended (interfaces, classes), intersected or
+ * united, or given as a type argument (`Partial<Base>`, `Omit<X, "a">`), at any depth.
+ */
 function hiddenFromCheck(checker: ts.TypeChecker, type: ts.Type, seen = new Set<ts.Type>()): boolean {
     if (seen.has(type)) return false;
     seen.add(type);
     if ((type.flags & ts.TypeFlags.Any) !== 0) return true;
-    if (type.isUnionOrIntersection()) return type.types.some((t) => hiddenFromCheck(checker, t, seen));
-    const heritage = (type.symbol?.declarations ?? []).flatMap((d) => (ts.isInterfaceDeclaration(d) || ts.isClassDeclaration(d) ? d.heritageClauses ?? [] : []));
-    return heritage.some((clause) => clause.types.some((t) => hiddenFromCheck(checker, checker.getTypeAtLocation(t), seen)));
+    const hidden = (t: ts.Type) => hiddenFromCheck(checker, t, seen);
+    if (type.isUnionOrIntersection() && type.types.some(hidden)) return true;
+    if ((type.aliasTypeArguments ?? []).some(hidden)) return true;
+    if ((type.flags & ts.TypeFlags.Object) !== 0 && ((type as ts.ObjectType).objectFlags & ts.ObjectFlags.Reference) !== 0 && checker.getTypeArguments(type as ts.TypeReference).some(hidden)) return true;
+    // What a declaration names in its heritage clauses, or in its body if it is an alias, at any depth (`Omit<X, "a">` names X).
+    const named = (node: ts.Node): boolean =>
+        ((ts.isTypeReferenceNode(node) || ts.isExpressionWithTypeArguments(node)) && hidden(checker.getTypeAtLocation(node))) || ts.forEachChild(node, named) === true;
+    const declarations = [...(type.symbol?.declarations ?? []), ...(type.aliasSymbol?.declarations ?? [])];
+    return declarations.some((d) => ((ts.isInterfaceDeclaration(d) || ts.isClassDeclaration(d)) && (d.heritageClauses ?? []).some(named)) || (ts.isTypeAliasDeclaration(d) && named(d.type)));
 }
 
 describe("components/ as a library", () => {
@@ -123,11 +133,26 @@ describe("components/ as a library", () => {
             // The check itself, on a probe: Args that extend or intersect a package's type are caught, the project's own are not.
             const dir = tempDir("component-probe-");
             const probeFile = path.join(dir, "probe.ts");
-            fs.writeFileSync(probeFile, 'import type { X } from "some-package";\ninterface Own { a?: string }\nexport interface Extends extends X { b?: string }\nexport type Intersects = Own & X;\nexport interface Fine extends Own { c?: string }\n');
+            fs.writeFileSync(
+                probeFile,
+                [
+                    'import type { X } from "some-package";',
+                    "interface Own { a?: string }",
+                    "interface OwnOnX extends X { d?: string }",
+                    "export interface Extends extends X { b?: string }",
+                    "export type Intersects = Own & X;",
+                    'export type Omits = Omit<X, "a">;',
+                    "export interface ExtendsPartial extends Partial<OwnOnX> { e?: string }",
+                    "export type PartialOfOwnOnX = Partial<OwnOnX>;",
+                    "export interface Fine extends Own { c?: string }",
+                    "export interface FinePartial extends Partial<Own> { f?: string }",
+                    "",
+                ].join("\n"),
+            );
             const probe = projectProgram(probeFile);
             const probeChecker = probe.getTypeChecker();
             const verdicts = probeChecker.getExportsOfModule(probeChecker.getSymbolAtLocation(probe.getSourceFile(probeFile)!)!).map((symbol) => [symbol.name, hiddenFromCheck(probeChecker, probeChecker.getDeclaredTypeOfSymbol(symbol))]);
-            assert.deepEqual(verdicts, [["Extends", true], ["Intersects", true], ["Fine", false]]);
+            assert.deepEqual(verdicts, [["Extends", true], ["Intersects", true], ["Omits", true], ["ExtendsPartial", true], ["PartialOfOwnOnX", true], ["Fine", false], ["FinePartial", false]]);
         });
 
         it("every Args field is documented: optional ones with their @default, required ones say so", () => {

@@ -178,11 +178,13 @@ function benchTests(warm: boolean): void {
               .trim()
               .split("\n")
               .filter(Boolean)
-              .map((l) => JSON.parse(l) as { files: string[]; wallMs: number; cpuS: number; childrenCpuS: number; warmCliCpuS?: number })
+              .map((l) => JSON.parse(l) as { files: string[]; wallMs: number; cpuS: number; childrenCpuS: number; warmCliCpuS?: number; runningMotoCpuS?: number })
         : [];
-    // The warm AWS CLI's calls (tests/helpers/awsCli.ts) are not children the shell waits for: added from the files' lines.
+    // The warm AWS CLI's calls (tests/helpers/awsCli.ts) and the moto servers kept between files
+    // (tests/helpers/moto.ts) are not children the shell waits for: added from the files' lines.
     const warmCliCpu = fileLines.reduce((sum, f) => sum + (f.warmCliCpuS ?? 0), 0);
-    const cpu = (seconds[2] ?? 0) + (seconds[3] ?? 0) + warmCliCpu;
+    const keptMotoCpu = fileLines.reduce((sum, f) => sum + (f.runningMotoCpuS ?? 0), 0);
+    const cpu = (seconds[2] ?? 0) + (seconds[3] ?? 0) + warmCliCpu + keptMotoCpu;
     const counts = (r.stdout.match(/^\s*\d+ (passing|failing|pending)/gm) ?? []).map((l) => l.trim()).join(", ");
     console.log(`  ${fmt(wall, 1)} s wall = ${fmt(wall / TEST_TARGET_S)}x the target; exit ${r.status}; ${counts}`);
     if (r.status !== 0) {

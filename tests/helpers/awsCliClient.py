@@ -7,8 +7,9 @@ started, gone) or refuses the call (it could not become this caller: see the ser
 execs /usr/bin/aws itself, so a call never fails for the shortcut's sake and never runs twice:
 a call the server started and then lost ends with 255, as a CLI that crashed.
 """
-# Only modules built into the interpreter: the client starts once per call, and json, signal and
-# socket (with the enum, re and selectors modules they import) cost more than the rest of it.
+# Only modules written in C (built into the interpreter, or resource's extension): the client
+# starts once per call, and json, signal and socket (with the enum, re and selectors modules they
+# import) cost more than the rest of it.
 import _signal as signal
 import _socket as socket
 import os
@@ -51,8 +52,8 @@ def main():
         'blocked': sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])),
     }
     # A Python literal of str, int and list values (the server reads it with ast.literal_eval);
-    # environment values that are not UTF-8 keep their surrogate escapes, as os.environ has them.
-    body = repr(request).encode('utf-8', 'surrogatepass')
+    # repr writes an environment value's surrogate escapes (bytes that are not UTF-8) as \udcXX.
+    body = repr(request).encode('utf-8')
 
     # Signals that arrive before the call runs are held: sent on once it runs, or, if it is
     # refused, raised here again before anything else happens.

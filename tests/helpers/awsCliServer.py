@@ -149,14 +149,16 @@ botocore.loaders.Loader.list_available_services = _preloaded_list_available_serv
 #   forks a dozen times) twice per call, and caches what it found in its module-level instance;
 # - whether each of the CLI's functions takes **kwargs (botocore.compat.accepts_kwargs, which the
 #   event system asks of every one of the ~350 handlers a call registers, through inspect): a
-#   function's parameters are fixed when it is defined, so the answer is remembered per function
-#   (a bound method's is its function's) and worked out here for every function the CLI's modules
-#   define. A function made during a call is worked out in that call, as before.
+#   function's parameters are fixed when it is defined (unless its __code__ or __signature__ is
+#   reassigned, which none of the CLI's modules does), so the answer is remembered per plain
+#   function (a bound method's is its function's; anything else is asked each time) and worked
+#   out here for every function the CLI's modules define. A function made during a call is
+#   worked out in that call, as before.
 def _accepts_kwargs_memoized(original):
     memo = {}
 
     def accepts_kwargs(func):
-        key = getattr(func, '__func__', func)
+        key = func.__func__ if type(func) is types.MethodType else func
         if type(key) is not types.FunctionType:
             return original(func)
         try:
@@ -393,14 +395,13 @@ def read_request(conn):
             os.close(fd)
         return None
     conn.settimeout(None)
-    request = ast.literal_eval(body.decode('utf-8', 'surrogatepass'))
-    if not isinstance(request, dict):
-        for fd in fds:
-            os.close(fd)
-        return None
-    if 'limits' in request:
-        request['limits'] = {k: list(v) for k, v in request['limits'].items()}
-    reason = why_not(request, creds)
+    try:
+        request = ast.literal_eval(body.decode('utf-8'))
+        if 'limits' in request:
+            request['limits'] = {k: list(v) for k, v in request['limits'].items()}
+        reason = why_not(request, creds)
+    except Exception:  # not a request this server understands: the client runs /usr/bin/aws itself
+        request, reason = None, 'an unreadable request'
     if reason is not None:
         for fd in fds:
             os.close(fd)

@@ -78,6 +78,27 @@ interface MotoServer {
 
 /** Servers a finished file handed back, by their options: the next file with the same options resets one. */
 const idle = new Map<string, MotoServer[]>();
+/** Every server this process started that still runs. */
+const running = new Set<MotoServer>();
+
+/**
+ * CPU seconds of the servers this process started that still run (Linux: /proc/PID/stat). A kept
+ * server is nobody's waited-for child until it ends, after the last file: tests/support/fileTimes.ts
+ * adds this so that its CPU is counted. One that is stopped and reaped counts among this process's
+ * children from then on, and drops out of this sum.
+ */
+export function runningMotoCpuSeconds(): number {
+    let total = 0;
+    for (const server of running) {
+        try {
+            const fields = fs.readFileSync(`/proc/${server.child.pid}/stat`, "utf8").split(") ")[1].split(" ");
+            total += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (clock ticks)
+        } catch {
+            // gone
+        }
+    }
+    return total;
+}
 
 async function launch(key: string, options: MotoOptions): Promise<MotoServer> {
     const port = await freePort();
@@ -87,8 +108,9 @@ async function launch(key: string, options: MotoOptions): Promise<MotoServer> {
     let log = "";
     child.stdout?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
     child.stderr?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    const server: MotoServer = { key, port, endpoint, child, exited, log: () => log };
+    const server: MotoServer = { key, port, endpoint, child, exited: new Promise<void>((resolve) => child.once("exit", () => resolve())), log: () => log };
+    running.add(server);
+    void server.exited.then(() => running.delete(server));
     try {
         await waitFor(`moto on ${port}`, async () => {
             if (child.exitCode !== null) throw new Error(`moto exited ${child.exitCode}: ${log}`);
@@ -122,7 +144,9 @@ async function terminate(server: MotoServer): Promise<void> {
  * A server as a fresh start leaves it: every service's state removed (`/moto-api/reset`, which
  * re-creates each backend, the default AMIs and IAM's managed policies included) and IAM
  * enforcement back to the start's setting (INITIAL_NO_AUTH_ACTION_COUNT, default off). False if
- * it is gone or does not answer.
+ * it is gone or does not answer. What the reset leaves as it was (moto 5.2.1's source), none of which
+ * a test here sets: `/moto-api/config`, the random seed (`/moto-api/seed`), the state manager's
+ * transitions and the recorder.
  */
 async function reset(server: MotoServer, options: MotoOptions): Promise<boolean> {
     if (server.child.exitCode !== null || server.child.signalCode !== null) return false;
