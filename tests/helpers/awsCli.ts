@@ -15,6 +15,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { processCpuSeconds } from "../support/procStat";
 import { runTempDir } from "../support/tmp";
 
 export const REAL_AWS = "/usr/bin/aws";
@@ -65,14 +66,8 @@ function startWarm(): Warm {
 
 /** The server's own CPU seconds and its calls', while it runs. */
 function cpuOf(w: Warm): number {
-    let own = 0;
+    const own = (w.child.pid !== undefined && processCpuSeconds(w.child.pid)?.own) || 0;
     let calls = 0;
-    try {
-        const fields = fs.readFileSync(`/proc/${w.child.pid}/stat`, "utf8").split(") ")[1].split(" ");
-        own = (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (clock ticks)
-    } catch {
-        // gone
-    }
     try {
         calls = Number(fs.readFileSync(w.cpuFile, "utf8")) || 0;
     } catch {

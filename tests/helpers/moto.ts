@@ -21,6 +21,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { freePort, waitFor } from "../support/net";
+import { processCpuSeconds } from "../support/procStat";
 import { awsCliCommand } from "./awsCli";
 
 export const MOTO_LAUNCHER = path.join(__dirname, "moto_server.py");
@@ -89,14 +90,7 @@ const running = new Set<MotoServer>();
  */
 export function runningMotoCpuSeconds(): number {
     let total = 0;
-    for (const server of running) {
-        try {
-            const fields = fs.readFileSync(`/proc/${server.child.pid}/stat`, "utf8").split(") ")[1].split(" ");
-            total += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (clock ticks)
-        } catch {
-            // gone
-        }
-    }
+    for (const server of running) total += (server.child.pid !== undefined && processCpuSeconds(server.child.pid)?.own) || 0;
     return total;
 }
 

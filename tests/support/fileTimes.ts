@@ -8,10 +8,9 @@
  * bench` reads them; nothing is recorded when the variable is unset.
  */
 import * as fs from "fs";
+import { processCpuSeconds } from "./procStat";
 import { warmAwsCliCpuSeconds } from "../helpers/awsCli";
 import { runningMotoCpuSeconds } from "../helpers/moto";
-
-const CLOCK_TICKS_PER_SECOND = 100;
 
 interface Sample {
     wall: number;
@@ -24,14 +23,8 @@ interface Sample {
 /** This process's CPU seconds and its waited-for children's (Linux: /proc/self/stat). */
 function sample(): Sample {
     const cpu = process.cpuUsage();
-    let children = 0;
-    try {
-        const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
-        // After the command name: state is field 3, cutime and cstime are fields 16 and 17.
-        children = (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
-    } catch {
-        // not Linux: children unknown
-    }
+    // Not Linux: children unknown.
+    const children = processCpuSeconds("self")?.waitedChildren ?? 0;
     // The warm AWS CLI's calls run for this process but are not its children (tests/helpers/awsCli.ts).
     const warmCli = warmAwsCliCpuSeconds();
     // Nor are the moto servers kept from one file to the next (tests/helpers/moto.ts), until they are stopped.
