@@ -69,7 +69,6 @@ export interface MotoOptions {
 }
 
 interface MotoServer {
-    key: string;
     port: number;
     endpoint: string;
     child: ChildProcess;
@@ -94,7 +93,7 @@ export function runningMotoCpuSeconds(): number {
     return total;
 }
 
-async function launch(key: string, options: MotoOptions): Promise<MotoServer> {
+async function launch(options: MotoOptions): Promise<MotoServer> {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
     // stdin is a pipe the launcher watches: when this process ends, however it ends, the server goes too.
@@ -102,7 +101,7 @@ async function launch(key: string, options: MotoOptions): Promise<MotoServer> {
     let log = "";
     child.stdout?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
     child.stderr?.on("data", (d) => (log = (log + d.toString()).slice(-20_000)));
-    const server: MotoServer = { key, port, endpoint, child, exited: new Promise<void>((resolve) => child.once("exit", () => resolve())), log: () => log };
+    const server: MotoServer = { port, endpoint, child, exited: new Promise<void>((resolve) => child.once("exit", () => resolve())), log: () => log };
     running.add(server);
     void server.exited.then(() => running.delete(server));
     try {
@@ -165,11 +164,13 @@ async function reset(server: MotoServer, options: MotoOptions): Promise<boolean>
 export async function startMoto(dir: string, options: MotoOptions = {}): Promise<Moto> {
     const key = JSON.stringify([options.unpatched ?? false, Object.entries(options.serverEnv ?? {}).sort()]);
     let server: MotoServer | undefined;
-    for (let kept = idle.get(key)?.pop(); kept && !server; kept = idle.get(key)?.pop()) {
+    while (!server) {
+        const kept = idle.get(key)?.pop();
+        if (!kept) break;
         if (await reset(kept, options)) server = kept;
         else await terminate(kept);
     }
-    server ??= await launch(key, options);
+    server ??= await launch(options);
     const { port, endpoint } = server;
     const log = server.log;
     const bin = path.join(dir, "moto-bin");
