@@ -66,7 +66,7 @@ function startWarm(): Warm {
 
 /** The server's own CPU seconds and its calls', while it runs. */
 function cpuOf(w: Warm): number {
-    const own = (w.child.pid !== undefined && processCpuSeconds(w.child.pid)?.own) || 0;
+    const own = processCpuSeconds(w.child.pid)?.own ?? 0;
     let calls = 0;
     try {
         calls = Number(fs.readFileSync(w.cpuFile, "utf8")) || 0;

@@ -189,10 +189,11 @@ def _settle_per_machine_facts():
 
     distro.id()
     distro.major_version()
-    original = botocore.compat.accepts_kwargs
-    memoized = _accepts_kwargs_memoized(original)
+    # Both packages' own functions (the same getfullargspec(func)[2]), taken before any is replaced.
+    originals = (botocore.compat.accepts_kwargs, s3transfer.compat.accepts_kwargs)
+    memoized = _accepts_kwargs_memoized(originals[0])
     for module in (botocore.compat, botocore.hooks, s3transfer.compat, s3transfer.subscribers):
-        if getattr(module, 'accepts_kwargs', None) in (original, s3transfer.compat.accepts_kwargs):
+        if getattr(module, 'accepts_kwargs', None) in originals:
             module.accepts_kwargs = memoized
 
 

@@ -89,7 +89,7 @@ const running = new Set<MotoServer>();
  */
 export function runningMotoCpuSeconds(): number {
     let total = 0;
-    for (const server of running) total += (server.child.pid !== undefined && processCpuSeconds(server.child.pid)?.own) || 0;
+    for (const server of running) total += processCpuSeconds(server.child.pid)?.own ?? 0;
     return total;
 }
 

@@ -7,7 +7,8 @@ import * as fs from "fs";
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
-export function processCpuSeconds(pid: number | "self"): { own: number; waitedChildren: number } | undefined {
+export function processCpuSeconds(pid: number | "self" | undefined): { own: number; waitedChildren: number } | undefined {
+    if (pid === undefined) return undefined; // a child that never started
     try {
         // After the command name (which may hold spaces, hence the split at ") "): state is field 3,
         // utime and stime are fields 14 and 15, cutime and cstime 16 and 17.
