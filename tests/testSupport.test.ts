@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT_DIR } from "../tools/offline";
+import { forgetProgramModules, PROJECT_DIR } from "../tools/offline";
 import { contentMd5Verdict } from "./helpers/s3Integrity";
 import { cleanEnv, ProcessResult, runProcess } from "./support/processes";
 import { tempDir } from "./support/tmp";
@@ -149,5 +149,31 @@ describe("tests/helpers/s3Integrity.ts: an upload's Content-MD5 judged as S3 jud
         assert.equal(contentMd5Verdict("abc=", md5), "invalid", "not 128 bits");
         assert.equal(contentMd5Verdict(md5.toString("hex"), md5), "invalid", "hex is not base64 of the digest");
         assert.equal(contentMd5Verdict(`${md5.toString("base64")}!`, md5), "invalid", "base64 that does not round-trip");
+    });
+});
+
+describe("tools/offline.ts: each run imports the program afresh, but not the tests' helpers", () => {
+    const inProject = (file: string) => path.join(PROJECT_DIR, file);
+
+    it("forgets the program's own modules and keeps tools/ and tests/ (a warm CLI or a moto pool imported twice would run twice)", () => {
+        require("../components/dns");
+        require("./helpers/awsCli");
+        const helper = require.cache[inProject("tests/helpers/awsCli.ts")];
+        const tool = require.cache[inProject("tools/offline.ts")];
+        assert.ok(require.cache[inProject("components/dns.ts")] && helper && tool);
+        forgetProgramModules(PROJECT_DIR);
+        assert.equal(require.cache[inProject("components/dns.ts")], undefined, "a program module is imported again by the next run");
+        assert.equal(require.cache[inProject("tests/helpers/awsCli.ts")], helper, "the tests' helper is the same module");
+        assert.equal(require.cache[inProject("tools/offline.ts")], tool);
+    });
+
+    it("forgets a program that is itself a fixture under tests/, and nothing else under tests/", () => {
+        const fixture = inProject("tests/fixtures/grants/index.ts");
+        require("./helpers/awsCli");
+        const helper = require.cache[inProject("tests/helpers/awsCli.ts")]!;
+        require.cache[fixture] = helper;
+        forgetProgramModules(inProject("tests/fixtures/grants"));
+        assert.equal(require.cache[fixture], undefined);
+        assert.equal(require.cache[inProject("tests/helpers/awsCli.ts")], helper);
     });
 });

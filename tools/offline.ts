@@ -133,11 +133,19 @@ class RecordingMonitor extends MockMonitor {
     }
 }
 
+/**
+ * The project's folders that are not the program: the tools that run it, and the tests and
+ * their helpers, whose module state (a warm AWS CLI, a pool of moto servers) lives for the
+ * whole test process and must not be forked into a second copy by the next import. (A program
+ * that is itself a test fixture, under tests/, is still forgotten.)
+ */
+const NOT_THE_PROGRAM = ["tools", "tests"].map((dir) => path.join(PROJECT_DIR, dir) + path.sep);
+
 /** Forgets the program's modules so that the next run imports it afresh (config is read at import). */
-function forgetProgramModules(programDir: string): void {
+export function forgetProgramModules(programDir: string): void {
     const prefix = programDir + path.sep;
     for (const key of Object.keys(require.cache)) {
-        if (key.startsWith(prefix) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.startsWith(path.join(PROJECT_DIR, "tools") + path.sep)) {
+        if (key.startsWith(prefix) && !key.includes(`${path.sep}node_modules${path.sep}`) && !NOT_THE_PROGRAM.some((dir) => key.startsWith(dir) && !prefix.startsWith(dir))) {
             delete require.cache[key];
         }
     }
