@@ -6,8 +6,10 @@
  * merged over the defaults of the stack's `environment` and validated as a whole, so one
  * error names every bad key, the value given and what is allowed, including keys nobody
  * knows (a typo must not be silently ignored).
+ *
+ * Nothing here loads a Pulumi SDK until `loadConfig` runs in a program: `npm run plan` checks a
+ * stack file with `parseStackConfig` before it loads the engine, so a bad file is reported at once.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { databaseSection } from "./config/database";
 import { iamSection } from "./config/iam";
@@ -102,10 +104,12 @@ export interface StackConfig {
     iam: IamConfig;
 }
 
-/** Thrown with every problem found; `message` lists them all, one per line. */
-export class ConfigError extends pulumi.RunError {
-    // A RunError: the engine prints the message alone, without a stack trace. (`stackName`,
-    // not `stack`: that would overwrite Error's own `stack`, which Node prints.)
+/**
+ * Thrown by parseStackConfig with every problem found; `message` lists them all, one per line.
+ * (In a program, loadConfig throws it as a Pulumi RunError.)
+ */
+export class ConfigError extends Error {
+    // `stackName`, not `stack`: that would overwrite Error's own `stack`, which Node prints.
     constructor(
         readonly stackName: string,
         readonly problems: ConfigProblem[],
@@ -391,9 +395,28 @@ const CROSS_SECTION_CHECKS: ReadonlyArray<Check<Sections>> = [
         },
 ];
 
-/** Reads and validates the running program's config (the real engine or the offline one). */
+/**
+ * Reads and validates the running program's config (the real engine or the offline one). A
+ * ConfigError is thrown as a RunError with the same name, message and problems: the engine
+ * prints a RunError's message alone, without a stack trace.
+ */
 export function loadConfig(): StackConfig {
-    return parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
+    return inProgram((pulumi) => parseStackConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack()));
+}
+
+/**
+ * Runs a program's config loader with the Pulumi SDK (required here, in the program, rather than
+ * imported at the top: see the module's comment) and throws a ConfigError as a RunError with the
+ * same name, message and problems (the bootstrap's loader uses it too).
+ */
+export function inProgram<T>(load: (pulumi: typeof import("@pulumi/pulumi")) => T): T {
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    try {
+        return load(pulumi);
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        throw Object.assign(new pulumi.RunError(err.message), { name: err.name, stackName: err.stackName, problems: err.problems });
+    }
 }
 
 function decode(value: string): unknown {

@@ -2,8 +2,7 @@
  * The bootstrap's configuration, validated as a whole like the main program's: one error names
  * every bad key, the value given and what is allowed (the offline plan exits 2 with it).
  */
-import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, ConfigProblem, suggest } from "../config";
+import { ConfigError, ConfigProblem, inProgram, suggest } from "../config";
 import type { StackFacts } from "./policies";
 
 export interface BootstrapConfig {
@@ -130,5 +129,5 @@ export function parseBootstrapConfig(raw: Record<string, string>, project: strin
 
 /** The stack's config, as the engine hands it over. */
 export function loadBootstrapConfig(facts: Record<string, StackFacts>): BootstrapConfig {
-    return parseBootstrapConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack(), facts);
+    return inProgram((pulumi) => parseBootstrapConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack(), facts));
 }

@@ -17,22 +17,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PrivateBucket } from "./bucket";
+import { isDnsName } from "./dnsNames";
+
+export { isDnsLabel, isDnsName } from "./dnsNames";
 
 /** CloudFront's managed "CachingOptimized" cache policy. */
-/** One DNS label: letters, digits and '-', not at either end, at most 63 characters (RFC 1035; Route 53 Developer Guide, "DNS domain name format"). */
-const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-
-/** True for one lower-case DNS label. */
-export function isDnsLabel(label: string): boolean {
-    return LABEL.test(label);
-}
-
-/** True for a lower-case DNS name of two or more valid labels, at most 253 characters. */
-export function isDnsName(name: string): boolean {
-    const labels = name.split(".");
-    return name.length <= 253 && labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
-}
-
 export const CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 /** The hosted zone id of every CloudFront distribution, as an alias target. */
 export const CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2";

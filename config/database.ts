@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { DATABASE_SETTING_CHECKS, ENGINES, Engine, LOG_RETENTION_DAYS } from "../components/database";
+import { DATABASE_SETTING_CHECKS, ENGINES, Engine, LOG_RETENTION_DAYS } from "../components/databaseSettings";
 import { checks, section } from "./types";
 
-export { ENGINES, Engine, isEngine, LOG_RETENTION_DAYS, MIN_STORAGE_GB, windowIntervals, windowMinutes, windowsOverlap } from "../components/database";
+export { ENGINES, Engine, isEngine, LOG_RETENTION_DAYS, MIN_STORAGE_GB, windowIntervals, windowMinutes, windowsOverlap } from "../components/databaseSettings";
 
 const databaseSchema = z
     .object({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isDnsName, isDnsLabel } from "../components/dns";
+import { isDnsName, isDnsLabel } from "../components/dnsNames";
 import { checks, section } from "./types";
 
 export { isDnsName };

@@ -22,9 +22,9 @@
  * - Budgets `BudgetName`: 1-100 characters, no ":" or "\"
  *   (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Budget.html).
  */
-import { amiFactoryNames } from "../components/amiFactory";
-import { backupAssociationName, drillAssociationName } from "../components/backup";
-import { monitoringNames } from "../components/monitoring";
+import { amiFactoryNames } from "../components/amiFactory/names";
+import { backupAssociationName, drillAssociationName } from "../components/backup/names";
+import { monitoringNames } from "../components/monitoringNames";
 import { ConfigProblem } from "./types";
 
 interface NameRule {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { instanceFamilyProblem } from "../components/webTier";
+import { instanceFamilyProblem } from "../components/instanceFamilies";
 import { checks, section, tagSelector } from "./types";
 
 const webTierSchema = z

@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { ConfigError, parseStackConfig, runChecks, StackConfig } from "../config";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, inProgram, parseStackConfig, runChecks, StackConfig } from "../config";
 import { windowsOverlap } from "../config/database";
 
 const BASE = { "aws:region": "us-east-1", "platform:environment": "dev" };
@@ -249,5 +250,31 @@ describe("config: a wrong field hides nothing else, and invents nothing", () => 
             'platform:environment = "prdo": unknown environment (did you mean "prod"?); allowed: dev, staging, prod',
             "platform:network.azCount = 9: must be at most 6",
         ]);
+    });
+});
+
+describe("inProgram: a program's config error as the engine wants it", () => {
+    it("throws a ConfigError as a RunError (the engine prints its message alone, no stack trace) that keeps its name and problems", () => {
+        const problems = [{ key: "platform:network.azCount", value: 9, message: "must be at most 6" }];
+        let thrown: ConfigError | undefined;
+        try {
+            inProgram(() => {
+                throw new ConfigError("dev", problems);
+            });
+        } catch (err) {
+            thrown = err as ConfigError;
+        }
+        assert.ok(thrown, "it throws");
+        assert.ok(pulumi.RunError.isInstance(thrown), "a RunError to the engine");
+        assert.equal(thrown.name, "ConfigError");
+        assert.equal(thrown.message, new ConfigError("dev", problems).message);
+        assert.deepEqual(thrown.problems, problems);
+        assert.equal(thrown.stackName, "dev");
+    });
+
+    it("passes anything else through unchanged, and returns what the loader returns", () => {
+        const other = new TypeError("not a config problem");
+        assert.throws(() => inProgram(() => { throw other; }), (err: unknown) => err === other);
+        assert.equal(inProgram((p) => typeof p.getStack), "function");
     });
 });

@@ -3,9 +3,12 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Graph } from "../tools/graph";
-import { parseArgs, UsageError } from "../tools/plan";
+import { parseStackConfig } from "../config";
+import { ProgramError } from "../tools/offline";
+import { checkProjectStackFile, parseArgs, UsageError } from "../tools/plan";
+import { readStackSettings } from "../tools/stackFiles";
 import { runPlan } from "./support/cli";
-import { tempStackFile } from "./support/stacks";
+import { serialRun, tempStackFile } from "./support/stacks";
 import { tempDir } from "./support/tmp";
 
 
@@ -113,5 +116,39 @@ describe("npm run plan", () => {
         ]) {
             assert.match(stdout, offence);
         }
+    });
+});
+
+describe("npm run plan: the project's stack file is judged before the engine loads", () => {
+    const file = (name: string, text: string) => {
+        const f = path.join(tempDir("early-config-"), name);
+        fs.writeFileSync(f, text);
+        return f;
+    };
+    /** Bad stack files of every kind: the program's own checks, the engine's (a declared type, a required key), both, and files that cannot be read. */
+    const cases: Array<[string, () => { stack: string; configFile?: string }]> = [
+        ["an unknown key and a value out of range", () => ({ stack: "dev", configFile: tempStackFile("dev", { "platform:netwrk": { azCount: 2 }, "platform:webTier": { minSize: 3, maxSize: 1 } }) })],
+        ["a key of a declared type given another (the engine's check)", () => ({ stack: "dev", configFile: tempStackFile("dev", { "platform:alarmEmails": "ops@example.com" }) })],
+        ["a missing platform:environment (the engine's and the program's words, merged)", () => ({ stack: "dev", configFile: file("Pulumi.dev.yaml", "config:\n  aws:region: us-east-1\n  platform:webTier:\n    maxSize: two\n") })],
+        ["prod's checks across sections", () => ({ stack: "prod", configFile: tempStackFile("prod", { "platform:webTier": { mode: "single" } }) })],
+        ["YAML that does not parse", () => ({ stack: "dev", configFile: file("Pulumi.dev.yaml", "config:\n  platform:environment: [dev\n") })],
+        ["no stack file", () => ({ stack: "nosuch" })],
+    ];
+    for (const [name, make] of cases) {
+        it(`${name}: the same message and kind as the engine's run`, async () => {
+            const options = make();
+            const early = await checkProjectStackFile(options).then(() => assert.fail("checked as valid"), (err: unknown) => err);
+            const late = await serialRun(options).then(() => assert.fail("the run passed"), (err: unknown) => err);
+            assert.ok(early instanceof ProgramError && late instanceof ProgramError, `${early} / ${late}`);
+            assert.equal(early.kind, "config");
+            assert.equal(early.kind, late.kind);
+            assert.equal(early.message, late.message);
+        });
+    }
+
+    it("a valid stack file passes, with the config the program gets; another program (--program) is left to its own checks", async () => {
+        const settings = readStackSettings(path.resolve(__dirname, ".."), "prod");
+        assert.deepEqual(await checkProjectStackFile({ stack: "prod" }), parseStackConfig(settings.config, "platform", "prod"));
+        assert.equal(await checkProjectStackFile({ stack: "nosuch", programDir: "tests/fixtures/noncompliant" }), undefined);
     });
 });

@@ -10,6 +10,7 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { claimAsyncErrors } from "./cli";
 import { COMPUTED, Graph, GraphResource, PlanWarning, SECRET } from "./graph";
 import { OfflineMocks } from "./mocks";
+import { ConfigProblem, ProgramError, configError, mergeProblems } from "./programError";
 import { readStackSettings, StackSettings } from "./stackFiles";
 
 /* eslint-disable @typescript-eslint/no-var-requires */
@@ -46,16 +47,7 @@ export interface OfflineResult {
     invokes: RecordedInvoke[];
 }
 
-/** Bad config or a program that failed: the plan exits 2 with this message. */
-export class ProgramError extends Error {
-    constructor(
-        message: string,
-        readonly kind: "config" | "program",
-    ) {
-        super(message);
-        this.name = "ProgramError";
-    }
-}
+export { ProgramError } from "./programError";
 
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
@@ -286,22 +278,6 @@ async function runOnce(options: OfflineOptions): Promise<OfflineResult> {
     return { graph, settings, invokes: monitor.invokes };
 }
 
-interface ConfigProblem {
-    key: string;
-    value: unknown;
-    message: string;
-}
-
-/** The engine's problems and the program's, one per key (the program's words win: they say what is allowed). */
-function mergeProblems(engine: ConfigProblem[], program: ConfigProblem[]): ConfigProblem[] {
-    const programKeys = new Set(program.map((p) => p.key));
-    return [...engine.filter((p) => !programKeys.has(p.key)), ...program];
-}
-
-function configError(stack: string, problems: ConfigProblem[]): ProgramError {
-    const lines = problems.map((p) => `  - ${p.key}${p.value === undefined ? "" : ` = ${JSON.stringify(p.value)}`}: ${p.message}`);
-    return new ProgramError(`Invalid configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`, "config");
-}
 
 async function serializeOutputs(outputs: Record<string, unknown>): Promise<unknown> {
     return rpcModule.serializeProperties("stack outputs", outputs, { keepOutputValues: false });

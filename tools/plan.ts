@@ -13,11 +13,16 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import type { StackConfig } from "../config";
 import { suggest } from "../config/suggest";
 import { describeError, runCli } from "./cli";
 import { estimateCost, graphRegion } from "./cost";
 import { Graph } from "./graph";
 import type { PolicyConfig } from "./policyCheck";
+import { ConfigProblem, configError, mergeProblems, ProgramError } from "./programError";
+import type { StackSettings } from "./stackFiles";
+
+const PROJECT_DIR = path.resolve(__dirname, "..");
 
 export interface PlanOptions {
     stack: string;
@@ -83,22 +88,45 @@ export function parseArgs(argv: string[]): PlanOptions {
 export async function plan(options: Omit<PlanOptions, "json" | "out">, checked: { policyConfig?: PolicyConfig; base?: Graph } = {}): Promise<Graph> {
     const { loadPolicyConfig, runPolicies } = await import("./policyCheck");
     const policyConfig = checked.policyConfig ?? (options.policyConfig ? loadPolicyConfig(options.policyConfig) : undefined);
+    const checkedConfig = await checkProjectStackFile(options);
     const { runOffline } = await import("./offline");
-    const { parseStackConfig } = await import("../config");
-    const { graph, settings } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir, preview: options.preview });
+    const { graph } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir, preview: options.preview });
     graph.violations = await runPolicies(graph, policyConfig ? { config: policyConfig } : undefined);
-    // The program already validated this config; another program (--program) may not have a `cost` section.
-    const costConfig = (() => {
-        try {
-            return parseStackConfig(settings.config, graph.project, graph.stack).cost;
-        } catch {
-            return { s3ExpectedGb: 0, cloudFrontGbPerMonth: 0 };
-        }
-    })();
+    // Another program (--program) may not have a `cost` section.
+    const costConfig = checkedConfig?.cost ?? { s3ExpectedGb: 0, cloudFrontGbPerMonth: 0 };
     graph.cost = estimateCost(graph, { region: graphRegion(graph), ...costConfig });
     const base = checked.base;
     if (base && !base.cost) base.cost = estimateCost(base, { region: graphRegion(base), ...costConfig });
     return graph;
+}
+
+/**
+ * The project's own program (index.ts) validates its stack file with parseStackConfig before it
+ * declares anything, so a bad file is judged here, before the engine and the SDKs load (about a
+ * second): the same checks on the same config the engine would hand the program, and the same
+ * message and exit code the run would end with. Returns the validated config, or undefined for
+ * another program (--program), which validates its own.
+ */
+export async function checkProjectStackFile(options: Pick<PlanOptions, "stack" | "configFile" | "programDir">): Promise<StackConfig | undefined> {
+    if (path.resolve(options.programDir ?? PROJECT_DIR) !== PROJECT_DIR) return undefined;
+    const { readStackSettings } = await import("./stackFiles");
+    let settings: StackSettings;
+    try {
+        settings = readStackSettings(PROJECT_DIR, options.stack, options.configFile);
+    } catch (err) {
+        throw new ProgramError((err as Error).message, "config");
+    }
+    const { ConfigError, parseStackConfig } = await import("../config");
+    let config: StackConfig | undefined;
+    let programProblems: ConfigProblem[] = [];
+    try {
+        config = parseStackConfig(settings.config, settings.project.name, options.stack);
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        programProblems = err.problems;
+    }
+    if (config && settings.problems.length === 0) return config;
+    throw configError(options.stack, mergeProblems(settings.problems, programProblems));
 }
 
 export function exitCodeFor(graph: Graph): number {

@@ -9,6 +9,9 @@ import type { InstanceRefreshPreferences } from "../webTier";
 import { BUILDER_TAG, bakePrepareDocumentContent, bakeRunbookContent, readBakePrepareScript } from "./bakeRunbook";
 import { imagingRunbookContent } from "./imagingRunbook";
 import { serviceRolePolicy, serviceRoleTrustPolicy } from "./servicePolicy";
+import { amiFactoryNames } from "./names";
+
+export { amiFactoryNames } from "./names";
 
 export * from "./stepScripts";
 export * from "./bakeRunbook";
@@ -138,14 +141,6 @@ export interface AmiFactoryArgs {
 }
 
 const DOCUMENT_NAME = /^[A-Za-z0-9_.-]{3,128}$/;
-
-/** The names the factory gives its SSM documents and associations (config/names.ts checks them against AWS's limits). */
-export function amiFactoryNames(stack: string) {
-    return {
-        documents: { bakePrepare: `${stack}-web-bake-prepare`, bake: `${stack}-web-bake-ami`, imaging: `${stack}-instance-imaging` },
-        associations: { bake: `${stack}-ami-bake`, imaging: `${stack}-instance-imaging` },
-    };
-}
 
 /**
  * The AMI factory: a `bake-prepare` Command document, a bake runbook (builder instance from

@@ -6,6 +6,9 @@ import type { BucketLike, Grantee, PolicyDocument } from "../bucket";
 import { serviceTrustPolicy } from "../iam";
 import { associationScheduleProblem } from "../ssmSchedule";
 import type { SsmDocumentContent, SsmParameter, SsmStep } from "../ssmDocument";
+import { backupAssociationName, drillAssociationName } from "./names";
+
+export { backupAssociationName, drillAssociationName } from "./names";
 
 export { DRILL_EXIT_CODES } from "./exitCodes";
 
@@ -516,16 +519,6 @@ export class Backup extends pulumi.ComponentResource {
         );
         return { documentName: document.name, runbookName: runbook.name, associationId: association.associationId };
     }
-}
-
-/** The drill association's name (config/names.ts checks it against AWS's limits). */
-export function drillAssociationName(stack: string): string {
-    return `platform-${stack}-restore-drill`;
-}
-
-/** The backup association's name (config/names.ts checks it against AWS's limits). */
-export function backupAssociationName(stack: string): string {
-    return `platform-${stack}-backup`;
 }
 
 /** The tag every instance of a stack carries (the provider's default tags and the web tier's launch tags). */
