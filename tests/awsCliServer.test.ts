@@ -22,6 +22,7 @@ describe("the tests' warm AWS CLI against /usr/bin/aws started directly", functi
     let work: string;
     let warmBin: string;
     let directBin: string;
+    let cpuFile: string;
 
     const wrapper = (dir: string, cli: string) => {
         fs.mkdirSync(dir, { recursive: true });
@@ -55,6 +56,8 @@ describe("the tests' warm AWS CLI against /usr/bin/aws started directly", functi
         directBin = path.join(work, "direct-bin");
         const warmCli = await awsCliCommand();
         assert.notEqual(warmCli, "/usr/bin/aws", "the warm AWS CLI did not start (its reason is on stderr)");
+        // Next to the server's socket (the client's last argument): rewritten after each call it serves.
+        cpuFile = path.join(path.dirname(JSON.parse(warmCli.split(" ").pop()!) as string), "cpu");
         wrapper(warmBin, warmCli);
         wrapper(directBin, "/usr/bin/aws");
     });
@@ -110,19 +113,79 @@ describe("the tests' warm AWS CLI against /usr/bin/aws started directly", functi
         assert.match(agent.stdout, /source\/[\w.-]+ prompt\/off command\/s3api\.list-buckets/);
     });
 
-    it("a caller in its own mount namespace (unshare --mount, as the boot-script tests run) gets its own files: such a call is not forked from the server", function () {
+    it("a caller in its own mount namespace (unshare --mount, as the boot-script tests run) gets its own files: its call is forked from the server and joins that namespace", function () {
         requireTools(this, ["root", "unshare"]);
         const hidden = path.join(work, "bind-target");
         const shown = path.join(work, "bind-source");
         fs.mkdirSync(hidden);
         fs.mkdirSync(shown);
+        // An absolute path, and a relative one from a working directory inside the bind mount
+        // (the call's chdir comes after it joins: before, it would be undone, or land in the server's view).
         const script = (who: string) =>
-            `unshare --mount --propagation private bash -c 'mount --bind ${shown} ${hidden} && aws s3 cp --only-show-errors s3://cli-test/rel/relative.txt ${hidden}/${who}.txt'`;
+            `unshare --mount --propagation private bash -c 'mount --bind ${shown} ${hidden} && aws s3 cp --only-show-errors s3://cli-test/rel/relative.txt ${hidden}/${who}.txt && cd ${hidden} && aws s3 cp --only-show-errors s3://cli-test/rel/relative.txt ./${who}-relative.txt'`;
         for (const [who, bin] of [["direct", directBin], ["warm", warmBin]] as const) {
-            const r = sh(bin, script(who));
+            const { result: r, served } = servedBy(() => sh(bin, script(who)));
             assert.equal(r.status, 0, r.stderr);
-            assert.deepStrictEqual([fs.existsSync(path.join(shown, `${who}.txt`)), fs.existsSync(path.join(hidden, `${who}.txt`))], [true, false], `${who}: the file must land where the caller's namespace has it`);
+            for (const file of [`${who}.txt`, `${who}-relative.txt`]) {
+                assert.deepStrictEqual([fs.existsSync(path.join(shown, file)), fs.existsSync(path.join(hidden, file))], [true, false], `${who}: ${file} must land where the caller's namespace has it`);
+                assert.equal(fs.readFileSync(path.join(shown, file), "utf8"), "relative path\n");
+            }
+            assert.equal(served, who === "warm", `${who}: the calls were${served ? "" : " not"} served by the warm server`);
         }
+        // In another namespace besides (uts): refused, and its client runs /usr/bin/aws.
+        const other = servedBy(() => sh(warmBin, "unshare --mount --uts --propagation private aws --version"));
+        assert.equal(other.result.status, 0, other.result.stderr);
+        assert.equal(other.served, false, "a call in another uts namespace was served by the warm server");
+    });
+
+    it("a caller in its own mount namespace that sees another file for a module the server imported (a changed awscli/__init__.py bind-mounted over it) is refused: its client runs /usr/bin/aws there", function () {
+        requireTools(this, ["root", "unshare"]);
+        const pkg = awscliPackage();
+        const init = path.join(pkg, "__init__.py");
+        const original = fs.readFileSync(init, "utf8");
+        const version = /^__version__ = '([^']+)'$/m.exec(original)?.[1];
+        assert.ok(version, `no __version__ in ${init}`);
+        const copy = path.join(work, "awscli-init.py");
+        fs.writeFileSync(copy, original.replace(`__version__ = '${version}'`, `__version__ = '${version}+copy'`));
+        // An empty __pycache__ over the package's, so that /usr/bin/aws writes the bytecode it
+        // compiles for the changed file there, not over the system's.
+        const inNamespace = (tag: string, mounts: string) => {
+            for (const who of ["direct", "warm"]) fs.mkdirSync(path.join(work, `${tag}-${who}`));
+            return `unshare --mount --propagation private bash -c 'mount --bind ${path.join(work, `${tag}-@`)} ${pkg}/__pycache__ && ${mounts}aws --version'`;
+        };
+        const changed = servedBy(() => both(inNamespace("pycache-changed", `mount --bind ${copy} ${init} && `)));
+        assert.deepStrictEqual(changed.result.warm, changed.result.direct);
+        assert.equal(changed.result.warm.status, 0, changed.result.warm.stderr);
+        assert.match(changed.result.warm.stdout, new RegExp(`^aws-cli/${version.replace(/\./g, "\\.")}\\+copy `));
+        assert.equal(changed.served, false, "a call that would import another awscli/__init__.py was served by the warm server");
+        // The same namespace with the module as the server has it: served, the server's version.
+        const unchanged = servedBy(() => both(inNamespace("pycache-unchanged", "")));
+        assert.deepStrictEqual(unchanged.result.warm, unchanged.result.direct);
+        assert.match(unchanged.result.warm.stdout, new RegExp(`^aws-cli/${version.replace(/\./g, "\\.")} `));
+        assert.equal(unchanged.served, true, "a call in a namespace that differs only in a __pycache__ was not served");
+    });
+
+    it("a caller in its own mount namespace with a file bind-mounted over a data file the server preloaded (cli.json; the same size and mtime) gets its own file, not the server's copy", function () {
+        requireTools(this, ["root", "unshare"]);
+        const pkg = awscliPackage();
+        const cliJson = path.join(pkg, "data", "cli.json");
+        const original = fs.readFileSync(cliJson, "utf8");
+        // The global --output no longer offers "text" (the same length: only device and inode tell the files apart).
+        const changed = original.replace(/"text",/, '"tixt",');
+        assert.notEqual(changed, original, `no "text" choice in ${cliJson}`);
+        const copy = path.join(work, "cli.json");
+        fs.writeFileSync(copy, changed);
+        assert.equal(spawnSync("touch", ["-r", cliJson, copy]).status, 0);
+        const [a, b] = [cliJson, copy].map((f) => fs.statSync(f, { bigint: true }));
+        assert.deepStrictEqual([b.size, b.mtimeNs], [a.size, a.mtimeNs]);
+        const script = `unshare --mount --propagation private bash -c 'mount --bind ${copy} ${cliJson} && aws --output text s3api list-buckets'`;
+        const { result, served } = servedBy(() => both(script));
+        assert.deepStrictEqual(result.warm, result.direct);
+        assert.equal(result.warm.status, 252, result.warm.stderr);
+        assert.match(result.warm.stderr, /argument --output: Invalid choice/);
+        assert.equal(served, true, "the call was not served by the warm server");
+        // Outside that namespace, the server's own copy: text is a choice.
+        assert.equal(sh(warmBin, "aws --output text s3api list-buckets").status, 0);
     });
 
     it("takes on the caller's time zone and inherited ignored signals; a caller with another HOME runs /usr/bin/aws itself", async function () {
@@ -211,6 +274,27 @@ describe("the tests' warm AWS CLI against /usr/bin/aws started directly", functi
         assert.equal(killed.signal, "SIGKILL");
         await waitUntil(() => calls() === before, 10000);
     });
+
+    /** The directory of the awscli package /usr/bin/aws imports. */
+    function awscliPackage(): string {
+        const r = spawnSync("/usr/bin/python3", ["-c", "import awscli, os; print(os.path.dirname(awscli.__file__))"], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout.trim();
+    }
+    /** The CPU seconds of the calls the warm server has served so far (its `cpu` file, 0 before the first). */
+    function servedCpuSeconds(): number {
+        try {
+            return Number(fs.readFileSync(cpuFile, "utf8")) || 0;
+        } catch {
+            return 0;
+        }
+    }
+    /** What `run` returns, and whether the warm server served a call meanwhile (no call uses no CPU). */
+    function servedBy<T>(run: () => T): { result: T; served: boolean } {
+        const before = servedCpuSeconds();
+        const result = run();
+        return { result, served: servedCpuSeconds() > before };
+    }
 
     /** The warm server's call processes (its children) now. */
     function calls(): number {

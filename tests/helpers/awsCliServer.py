@@ -10,14 +10,25 @@ exit status, or the signal that ended it, goes back to the client, which exits t
 A signal the client gets is sent on to the child; a client that is gone (SIGKILL) takes its
 child with it, and a call dies with the server (PR_SET_PDEATHSIG). A caller the fork could not
 faithfully become is refused before anything runs, and its client runs /usr/bin/aws itself:
-another uid, gid or groups (SO_PEERCRED), another namespace or root directory (/proc/PID/ns: a
-test's `unshare --mount`), another HOME or PYTHON* settings (read at import or interpreter
-start), a locale that is not UTF-8 or C, other rlimits, niceness or blocked signals.
+another uid, gid or groups (SO_PEERCRED), another net, pid, user, uts, ipc or cgroup namespace
+or another root directory (/proc/PID/ns, /proc/PID/root), another HOME or PYTHON* settings
+(read at import or interpreter start), a locale that is not UTF-8 or C, other rlimits, niceness
+or blocked signals.
 
-Redone per call from the caller's state: awscli/__init__.py's import-time AWS_DATA_PATH, the
-interpreter's C-locale coercion, standard streams and signal dispositions (inherited ignores
-kept), the time zone. Not carried over: the controlling terminal and session (the tests have
-none), the cgroup.
+A caller in a mount namespace of its own (and no other: a test's `unshare --mount` with its own
+bind mounts, as the boot-script tests run their scripts) is served: its call joins that
+namespace (setns(2)) before it resolves any path, so that it reads and writes the caller's files.
+Unless the caller's view of what the server runs as code differs from the server's (see
+CODE_FILES): a module file, the interpreter, a shared library or /usr/bin/aws that is another
+file there, or a module that would be found first on the module path; or unless the server
+cannot join mount namespaces (not root, no openat2): then it is refused as above.
+
+Redone per call from the caller's state: the mount namespace, awscli/__init__.py's import-time
+AWS_DATA_PATH, the interpreter's C-locale coercion, standard streams and signal dispositions
+(inherited ignores kept), the time zone. Not carried over: the controlling terminal and session
+(the tests have none), the cgroup; and what the server's imports read once from files other
+than their code, as it found them (OpenSSL's configuration, awscrt's default CA locations, the
+distribution in the User-Agent).
 
 A call ends as the interpreter ends a script that raised SystemExit (Py_FinalizeEx): the
 non-daemon threads are joined, the atexit functions run, stdout and stderr are flushed (a failed
@@ -39,6 +50,7 @@ import atexit
 import ctypes
 import gc
 import importlib
+import importlib.machinery
 import io
 import os
 import pkgutil
@@ -46,6 +58,7 @@ import resource
 import selectors
 import signal
 import socket
+import stat
 import struct
 import sys
 import threading
@@ -72,20 +85,26 @@ AWSCLI_DATA = os.path.join(os.path.dirname(os.path.abspath(awscli.__file__)), 'd
 # services the tests call, botocore's endpoints and partitions, the CLI's own cli.json) and the
 # list of services botocore finds by walking its data directories (some 350 directories, for each
 # of four file types). A call gets what it would have read itself:
-# - a file is handed out as parsed here, the first time a call loads it and only while its size
-#   and mtime are those read here (a call's own copy: the fork copies what it changes); a second
-#   load in the same call parses the file again, as botocore would;
+# - a file is handed out as parsed here, the first time a call loads it and only while the path
+#   is the file read here (its device and inode: not another file bind-mounted over it in a
+#   caller's mount namespace) with the same size and mtime (a call's own copy: the fork copies
+#   what it changes); a second load in the same call parses the file again, as botocore would;
 # - a service list is handed out (as a new list) for the same search locations and type, while
-#   every location's mtime is the one seen here (a service directory added since changes it).
+#   every location is the directory seen here, with the same mtime (a service directory added
+#   since changes it).
+# A call stats them as it runs, in the caller's mount namespace if it joined one (see why_not).
 class _Preloaded:
     files = {}  # full path -> (stat key, data)
-    services = {}  # (locations, type name) -> (mtimes, sorted names)
+    services = {}  # (locations, type name) -> (stat keys, sorted names)
     handed = set()
 
 
+def _file_key(st):
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _stat_key(path):
-    st = os.stat(path)
-    return (st.st_size, st.st_mtime_ns)
+    return _file_key(os.stat(path))
 
 
 _load_file = botocore.loaders.JSONFileLoader.load_file
@@ -113,7 +132,7 @@ def _preloaded_list_available_services(self, type_name):
         entry = _Preloaded.services.get((locations, type_name))
         if entry is not None:
             try:
-                if tuple(os.stat(p).st_mtime_ns for p in locations) == entry[0]:
+                if tuple(_stat_key(p) for p in locations) == entry[0]:
                     return list(entry[1])
             except OSError:
                 pass
@@ -124,8 +143,8 @@ def _preload():
     loader = botocore.loaders.Loader(extra_search_paths=[AWSCLI_DATA])
     for type_name in ('service-2', 'endpoint-rule-set-1', 'paginators-1', 'waiters-2'):
         locations = tuple(loader._potential_locations())
-        mtimes = tuple(os.stat(p).st_mtime_ns for p in locations)
-        _Preloaded.services[(locations, type_name)] = (mtimes, tuple(_list_available_services(loader, type_name=type_name)))
+        keys = tuple(_stat_key(p) for p in locations)
+        _Preloaded.services[(locations, type_name)] = (keys, tuple(_list_available_services(loader, type_name=type_name)))
     data_dir = botocore.loaders.Loader.BUILTIN_DATA_PATH
     paths = [os.path.join(d, name) for d in (data_dir, AWSCLI_DATA) for name in os.listdir(d) if name.endswith('.json')]
     for service in ('s3', 'cloudwatch', 'sts', 'ssm', 'iam'):
@@ -198,6 +217,150 @@ def _settle_per_machine_facts():
 
 
 _settle_per_machine_facts()
+
+
+# A caller that differs from this server only in its mount namespace (a test's `unshare --mount`
+# with its own bind mounts) is served by a call that joins that namespace (setns(2), before it
+# touches any path), so that every path it opens is the caller's. Only while what /usr/bin/aws
+# would run there is what this server imported, compared as the caller's namespace resolves each
+# path (openat2(2) RESOLVE_IN_ROOT from /proc/PID/root: an absolute symlink resolves in the
+# caller's view, not this server's):
+# - CODE_FILES: every imported module's file, every file mapped into this process (the
+#   interpreter, its shared libraries, the extension modules), /usr/bin/aws and /usr/bin/python3:
+#   the same file (device, inode, size, mtime);
+# - CODE_DIRS: the directories on /usr/bin/aws's module path (/usr/bin, the script's, first; the
+#   user site): the same entries that could be a module of one of the imported top-level names
+#   (one added to an earlier directory would shadow it; a directory that is missing has none),
+#   or the same file where it is not a directory (a zip archive).
+# Debian's sitecustomize (python3.11/sitecustomize.py, a link into /etc: the boot-script tests'
+# /etc is empty) may be missing in the caller's view when this server's defined nothing: the
+# interpreter there imports none, which is what this server's came to (no apport hook installed).
+CLONE_NEWNS = 0x00020000
+SYS_openat2 = 437  # one number on every architecture (as every system call from 424 on)
+RESOLVE_IN_ROOT = 0x10
+_libc = ctypes.CDLL(None, use_errno=True)
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+_syscall.argtypes = (ctypes.c_long, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t)
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [('flags', ctypes.c_uint64), ('mode', ctypes.c_uint64), ('resolve', ctypes.c_uint64)]
+
+
+def _open_in_root(root_fd, path, flags):
+    """open(2) of `path` as a process whose root directory is `root_fd` resolves it."""
+    how = _OpenHow(flags | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT)
+    fd = _syscall(SYS_openat2, root_fd, os.fsencode(path).lstrip(b'/') or b'.', ctypes.byref(how), ctypes.sizeof(how))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+    return fd
+
+
+def _code_files():
+    paths = {'/usr/bin/aws', '/usr/bin/python3'}
+    for module in list(sys.modules.values()):
+        file = getattr(module, '__file__', None)
+        if isinstance(file, str) and os.path.isabs(file):
+            paths.add(file)
+    with open('/proc/self/maps') as maps:
+        for line in maps:
+            fields = line.rstrip('\n').split(None, 5)
+            if len(fields) == 6 and fields[4] != '0' and fields[5].startswith('/') and not fields[5].startswith('/dev/') and not fields[5].endswith(' (deleted)'):
+                paths.add(fields[5])
+    return tuple(sorted(paths))
+
+
+def _code_dirs():
+    import site
+
+    dirs = ['/usr/bin']  # /usr/bin/aws's sys.path[0]; this server's is its own directory, or ''
+    for d in sys.path[1:] + [site.getusersitepackages()]:
+        if isinstance(d, str) and os.path.isabs(d) and d not in dirs:
+            dirs.append(d)
+    return tuple(dirs)
+
+
+CODE_FILES = _code_files()
+CODE_DIRS = _code_dirs()
+_TOP_LEVEL = frozenset(name.partition('.')[0] for name in sys.modules) | {'sitecustomize', 'usercustomize'}
+_SUFFIXES = tuple(importlib.machinery.all_suffixes())
+_sitecustomize = sys.modules.get('sitecustomize')
+MAY_BE_MISSING = frozenset(
+    [_sitecustomize.__file__] if _sitecustomize is not None and getattr(_sitecustomize, '__file__', None) and all(k.startswith('__') for k in vars(_sitecustomize)) else []
+)
+
+
+def _path_key(root_fd, path):
+    try:
+        fd = _open_in_root(root_fd, path, os.O_PATH)
+    except OSError:
+        return None
+    try:
+        return _file_key(os.fstat(fd))
+    finally:
+        os.close(fd)
+
+
+def _dir_key(root_fd, path):
+    try:
+        fd = _open_in_root(root_fd, path, os.O_PATH)
+    except OSError:  # as good as a directory without such entries: no module comes from it
+        return frozenset()
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISDIR(st.st_mode):
+            return _file_key(st)
+        # Reopened through the descriptor, not the path: the directory just resolved.
+        dir_fd = os.open(f'/proc/self/fd/{fd}', os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    finally:
+        os.close(fd)
+    try:
+        entries = os.listdir(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return frozenset(e for e in entries if e.partition('.')[0] in _TOP_LEVEL and (e.partition('.')[0] == e or e.endswith(_SUFFIXES)))
+
+
+def code_view(root_fd):
+    """CODE_FILES' keys (None: missing) and CODE_DIRS' entries as a process with this root directory sees them."""
+    return tuple(_path_key(root_fd, p) for p in CODE_FILES), tuple(_dir_key(root_fd, d) for d in CODE_DIRS)
+
+
+def _can_join_mount_namespaces():
+    """Whether a forked call can setns(2) into another mount namespace, tried once in a child.
+
+    Joining this server's own needs what joining a caller's does (CAP_SYS_ADMIN and
+    CAP_SYS_CHROOT, and no seccomp or LSM rule against it); the caller's is owned by the same
+    user namespace (why_not). A call that fails anyway says so and exits 255.
+    """
+    try:
+        fd = os.open('/proc/self/ns/mnt', os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if _libc.setns(fd, CLONE_NEWNS) == 0 else 1)
+    os.close(fd)
+    return os.waitpid(pid, 0)[1] == 0
+
+
+def _server_view():
+    if not _can_join_mount_namespaces():
+        return None
+    try:
+        root_fd = os.open('/', os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.close(_open_in_root(root_fd, '/', os.O_PATH))
+            return code_view(root_fd)
+        finally:
+            os.close(root_fd)
+    except OSError:  # no openat2 (Linux before 5.6): such callers are refused
+        return None
+
+
+SERVER_VIEW = _server_view()  # None: callers in another mount namespace are refused
 gc.freeze()  # children share these pages instead of copying them at their first collection
 MAX_REQUEST = 4 << 20
 # As awsCliClient.py lists them: every limit the interpreter knows.
@@ -224,9 +387,20 @@ def become_call(fds, request, close_server, server_pid):
     """In the forked child: take on the caller's process state, then run the CLI; never returns."""
     # The call does not outlive the server (a test that replaces or stops it): nobody would
     # report its status, and its client already exited 255.
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != server_pid:
         os._exit(255)
+    # A caller in its own mount namespace: joined before anything resolves a path. This resets
+    # the root and working directories to the namespace's root (the caller's root, why_not); the
+    # caller's working directory is taken on below. (A forked child shares no CLONE_FS, as setns
+    # requires.)
+    mnt_fd = request.get('mnt_fd')
+    if mnt_fd is not None:
+        if _libc.setns(mnt_fd, CLONE_NEWNS) != 0:
+            err = ctypes.get_errno()
+            os.write(fds[2], ("awsCliServer: could not join the caller's mount namespace: %s\n" % os.strerror(err)).encode())
+            os._exit(255)
+        os.close(mnt_fd)
     # Only the server's own descriptors are closed: the libraries imported at start keep some of
     # their own open (awscrt's random source), and a closed one hangs them.
     close_server()
@@ -329,7 +503,8 @@ NAMESPACES = ('mnt', 'net', 'pid', 'user', 'uts', 'ipc', 'cgroup')
 
 
 def process_context(pid='self'):
-    """What a fork of this server cannot take on from a caller: its namespaces and root directory."""
+    """A process's namespaces and root directory: a fork of this server joins a caller's mount
+    namespace (why_not), and can take on none of the others, nor another root."""
     ctx = {n: os.stat(f'/proc/{pid}/ns/{n}').st_ino for n in NAMESPACES}
     ctx['root'] = os.readlink(f'/proc/{pid}/root')
     return ctx
@@ -342,15 +517,21 @@ SERVER_LIMITS = {name: list(resource.getrlimit(getattr(resource, name))) for nam
 
 
 def why_not(request, creds):
-    """Why a fork of this server would not be the process the caller would start, or None."""
+    """Why a fork of this server would not be the process the caller would start, or None.
+
+    For a caller in another mount namespace (and no other), None leaves request['mnt_fd'] open
+    on it, for the call to join (become_call); the server closes it once the call is forked.
+    """
     pid, uid, gid = creds
+    request.pop('mnt_fd', None)  # the server's own, never the client's
     if uid != os.getuid() or gid != os.getgid() or request.get('groups') != sorted(os.getgroups()):
         return 'another user or group'
     try:
-        if process_context(pid) != SERVER_CONTEXT:
-            return 'another namespace or root directory'
+        context = process_context(pid)
     except OSError:
         return 'its context cannot be read'
+    if any(context[k] != SERVER_CONTEXT[k] for k in context if k != 'mnt'):
+        return 'another namespace (net, pid, user, uts, ipc or cgroup) or root directory'
     env = request['env']
     # Read by the CLI's modules at import (the assume-role and SSO caches, history, autocomplete)
     # and by the interpreter at start (PYTHON*): the server's values are the ones in force.
@@ -365,16 +546,62 @@ def why_not(request, creds):
     request['ctype'] = ctype
     if request.get('limits') != SERVER_LIMITS or request.get('nice') != os.nice(0) or request.get('blocked') != []:
         return 'other rlimits, niceness or blocked signals'
+    if context['mnt'] != SERVER_CONTEXT['mnt']:
+        return prepare_to_join(pid, context['mnt'], request)
+    return None
+
+
+def prepare_to_join(pid, mnt_inode, request):
+    """For a caller in another mount namespace: why its call cannot join it, or None (and request['mnt_fd']).
+
+    Opened here, while the caller waits for the answer (alive, so its pid is its own); refused
+    where this server cannot join mount namespaces, or where the caller's view of the files
+    this server runs as code differs (CODE_FILES, CODE_DIRS).
+    """
+    if SERVER_VIEW is None:
+        return 'another mount namespace, which this server cannot join'
+    try:
+        mnt_fd = os.open(f'/proc/{pid}/ns/mnt', os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return 'its mount namespace cannot be opened'
+    try:
+        root_fd = os.open(f'/proc/{pid}/root', os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            if os.fstat(mnt_fd).st_ino != mnt_inode:
+                reason = 'its mount namespace changed'
+            else:
+                reason = view_differs(root_fd)
+        finally:
+            os.close(root_fd)
+    except OSError:
+        reason = 'its root directory cannot be opened'
+    if reason is not None:
+        os.close(mnt_fd)
+        return reason
+    request['mnt_fd'] = mnt_fd
+    return None
+
+
+def view_differs(root_fd):
+    """How the files this server runs as code differ as seen from `root_fd`, or None."""
+    files, dirs = code_view(root_fd)
+    for path, mine, theirs in zip(CODE_FILES, SERVER_VIEW[0], files):
+        if theirs != mine and not (theirs is None and path in MAY_BE_MISSING):
+            return f'another view of the imported files ({path})'
+    for path, mine, theirs in zip(CODE_DIRS, SERVER_VIEW[1], dirs):
+        if theirs != mine:
+            return f'another view of the module path ({path})'
     return None
 
 
 def read_request(conn):
     """The caller's three descriptors, its request and why it cannot be served here (or None).
 
-    A caller of another uid or gid, in another mount (or any other) namespace or root directory,
-    with another HOME, PYTHON* settings, rlimits or niceness, is refused before anything runs,
-    and its client runs /usr/bin/aws itself: a fork of this server would not be that process
-    (it would see other files in a test's `unshare --mount`, for one).
+    A caller of another uid or gid, in another net, pid, user, uts, ipc or cgroup namespace or
+    root directory, with another HOME, PYTHON* settings, rlimits or niceness, is refused before
+    anything runs, and its client runs /usr/bin/aws itself: a fork of this server would not be
+    that process. So is one in another mount namespace whose view of the server's code differs
+    (prepare_to_join); any other in another mount namespace is served, its call joining it.
     The whole request is read first, so that the refusal reaches the client rather than a reset.
     """
     creds = struct.unpack('3i', conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i')))
@@ -479,6 +706,8 @@ def main():
                         os._exit(255)
                 for fd in fds:
                     os.close(fd)
+                if 'mnt_fd' in request:
+                    os.close(request['mnt_fd'])
                 try:
                     conn.sendall(b'R')
                 except OSError:
