@@ -8,8 +8,10 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { parseStackConfig } from "../config";
 import { PROJECT_DIR } from "../tools/offline";
 import { exitCodeFor, plan } from "../tools/plan";
+import { readStackSettings } from "../tools/stackFiles";
 import { listStacks, stackMatrix } from "../tools/stacks";
 import { sharedVpcRanges, stackFileProblems, stackNames } from "./support/stackFileChecks";
 import { tempDir } from "./support/tmp";
@@ -75,5 +77,10 @@ describe("adding a stack as the README says", function () {
         assert.equal(graph.resources.find((r) => r.type === "awsx:ec2:Vpc")?.inputs.cidrBlock, parse(text).config["platform:network"].vpcCidr);
         const roles = graph.resources.filter((r) => r.type === "aws:iam/role:Role");
         assert.ok(roles.length > 0 && roles.every((r) => r.inputs.permissionsBoundary === "arn:aws:iam::123456789012:policy/ci/platform-staging-boundary"), "every role carries the new stack's boundary");
+        // The copy is not this project's directory, so its stack file is judged by the run alone; the estimate still reads its cost section.
+        const storage = graph.cost?.items.find((i) => i.priceKey === "s3.standard.gbMonth");
+        const expected = parseStackConfig(readStackSettings(copy, stack).config, "platform", stack).cost.s3ExpectedGb;
+        assert.ok(expected > 0);
+        assert.equal(storage?.quantity, expected);
     });
 });

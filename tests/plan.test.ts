@@ -146,6 +146,19 @@ describe("npm run plan: the project's stack file is judged before the engine loa
         });
     }
 
+    it("the legacy `ns:config:key` form is read as the program reads it (`ns:key`: the SDK's setAllConfig cleans it), by the check and by the engine's declared types", async () => {
+        const configFile = file("Pulumi.dev.yaml", "config:\n  aws:config:region: eu-west-1\n  platform:config:environment: dev\n  platform:config:alarmEmails: ops@example.com\n");
+        const early = await checkProjectStackFile({ stack: "dev", configFile }).then(() => assert.fail("checked as valid"), (err: unknown) => err as Error);
+        assert.match(early.message, /^Invalid configuration for stack "dev" \(1 problem\):\n {2}- platform:alarmEmails = "ops@example.com": must be a list$/);
+        const late = await serialRun({ stack: "dev", configFile }).then(() => assert.fail("the run passed"), (err: unknown) => err as Error);
+        assert.equal(late.message, early.message);
+        fs.writeFileSync(configFile, "config:\n  aws:config:region: eu-west-1\n  platform:config:environment: dev\n");
+        const config = await checkProjectStackFile({ stack: "dev", configFile });
+        assert.deepEqual([config?.region, config?.environment], ["eu-west-1", "dev"]);
+        const { graph } = await serialRun({ stack: "dev", configFile });
+        assert.equal(graph.stack, "dev");
+    });
+
     it("a valid stack file passes, with the config the program gets; another program (--program) is left to its own checks", async () => {
         const settings = readStackSettings(path.resolve(__dirname, ".."), "prod");
         assert.deepEqual(await checkProjectStackFile({ stack: "prod" }), parseStackConfig(settings.config, "platform", "prod"));

@@ -155,16 +155,16 @@ describe("tests/helpers/s3Integrity.ts: an upload's Content-MD5 judged as S3 jud
 describe("tools/offline.ts: each run imports the program afresh, but not the tests' helpers", () => {
     const inProject = (file: string) => path.join(PROJECT_DIR, file);
 
-    it("forgets the program's own modules and keeps tools/ and tests/ (a warm CLI or a moto pool imported twice would run twice)", () => {
+    it("forgets the program's own modules and keeps tools/, tests/ (a warm CLI or a moto pool imported twice would run twice) and the config modules (no SDK: they cannot read a run)", () => {
         require("../components/dns");
         require("./helpers/awsCli");
-        const helper = require.cache[inProject("tests/helpers/awsCli.ts")];
-        const tool = require.cache[inProject("tools/offline.ts")];
-        assert.ok(require.cache[inProject("components/dns.ts")] && helper && tool);
+        require("../config");
+        const kept = ["tests/helpers/awsCli.ts", "tools/offline.ts", "config.ts", "config/webTier.ts"].map((f) => [f, require.cache[inProject(f)]] as const);
+        for (const [file, mod] of kept) assert.ok(mod, `${file} is loaded`);
+        assert.ok(require.cache[inProject("components/dns.ts")]);
         forgetProgramModules(PROJECT_DIR);
         assert.equal(require.cache[inProject("components/dns.ts")], undefined, "a program module is imported again by the next run");
-        assert.equal(require.cache[inProject("tests/helpers/awsCli.ts")], helper, "the tests' helper is the same module");
-        assert.equal(require.cache[inProject("tools/offline.ts")], tool);
+        for (const [file, mod] of kept) assert.equal(require.cache[inProject(file)], mod, `${file} is the same module`);
     });
 
     it("forgets a program that is itself a fixture under tests/, and nothing else under tests/", () => {

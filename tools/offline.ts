@@ -126,18 +126,20 @@ class RecordingMonitor extends MockMonitor {
 }
 
 /**
- * The project's folders that are not the program: the tools that run it, and the tests and
- * their helpers, whose module state (a warm AWS CLI, a pool of moto servers) lives for the
- * whole test process and must not be forked into a second copy by the next import. (A program
- * that is itself a test fixture, under tests/, is still forgotten.)
+ * What a run does not import afresh, though it is the project's: the tools that run it; the
+ * tests and their helpers, whose module state (a warm AWS CLI, a pool of moto servers) lives for
+ * the whole test process and must not be forked into a second copy by the next import (a program
+ * that is itself a test fixture, under tests/, is still forgotten); and the config modules
+ * (config.ts, config/), which load no Pulumi SDK (tests/cli.test.ts) and so cannot read a run at
+ * import: `npm run plan` has already loaded them to judge the stack file (tools/plan.ts).
  */
-const NOT_THE_PROGRAM = ["tools", "tests"].map((dir) => path.join(PROJECT_DIR, dir) + path.sep);
+const NOT_THE_PROGRAM = [...["tools", "tests", "config"].map((dir) => path.join(PROJECT_DIR, dir) + path.sep), path.join(PROJECT_DIR, "config.ts")];
 
 /** Forgets the program's modules so that the next run imports it afresh (config is read at import). */
 export function forgetProgramModules(programDir: string): void {
     const prefix = programDir + path.sep;
     for (const key of Object.keys(require.cache)) {
-        if (key.startsWith(prefix) && !key.includes(`${path.sep}node_modules${path.sep}`) && !NOT_THE_PROGRAM.some((dir) => key.startsWith(dir) && !prefix.startsWith(dir))) {
+        if (key.startsWith(prefix) && !key.includes(`${path.sep}node_modules${path.sep}`) && !NOT_THE_PROGRAM.some((kept) => key.startsWith(kept) && !prefix.startsWith(kept))) {
             delete require.cache[key];
         }
     }

@@ -90,10 +90,19 @@ export async function plan(options: Omit<PlanOptions, "json" | "out">, checked: 
     const policyConfig = checked.policyConfig ?? (options.policyConfig ? loadPolicyConfig(options.policyConfig) : undefined);
     const checkedConfig = await checkProjectStackFile(options);
     const { runOffline } = await import("./offline");
-    const { graph } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir, preview: options.preview });
+    const { graph, settings } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir, preview: options.preview });
     graph.violations = await runPolicies(graph, policyConfig ? { config: policyConfig } : undefined);
-    // Another program (--program) may not have a `cost` section.
-    const costConfig = checkedConfig?.cost ?? { s3ExpectedGb: 0, cloudFrontGbPerMonth: 0 };
+    // Another program (--program) may be a copy of this one, or have no `cost` section at all.
+    const costConfig =
+        checkedConfig?.cost ??
+        (await (async () => {
+            const { parseStackConfig } = await import("../config");
+            try {
+                return parseStackConfig(settings.config, graph.project, graph.stack).cost;
+            } catch {
+                return { s3ExpectedGb: 0, cloudFrontGbPerMonth: 0 };
+            }
+        })());
     graph.cost = estimateCost(graph, { region: graphRegion(graph), ...costConfig });
     const base = checked.base;
     if (base && !base.cost) base.cost = estimateCost(base, { region: graphRegion(base), ...costConfig });
@@ -107,8 +116,16 @@ export async function plan(options: Omit<PlanOptions, "json" | "out">, checked: 
  * message and exit code the run would end with. Returns the validated config, or undefined for
  * another program (--program), which validates its own.
  */
+function isThisProject(dir: string): boolean {
+    try {
+        return fs.realpathSync(dir) === fs.realpathSync(PROJECT_DIR);
+    } catch {
+        return false; // no such directory: the engine says so
+    }
+}
+
 export async function checkProjectStackFile(options: Pick<PlanOptions, "stack" | "configFile" | "programDir">): Promise<StackConfig | undefined> {
-    if (path.resolve(options.programDir ?? PROJECT_DIR) !== PROJECT_DIR) return undefined;
+    if (!isThisProject(options.programDir ?? PROJECT_DIR)) return undefined;
     const { readStackSettings } = await import("./stackFiles");
     let settings: StackSettings;
     try {

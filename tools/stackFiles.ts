@@ -91,6 +91,17 @@ function maskSecure(value: unknown): { value: unknown; secret: boolean } {
     return { value, secret: false };
 }
 
+/**
+ * `ns:config:key` as `ns:key`: the legacy form Pulumi still accepts in a stack file, which the
+ * SDK's setAllConfig turns into the other before the program reads it (cleanKey, in
+ * @pulumi/pulumi's runtime/config.js). Done here, so that everything that reads the settings
+ * (the engine's declared types, the plan's check of the stack file) sees the program's keys.
+ */
+function withoutLegacyConfig(key: string): string {
+    const idx = key.indexOf(":");
+    return idx > 0 && key.startsWith("config:", idx + 1) ? key.slice(0, idx) + ":" + key.slice(idx + 1 + "config:".length) : key;
+}
+
 function encode(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);
 }
@@ -118,12 +129,15 @@ export function readStackSettings(projectDir: string, stack: string, configFile?
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
     const problems: StackSettings["problems"] = [];
-    const ns = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
+    const ns = (key: string) => (key.includes(":") ? withoutLegacyConfig(key) : `${project.name}:${key}`);
+    // The stack file's values by full key (the legacy `ns:config:key` form as `ns:key`).
+    const given: Record<string, unknown> = {};
+    for (const [key, raw] of Object.entries(stackConfig)) given[ns(key)] = raw;
 
-    for (const [key, raw] of Object.entries(stackConfig)) {
+    for (const [key, raw] of Object.entries(given)) {
         const { value, secret } = maskSecure(raw);
-        config[ns(key)] = encode(value);
-        if (secret) secretKeys.push(ns(key));
+        config[key] = encode(value);
+        if (secret) secretKeys.push(key);
     }
 
     // Project-level config, as the engine applies it: defaults for unset keys, a required
@@ -131,8 +145,8 @@ export function readStackSettings(projectDir: string, stack: string, configFile?
     for (const [key, declaration] of Object.entries(project.config ?? {})) {
         const fullKey = ns(key);
         const decl: ProjectConfigDeclaration = typeof declaration === "object" && declaration !== null ? declaration : { default: declaration };
-        const given = (stackConfig as Record<string, unknown>)[fullKey] ?? (stackConfig as Record<string, unknown>)[key];
-        if (given === undefined) {
+        const value = given[fullKey];
+        if (value === undefined) {
             if (decl.default !== undefined) {
                 config[fullKey] = encode(decl.default);
             } else {
@@ -140,12 +154,12 @@ export function readStackSettings(projectDir: string, stack: string, configFile?
             }
             continue;
         }
-        if (decl.type && !isSecure(given)) {
-            const actual = typeOf(given);
+        if (decl.type && !isSecure(value)) {
+            const actual = typeOf(value);
             if (actual !== decl.type) {
-                problems.push({ key: fullKey, value: given, message: `Stack '${stack}' with configuration key '${key}' must be of type '${decl.type}'` });
+                problems.push({ key: fullKey, value, message: `Stack '${stack}' with configuration key '${key}' must be of type '${decl.type}'` });
             } else if (decl.type === "array" && decl.items?.type) {
-                (given as unknown[]).forEach((item, i) => {
+                (value as unknown[]).forEach((item, i) => {
                     if (typeOf(item) !== decl.items!.type) {
                         problems.push({ key: `${fullKey}[${i}]`, value: item, message: `must be of type '${decl.items!.type}'` });
                     }

@@ -10,8 +10,8 @@ exit status, or the signal that ended it, goes back to the client, which exits t
 A signal the client gets is sent on to the child; a client that is gone (SIGKILL) takes its
 child with it, and a call dies with the server (PR_SET_PDEATHSIG). A caller the fork could not
 faithfully become is refused before anything runs, and its client runs /usr/bin/aws itself:
-another uid, gid or groups (SO_PEERCRED), another net, pid, user, uts, ipc or cgroup namespace
-or another root directory (/proc/PID/ns, /proc/PID/root), another HOME or PYTHON* settings
+another uid, gid or groups (SO_PEERCRED), another net, pid, user, uts, ipc, cgroup or time
+namespace or another root directory (/proc/PID/ns, /proc/PID/root), another HOME or PYTHON* settings
 (read at import or interpreter start), a locale that is not UTF-8 or C, other rlimits, niceness
 or blocked signals.
 
@@ -28,7 +28,9 @@ AWS_DATA_PATH, the interpreter's C-locale coercion, standard streams and signal 
 (inherited ignores kept), the time zone. Not carried over: the controlling terminal and session
 (the tests have none), the cgroup; and what the server's imports read once from files other
 than their code, as it found them (OpenSSL's configuration, awscrt's default CA locations, the
-distribution in the User-Agent).
+distribution in the User-Agent), and what the interpreter's start did with the site directories'
+.pth files (a caller's namespace that hides one, as the boot-script tests' empty /usr/local does,
+is still served: the entries compared are modules, not .pth files).
 
 A call ends as the interpreter ends a script that raised SystemExit (Py_FinalizeEx): the
 non-daemon threads are joined, the atexit functions run, stdout and stderr are flushed (a failed
@@ -499,7 +501,8 @@ def exit_as_interpreter(code):
     os._exit(status)
 
 
-NAMESPACES = ('mnt', 'net', 'pid', 'user', 'uts', 'ipc', 'cgroup')
+# Every kind this kernel has (time: Linux 5.6 and later).
+NAMESPACES = tuple(n for n in ('mnt', 'net', 'pid', 'user', 'uts', 'ipc', 'cgroup', 'time') if os.path.exists(f'/proc/self/ns/{n}'))
 
 
 def process_context(pid='self'):
@@ -531,7 +534,7 @@ def why_not(request, creds):
     except OSError:
         return 'its context cannot be read'
     if any(context[k] != SERVER_CONTEXT[k] for k in context if k != 'mnt'):
-        return 'another namespace (net, pid, user, uts, ipc or cgroup) or root directory'
+        return 'another namespace (net, pid, user, uts, ipc, cgroup or time) or root directory'
     env = request['env']
     # Read by the CLI's modules at import (the assume-role and SSO caches, history, autocomplete)
     # and by the interpreter at start (PYTHON*): the server's values are the ones in force.
@@ -597,8 +600,8 @@ def view_differs(root_fd):
 def read_request(conn):
     """The caller's three descriptors, its request and why it cannot be served here (or None).
 
-    A caller of another uid or gid, in another net, pid, user, uts, ipc or cgroup namespace or
-    root directory, with another HOME, PYTHON* settings, rlimits or niceness, is refused before
+    A caller of another uid or gid, in another net, pid, user, uts, ipc, cgroup or time namespace
+    or root directory, with another HOME, PYTHON* settings, rlimits or niceness, is refused before
     anything runs, and its client runs /usr/bin/aws itself: a fork of this server would not be
     that process. So is one in another mount namespace whose view of the server's code differs
     (prepare_to_join); any other in another mount namespace is served, its call joining it.
