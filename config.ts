@@ -8,7 +8,7 @@
  * knows (a typo must not be silently ignored).
  *
  * Nothing here loads a Pulumi SDK until `loadConfig` runs in a program: `npm run plan` checks a
- * stack file with `parseStackConfig` before it loads the engine, so a bad file is reported at once.
+ * stack file with `parseStackConfig` before it runs the program, so a bad file is reported sooner.
  */
 import { z } from "zod";
 import { databaseSection } from "./config/database";

@@ -1,7 +1,7 @@
 /**
  * The database's settings as plain data: the engines RDS offers, the defaults, and RDS's and
  * CloudWatch Logs' rules for them. No Pulumi SDK here: config/database.ts checks a stack file
- * with the same rules before the engine loads, and the Database component re-exports all of it.
+ * with the same rules before the program runs, and the Database component re-exports all of it.
  */
 /** One setting that breaks an AWS rule: the Args field and why. */
 export interface SettingProblem {

@@ -1,4 +1,4 @@
-/** DNS names as Route 53 takes them (plain data: config/dns.ts checks a stack file with these before the engine loads). */
+/** DNS names as Route 53 takes them (plain data: config/dns.ts checks a stack file with these before the program runs). */
 
 /** One DNS label: letters, digits and '-', not at either end, at most 63 characters (RFC 1035; Route 53 Developer Guide, "DNS domain name format"). */
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;

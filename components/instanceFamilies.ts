@@ -1,4 +1,4 @@
-/** Which EC2 instance families run which CPU architecture (plain data: config/webTier.ts checks a stack file with it before the engine loads). */
+/** Which EC2 instance families run which CPU architecture (plain data: config/webTier.ts checks a stack file with it before the program runs). */
 
 /** The CPU architectures the tier runs on (Amazon Linux 2023 publishes an image for each). */
 export type Architecture = "arm64" | "x86_64";

@@ -1,4 +1,4 @@
-/** The names Monitoring gives what it creates (plain data: config/names.ts checks them against AWS's limits before the engine loads). */
+/** The names Monitoring gives what it creates (plain data: config/names.ts checks them against AWS's limits before the program runs). */
 
 /** EventBridge rules Monitoring may create, by id (the rule is named `<prefix>-<id>`). */
 export const EVENT_RULE_IDS = ["command-failed", "automation-failed", "backup-association-failed", "association-noncompliant"] as const;

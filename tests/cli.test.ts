@@ -158,18 +158,18 @@ describe("npm run plan, as a process", function () {
             assert.equal(assertCleanFailure(await run.noStackFile, 2), `no stack file ${path.join(PROJECT_DIR, "Pulumi.nosuch.yaml")}: create it (see README "Adding a stack") or pass --config FILE\n`);
         });
 
-        it("is judged before the engine loads: the process loads no Pulumi SDK", async () => {
-            // A module required before the plan's own, that reports at exit which SDK modules were loaded.
+        it("is judged before the program runs: the process loads none of the AWS SDK that the program's components import", async () => {
+            // A module required before the plan's own, that reports at exit how many @pulumi/aws modules were loaded.
             const probe = path.join(tempDir("cli-probe-"), "probe.js");
-            fs.writeFileSync(probe, "process.on('exit', () => require('fs').writeSync(2, 'pulumi modules: ' + Object.keys(require.cache).filter((f) => f.includes('/node_modules/@pulumi/')).length + '\\n'));\n");
+            fs.writeFileSync(probe, "process.on('exit', () => require('fs').writeSync(2, '@pulumi/aws modules: ' + Object.keys(require.cache).filter((f) => f.includes('/node_modules/@pulumi/aws/')).length + '\\n'));\n");
             const [node, argv] = scriptCommand("plan", []);
             const bad = await runProcess(node, ["-r", probe, ...argv, "--stack", "dev", "--config", files.unknownKey]);
             assert.equal(bad.code, 2);
-            assert.match(bad.stderr, /^Invalid configuration for stack "dev" \(1 problem\):\n {2}- platform:netwrk = [^\n]+\npulumi modules: 0\n$/);
-            // Not vacuous: where the engine does load (another program, which judges its own config), the probe sees it.
-            const engine = await runProcess(node, ["-r", probe, ...argv, "--program", fixture, "--stack", "type-error"]);
-            assert.equal(engine.code, 2, engine.stderr);
-            assert.match(engine.stderr, /pulumi modules: [1-9]\d*\n$/);
+            assert.match(bad.stderr, /^Invalid configuration for stack "dev" \(1 problem\):\n {2}- platform:netwrk = [^\n]+\n@pulumi\/aws modules: 0\n$/);
+            // Not vacuous: where a program runs (another one, which judges its own config), the probe sees the SDK.
+            const program = await runProcess(node, ["-r", probe, ...argv, "--program", "tests/fixtures/noncompliant", "--stack", "dev"]);
+            assert.equal(program.code, 1, program.stderr);
+            assert.match(program.stderr, /@pulumi\/aws modules: [1-9]\d*\n$/);
         });
     });
 

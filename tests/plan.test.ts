@@ -119,7 +119,7 @@ describe("npm run plan", () => {
     });
 });
 
-describe("npm run plan: the project's stack file is judged before the engine loads", () => {
+describe("npm run plan: the project's stack file is judged before the program runs", () => {
     const file = (name: string, text: string) => {
         const f = path.join(tempDir("early-config-"), name);
         fs.writeFileSync(f, text);

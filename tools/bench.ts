@@ -11,7 +11,7 @@
  *   empty: the first run after `npm ci`); as peers, warm without the code cache
  *   (PLATFORM_COMPILE_CACHE=off, tools/compileCache.js) and ts-node's `--transpile-only` (how the
  *   plan ran before tools/register.js); and the plan of a stack file with an unknown key, which
- *   is judged before the engine loads (exit 2).
+ *   is judged before the program runs (exit 2).
  * - The plan in-process after its first run (how most tests plan), against the same floor.
  * - One AWS CLI call (ListObjectsV2 to a local s3rver) through the tests' warm CLI
  *   (tests/helpers/awsCli.ts: its client's CPU and the forked call's, which the server counts),
@@ -134,7 +134,7 @@ function benchPlan(): void {
             runs: [],
         },
         { label: "peer: plan dev with ts-node --transpile-only (before)", command: node, args: [tsNode, "--transpile-only", "tools/plan.ts", "--stack", "dev", "--json"], runs: [] },
-        // Judged before the engine loads (tools/plan.ts): what a pre-commit hook pays for a typo.
+        // Judged before the program runs (tools/plan.ts): what a pre-commit hook pays for a typo.
         { label: "plan dev, a stack file with an unknown key (exit 2)", command: node, args: ["-r", register, "tools/plan.ts", "--stack", "dev", "--config", badStackFile], expected: [2], runs: [] },
     ];
     console.log(`Offline plan as a process (${RUNS} runs of each, alternating; medians; target <= ${PLAN_TARGET_RATIO}x the floor, CPU and wall):`);

@@ -1,7 +1,7 @@
 /**
  * What a plan reports when the program cannot run: its config (the stack file, or what the
  * program's own validation refused) or the program itself. Plain data, without the engine: the
- * plan checks the project's stack file with it before loading the engine (tools/plan.ts), and
+ * plan checks the project's stack file with it before running the program (tools/plan.ts), and
  * the offline engine reports with it after a run (tools/offline.ts), in the same words.
  */
 

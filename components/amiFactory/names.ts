@@ -1,4 +1,4 @@
-/** The names the AMI factory gives its documents and associations (plain data: config/names.ts checks them before the engine loads). */
+/** The names the AMI factory gives its documents and associations (plain data: config/names.ts checks them before the program runs). */
 
 /** The names the factory gives its SSM documents and associations (config/names.ts checks them against AWS's limits). */
 export function amiFactoryNames(stack: string) {
