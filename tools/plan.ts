@@ -94,21 +94,20 @@ export async function plan(options: Omit<PlanOptions, "json" | "out">, checked: 
     const checkedConfig = await checkProjectStackFile(options);
     const { graph, settings } = await runOffline({ stack: options.stack, configFile: options.configFile, programDir: options.programDir, preview: options.preview });
     graph.violations = await runPolicies(graph, policyConfig ? { config: policyConfig } : undefined);
-    // Another program (--program) may be a copy of this one, or have no `cost` section at all.
-    const costConfig =
-        checkedConfig?.cost ??
-        (await (async () => {
-            const { parseStackConfig } = await import("../config");
-            try {
-                return parseStackConfig(settings.config, graph.project, graph.stack).cost;
-            } catch {
-                return { s3ExpectedGb: 0, cloudFrontGbPerMonth: 0 };
-            }
-        })());
+    const costConfig = checkedConfig?.cost ?? (await otherProgramCost(settings, graph));
     graph.cost = estimateCost(graph, { region: graphRegion(graph), ...costConfig });
     const base = checked.base;
     if (base && !base.cost) base.cost = estimateCost(base, { region: graphRegion(base), ...costConfig });
     return graph;
+}
+
+/** Whether `dir` is this project (by its real path: a symlink to it is too, a copy is another program). */
+function isThisProject(dir: string): boolean {
+    try {
+        return fs.realpathSync(dir) === fs.realpathSync(PROJECT_DIR);
+    } catch {
+        return false; // no such directory: the engine says so
+    }
 }
 
 /**
@@ -119,14 +118,6 @@ export async function plan(options: Omit<PlanOptions, "json" | "out">, checked: 
  * code the run would end with. Returns the validated config, or undefined for another program
  * (--program), which validates its own.
  */
-function isThisProject(dir: string): boolean {
-    try {
-        return fs.realpathSync(dir) === fs.realpathSync(PROJECT_DIR);
-    } catch {
-        return false; // no such directory: the engine says so
-    }
-}
-
 export async function checkProjectStackFile(options: Pick<PlanOptions, "stack" | "configFile" | "programDir">): Promise<StackConfig | undefined> {
     if (!isThisProject(options.programDir ?? PROJECT_DIR)) return undefined;
     const { readStackSettings } = await import("./stackFiles");
@@ -147,6 +138,16 @@ export async function checkProjectStackFile(options: Pick<PlanOptions, "stack" |
     }
     if (config && settings.problems.length === 0) return config;
     throw configError(options.stack, mergeProblems(settings.problems, programProblems));
+}
+
+/** Another program's cost settings: a copy of this one has the `cost` section; any other, none. */
+async function otherProgramCost(settings: StackSettings, graph: Graph): Promise<StackConfig["cost"]> {
+    const { parseStackConfig } = await import("../config");
+    try {
+        return parseStackConfig(settings.config, graph.project, graph.stack).cost;
+    } catch {
+        return { s3ExpectedGb: 0, cloudFrontGbPerMonth: 0 };
+    }
 }
 
 export function exitCodeFor(graph: Graph): number {
