@@ -5,6 +5,7 @@
  * errors must still point at the TypeScript line; a syntax error must fail and cache nothing.
  */
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { PROJECT_DIR } from "../tools/offline";
@@ -212,6 +213,32 @@ describe("tools/compileCache.js: V8's code cache, by content, for every module a
         const r = await run(main);
         assert.equal(r.stdout, "2,4,6\n", r.stderr);
         assert.notDeepEqual(fs.readFileSync(file), Buffer.alloc(good.length, 0x5a), "the rejected entry was replaced");
+    });
+
+    it("a process that runs on writes a script's data soon after it ran (by its exit V8 has flushed the bytecode it no longer runs), and keeps an entry another start wrote meanwhile", async () => {
+        const lib = path.join(dir, "lib.js");
+        fs.writeFileSync(lib, "exports.double = (n) => n * 2;\n");
+        // A long-running start: loads the module, says so, then waits to be killed (it never exits normally).
+        const long = path.join(dir, "long.js");
+        fs.writeFileSync(long, `console.log(require(${JSON.stringify(lib)}).double(21)); setInterval(() => {}, 1000);\n`);
+        const child = spawn(process.execPath, ["-r", REGISTER, long], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot, PLATFORM_COMPILE_CACHE: undefined }), stdio: ["ignore", "pipe", "inherit"] });
+        try {
+            await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
+            assert.deepEqual(entries(), [], "nothing is due yet");
+            // Another start of the same module meanwhile: it exits and writes the module's entry.
+            const short = path.join(dir, "short.js");
+            fs.writeFileSync(short, `console.log(require(${JSON.stringify(lib)}).double(2));\n`);
+            assert.equal((await run(short)).stdout, "4\n");
+            const written = new Map(entries().map((e) => [e, fs.readFileSync(path.join(v8Dir, e))]));
+            assert.ok(written.size >= 2, "short.js and lib.js (and the loader's own modules)");
+            // The long start's data comes due (3 s after its scripts ran): long.js's is written, the others are left as they were.
+            const deadline = Date.now() + 20_000;
+            while (entries().length <= written.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+            assert.equal(entries().length, written.size + 1, "the long-running start wrote its own script's entry before it exited");
+            for (const [entry, data] of written) assert.deepEqual(fs.readFileSync(path.join(v8Dir, entry)), data, `${entry} was written again`);
+        } finally {
+            child.kill("SIGKILL");
+        }
     });
 
     it("PLATFORM_COMPILE_CACHE=off writes nothing", async () => {

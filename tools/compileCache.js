@@ -9,8 +9,10 @@
  * V8 checks the data against the source again and rejects what does not fit, and a rejected
  * entry is simply compiled and written anew. An entry is written whole under another name, then
  * renamed, so a reader (another mocha worker) finds none or a complete one. The data is taken
- * after the process ran (script.createCachedData at exit), so it holds the functions that run
- * needed and not only the top-level code; a process that never exits normally writes nothing.
+ * after the process ran (script.createCachedData at exit, or WRITE_AFTER_MS after the script ran
+ * in a process that runs longer), so it holds the functions that run needed and not only the
+ * top-level code; an entry another start wrote meanwhile is kept; a process that never exits
+ * normally writes only what was due before.
  *
  * A module is compiled with Node's wrapper and `require` as Node's loader builds them. Left to
  * Node, uncached: modules that may call import() (mayImport) or are ES modules (format `module`,
@@ -20,7 +22,7 @@
  * reports a column shifted by the wrapper's length (a minified one-line file is all first line);
  * code that a cached module evaluates (eval, new Function) cannot import(); the loader's
  * stat cache for one require tree and require.resolve's argument check are not used.
- * A worker killed before it exits writes nothing: the next start writes it.
+ * A worker killed before it exits writes only the entries that were due: the next start writes the rest.
  *
  * PLATFORM_COMPILE_CACHE=off turns it off (tests/register.test.ts compares both).
  */
@@ -33,6 +35,8 @@ const v8 = require("v8");
 const vm = require("vm");
 
 const DYNAMIC_IMPORT = /\bimport\s*\(/g;
+/** How long after it ran a script's data is taken in a process that has not exited by then. */
+const WRITE_AFTER_MS = 3000;
 
 /**
  * Whether `content` may call import(): some `import(` is not plainly inside a string or a comment
@@ -114,8 +118,44 @@ function install(dir) {
     if (LOADER_OPTIONS.test(`${process.execArgv.join(" ")} ${process.env.NODE_OPTIONS ?? ""}`)) return;
     // V8 itself checks its version and flags against the data (cachedDataVersionTag); the rest is belt and braces.
     const salt = [process.version, process.arch, v8.cachedDataVersionTag()].join("\0");
-    /** Scripts compiled without usable data: their data is written at exit. */
+    /** Scripts compiled without usable data: their data is written at exit, or WRITE_AFTER_MS after they ran. */
     const toWrite = [];
+    let pruned = false;
+    /** Writes one script's data, unless another start wrote a usable entry meanwhile. */
+    const write = ({ script, entry, rejected }) => {
+        try {
+            if (!rejected && fs.existsSync(entry)) return;
+            if (!pruned) {
+                pruned = true;
+                prune(dir);
+            }
+            fs.mkdirSync(path.dirname(entry), { recursive: true });
+            const temporary = `${entry}.${process.pid}.${crypto.randomBytes(4).toString("hex")}`;
+            fs.writeFileSync(temporary, script.createCachedData());
+            fs.renameSync(temporary, entry);
+        } catch {
+            // a read-only cache: the next start compiles again
+        }
+    };
+    // A long-running process (a mocha worker) writes each script's data soon after it ran: by its
+    // exit, V8 has flushed the bytecode of functions it has not run for a while (a module's
+    // top-level code among them), and data taken then holds next to nothing (312 bytes for a
+    // module whose data from a plan is 146 KB), which every later start would accept and keep.
+    let timer;
+    const writeDue = () => {
+        timer = undefined;
+        const now = Date.now();
+        for (let i = 0; i < toWrite.length; ) {
+            if (now - toWrite[i].at >= WRITE_AFTER_MS) write(toWrite.splice(i, 1)[0]);
+            else i++;
+        }
+        if (toWrite.length > 0) schedule();
+    };
+    const schedule = () => {
+        if (timer) return;
+        timer = setTimeout(writeDue, WRITE_AFTER_MS);
+        timer.unref();
+    };
 
     const original = Module.prototype._compile;
     const compile = function (content, filename, format) {
@@ -145,7 +185,10 @@ function install(dir) {
             if (err instanceof SyntaxError) return original.apply(this, arguments);
             throw err;
         }
-        if (cachedData === undefined || script.cachedDataRejected) toWrite.push({ script, entry });
+        if (cachedData === undefined || script.cachedDataRejected) {
+            toWrite.push({ script, entry, rejected: cachedData !== undefined, at: Date.now() });
+            schedule();
+        }
         const wrapper = script.runInThisContext({ displayErrors: true });
         const mod = this;
         // As Node's makeRequireFunction.
@@ -167,17 +210,7 @@ function install(dir) {
     Module.prototype._compile = compile;
 
     process.once("exit", () => {
-        if (toWrite.length > 0) prune(dir);
-        for (const { script, entry } of toWrite) {
-            try {
-                fs.mkdirSync(path.dirname(entry), { recursive: true });
-                const temporary = `${entry}.${process.pid}.${crypto.randomBytes(4).toString("hex")}`;
-                fs.writeFileSync(temporary, script.createCachedData());
-                fs.renameSync(temporary, entry);
-            } catch {
-                // a read-only cache: the next start compiles again
-            }
-        }
+        for (const item of toWrite.splice(0)) write(item);
     });
 }
 
