@@ -215,27 +215,53 @@ describe("tools/compileCache.js: V8's code cache, by content, for every module a
         assert.notDeepEqual(fs.readFileSync(file), Buffer.alloc(good.length, 0x5a), "the rejected entry was replaced");
     });
 
-    it("a process that runs on writes a script's data soon after it ran (by its exit V8 has flushed the bytecode it no longer runs), and keeps an entry another start wrote meanwhile", async () => {
+    it("a process that runs on takes a script's data after a few major GCs (before V8 flushes the bytecode it no longer runs), and keeps an entry another start wrote meanwhile", async () => {
         const lib = path.join(dir, "lib.js");
         fs.writeFileSync(lib, "exports.double = (n) => n * 2;\n");
-        // A long-running start: loads the module, says so, then waits to be killed (it never exits normally).
+        // A long-running start: loads the module, says so, then runs a major GC for each line it reads, and never exits by itself.
         const long = path.join(dir, "long.js");
-        fs.writeFileSync(long, `console.log(require(${JSON.stringify(lib)}).double(21)); setInterval(() => {}, 1000);\n`);
-        const child = spawn(process.execPath, ["-r", REGISTER, long], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot, PLATFORM_COMPILE_CACHE: undefined }), stdio: ["ignore", "pipe", "inherit"] });
+        fs.writeFileSync(
+            long,
+            [
+                `console.log(require(${JSON.stringify(lib)}).double(21));`,
+                "require('v8').setFlagsFromString('--expose-gc');",
+                "const gc = require('vm').runInNewContext('gc');",
+                "process.stdin.on('data', () => { gc(); console.log('gc'); });",
+                "",
+            ].join("\n"),
+        );
+        const child = spawn(process.execPath, ["-r", REGISTER, long], { env: cleanEnv({ PLATFORM_CACHE_DIR: cacheRoot, PLATFORM_COMPILE_CACHE: undefined }), stdio: ["pipe", "pipe", "pipe"] });
+        const lines: string[] = [];
+        child.stdout!.on("data", (d) => lines.push(...String(d).split("\n").filter(Boolean)));
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        const until = async (what: string, done: () => boolean) => {
+            const deadline = Date.now() + 20_000;
+            while (!done()) {
+                const gone = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 50))]);
+                if (gone || Date.now() > deadline) assert.fail(`${what}: ${gone ? "the long start exited" : "timed out"} (${lines.join(" ")})`);
+            }
+        };
         try {
-            await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
-            assert.deepEqual(entries(), [], "nothing is due yet");
+            await until("the long start loads the module", () => lines.includes("42"));
             // Another start of the same module meanwhile: it exits and writes the module's entry.
             const short = path.join(dir, "short.js");
             fs.writeFileSync(short, `console.log(require(${JSON.stringify(lib)}).double(2));\n`);
             assert.equal((await run(short)).stdout, "4\n");
-            const written = new Map(entries().map((e) => [e, fs.readFileSync(path.join(v8Dir, e))]));
+            // The entries as the short start left them (a file written again is a new inode: temp file and rename).
+            const written = new Map(entries().map((e) => [e, fs.statSync(path.join(v8Dir, e)).ino]));
             assert.ok(written.size >= 2, "short.js and lib.js (and the loader's own modules)");
-            // The long start's data comes due (3 s after its scripts ran): long.js's is written, the others are left as they were.
-            const deadline = Date.now() + 20_000;
-            while (entries().length <= written.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-            assert.equal(entries().length, written.size + 1, "the long-running start wrote its own script's entry before it exited");
-            for (const [entry, data] of written) assert.deepEqual(fs.readFileSync(path.join(v8Dir, entry)), data, `${entry} was written again`);
+            // Two major GCs: nothing is due yet.
+            for (let i = 1; i <= 2; i++) {
+                child.stdin!.write("gc\n");
+                await until(`major GC ${i}`, () => lines.filter((l) => l === "gc").length === i);
+            }
+            await new Promise((r) => setTimeout(r, 200));
+            assert.equal(entries().length, written.size, "written before its third major GC");
+            // The third: long.js's entry is written, before the process exits; the others are left as they were.
+            child.stdin!.write("gc\n");
+            await until("long.js's entry", () => entries().length > written.size);
+            assert.equal(entries().length, written.size + 1);
+            for (const [entry, ino] of written) assert.equal(fs.statSync(path.join(v8Dir, entry)).ino, ino, `${entry} was written again`);
         } finally {
             child.kill("SIGKILL");
         }

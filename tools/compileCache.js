@@ -9,10 +9,10 @@
  * V8 checks the data against the source again and rejects what does not fit, and a rejected
  * entry is simply compiled and written anew. An entry is written whole under another name, then
  * renamed, so a reader (another mocha worker) finds none or a complete one. The data is taken
- * after the process ran (script.createCachedData at exit, or WRITE_AFTER_MS after the script ran
- * in a process that runs longer), so it holds the functions that run needed and not only the
- * top-level code; an entry another start wrote meanwhile is kept; a process that never exits
- * normally writes only what was due before.
+ * after the process ran (script.createCachedData at exit, or, in a process that runs longer,
+ * after WRITE_AFTER_MAJOR_GCS major GCs, before V8 flushes bytecode), so it holds the functions
+ * that run needed and not only the top-level code; an entry another start wrote meanwhile is
+ * kept; a process that never exits normally writes only what was due before.
  *
  * A module is compiled with Node's wrapper and `require` as Node's loader builds them. Left to
  * Node, uncached: modules that may call import() (mayImport) or are ES modules (format `module`,
@@ -31,12 +31,20 @@ const crypto = require("crypto");
 const fs = require("fs");
 const Module = require("module");
 const path = require("path");
+const { PerformanceObserver, constants: perfConstants } = require("perf_hooks");
 const v8 = require("v8");
 const vm = require("vm");
 
 const DYNAMIC_IMPORT = /\bimport\s*\(/g;
-/** How long after it ran a script's data is taken in a process that has not exited by then. */
-const WRITE_AFTER_MS = 3000;
+/**
+ * After how many major GCs since its compile a script's data is taken, in a process that has not
+ * exited by then. Node 20's V8 flushes a function's bytecode once it has gone unused through
+ * --bytecode-old-age (5) major GCs, a module's top-level code among them (it runs once); data
+ * taken after that holds next to nothing, and an entry V8 accepts is never written again.
+ */
+const WRITE_AFTER_MAJOR_GCS = 3;
+/** Entries of an earlier way of writing them, some of them taken after the flush, are not reused. */
+const FORMAT = "2";
 
 /**
  * Whether `content` may call import(): some `import(` is not plainly inside a string or a comment
@@ -87,8 +95,8 @@ const PRUNE_AFTER_MS = 30 * 24 * 3600 * 1000;
 
 /**
  * Once a day (the `pruned` marker in `dir`), the entries in `dir`'s subdirectories written more
- * than 30 days ago go; one still in use is written again once. For this cache (at the exit of a
- * start that wrote) and tools/register.js's transpile cache (on a miss).
+ * than 30 days ago go; one still in use is written again once. For this cache (at a start's first
+ * write) and tools/register.js's transpile cache (on a miss).
  */
 function prune(dir) {
     const marker = path.join(dir, "pruned");
@@ -117,8 +125,8 @@ function install(dir) {
     if (process.env.PLATFORM_COMPILE_CACHE === "off" || Module.prototype._compile.platformCompileCache) return;
     if (LOADER_OPTIONS.test(`${process.execArgv.join(" ")} ${process.env.NODE_OPTIONS ?? ""}`)) return;
     // V8 itself checks its version and flags against the data (cachedDataVersionTag); the rest is belt and braces.
-    const salt = [process.version, process.arch, v8.cachedDataVersionTag()].join("\0");
-    /** Scripts compiled without usable data: their data is written at exit, or WRITE_AFTER_MS after they ran. */
+    const salt = [FORMAT, process.version, process.arch, v8.cachedDataVersionTag()].join("\0");
+    /** Scripts compiled without usable data: their data is written at exit, or after WRITE_AFTER_MAJOR_GCS. */
     const toWrite = [];
     let pruned = false;
     /** Writes one script's data, unless another start wrote a usable entry meanwhile. */
@@ -137,24 +145,26 @@ function install(dir) {
             // a read-only cache: the next start compiles again
         }
     };
-    // A long-running process (a mocha worker) writes each script's data soon after it ran: by its
-    // exit, V8 has flushed the bytecode of functions it has not run for a while (a module's
-    // top-level code among them), and data taken then holds next to nothing (312 bytes for a
-    // module whose data from a plan is 146 KB), which every later start would accept and keep.
-    let timer;
+    // A long-running process (a mocha worker, two minutes and many major GCs) takes each script's
+    // data before V8 flushes what it compiled: at its exit it held 312 bytes for a module whose
+    // data from a plan is 146 KB. A short one (a plan: a major GC or two) still writes at exit.
+    let majorGcs = 0;
+    let observer;
     const writeDue = () => {
-        timer = undefined;
-        const now = Date.now();
         for (let i = 0; i < toWrite.length; ) {
-            if (now - toWrite[i].at >= WRITE_AFTER_MS) write(toWrite.splice(i, 1)[0]);
+            if (majorGcs - toWrite[i].majorGcs >= WRITE_AFTER_MAJOR_GCS) write(toWrite.splice(i, 1)[0]);
             else i++;
         }
-        if (toWrite.length > 0) schedule();
     };
-    const schedule = () => {
-        if (timer) return;
-        timer = setTimeout(writeDue, WRITE_AFTER_MS);
-        timer.unref();
+    const watchGcs = () => {
+        if (observer) return;
+        observer = new PerformanceObserver((list) => {
+            const majors = list.getEntries().filter((e) => e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR).length;
+            if (majors === 0) return;
+            majorGcs += majors;
+            writeDue();
+        });
+        observer.observe({ entryTypes: ["gc"] });
     };
 
     const original = Module.prototype._compile;
@@ -186,8 +196,8 @@ function install(dir) {
             throw err;
         }
         if (cachedData === undefined || script.cachedDataRejected) {
-            toWrite.push({ script, entry, rejected: cachedData !== undefined, at: Date.now() });
-            schedule();
+            toWrite.push({ script, entry, rejected: cachedData !== undefined, majorGcs });
+            watchGcs();
         }
         const wrapper = script.runInThisContext({ displayErrors: true });
         const mod = this;
