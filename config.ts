@@ -19,11 +19,13 @@ import { amiFactorySection, costSection, monitoringSection } from "./config/oper
 import { backupSection, bucketsSection } from "./config/storage";
 import { nameProblems } from "./config/names";
 import { suggest } from "./config/suggest";
+import { formatProblems } from "./config/problems";
 import { Check, CheckContext, ConfigProblem, ENVIRONMENTS, Environment, Finding, findings, Section } from "./config/types";
 import { webTierSection } from "./config/webTier";
 
 export { ConfigProblem, ENVIRONMENTS, Environment } from "./config/types";
 export { suggest } from "./config/suggest";
+export { formatProblems } from "./config/problems";
 
 /** The object-valued keys, one per concern, in the order they are reported. */
 export const SECTIONS = [
@@ -119,11 +121,6 @@ export class ConfigError extends Error {
     }
 }
 
-export function formatProblems(stack: string, problems: ConfigProblem[]): string {
-    const lines = problems.map((p) => `  - ${p.key}${p.value === undefined ? "" : ` = ${JSON.stringify(p.value)}`}: ${p.message}`);
-    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-    return `Invalid configuration for stack "${stack}" (${count}):\n${lines.join("\n")}`;
-}
 
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;

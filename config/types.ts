@@ -7,15 +7,7 @@ export { associationScheduleProblem };
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
-/** One thing wrong with the stack config: the key, the value given and what is allowed. */
-export interface ConfigProblem {
-    /** Full key as a user writes it, e.g. `platform:network.azCount`. */
-    key: string;
-    /** The value the stack file gave (undefined when the key is missing). */
-    value: unknown;
-    /** What is wrong and what is allowed. */
-    message: string;
-}
+export type { ConfigProblem } from "./problems";
 
 /** Everything a section's cross-field checks may need besides the section itself. */
 export interface CheckContext {

@@ -9,17 +9,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { PROJECT_DIR } from "../tools/offline";
 import { assertCleanFailure, cleanEnv, ProcessResult, runProcess, runScript, runShell, scriptCommand } from "./support/processes";
+import { stackFileText } from "./support/stacks";
 import { tempDir } from "./support/tmp";
 
 const plan = (args: string[]) => runScript("plan", args);
 const ops = (args: string[], env?: NodeJS.ProcessEnv) => runScript("ops", args, { env: env && cleanEnv(env) });
 
-/** Writes `text` as a stack file in a fresh temporary directory (removed after the run) and returns its path. */
-function stackFile(text: string): string {
-    const file = path.join(tempDir("cli-stack-"), "Pulumi.test.yaml");
-    fs.writeFileSync(file, text);
-    return file;
-}
 
 /**
  * Each case's process starts when its suite does (two at a time), so the cases' start-up
@@ -44,14 +39,14 @@ describe("npm run plan, as a process", function () {
     const files: Record<string, string> = {};
     const fixture = path.join("tests", "fixtures", "failing");
     const run = processes({
-        unknownKey: () => plan(["--stack", "dev", "--config", (files.unknownKey = stackFile("config:\n  aws:region: us-east-1\n  platform:environment: dev\n  platform:netwrk:\n    azCount: 2\n"))]),
-        badValue: () => plan(["--stack", "dev", "--config", stackFile("config:\n  aws:region: us-east-1\n  platform:environment: dev\n  platform:network:\n    azCount: 9\n")]),
+        unknownKey: () => plan(["--stack", "dev", "--config", (files.unknownKey = stackFileText("config:\n  aws:region: us-east-1\n  platform:environment: dev\n  platform:netwrk:\n    azCount: 2\n"))]),
+        badValue: () => plan(["--stack", "dev", "--config", stackFileText("config:\n  aws:region: us-east-1\n  platform:environment: dev\n  platform:network:\n    azCount: 9\n")]),
         missingEnvironment: () =>
             plan([
                 "--stack",
                 "dev",
                 "--config",
-                stackFile(
+                stackFileText(
                     [
                         "config:",
                         "  aws:region: us-east-1",
@@ -71,7 +66,7 @@ describe("npm run plan, as a process", function () {
                 "--stack",
                 "prod",
                 "--config",
-                stackFile(
+                stackFileText(
                     [
                         "config:",
                         "  aws:region: us-east-1",
@@ -88,7 +83,7 @@ describe("npm run plan, as a process", function () {
                     ].join("\n"),
                 ),
             ]),
-        badYaml: () => plan(["--stack", "dev", "--config", (files.badYaml = stackFile("config:\n  aws:region: us-east-1\n  platform:environment: [dev\n"))]),
+        badYaml: () => plan(["--stack", "dev", "--config", (files.badYaml = stackFileText("config:\n  aws:region: us-east-1\n  platform:environment: [dev\n"))]),
         noStackFile: () => plan(["--stack", "nosuch"]),
         typeError: () => plan(["--program", fixture, "--stack", "type-error"]),
         runError: () => plan(["--program", fixture, "--stack", "run-error"]),

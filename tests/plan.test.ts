@@ -8,7 +8,7 @@ import { ProgramError } from "../tools/offline";
 import { checkProjectStackFile, parseArgs, UsageError } from "../tools/plan";
 import { readStackSettings } from "../tools/stackFiles";
 import { runPlan } from "./support/cli";
-import { serialRun, tempStackFile } from "./support/stacks";
+import { serialRun, stackFileText, tempStackFile } from "./support/stacks";
 import { tempDir } from "./support/tmp";
 
 
@@ -120,18 +120,13 @@ describe("npm run plan", () => {
 });
 
 describe("npm run plan: the project's stack file is judged before the program runs", () => {
-    const file = (name: string, text: string) => {
-        const f = path.join(tempDir("early-config-"), name);
-        fs.writeFileSync(f, text);
-        return f;
-    };
     /** Bad stack files of every kind: the program's own checks, the engine's (a declared type, a required key), both, and files that cannot be read. */
     const cases: Array<[string, () => { stack: string; configFile?: string }]> = [
         ["an unknown key and a value out of range", () => ({ stack: "dev", configFile: tempStackFile("dev", { "platform:netwrk": { azCount: 2 }, "platform:webTier": { minSize: 3, maxSize: 1 } }) })],
         ["a key of a declared type given another (the engine's check)", () => ({ stack: "dev", configFile: tempStackFile("dev", { "platform:alarmEmails": "ops@example.com" }) })],
-        ["a missing platform:environment (the engine's and the program's words, merged)", () => ({ stack: "dev", configFile: file("Pulumi.dev.yaml", "config:\n  aws:region: us-east-1\n  platform:webTier:\n    maxSize: two\n") })],
+        ["a missing platform:environment (the engine's and the program's words, merged)", () => ({ stack: "dev", configFile: stackFileText("config:\n  aws:region: us-east-1\n  platform:webTier:\n    maxSize: two\n") })],
         ["prod's checks across sections", () => ({ stack: "prod", configFile: tempStackFile("prod", { "platform:webTier": { mode: "single" } }) })],
-        ["YAML that does not parse", () => ({ stack: "dev", configFile: file("Pulumi.dev.yaml", "config:\n  platform:environment: [dev\n") })],
+        ["YAML that does not parse", () => ({ stack: "dev", configFile: stackFileText("config:\n  platform:environment: [dev\n") })],
         ["no stack file", () => ({ stack: "nosuch" })],
     ];
     for (const [name, make] of cases) {
@@ -147,7 +142,7 @@ describe("npm run plan: the project's stack file is judged before the program ru
     }
 
     it("the legacy `ns:config:key` form is read as the program reads it (`ns:key`: the SDK's setAllConfig cleans it), by the check and by the engine's declared types", async () => {
-        const configFile = file("Pulumi.dev.yaml", "config:\n  aws:config:region: eu-west-1\n  platform:config:environment: dev\n  platform:config:alarmEmails: ops@example.com\n");
+        const configFile = stackFileText("config:\n  aws:config:region: eu-west-1\n  platform:config:environment: dev\n  platform:config:alarmEmails: ops@example.com\n");
         const early = await checkProjectStackFile({ stack: "dev", configFile }).then(() => assert.fail("checked as valid"), (err: unknown) => err as Error);
         assert.match(early.message, /^Invalid configuration for stack "dev" \(1 problem\):\n {2}- platform:alarmEmails = "ops@example.com": must be a list$/);
         const late = await serialRun({ stack: "dev", configFile }).then(() => assert.fail("the run passed"), (err: unknown) => err as Error);

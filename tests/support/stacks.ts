@@ -40,9 +40,13 @@ export function tempStackFile(base: string | null, overrides: Record<string, unk
         if (v === undefined) delete config[k];
         else config[k] = v;
     }
-    const dir = tempDir("platform-stack-");
-    const file = path.join(dir, "Pulumi.test.yaml");
-    fs.writeFileSync(file, stringify({ config }));
+    return stackFileText(stringify({ config }));
+}
+
+/** Writes `text`, as it is, as a stack file in a fresh temporary directory and returns its path. */
+export function stackFileText(text: string): string {
+    const file = path.join(tempDir("platform-stack-"), "Pulumi.test.yaml");
+    fs.writeFileSync(file, text);
     return file;
 }
 
